@@ -1,0 +1,203 @@
+"""The ``zjfin`` command line.
+
+Exit codes: 0 success; 1 finished with rejected rows or warnings above the policy limit;
+2 unusable input or arguments (nothing is written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from zjfin import __version__
+from zjfin.errors import ParameterError, ZjfinError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+
+
+def _unit_arg(text: str) -> str | dict[str, str]:
+    """``10k_yuan`` for the whole dataset, or ``financials=10k_yuan,bonds=100m_yuan``."""
+    if "=" not in text:
+        return text
+    units = {}
+    for part in text.split(","):
+        table, _, unit = part.partition("=")
+        if not table.strip() or not unit.strip():
+            raise argparse.ArgumentTypeError(f"bad --unit part {part!r}: write TABLE=UNIT")
+        units[table.strip()] = unit.strip()
+    return units
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zjfin",
+        description="Screen enterprises for financing risk and sort them into the three lists (企业融资三张名单).",
+        epilog="Exit codes: 0 success, 1 finished with rejected rows or too many warnings, 2 unusable input or arguments.",
+    )
+    parser.add_argument("--version", action="version", version=f"zjfin {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="generate the synthetic province and screen it")
+    demo.add_argument("--firms", type=int, default=20_000, help="number of firms (default 20,000)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (same seed, same data)")
+    demo.add_argument("--out", default="zjfin-demo", help="output folder (default ./zjfin-demo)")
+    demo.add_argument("--input-format", choices=["parquet", "csv", "xlsx"], default="parquet",
+                      help="format of the input tables written to OUT/input/ (default parquet)")
+
+    val = sub.add_parser("validate", help="check a dataset folder and report every finding")
+    val.add_argument("data", help="dataset folder (one file per table)")
+    val.add_argument("--unit", type=_unit_arg, default=None, help="money unit: yuan, 10k_yuan, 100m_yuan, or TABLE=UNIT,…")
+    val.add_argument("--as-of", default=None, help="screening date: later financial periods are set aside")
+    val.add_argument("--out", default=".", help="folder for issues.csv and rejected.csv (default: current folder)")
+    val.add_argument("--policy", default=None, help="policy TOML file")
+
+    scr = sub.add_parser("screen", help="screen a dataset and write the outputs")
+    scr.add_argument("data", help="dataset folder (one file per table)")
+    scr.add_argument("--as-of", required=True, help="screening date, e.g. 2019-03-31")
+    scr.add_argument("--out", required=True, help="output folder")
+    scr.add_argument("--policy", default=None, help="policy TOML file (see `zjfin policy --default`)")
+    scr.add_argument("--unit", type=_unit_arg, default=None, help="money unit: yuan, 10k_yuan, 100m_yuan, or TABLE=UNIT,…")
+
+    sch = sub.add_parser("schema", help="print the data contract of a table")
+    sch.add_argument("table", nargs="?", help="table name; omit to list the tables")
+    sch.add_argument("--json", action="store_true", help="print the schema file itself")
+
+    pol = sub.add_parser("policy", help="print or check a policy file")
+    group = pol.add_mutually_exclusive_group(required=True)
+    group.add_argument("--default", action="store_true", help="print the default policy as commented TOML")
+    group.add_argument("--check", metavar="FILE", help="check a policy file and print it in full")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_UNUSABLE
+    if not args.quiet and not sys.stderr.isatty():
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s zjfin %(message)s", stream=sys.stderr)
+    try:
+        return _COMMANDS[args.command](args)
+    except ZjfinError as exc:
+        print(f"zjfin: error: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+
+
+def _policy(path: str | None):
+    from zjfin.policy import Policy
+
+    return Policy.from_toml(Path(path)) if path else Policy.default()
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from zjfin.datasets import SYNTHETIC_AS_OF, synthetic_province
+    from zjfin.read import write_dataset
+
+    if args.firms < 200:
+        raise ParameterError("--firms", "at least 200", args.firms)
+    out = Path(args.out)
+    start = time.perf_counter()
+    _say(args, f"building the synthetic province: {args.firms:,} firms, seed {args.seed}")
+    ds = synthetic_province(args.firms, seed=args.seed)
+    write_dataset(ds, out / "input", format=args.input_format)
+    _say(args, f"input tables written to {out / 'input'} ({time.perf_counter() - start:.1f} s)")
+    return _screen_and_report(args, out / "input", None, SYNTHETIC_AS_OF, out, _policy(None))
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from zjfin.export import write_issues
+    from zjfin.read import read_dataset
+    from zjfin.validate import validate
+
+    policy = _policy(args.policy)
+    ds = read_dataset(args.data, unit=args.unit)
+    report = validate(ds, as_of=args.as_of, policy=policy)
+    written = write_issues(report.issues, args.out)
+    print(report.rows.to_string(index=False))
+    print()
+    f = report.firms
+    print(f"firms read {f['read']:,} = screened {f['screened']:,} + not screened {f['not_screened']:,}")
+    summary = report.summary()
+    if len(summary):
+        print()
+        print(summary.to_string(index=False))
+    print(f"\nwritten: {', '.join(str(Path(args.out) / w) for w in written)}")
+    return report.exit_code(policy)
+
+
+def _cmd_screen(args: argparse.Namespace) -> int:
+    return _screen_and_report(args, Path(args.data), args.unit, args.as_of, Path(args.out), _policy(args.policy))
+
+
+def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
+    from zjfin.progress import Progress
+    from zjfin.read import read_dataset
+    from zjfin.screen import STAGES, screen
+
+    progress = Progress(["read", *STAGES, "export"], enabled=not args.quiet)
+    with progress.stage("read"):
+        dataset = read_dataset(data, unit=unit)
+    result = screen(dataset, as_of=as_of, policy=policy, progress=progress)
+    # The manifest records every stage up to the export (it cannot time its own write).
+    result.timings = dict(progress.timings)
+    with progress.stage("export"):
+        written = result.export(str(out))
+    f = result.validation.firms
+    print(f"firms read {f['read']:,} = screened {f['screened']:,} + not screened {f['not_screened']:,}")
+    counts = result.screening["size_class"].value_counts()
+    print("size classes: " + ", ".join(f"{k} {int(v):,}" for k, v in counts.items()))
+    sev = result.validation.issues["severity"].value_counts()
+    print(f"findings: {int(sev.get('error', 0)):,} rejections, {int(sev.get('warning', 0)):,} warnings, "
+          f"{int(sev.get('info', 0)):,} notes")
+    for off in result.switched_off:
+        print(f"switched off: {off['risk']} (missing {', '.join(off['missing_tables'])})")
+    print(f"written to {out}: {', '.join(sorted(written))}")
+    return result.exit_code()
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from zjfin.schema import input_tables, output_tables, table_schema
+
+    if not args.table:
+        for table in input_tables() + output_tables():
+            schema = table_schema(table)
+            print(f"{table:<12} {schema.kind:<7} {schema.label_zh}  {schema.description}")
+        return EXIT_OK
+    schema = table_schema(args.table)
+    if args.json:
+        print(json.dumps(schema.raw, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print(f"{schema.table} ({schema.label_zh}) — {schema.description}")
+    if schema.primary_key:
+        print(f"key: {', '.join(schema.primary_key)}")
+    frame = schema.to_frame()[["name", "type", "unit", "required", "label_zh", "constraints", "description"]]
+    with __import__("pandas").option_context("display.max_colwidth", 60, "display.width", 200):
+        print(frame.to_string(index=False))
+    return EXIT_OK
+
+
+def _cmd_policy(args: argparse.Namespace) -> int:
+    from zjfin.policy import Policy
+
+    policy = Policy.default() if args.default else Policy.from_toml(Path(args.check))
+    sys.stdout.write(policy.to_toml())
+    return EXIT_OK
+
+
+def _say(args: argparse.Namespace, message: str) -> None:
+    if not args.quiet:
+        print(message, file=sys.stderr)
+
+
+_COMMANDS = {"demo": _cmd_demo, "validate": _cmd_validate, "screen": _cmd_screen, "schema": _cmd_schema, "policy": _cmd_policy}
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Write a screening's outputs: the SPEC §7 layout, atomically.
+
+Stage 6 of the data flow. Every file is first written into a private temporary folder
+inside the output folder and moved into place only when all are complete, the manifest
+last, so a failed run leaves the previous outputs as they were and no half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from zjfin.errors import InputFileError, ParameterError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from zjfin.screen import ScreeningResult
+
+__all__ = ["export_result", "write_parquet", "write_csv", "escape_formulas", "write_issues"]
+
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula with ``'``.
+
+    Only text cells are touched: a negative number stays a number.
+
+    Examples
+    --------
+    >>> escape_formulas(pd.DataFrame({"a": ["=1+1", "ok", "-x"], "b": [-1.0, 2.0, 3.0]}))["a"].tolist()
+    ["'=1+1", 'ok', "'-x"]
+    """
+    out = frame.copy()
+    for name in out.columns:
+        column = out[name]
+        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            is_text = column.map(lambda v: isinstance(v, str))
+            risky = is_text & column.astype(str).str.startswith(_FORMULA_START)
+            if risky.any():
+                out[name] = column.where(~risky, "'" + column.astype(str))
+    return out
+
+
+def write_parquet(frame: pd.DataFrame, path: Path, compression: str = "zstd") -> None:
+    """Parquet with missing values as nulls, never NaN (DuckDB sorts NaN above numbers)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    columns = []
+    for field, column in zip(table.schema, table.columns):
+        if pa.types.is_floating(field.type):
+            values = column.to_numpy(zero_copy_only=False)
+            column = pa.array(values, type=field.type, mask=np.isnan(values))
+        columns.append(column)
+    table = pa.Table.from_arrays(columns, schema=table.schema)
+    pq.write_table(table, path, compression=compression)
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """CSV that Excel opens correctly: UTF-8 with BOM, formulas escaped, ISO dates."""
+    escape_formulas(frame).to_csv(path, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d",
+                                  float_format="%.10g", lineterminator="\n")
+
+
+def write_issues(issues: pd.DataFrame, out: str | os.PathLike[str]) -> list[str]:
+    """Write ``issues.csv`` and ``rejected.csv`` for a validation report (atomically)."""
+    rejected = issues[issues["rejects"]].drop(columns="rejects")
+    files = {"issues.csv": issues.drop(columns="rejects"), "rejected.csv": rejected}
+    return _commit(Path(out), {name: (write_csv, frame) for name, frame in files.items()}, None)
+
+
+def export_result(result: "ScreeningResult", out: str | os.PathLike[str], formats: tuple[str, ...] = ("parquet", "csv")) -> list[str]:
+    """Write ``manifest.json``, ``screening.parquet``, ``rejected.csv``, ``issues.csv``.
+
+    Returns the paths written, relative to ``out``.
+    """
+    unknown = set(formats) - {"parquet", "csv", "xlsx"}
+    if unknown:
+        raise ParameterError("formats", "a subset of parquet, csv, xlsx", sorted(unknown))
+    compression = result.policy.output.parquet_compression
+    issues = result.validation.issues
+    plan: dict[str, tuple[Any, Any]] = {
+        "screening.parquet": (lambda f, p: write_parquet(f, p, compression), result.screening),
+        "rejected.csv": (write_csv, issues[issues["rejects"]].drop(columns="rejects")),
+        "issues.csv": (write_csv, issues.drop(columns="rejects")),
+    }
+    manifest = result.manifest()
+    manifest["outputs"] = sorted([*plan, "manifest.json"])
+    return _commit(Path(out), plan, manifest)
+
+
+def _commit(out: Path, plan: dict[str, tuple[Any, Any]], manifest: dict[str, Any] | None) -> list[str]:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputFileError(out, f"cannot create the output folder ({exc.strerror or exc})") from None
+    staging = Path(tempfile.mkdtemp(prefix=".zjfin-", dir=out))
+    try:
+        for name, (writer, frame) in plan.items():
+            target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            writer(frame, target)
+        names = list(plan)
+        if manifest is not None:
+            (staging / "manifest.json").write_text(
+                json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n", encoding="utf-8"
+            )
+            names.append("manifest.json")  # moved last: its presence marks a complete run
+        for name in names:
+            final = out / name
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / name, final)
+        return names
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,68 @@
+"""Stage timing and progress: a bar on a terminal, plain log lines otherwise."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from contextlib import contextmanager
+from typing import IO, Iterator
+
+__all__ = ["Progress"]
+
+logger = logging.getLogger("zjfin")
+
+
+class Progress:
+    """Time named stages and report them.
+
+    Parameters
+    ----------
+    stages : list of str
+        The stages expected, in order (for the bar's length).
+    stream : file, optional
+        Where a terminal bar is drawn (default ``sys.stderr``). When it is not a
+        terminal, each stage is a log line on the ``zjfin`` logger instead.
+    enabled : bool
+        Report at all (timings are kept either way).
+
+    Examples
+    --------
+    >>> p = Progress(["read"], enabled=False)
+    >>> with p.stage("read"):
+    ...     pass
+    >>> list(p.timings)
+    ['read']
+    """
+
+    def __init__(self, stages: list[str], stream: IO[str] | None = None, enabled: bool = True) -> None:
+        self.stages = list(stages)
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.timings: dict[str, float] = {}
+        self._tty = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        done = len(self.timings)
+        total = max(len(self.stages), done + 1)
+        if self._tty:
+            self._draw(done, total, name)
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + round(time.perf_counter() - start, 4)
+        if self._tty:
+            self._draw(done + 1, total, name, final=done + 1 >= total)
+        elif self.enabled:
+            logger.info("[%d/%d] %s: %.2f s", done + 1, total, name, self.timings[name])
+
+    def _draw(self, done: int, total: int, name: str, final: bool = False) -> None:
+        width = 30
+        filled = int(width * done / total)
+        bar = "█" * filled + "░" * (width - filled)
+        self.stream.write(f"\r{bar} {done}/{total} {name:<24}")
+        if final:
+            self.stream.write("\n")
+        self.stream.flush()

@@ -1,0 +1,700 @@
+"""Read a dataset folder into typed tables.
+
+Stage 1 of the data flow (read → validate → features → risks → lists → export).
+A dataset is a folder with one file per table (``firms.csv``, ``financials.parquet``,
+``guarantees.xlsx`` …). Headers may be canonical English names or Chinese labels;
+CSV encodings are detected; money is scaled to yuan. Values that cannot be converted to
+their column's type become missing and are recorded as findings for validation to judge:
+reading never drops a row.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from zjfin.errors import InputFileError, ParameterError, ZjfinError
+from zjfin.schema import TableSchema, header_key, input_tables, table_schema
+
+__all__ = ["Dataset", "Source", "read_dataset", "read_table", "write_dataset", "MONEY_UNITS"]
+
+#: Multipliers from the accepted money units to yuan.
+MONEY_UNITS: dict[str, float] = {"yuan": 1.0, "10k_yuan": 1e4, "100m_yuan": 1e8}
+_UNIT_ALIASES = {"元": "yuan", "万元": "10k_yuan", "亿元": "100m_yuan"}
+_FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet", ".pq": "parquet"}
+#: Cell texts that mean "no value" in exported statements.
+NULL_TOKENS = ["", "-", "--", "—", "——", "null", "NULL", "Null", "None", "none", "nan", "NaN", "NAN",
+               "NA", "N/A", "n/a", "#N/A", "/", "无数据"]
+_TRUE = {"true", "t", "yes", "y", "1", "1.0", "是", "有", "√", "✓", "对"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0", "否", "无", "×", "✗", "错"}
+#: Spreadsheet row of the first data row: the header is row 1.
+FIRST_DATA_ROW = 2
+_HEADER_UNIT = re.compile(r"[(（\[【]\s*(元|万元|亿元)\s*[)）\]】]\s*$")
+_FINDING_COLUMNS = ["table", "file", "row", "key", "column", "value", "code"]
+
+
+@dataclass
+class Source:
+    """Where a table came from and how it was read (recorded in the manifest)."""
+
+    table: str
+    path: str | None
+    format: str
+    encoding: str | None = None
+    unit: str = "yuan"
+    sha256: str | None = None
+    rows_read: int = 0
+    columns: dict[str, str] = field(default_factory=dict)
+    ignored_columns: list[str] = field(default_factory=list)
+    #: Money columns whose header names its own unit, e.g. 营业收入（万元）: that unit wins.
+    column_units: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "path": self.path,
+            "format": self.format,
+            "encoding": self.encoding,
+            "unit": self.unit,
+            "sha256": self.sha256,
+            "rows_read": self.rows_read,
+            "columns": self.columns,
+            "ignored_columns": self.ignored_columns,
+            "column_units": self.column_units,
+        }
+
+
+class Dataset:
+    """Typed input tables of one screening, keyed by table name.
+
+    Each table is a DataFrame with the canonical columns of its schema (missing optional
+    columns are present and empty) plus ``_row``, the row as a spreadsheet shows it.
+    ``findings`` holds the conversion problems met while reading (validation turns them
+    into rejections or warnings).
+
+    Examples
+    --------
+    >>> ds = Dataset({"firms": pd.DataFrame({"firm_id": ["91330100799655058B"], "name": ["甲"],
+    ...     "region_code": ["330102"], "industry_code": ["C1711"], "employees": [30.0]})})
+    >>> ds.tables_present()
+    ['firms']
+    """
+
+    def __init__(
+        self,
+        tables: Mapping[str, pd.DataFrame],
+        sources: Mapping[str, Source] | None = None,
+        findings: pd.DataFrame | None = None,
+        name: str = "dataset",
+    ) -> None:
+        self.tables: dict[str, pd.DataFrame] = {}
+        self.sources: dict[str, Source] = dict(sources or {})
+        extra: list[pd.DataFrame] = [] if findings is None else [findings]
+        for table, frame in tables.items():
+            schema = table_schema(table)
+            if schema.kind != "input":
+                raise ParameterError("table", "an input table", table)
+            if "_row" in frame.columns and set(schema.names) <= set(frame.columns):
+                self.tables[table] = frame  # already typed by the reader
+                continue
+            typed, problems = _conform_frame(frame, schema, table, None, "yuan")
+            self.tables[table] = typed
+            extra.append(problems)
+            self.sources.setdefault(table, Source(table, None, "memory", rows_read=len(typed)))
+        self.findings = _concat_findings(extra)
+        self.name = name
+        # Optional extras (the synthetic province records its planted cases here).
+        self.planted: pd.DataFrame | None = None
+
+    def __getitem__(self, table: str) -> pd.DataFrame:
+        return self.tables[table]
+
+    def __contains__(self, table: str) -> bool:
+        return table in self.tables
+
+    def __getattr__(self, table: str) -> pd.DataFrame:
+        tables = self.__dict__.get("tables", {})
+        if table in tables:
+            return tables[table]
+        raise AttributeError(table)
+
+    def tables_present(self) -> list[str]:
+        """Input tables the dataset has, in reading order."""
+        return [t for t in input_tables() if t in self.tables]
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{t}={len(self.tables[t]):,}" for t in self.tables_present())
+        return f"<zjfin.Dataset {self.name!r}: {parts}>"
+
+
+def _concat_findings(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if f is not None and len(f)]
+    if not frames:
+        return _empty_findings()
+    return pd.concat(frames, ignore_index=True)[_FINDING_COLUMNS]
+
+
+def _empty_findings() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object) for c in _FINDING_COLUMNS})
+
+
+# --------------------------------------------------------------------------------------
+# locating and reading files
+
+
+def _resolve_unit(unit: str | Mapping[str, str] | None, table: str) -> str:
+    if unit is None:
+        value = "yuan"
+    elif isinstance(unit, str):
+        value = unit
+    elif isinstance(unit, Mapping):
+        unknown = set(unit) - set(input_tables()) - {"default"}
+        if unknown:
+            raise ParameterError("unit", f"keyed by input table names ({', '.join(input_tables())})", sorted(unknown))
+        value = unit.get(table, unit.get("default", "yuan"))
+    else:
+        raise ParameterError("unit", "a string or a mapping of table to unit", unit)
+    value = _UNIT_ALIASES.get(value, value)
+    if value not in MONEY_UNITS:
+        raise ParameterError("unit", f"one of {', '.join(MONEY_UNITS)}", value)
+    return value
+
+
+def _find_table_files(folder: Path) -> dict[str, Path]:
+    """Match the files of a folder to tables by file stem (name or alias)."""
+    stems: dict[str, str] = {}
+    for table in input_tables():
+        schema = table_schema(table)
+        for stem in (table, *schema.aliases):
+            stems[header_key(stem)] = table
+    found: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if not path.is_file() or path.name.startswith((".", "~$")):
+            continue
+        if path.suffix.lower() not in _FORMATS:
+            continue
+        table = stems.get(header_key(path.stem))
+        if table is None:
+            continue
+        if table in found:
+            raise InputFileError(path, f"a second file for table {table!r} (the first is {found[table].name})")
+        found[table] = path
+    return found
+
+
+def read_dataset(
+    path: str | os.PathLike[str],
+    unit: str | Mapping[str, str] | None = None,
+) -> Dataset:
+    """Read a dataset folder.
+
+    Parameters
+    ----------
+    path : str or path
+        Folder with one file per table, named after the table (``firms.csv``,
+        ``financials.parquet``, ``guarantees.xlsx`` …). Only ``firms`` and ``financials``
+        are required; a missing optional table switches its risk off.
+    unit : {"yuan", "10k_yuan", "100m_yuan"} or mapping, optional
+        Money unit of the files: one for the dataset, or ``{"financials": "10k_yuan",
+        "default": "yuan"}`` per table. Chinese names 元/万元/亿元 are accepted.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    InputFileError
+        A file that cannot be read at all, or a required table or column is missing.
+
+    Examples
+    --------
+    >>> import tempfile, zjfin
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = zjfin.write_dataset(zjfin.datasets.synthetic_province(300, seed=1), folder)
+    >>> ds = zjfin.read_dataset(folder)
+    >>> len(ds.firms)
+    300
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise InputFileError(folder, "is not a folder (a dataset is a folder with one file per table)")
+    files = _find_table_files(folder)
+    for table in input_tables():
+        if table_schema(table).required and table not in files:
+            accepted = ", ".join(f"{table}{ext}" for ext in (".csv", ".xlsx", ".parquet"))
+            raise InputFileError(folder, f"required table {table!r} is missing (expected a file such as {accepted})")
+    tables, sources, findings = {}, {}, []
+    for table, file in files.items():
+        frame, source, problems = read_table(file, table, unit=_resolve_unit(unit, table))
+        tables[table], sources[table] = frame, source
+        findings.append(problems)
+    return Dataset(tables, sources, _concat_findings(findings), name=folder.name)
+
+
+def read_table(path: str | os.PathLike[str], table: str, unit: str = "yuan") -> tuple[pd.DataFrame, Source, pd.DataFrame]:
+    """Read one table file: returns (typed frame, source, conversion findings).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "firms.csv"
+    >>> _ = p.write_text("统一社会信用代码,企业名称,行政区划代码,行业代码,从业人员\\n91330100799655058B,甲公司,330102,C1711,abc\\n", encoding="gbk")
+    >>> frame, source, findings = read_table(p, "firms")
+    >>> source.encoding, findings.loc[0, "code"]
+    ('gb18030', 'bad_number')
+    """
+    path = Path(path)
+    schema = table_schema(table)
+    unit = _resolve_unit(unit, table)
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InputFileError(path, f"unknown file type {path.suffix!r} (use .csv, .xlsx or .parquet)")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputFileError(path, f"cannot be read ({exc.strerror or exc})") from None
+    source = Source(table, str(path), fmt, unit=unit, sha256=hashlib.sha256(data).hexdigest())
+    try:
+        if fmt == "csv":
+            raw, source.encoding = _read_csv(data, path, schema)
+        elif fmt == "xlsx":
+            raw = _read_xlsx(data, path)
+        else:
+            raw = _read_parquet(data, path)
+    except ZjfinError:
+        raise
+    except Exception as exc:  # any parser failure: the file is unusable as a whole
+        raise InputFileError(path, f"cannot be read as {fmt.upper()}: {type(exc).__name__}: {exc}") from None
+    raw = _rename_headers(raw, schema, path, source)
+    frame, findings = _conform_frame(raw, schema, table, path.name, unit, source.column_units)
+    source.rows_read = len(frame)
+    return frame, source, findings
+
+
+def _rename_headers(raw: pd.DataFrame, schema: TableSchema, path: Path, source: Source) -> pd.DataFrame:
+    mapping = schema.header_map()
+    rename, seen = {}, {}
+    for header in raw.columns:
+        canonical = mapping.get(header_key(header))
+        if canonical is None:
+            source.ignored_columns.append(str(header))
+            continue
+        if canonical in seen:
+            raise InputFileError(path, f"columns {seen[canonical]!r} and {header!r} both mean {canonical!r}")
+        seen[canonical] = str(header)
+        rename[header] = canonical
+        stated = _HEADER_UNIT.search(str(header))
+        if stated and schema.column(canonical).is_money:
+            source.column_units[canonical] = _UNIT_ALIASES[stated.group(1)]
+    missing = [c for c in schema.required_names if c not in seen]
+    if missing:
+        detail = "; ".join(f"{c} (header {schema.column(c).label_zh} or {c})" for c in missing)
+        raise InputFileError(path, f"missing required column(s): {detail}")
+    source.columns = {v: k for k, v in seen.items()}
+    return raw[list(rename)].rename(columns=rename)
+
+
+def _decode(data: bytes, path: Path) -> tuple[str, str]:
+    """Detect UTF-8 (with or without BOM) or GB18030 (a superset of GBK and GB2312)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data, bom = data[3:], True
+    else:
+        bom = False
+    try:
+        return data.decode("utf-8"), "utf-8-sig" if bom else "utf-8"
+    except UnicodeDecodeError:
+        pass
+    if bom:
+        raise InputFileError(path, "starts with a UTF-8 byte-order mark but is not valid UTF-8 (mixed encodings?)")
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError as exc:
+        raise InputFileError(path, f"is neither UTF-8 nor GB18030/GBK text (bad byte at offset {exc.start})") from None
+
+
+def _read_csv(data: bytes, path: Path, schema: TableSchema) -> tuple[pd.DataFrame, str]:
+    text, encoding = _decode(data, path)
+    text = text.lstrip("\ufeff")  # a stray second BOM
+    if not text.strip():
+        raise InputFileError(path, "is empty (no header row)")
+    first_line = text.splitlines()[0]
+    dialect_delim = "\t" if first_line.count("\t") > first_line.count(",") else ","
+    header = next(csv.reader([first_line], delimiter=dialect_delim))
+    if len(set(header)) != len(header):
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        raise InputFileError(path, f"repeats column header(s) {dupes}")
+    # Every column is read as text: types are converted per cell so a bad cell is one
+    # finding, not a failed file.
+    options = pacsv.ConvertOptions(
+        column_types={h: pa.string() for h in header},
+        null_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False,
+    )
+    table = pacsv.read_csv(
+        io.BytesIO(text.encode("utf-8")),
+        read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(delimiter=dialect_delim, newlines_in_values=True),
+        convert_options=options,
+    )
+    return _arrow_to_raw(table), encoding
+
+
+def _read_xlsx(data: bytes, path: Path) -> pd.DataFrame:
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        sheet = workbook.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise InputFileError(path, "is empty (no header row)")
+        width = max((i + 1 for i, h in enumerate(header) if h is not None), default=0)
+        header = [str(h).strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(header[:width])]
+        if len(set(header)) != len(header):
+            raise InputFileError(path, f"repeats column header(s) {sorted({h for h in header if header.count(h) > 1})}")
+        body = [list(r[:width]) + [None] * (width - len(r)) for r in rows]
+    finally:
+        workbook.close()
+    # Trailing rows that are wholly empty are formatting, not data.
+    while body and all(v is None or (isinstance(v, str) and not v.strip()) for v in body[-1]):
+        body.pop()
+    frame = pd.DataFrame(body, columns=header, dtype=object) if body else pd.DataFrame(columns=header, dtype=object)
+    return frame
+
+
+def _read_parquet(data: bytes, path: Path) -> pd.DataFrame:
+    table = pq.read_table(pa.BufferReader(data))
+    return _arrow_to_raw(table)
+
+
+def _arrow_to_raw(table: pa.Table) -> pd.DataFrame:
+    """Arrow columns to pandas without type guessing: text stays object, numbers numeric."""
+    columns = {}
+    for name, col in zip(table.column_names, table.columns):
+        kind = col.type
+        if pa.types.is_dictionary(kind):
+            col = col.cast(kind.value_type)
+            kind = col.type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            columns[name] = col.to_numpy(zero_copy_only=False).astype(object)
+        elif pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+            columns[name] = pd.to_datetime(col.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False))
+        elif pa.types.is_boolean(kind) or pa.types.is_integer(kind) or pa.types.is_floating(kind):
+            columns[name] = col.to_pandas()
+        else:
+            columns[name] = col.to_numpy(zero_copy_only=False).astype(object)
+    return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
+
+
+# --------------------------------------------------------------------------------------
+# type conversion
+
+
+def _conform_frame(
+    raw: pd.DataFrame,
+    schema: TableSchema,
+    table: str,
+    file: str | None,
+    unit: str,
+    column_units: Mapping[str, str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Convert raw columns to the schema's types; return (typed frame, findings)."""
+    n = len(raw)
+    raw = raw.reset_index(drop=True)
+    rows = np.arange(FIRST_DATA_ROW, FIRST_DATA_ROW + n, dtype=np.int64)
+    key_col = schema.primary_key[0] if schema.primary_key else schema.names[0]
+    keys = _key_text(raw[key_col]) if key_col in raw.columns else np.full(n, "", dtype=object)
+    column_units = column_units or {}
+    out: dict[str, Any] = {}
+    findings: list[pd.DataFrame] = []
+    for column in schema.columns:
+        if column.name not in raw.columns:
+            out[column.name] = _empty_column(column.type, n)
+            continue
+        values, bad = _CONVERTERS[column.type](raw[column.name])
+        factor = MONEY_UNITS[column_units.get(column.name, unit)]
+        if column.is_money and factor != 1.0:
+            values = values * factor
+        if column.type in ("float", "int"):
+            # Money scaled past float range, or literal inf: not a usable number.
+            overflow = ~np.isfinite(values) & ~np.isnan(values)
+            bad = bad | overflow
+            values = np.where(overflow, np.nan, values)
+        if bad.any():
+            code = _BAD_CODE[column.type]
+            if column.type == "int":
+                code_arr = np.where(np.isnan(_CONVERTERS["float"](raw[column.name])[0]), "bad_number", "not_whole_number")
+            else:
+                code_arr = np.full(n, code, dtype=object)
+            findings.append(
+                pd.DataFrame(
+                    {
+                        "table": table,
+                        "file": file or "",
+                        "row": rows[bad],
+                        "key": keys[bad],
+                        "column": column.name,
+                        "value": _value_text(raw[column.name][bad]),
+                        "code": code_arr[bad],
+                    }
+                )
+            )
+        out[column.name] = values
+    frame = pd.DataFrame(out, index=pd.RangeIndex(n))
+    frame["_row"] = rows
+    return frame, _concat_findings(findings)
+
+
+_BAD_CODE = {"float": "bad_number", "int": "bad_number", "date": "bad_date", "bool": "bad_bool", "str": "bad_text"}
+
+
+def _key_text(series: pd.Series) -> np.ndarray:
+    return _value_text(series)
+
+
+def _value_text(series: pd.Series) -> np.ndarray:
+    """Original cell values as text, for findings (missing → empty)."""
+    values = series.to_numpy(dtype=object)
+    return np.array(["" if _is_missing(v) else str(v) for v in values], dtype=object)
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
+
+
+def _empty_column(kind: str, n: int):
+    if kind in ("float", "int"):
+        return np.full(n, np.nan)
+    if kind == "date":
+        return pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]").to_numpy()
+    if kind == "bool":
+        return pd.array([pd.NA] * n, dtype="boolean")
+    return np.full(n, None, dtype=object)
+
+
+def _text_or_none(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(stripped text with None for empty/null tokens, mask of cells that held a value)."""
+    values = series.to_numpy(dtype=object)
+    out = np.empty(len(values), dtype=object)
+    present = np.zeros(len(values), dtype=bool)
+    nulls = set(NULL_TOKENS)
+    for i, v in enumerate(values):  # only on the slow path (dirty or spreadsheet cells)
+        if _is_missing(v):
+            out[i] = None
+            continue
+        if isinstance(v, float) and v.is_integer():
+            text = str(int(v))
+        elif isinstance(v, (dt.datetime, pd.Timestamp)):
+            text = v.strftime("%Y-%m-%d") if v == v.replace(hour=0, minute=0, second=0, microsecond=0) else v.isoformat(sep=" ")
+        elif isinstance(v, dt.date):
+            text = v.isoformat()
+        else:
+            text = str(v).strip().strip("\ufeff").strip()
+        if text in nulls:
+            out[i] = None
+        else:
+            out[i] = text
+            present[i] = True
+    return out, present
+
+
+def _to_float(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.astype(float).to_numpy(), np.zeros(len(series), bool)
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        return values, np.zeros(len(series), bool)
+    # Fast path: clean text parsed by arrow in C.
+    try:
+        arr = pa.array(series.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        trimmed = pc.utf8_trim_whitespace(arr)
+        nullish = pc.is_in(trimmed, value_set=pa.array(NULL_TOKENS))
+        cleaned = pc.if_else(nullish, pa.scalar(None, pa.string()), trimmed)
+        values = pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False)
+        return values.astype(float), np.zeros(len(series), bool)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        pass
+    text, present = _text_or_none(series)
+    cleaned = pd.Series(text, dtype=object)
+    is_str = present
+    s = cleaned[is_str].astype(str)
+    # Accounting notation and separators: "1,234.5", "（1,234）" = -1234, "6.5%".
+    negative = s.str.match(r"^[(（].*[)）]$")
+    percent = s.str.endswith(("%", "％"))
+    s = s.str.replace(r"[,，\s()（）%％¥￥元]", "", regex=True)
+    parsed = pd.to_numeric(s, errors="coerce").astype(float)
+    parsed = parsed.where(~negative, -parsed).where(~percent, parsed / 100.0)
+    values = np.full(len(series), np.nan)
+    values[np.flatnonzero(is_str)] = parsed.to_numpy()
+    bad = present & (np.isnan(values) | ~np.isfinite(values))
+    values[bad] = np.nan
+    return values, bad
+
+
+def _to_int(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    values, bad = _to_float(series)
+    fractional = ~np.isnan(values) & (np.abs(values - np.round(values)) > 1e-9)
+    values = np.where(fractional, np.nan, values)
+    return values, bad | fractional
+
+
+_DATE_PATTERN = re.compile(
+    r"^\s*(?P<y>\d{4})\s*(?:[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?|(?P<m2>\d{2})(?P<d2>\d{2}))"
+    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?\s*$"
+)
+
+
+def _to_date(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    n = len(series)
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        values = pd.to_datetime(series)
+        if getattr(values.dt, "tz", None) is not None:
+            values = values.dt.tz_localize(None)
+        return values.dt.normalize().to_numpy(dtype="datetime64[ns]"), np.zeros(n, bool)
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        series = series.astype(object)  # 20190331 stored as a number
+    # Fast path: ISO dates, parsed by arrow in C.
+    try:
+        arr = pa.array(series.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        trimmed = pc.utf8_trim_whitespace(arr)
+        nullish = pc.is_in(trimmed, value_set=pa.array(NULL_TOKENS))
+        parsed = pc.strptime(pc.if_else(nullish, pa.scalar(None, pa.string()), trimmed), format="%Y-%m-%d", unit="s", error_is_null=True)
+        failed = pc.and_(pc.is_null(parsed), pc.invert(pc.fill_null(nullish, True)))
+        if not pc.any(failed).as_py():
+            values = parsed.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False)
+            return values.astype("datetime64[ns]"), np.zeros(n, bool)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        pass
+    text, present = _text_or_none(series)
+    s = pd.Series(text, dtype=object)[present].astype(str)
+    parts = s.str.extract(_DATE_PATTERN)
+    year = parts["y"]
+    month = parts["m"].fillna(parts["m2"])
+    day = parts["d"].fillna(parts["d2"])
+    dates = pd.to_datetime(
+        pd.DataFrame({"year": pd.to_numeric(year), "month": pd.to_numeric(month), "day": pd.to_numeric(day)}),
+        errors="coerce",
+    ) if len(s) else pd.Series([], dtype="datetime64[ns]")
+    values = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    values[np.flatnonzero(present)] = np.asarray(dates, dtype="datetime64[ns]")
+    bad = present & np.isnat(values)
+    return values, bad
+
+
+def _to_bool(series: pd.Series) -> tuple[Any, np.ndarray]:
+    n = len(series)
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return pd.array(series, dtype="boolean"), np.zeros(n, bool)
+    text, present = _text_or_none(series)
+    lowered = pd.Series(text, dtype=object).str.lower()
+    true = lowered.isin(_TRUE).to_numpy()
+    false = lowered.isin(_FALSE).to_numpy()
+    bad = present & ~true & ~false
+    result = pd.array(np.where(true, True, False), dtype="boolean")
+    result[~(true | false)] = pd.NA
+    return result, bad
+
+
+def _to_str(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    n = len(series)
+    if series.dtype == object:
+        values = series.to_numpy(dtype=object)
+        if all(isinstance(v, str) for v in values[: min(n, 1000)]):
+            # Text column: strip in bulk; empty and null tokens become None.
+            s = pd.Series(values, dtype=object)
+            is_text = s.map(type).eq(str).to_numpy() if n else np.zeros(0, bool)
+            if is_text.all():
+                stripped = s.str.strip().str.strip("\ufeff")
+                stripped = stripped.where(~stripped.isin(NULL_TOKENS), None)
+                return stripped.to_numpy(dtype=object), np.zeros(n, bool)
+    text, _ = _text_or_none(series)
+    return text, np.zeros(n, bool)
+
+
+_CONVERTERS = {"float": _to_float, "int": _to_int, "date": _to_date, "bool": _to_bool, "str": _to_str}
+
+
+# --------------------------------------------------------------------------------------
+# writing
+
+
+def write_dataset(
+    dataset: Dataset,
+    path: str | os.PathLike[str],
+    format: str = "parquet",
+    headers: str = "en",
+    unit: str = "yuan",
+    encoding: str = "utf-8-sig",
+) -> list[Path]:
+    """Write a dataset's tables to a folder, one file per table, readable by
+    :func:`read_dataset`.
+
+    Parameters
+    ----------
+    format : {"parquet", "csv", "xlsx"}
+    headers : {"en", "zh"}
+        Canonical English names or the Chinese labels of the schema.
+    unit : {"yuan", "10k_yuan", "100m_yuan"}
+        Money unit to write (the reader must be told the same unit).
+    encoding : str
+        CSV only: ``utf-8-sig`` (opens in Excel), ``utf-8`` or ``gb18030``.
+
+    Examples
+    --------
+    >>> import tempfile, zjfin
+    >>> files = write_dataset(zjfin.datasets.synthetic_province(200, seed=0), tempfile.mkdtemp(), format="csv", headers="zh")
+    >>> sorted(f.name for f in files)[:2]
+    ['bonds.csv', 'financials.csv']
+    """
+    if format not in ("parquet", "csv", "xlsx"):
+        raise ParameterError("format", "one of parquet, csv, xlsx", format)
+    if headers not in ("en", "zh"):
+        raise ParameterError("headers", "'en' or 'zh'", headers)
+    factor = MONEY_UNITS[_resolve_unit(unit, "firms")]
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for table in dataset.tables_present():
+        schema = table_schema(table)
+        frame = dataset[table][schema.names].copy()
+        for column in schema.columns:
+            if column.is_money and factor != 1.0:
+                frame[column.name] = frame[column.name] / factor
+        if headers == "zh":
+            frame.columns = [c.label_zh for c in schema.columns]
+        target = folder / f"{table}.{format}"
+        if format == "parquet":
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), target, compression="zstd")
+        elif format == "csv":
+            frame.to_csv(target, index=False, encoding=encoding, date_format="%Y-%m-%d", float_format="%.17g")
+        else:
+            _write_xlsx(frame, target)
+        written.append(target)
+    return written
+
+
+def _write_xlsx(frame: pd.DataFrame, target: Path) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("data")
+    sheet.append(list(frame.columns))
+    columns = [frame[c].to_numpy(dtype=object) for c in frame.columns]
+    for row in zip(*columns):
+        sheet.append([None if _is_missing(v) else (v.to_pydatetime() if isinstance(v, pd.Timestamp) else v) for v in row])
+    workbook.save(target)

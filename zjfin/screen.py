@@ -1,0 +1,249 @@
+"""Screen a dataset: validate, compute every per-firm stage, assemble the result.
+
+The orchestration of the data flow read → validate → features → risks → lists → export.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from zjfin import __version__
+from zjfin.errors import ParameterError
+from zjfin.features import SIZE_CLASSES, current_financials, size_class
+from zjfin.policy import Policy
+from zjfin.progress import Progress
+from zjfin.read import Dataset
+from zjfin.schema import table_schema, validation_codes
+from zjfin.validate import ValidationReport, validate
+
+__all__ = ["ScreeningResult", "screen", "RISK_TABLES"]
+
+#: Which optional input table each risk needs; a missing table switches the risk off.
+RISK_TABLES: dict[str, tuple[str, ...]] = {
+    "bond_risk": ("bonds",),
+    "liquidity_risk": ("loans",),
+    "pledge_risk": ("pledges", "prices"),
+    "guarantee_risk": ("guarantees",),
+}
+STAGES = ["validate", "features", "assemble"]
+
+
+def _as_of(value: Any) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise ParameterError("as_of", "a date such as 2019-03-31", value) from None
+    if pd.isna(ts):
+        raise ParameterError("as_of", "a date such as 2019-03-31", value)
+    return ts.normalize()
+
+
+class ScreeningResult:
+    """The outcome of :func:`screen`: one row per screened firm and everything behind it.
+
+    Attributes
+    ----------
+    screening : DataFrame
+        One row per screened firm (``screening.parquet``).
+    validation : ValidationReport
+        Findings and rejected rows.
+    as_of : Timestamp
+    policy : Policy
+    timings : dict
+        Seconds per stage.
+    """
+
+    def __init__(self, screening: pd.DataFrame, validation: ValidationReport, as_of: pd.Timestamp,
+                 policy: Policy, timings: dict[str, float], switched_off: list[dict[str, Any]]) -> None:
+        self.screening = screening
+        self.validation = validation
+        self.as_of = as_of
+        self.policy = policy
+        self.timings = timings
+        self.switched_off = switched_off
+
+    @property
+    def issues(self) -> pd.DataFrame:
+        return self.validation.to_frame()
+
+    @property
+    def rejected(self) -> pd.DataFrame:
+        return self.validation.rejected
+
+    def to_frame(self) -> pd.DataFrame:
+        """The screening table."""
+        return self.screening
+
+    def explain(self, firm_id: str) -> pd.Series:
+        """Every figure of one firm, with Chinese labels as the index's second level.
+
+        Raises
+        ------
+        KeyError
+            The firm was not screened (its validation findings say why).
+        """
+        rows = self.screening[self.screening["firm_id"] == firm_id]
+        if rows.empty:
+            found = self.validation.issues[self.validation.issues["key"] == firm_id]
+            why = "; ".join(sorted(set(found["code"]))) or "not in the dataset"
+            raise KeyError(f"firm {firm_id!r} was not screened ({why})")
+        row = rows.iloc[0]
+        labels = {c.name: c.label_zh for c in table_schema("screening").columns}
+        index = pd.MultiIndex.from_arrays([row.index, [labels.get(c, c) for c in row.index]], names=["column", "label_zh"])
+        return pd.Series(row.to_numpy(), index=index, name=firm_id)
+
+    def summary(self, by: str = "region") -> pd.DataFrame:
+        """Firm counts and revenue by ``region`` (county), ``city``, ``industry``
+        (GB/T 4754 section) or ``size_class``, with one column per size class."""
+        keys = {
+            "region": self.screening["region_code"],
+            "city": self.screening["region_code"].str[:4],
+            "industry": self.screening["industry_section"],
+            "size_class": self.screening["size_class"],
+        }
+        if by not in keys:
+            raise ParameterError("by", f"one of {', '.join(keys)}", by)
+        frame = self.screening.assign(_key=keys[by].to_numpy())
+        counts = pd.crosstab(frame["_key"], frame["size_class"]).reindex(columns=list(SIZE_CLASSES), fill_value=0)
+        counts["firms"] = counts.sum(axis=1)
+        counts["revenue"] = frame.groupby("_key")["revenue"].sum()
+        counts.index.name = by
+        return counts.reset_index()
+
+    def manifest(self) -> dict[str, Any]:
+        """The run's record (``manifest.json``): version, as-of, policy, inputs, counts."""
+        rows = self.validation.rows.set_index("table")
+        inputs = {}
+        for table, source in self.validation.dataset.sources.items():
+            entry = source.to_dict()
+            entry.update(
+                rows_read=int(rows.loc[table, "read"]) if table in rows.index else source.rows_read,
+                rows_rejected=int(rows.loc[table, "rejected"]) if table in rows.index else 0,
+                rows_used=int(rows.loc[table, "used"]) if table in rows.index else 0,
+            )
+            inputs[table] = entry
+        severity = self.validation.issues["severity"].value_counts()
+        sizes = self.screening["size_class"].value_counts()
+        return {
+            "zjfin_version": __version__,
+            "as_of": str(self.as_of.date()),
+            "dataset": self.validation.dataset.name,
+            "policy": self.policy.to_dict(),
+            "inputs": inputs,
+            "firms": dict(self.validation.firms),
+            "issues": {s: int(severity.get(s, 0)) for s in ("error", "warning", "info")},
+            "risks_switched_off": self.switched_off,
+            "counts": {"size_class": {c: int(sizes.get(c, 0)) for c in SIZE_CLASSES}},
+            "timings": dict(self.timings),
+        }
+
+    def exit_code(self) -> int:
+        """0 clean; 1 rejected rows or warnings above the policy limit."""
+        return self.validation.exit_code(self.policy)
+
+    def export(self, out: str, formats: tuple[str, ...] = ("parquet", "csv")) -> list[str]:
+        """Write the output layout (SPEC §7) into ``out`` atomically; see :mod:`zjfin.export`."""
+        from zjfin.export import export_result
+
+        return export_result(self, out, formats=formats)
+
+    def __repr__(self) -> str:
+        f = self.validation.firms
+        return (f"<zjfin.ScreeningResult as of {self.as_of.date()}: {f['screened']:,} firms screened, "
+                f"{f['not_screened']:,} not screened>")
+
+    def _repr_html_(self) -> str:
+        head = f"<p><b>zjfin screening</b> as of {self.as_of.date()} — firms read {self.validation.firms['read']:,}, " \
+               f"screened {self.validation.firms['screened']:,}, not screened {self.validation.firms['not_screened']:,}</p>"
+        return head + self.summary("size_class").to_html(index=False)
+
+
+def screen(
+    dataset: Dataset,
+    as_of: str | dt.date | pd.Timestamp,
+    policy: Policy | None = None,
+    progress: bool | Progress = False,
+) -> ScreeningResult:
+    """Screen every firm of a dataset.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        From :func:`zjfin.read_dataset` or :func:`zjfin.datasets.synthetic_province`.
+    as_of : date
+        Screening date: the current fiscal period of a firm is its latest ending on or
+        before it.
+    policy : Policy, optional
+        Thresholds and tables (default :meth:`Policy.default`).
+    progress : bool or Progress
+        Report stages (a bar on a terminal, log lines otherwise).
+
+    Returns
+    -------
+    ScreeningResult
+
+    Examples
+    --------
+    >>> import zjfin
+    >>> res = zjfin.screen(zjfin.datasets.synthetic_province(300, seed=4), as_of="2019-03-31")
+    >>> int(res.screening["size_class"].isin(["medium", "small", "micro"]).mean() > 0.9)
+    1
+    """
+    as_of_ts = _as_of(as_of)
+    policy = policy or Policy.default()
+    if not isinstance(policy, Policy):
+        raise ParameterError("policy", "a zjfin.Policy", policy)
+    tracker = progress if isinstance(progress, Progress) else Progress(STAGES, enabled=bool(progress))
+    with tracker.stage("validate"):
+        report = validate(dataset, as_of=as_of_ts, policy=policy)
+    clean = report.dataset
+    with tracker.stage("features"):
+        firms = clean["firms"].set_index("firm_id")
+        current = current_financials(clean["financials"], as_of_ts)
+        frame = firms[["name", "region_code", "industry_code", "employees"]].join(
+            current[["period_end", "revenue", "total_assets", "total_liabilities"]], how="inner"
+        )
+        frame["industry_section"] = frame["industry_code"].str[0]
+        frame["size_class"] = size_class(frame, policy.size_class.table)
+        unknown = (frame["size_class"] == "unknown").to_numpy()
+        if unknown.any():
+            _add_size_findings(report, clean, frame.index[unknown])
+    with tracker.stage("assemble"):
+        columns = [c.name for c in table_schema("screening").columns if c.since == "foundation"]
+        screening = frame.reset_index()[columns]
+        screening = screening.sort_values("firm_id", kind="stable").reset_index(drop=True)
+    present = set(dataset.tables_present())
+    switched_off = [
+        {"risk": risk, "missing_tables": [t for t in tables if t not in present]}
+        for risk, tables in RISK_TABLES.items()
+        if any(t not in present for t in tables)
+    ]
+    return ScreeningResult(screening, report, as_of_ts, policy, dict(tracker.timings), switched_off)
+
+
+def _add_size_findings(report: ValidationReport, clean: Dataset, firm_ids: pd.Index) -> None:
+    """Size class unknown: a warning on the firm's row (the missing indicator is named)."""
+    firms = clean["firms"]
+    rows = firms[firms["firm_id"].isin(firm_ids)]
+    source = clean.sources.get("firms")
+    codes = validation_codes()
+    extra = pd.DataFrame(
+        {
+            "table": "firms",
+            "file": source.path.rsplit("/", 1)[-1] if source and source.path else "",
+            "row": rows["_row"].to_numpy(dtype=np.int64),
+            "key": rows["firm_id"].to_numpy(dtype=object),
+            "column": "size_class",
+            "value": "unknown",
+            "code": "size_unknown",
+            "severity": codes.loc["size_unknown", "severity"],
+            "message": codes.loc["size_unknown", "message_en"],
+            "message_zh": codes.loc["size_unknown", "message_zh"],
+            "rejects": False,
+        }
+    )
+    report.issues = pd.concat([report.issues, extra], ignore_index=True)

@@ -1,0 +1,429 @@
+"""Validate a dataset: collect every finding, set unusable rows aside, keep the rest.
+
+Stage 2 of the data flow. Each check is a vectorised mask over a table; masks become rows
+of one findings table (table, file row, key, column, value, code, severity, message) with
+codes from ``data_schemas/validation_codes.json``. Whether a finding rejects its row is
+data (the code's ``rejects`` rule and the column's ``required`` flag), not an ``if`` here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from zjfin.codes import normalise_industry_code, region_code_status, uscc_status
+from zjfin.policy import Policy
+from zjfin.read import FIRST_DATA_ROW, Dataset, _FINDING_COLUMNS
+from zjfin.schema import input_tables, table_schema, validation_codes
+
+__all__ = ["ValidationReport", "validate"]
+
+ISSUE_COLUMNS = [*_FINDING_COLUMNS, "severity", "message", "message_zh"]
+_SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+# Tables whose rows are only usable for firms that are screened (they describe that firm).
+_FIRM_REFERENCE = {"financials": "firm_id", "bonds": "issuer_id", "loans": "firm_id", "pledges": "company_id"}
+# Guarantee ends may name firms outside the firms table: they stay network nodes.
+_NETWORK_REFERENCE = ("guarantor_id", "borrower_id")
+
+
+@dataclass
+class ValidationReport:
+    """What validation found and the usable dataset.
+
+    Attributes
+    ----------
+    dataset : Dataset
+        The usable rows of every table (rejected rows removed, codes normalised).
+    issues : DataFrame
+        Every finding: rejections (severity ``error``, or ``info`` for rows outside the
+        as-of date), warnings and notes.
+    rows : DataFrame
+        Per table: rows read, rejected, used (read = rejected + used).
+    firms : dict
+        ``read``, ``screened``, ``not_screened`` (read = screened + not_screened).
+    """
+
+    dataset: Dataset
+    issues: pd.DataFrame
+    rows: pd.DataFrame
+    firms: dict[str, int]
+    as_of: pd.Timestamp | None
+    rejected_mask: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+
+    @property
+    def rejected(self) -> pd.DataFrame:
+        """One line per reason a row was not used (what ``rejected.csv`` holds)."""
+        return self.issues[self.issues["rejects"]].drop(columns="rejects").reset_index(drop=True)
+
+    def to_frame(self) -> pd.DataFrame:
+        """All findings (what ``issues.csv`` holds)."""
+        return self.issues.drop(columns="rejects")
+
+    def summary(self) -> pd.DataFrame:
+        """Counts of findings by table, code and severity."""
+        if self.issues.empty:
+            return pd.DataFrame(columns=["table", "code", "severity", "findings", "rows"])
+        grouped = self.issues.groupby(["table", "code", "severity"], sort=True)
+        return grouped.agg(findings=("row", "size"), rows=("row", "nunique")).reset_index()
+
+    @property
+    def n_warnings(self) -> int:
+        return int((self.issues["severity"] == "warning").sum())
+
+    @property
+    def n_rejected_rows(self) -> int:
+        """Rows rejected for a defect (rows set aside as out of scope are not counted)."""
+        errors = self.issues[self.issues["rejects"] & (self.issues["severity"] == "error")]
+        return int(errors[["table", "row"]].drop_duplicates().shape[0])
+
+    def exit_code(self, policy: Policy | None = None) -> int:
+        """0 clean, 1 rejected rows or warnings above the policy's share of rows read."""
+        policy = policy or Policy.default()
+        rows_read = int(self.rows["read"].sum()) or 1
+        warned_rows = self.issues[self.issues["severity"] == "warning"][["table", "row"]].drop_duplicates()
+        if self.n_rejected_rows or len(warned_rows) / rows_read > policy.validation.warning_limit_share:
+            return 1
+        return 0
+
+    def __repr__(self) -> str:
+        f = self.firms
+        return (
+            f"<ValidationReport: firms read {f['read']:,}, screened {f['screened']:,}, not screened "
+            f"{f['not_screened']:,}; {self.n_rejected_rows:,} rows rejected, {self.n_warnings:,} warnings>"
+        )
+
+    def _repr_html_(self) -> str:
+        return f"<p>{self.__repr__()[1:-1]}</p>" + self.rows.to_html(index=False) + self.summary().to_html(index=False)
+
+
+class _Collector:
+    """Accumulates findings as masks over the tables."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+        self.frames: list[pd.DataFrame] = []
+        self.codes = validation_codes()
+
+    def file(self, table: str) -> str:
+        source = self.dataset.sources.get(table)
+        return source.path.rsplit("/", 1)[-1] if source and source.path else ""
+
+    def emit(self, table: str, mask: np.ndarray, column: str, code: str, values: Any = None, key: str | None = None) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        frame = self.dataset[table]
+        schema = table_schema(table)
+        key_col = key or (schema.primary_key[0] if schema.primary_key else schema.names[0])
+        if values is None:
+            values = frame[column] if column in frame.columns else pd.Series("", index=frame.index)
+        values = pd.Series(np.asarray(values, dtype=object)[mask])
+        self.frames.append(
+            pd.DataFrame(
+                {
+                    "table": table,
+                    "file": self.file(table),
+                    "row": frame["_row"].to_numpy()[mask],
+                    "key": _text(frame[key_col].to_numpy(dtype=object)[mask]),
+                    "column": column,
+                    "value": _text(values.to_numpy(dtype=object)),
+                    "code": code,
+                }
+            )
+        )
+
+    def table_findings(self, table: str) -> pd.DataFrame:
+        frames = [f for f in self.frames if len(f) and f["table"].iat[0] == table]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_FINDING_COLUMNS)
+
+    def rejecting(self, findings: pd.DataFrame) -> np.ndarray:
+        """Which findings reject their row: the code's rule, with the column's flag."""
+        if findings.empty:
+            return np.zeros(0, dtype=bool)
+        rule = findings["code"].map(self.codes["rejects"]).to_numpy()
+        required = np.array(
+            [_required(t, c) for t, c in zip(findings["table"], findings["column"])], dtype=bool
+        )
+        return (rule == "always") | ((rule == "if_required") & required)
+
+    def rejected_rows(self, table: str) -> np.ndarray:
+        """Boolean mask over the table: rows with at least one rejecting finding."""
+        frame = self.dataset[table]
+        mask = np.zeros(len(frame), dtype=bool)
+        findings = self.table_findings(table)
+        if len(findings):
+            rows = findings["row"].to_numpy()[self.rejecting(findings)]
+            positions = rows.astype(np.int64) - FIRST_DATA_ROW
+            mask[positions[(positions >= 0) & (positions < len(frame))]] = True
+        return mask
+
+
+def _required(table: str, column: str) -> bool:
+    try:
+        return table_schema(table).column(column).required
+    except Exception:
+        return False
+
+
+def _text(values: np.ndarray) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):  # only over the findings, not the table
+        if v is None or v is pd.NaT or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            out[i] = ""
+        elif isinstance(v, (pd.Timestamp, np.datetime64, dt.date)):
+            out[i] = str(pd.Timestamp(v).date())
+        elif isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+            out[i] = str(int(v))
+        else:
+            out[i] = str(v)
+    return out
+
+
+def validate(
+    dataset: Dataset,
+    as_of: str | dt.date | pd.Timestamp | None = None,
+    policy: Policy | None = None,
+    today: str | dt.date | None = None,
+) -> ValidationReport:
+    """Check a dataset against the data contract and set aside unusable rows.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        From :func:`zjfin.read_dataset` or :func:`zjfin.datasets.synthetic_province`.
+    as_of : date, optional
+        Screening date. Financial periods ending after it are set aside (code
+        ``after_as_of``) and a firm with no period on or before it is not screened.
+        Without it every period counts.
+    policy : Policy, optional
+        Tolerances (``[validation]`` section).
+    today : date, optional
+        Reference for ``future_date`` warnings (default: the real date).
+
+    Returns
+    -------
+    ValidationReport
+
+    Examples
+    --------
+    >>> import zjfin
+    >>> report = validate(zjfin.datasets.synthetic_province(300, seed=2), as_of="2019-03-31")
+    >>> report.firms
+    {'read': 300, 'screened': 300, 'not_screened': 0}
+    """
+    policy = policy or Policy.default()
+    as_of_ts = pd.Timestamp(as_of).normalize() if as_of is not None else None
+    today_ts = pd.Timestamp(today or dt.date.today()).normalize()
+    col = _Collector(dataset)
+    # Tables are checked on copies: codes are normalised in place.
+    tables = {t: dataset[t].copy() for t in dataset.tables_present()}
+    work = Dataset(tables, dataset.sources, name=dataset.name)
+    col.dataset = work
+    if len(dataset.findings):
+        col.frames.append(dataset.findings.copy())
+    for table, source in dataset.sources.items():
+        for header in source.ignored_columns:
+            col.frames.append(pd.DataFrame({"table": [table], "file": [col.file(table)], "row": [1], "key": [""],
+                                            "column": [header], "value": [header], "code": ["unknown_column"]}))
+
+    for table in work.tables_present():
+        _check_columns(col, work, table, policy, today_ts)
+
+    # Duplicates are judged among rows that are otherwise usable: the first usable one wins.
+    rejected = {t: col.rejected_rows(t) for t in work.tables_present()}
+    for table in work.tables_present():
+        key = list(table_schema(table).primary_key)
+        if key:
+            frame = work[table]
+            dupes = np.zeros(len(frame), dtype=bool)
+            usable = ~rejected[table]
+            dupes[usable] = frame.loc[usable, key].duplicated(keep="first").to_numpy()
+            col.emit(table, dupes, key[-1], "duplicate_key")
+
+    # Firms first: every other table refers to the usable firms.
+    firm_rejected = col.rejected_rows("firms")
+    firm_ids = work["firms"]["firm_id"]
+    usable_ids = pd.Index(firm_ids[~firm_rejected].dropna().unique())
+    fin = work["financials"]
+    fin_known = fin["firm_id"].isin(usable_ids).to_numpy()
+    fin_rejected = col.rejected_rows("financials")
+    col.emit("financials", ~fin_rejected & ~fin_known & fin["firm_id"].notna().to_numpy(), "firm_id", "unknown_firm")
+    if as_of_ts is not None:
+        late = (fin["period_end"] > as_of_ts).to_numpy()
+        col.emit("financials", ~fin_rejected & fin_known & late, "period_end", "after_as_of")
+    _check_balance(col, work, policy)
+    fin_rejected = col.rejected_rows("financials")
+    with_statements = pd.Index(fin.loc[~fin_rejected, "firm_id"].unique())
+    no_fin = ~firm_rejected & ~firm_ids.isin(with_statements).to_numpy()
+    col.emit("firms", no_fin, "firm_id", "no_financials")
+    firm_rejected = col.rejected_rows("firms")
+    screened_ids = pd.Index(firm_ids[~firm_rejected].unique())
+
+    for table, column in _FIRM_REFERENCE.items():
+        if table == "financials" or table not in tables:
+            continue
+        frame = work[table]
+        rej = col.rejected_rows(table)
+        unknown = ~rej & ~frame[column].isin(screened_ids).to_numpy() & frame[column].notna().to_numpy()
+        col.emit(table, unknown, column, "unknown_firm")
+    if "guarantees" in tables:
+        g = work["guarantees"]
+        rej = col.rejected_rows("guarantees")
+        col.emit("guarantees", ~rej & (g["guarantor_id"] == g["borrower_id"]).to_numpy(), "borrower_id", "self_reference", key="guarantor_id")
+        for column in _NETWORK_REFERENCE:
+            outside = ~rej & ~g[column].isin(screened_ids).to_numpy() & g[column].notna().to_numpy()
+            col.emit("guarantees", outside, column, "unknown_firm_in_network", key="guarantor_id")
+    if "prices" in tables and "firms" in tables:
+        _check_unmatched_prices(col, work)
+
+    # Assemble the report.
+    issues = _finish(col)
+    masks = {t: col.rejected_rows(t) for t in work.tables_present()}
+    clean = Dataset({t: work[t].loc[~masks[t]].reset_index(drop=True) for t in work.tables_present()},
+                    dataset.sources, name=dataset.name)
+    clean.planted = dataset.planted
+    rows = pd.DataFrame(
+        {
+            "table": work.tables_present(),
+            "file": [col.file(t) for t in work.tables_present()],
+            "read": [len(work[t]) for t in work.tables_present()],
+            "rejected": [int(masks[t].sum()) for t in work.tables_present()],
+        }
+    )
+    rows["used"] = rows["read"] - rows["rejected"]
+    firms = {"read": len(work["firms"]), "screened": int((~masks["firms"]).sum())}
+    firms["not_screened"] = firms["read"] - firms["screened"]
+    return ValidationReport(clean, issues, rows, firms, as_of_ts, masks)
+
+
+def _check_columns(col: _Collector, work: Dataset, table: str, policy: Policy, today: pd.Timestamp) -> None:
+    """Per-column contract checks: required, range, choices, code formats, dates."""
+    frame = work[table]
+    schema = table_schema(table)
+    converted = col.table_findings(table)
+    flagged = {c: set(g["row"]) for c, g in converted.groupby("column")} if len(converted) else {}
+    rows = frame["_row"].to_numpy()
+    for column in schema.columns:
+        name, values = column.name, frame[column.name]
+        missing = values.isna().to_numpy()
+        if column.required:
+            already = np.isin(rows, list(flagged.get(name, ()))) if name in flagged else np.zeros(len(frame), bool)
+            col.emit(table, missing & ~already, name, "missing_value")
+        cons = column.constraints
+        if column.type in ("float", "int"):
+            numbers = values.to_numpy(dtype=float)
+            if column.is_money:
+                huge = np.abs(np.nan_to_num(numbers)) >= policy.validation.max_abs_money
+                col.emit(table, huge, name, "implausible_value")
+                if huge.any():
+                    frame.loc[huge, name] = np.nan
+                    numbers = frame[name].to_numpy(dtype=float)
+            with np.errstate(invalid="ignore"):
+                if "min" in cons:
+                    col.emit(table, numbers < cons["min"], name, "negative_value" if cons["min"] == 0 else "below_min")
+                if "max" in cons:
+                    col.emit(table, numbers > cons["max"], name, "above_max")
+        if "enum" in cons:
+            _check_enum(col, frame, table, name, cons)
+        fmt = cons.get("format")
+        if fmt == "uscc":
+            status = uscc_status(values)
+            present = ~missing
+            col.emit(table, present & status["malformed"].to_numpy(), name, "uscc_malformed")
+            if table == "firms":  # check characters are reported once, on the firm's own row
+                col.emit(table, status["check_char"].to_numpy(), name, "uscc_check_char")
+                col.emit(table, status["org_check"].to_numpy(), name, "org_code_check")
+        elif fmt == "region_code":
+            status = region_code_status(values)
+            col.emit(table, ~missing & status["malformed"].to_numpy(), name, "region_malformed")
+            col.emit(table, status["unknown_province"].to_numpy(), name, "region_unknown_province")
+            frame.loc[~missing & status["malformed"].to_numpy(), name] = None
+        elif fmt == "industry_code":
+            status = normalise_industry_code(values)
+            bad = ~missing & status["malformed"].to_numpy()
+            col.emit(table, bad, name, "industry_malformed")
+            col.emit(table, status["section_mismatch"].to_numpy(), name, "industry_section_mismatch")
+            frame[name] = status["code"].to_numpy(dtype=object)
+        elif fmt == "stock_code":
+            normal = _normalise_stock_code(values)
+            bad = ~missing & normal.isna().to_numpy()
+            col.emit(table, bad, name, "stock_code_malformed")
+            frame[name] = normal.to_numpy(dtype=object)
+        if column.type == "date":
+            dates = values
+            if cons.get("not_future"):
+                col.emit(table, (dates > today).to_numpy(), name, "future_date")
+            if "after" in cons and cons["after"] in frame.columns:
+                col.emit(table, (dates < frame[cons["after"]]).to_numpy(), name, "date_order")
+
+
+def _check_enum(col: _Collector, frame: pd.DataFrame, table: str, name: str, cons: dict[str, Any]) -> None:
+    allowed = list(cons["enum"])
+    aliases = {str(k): v for k, v in cons.get("enum_aliases", {}).items()}
+    values = frame[name]
+    text = values.astype(object).where(values.notna(), None)
+    stripped = text.map(lambda v: v.strip() if isinstance(v, str) else v)
+    # Case does not matter: ratings are upper case, the other choices lower case.
+    upper = all(a == a.upper() for a in allowed)
+    cased = stripped.map(lambda v: (v.upper() if upper else v.lower()) if isinstance(v, str) else v)
+    mapped = cased.where(cased.isin(allowed), stripped.map(aliases))
+    bad = values.notna().to_numpy() & ~mapped.isin(allowed).to_numpy()
+    col.emit(table, bad, name, "bad_choice")
+    frame[name] = mapped.where(mapped.isin(allowed), None).to_numpy(dtype=object)
+
+
+def _normalise_stock_code(values: pd.Series) -> pd.Series:
+    text = values.astype(object).where(values.notna(), None).map(lambda v: v.strip().upper() if isinstance(v, str) else v)
+    text = pd.Series(text, dtype=object)
+    parts = text.str.extract(r"^(?:(\d{6})\.(SH|SZ|BJ)|(SH|SZ|BJ)\.?(\d{6}))$")
+    digits = parts[0].fillna(parts[3])
+    market = parts[1].fillna(parts[2])
+    out = digits + "." + market
+    return out.where(out.notna(), None).astype(object)
+
+
+def _check_balance(col: _Collector, work: Dataset, policy: Policy) -> None:
+    fin = work["financials"]
+    assets = fin["total_assets"].to_numpy(dtype=float)
+    gap = np.abs(assets - fin["total_liabilities"].to_numpy(dtype=float) - fin["equity"].to_numpy(dtype=float))
+    with np.errstate(invalid="ignore"):
+        off = gap > policy.validation.balance_tolerance * np.abs(assets)
+    col.emit("financials", off, "equity", "balance_identity", values=fin["equity"])
+
+
+def _check_unmatched_prices(col: _Collector, work: Dataset) -> None:
+    """Prices of stocks no firm has are not used: one note per stock, not per day."""
+    prices = work["prices"]
+    known = set(work["firms"]["stock_code"].dropna())
+    unmatched = ~prices["stock_code"].isin(known).to_numpy() & prices["stock_code"].notna().to_numpy()
+    if unmatched.any():
+        first = np.zeros(len(prices), dtype=bool)
+        sub = prices.loc[unmatched, "stock_code"]
+        first[sub.index[~sub.duplicated()]] = True
+        col.emit("prices", first, "stock_code", "unmatched_stock")
+
+
+def _finish(col: _Collector) -> pd.DataFrame:
+    frames = [f for f in col.frames if len(f)]
+    if not frames:
+        issues = pd.DataFrame({c: pd.Series(dtype=object) for c in _FINDING_COLUMNS})
+        issues["row"] = issues["row"].astype("int64")
+    else:
+        issues = pd.concat(frames, ignore_index=True)
+    rejects = col.rejecting(issues) if len(issues) else np.zeros(0, bool)
+    catalogue = col.codes
+    base = issues["code"].map(catalogue["severity"]).fillna("warning").to_numpy(dtype=object)
+    severity = np.where(rejects & (base != "info"), "error", np.where(rejects, base, np.where(base == "error", "warning", base)))
+    issues["severity"] = severity
+    issues["message"] = issues["code"].map(catalogue["message_en"]).fillna("")
+    issues["message_zh"] = issues["code"].map(catalogue["message_zh"]).fillna("")
+    issues["rejects"] = rejects
+    order = {t: i for i, t in enumerate(input_tables())}
+    issues["_t"] = issues["table"].map(order)
+    issues = issues.sort_values(["_t", "row", "column", "code"], kind="stable").drop(columns="_t")
+    issues["row"] = issues["row"].astype("int64")
+    return issues[[*ISSUE_COLUMNS, "rejects"]].reset_index(drop=True)
