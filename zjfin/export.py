@@ -43,10 +43,11 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     for name in out.columns:
         column = out[name]
         if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
-            is_text = column.map(lambda v: isinstance(v, str))
-            risky = is_text & column.astype(str).str.startswith(_FORMULA_START)
+            text = column.astype(object)
+            # .str yields NaN for non-text cells; na=False leaves them alone.
+            risky = text.str.startswith(_FORMULA_START, na=False).astype(bool)
             if risky.any():
-                out[name] = column.where(~risky, "'" + column.astype(str))
+                out[name] = text.mask(risky, "'" + text.where(risky, "").astype(str))
     return out
 
 

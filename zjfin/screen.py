@@ -17,7 +17,7 @@ from zjfin.features import SIZE_CLASSES, current_financials, size_class
 from zjfin.policy import Policy
 from zjfin.progress import Progress
 from zjfin.read import Dataset
-from zjfin.schema import table_schema, validation_codes
+from zjfin.schema import input_tables, table_schema, validation_codes
 from zjfin.validate import ValidationReport, validate
 
 __all__ = ["ScreeningResult", "screen", "RISK_TABLES"]
@@ -118,8 +118,9 @@ class ScreeningResult:
         """The run's record (``manifest.json``): version, as-of, policy, inputs, counts."""
         rows = self.validation.rows.set_index("table")
         inputs = {}
-        for table, source in self.validation.dataset.sources.items():
-            entry = source.to_dict()
+        sources = self.validation.dataset.sources
+        for table in [t for t in input_tables() if t in sources]:
+            entry = sources[table].to_dict()
             entry.update(
                 rows_read=int(rows.loc[table, "read"]) if table in rows.index else source.rows_read,
                 rows_rejected=int(rows.loc[table, "rejected"]) if table in rows.index else 0,

@@ -1,0 +1,148 @@
+"""The command line: commands, exit codes 0/1/2, the output layout, atomic writes."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import minimal_tables
+from zjfin.cli import main
+from zjfin.policy import Policy
+from zjfin.read import Dataset, write_dataset
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    folder = tmp_path / "data"
+    write_dataset(Dataset(minimal_tables()), folder, format="csv", headers="zh")
+    return folder
+
+
+def test_help_lists_commands(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("demo", "validate", "screen", "schema", "policy"):
+        assert command in out
+
+
+def test_console_script_runs():
+    done = subprocess.run([sys.executable, "-m", "zjfin.cli", "schema"], capture_output=True, text=True)
+    assert done.returncode == 0 and "financials" in done.stdout
+
+
+def test_schema_command(capsys):
+    assert main(["schema", "financials"]) == 0
+    out = capsys.readouterr().out
+    assert "营业收入" in out and "period_end" in out
+    assert main(["schema", "firms", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["table"] == "firms"
+    assert main(["schema", "nonsense"]) == 2
+    assert "unknown table 'nonsense'" in capsys.readouterr().err
+
+
+def test_policy_default_round_trips(capsys, tmp_path):
+    assert main(["policy", "--default"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("# zjfin screening policy")
+    assert Policy.from_toml(text) == Policy.default()
+    bad = tmp_path / "p.toml"
+    bad.write_text("[validation]\nbalance_tolerance = 'loose'\n", encoding="utf-8")
+    assert main(["policy", "--check", str(bad)]) == 2
+    assert "validation.balance_tolerance" in capsys.readouterr().err
+    bad.write_text("[bonds]\nhorizon = 3\n", encoding="utf-8")
+    assert main(["policy", "--check", str(bad)]) == 2
+    assert "unknown policy key 'bonds'" in capsys.readouterr().err
+
+
+def test_screen_writes_the_layout(data_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["issues.csv", "manifest.json", "rejected.csv", "screening.parquet"]
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["firms"] == {"read": 3, "screened": 3, "not_screened": 0}
+    assert manifest["as_of"] == "2019-03-31"
+    assert manifest["policy"] == Policy.default().to_dict()
+    assert {"read", "validate", "features", "assemble"} <= set(manifest["timings"])
+    assert manifest["inputs"]["firms"]["rows_read"] == 3 and len(manifest["inputs"]["firms"]["sha256"]) == 64
+    assert {r["risk"] for r in manifest["risks_switched_off"]} == {"bond_risk", "liquidity_risk", "pledge_risk", "guarantee_risk"}
+    screening = pq.read_table(out / "screening.parquet").to_pandas()
+    assert len(screening) == 3 and set(screening["size_class"]) == {"small"}
+    assert (out / "issues.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_rejected_rows_give_exit_1(data_dir, tmp_path):
+    firms = data_dir / "firms.csv"
+    text = firms.read_text(encoding="utf-8-sig").splitlines()
+    text.append("9133010212345678,坏代码企业,330102,C1711,10" + "," * 11)
+    firms.write_text("\n".join(text) + "\n", encoding="utf-8-sig")
+    out = tmp_path / "out"
+    assert main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(out)]) == 1
+    rejected = pd.read_csv(out / "rejected.csv", encoding="utf-8-sig", dtype=str)
+    assert rejected[["table", "row", "code"]].values.tolist() == [["firms", "5", "uscc_malformed"]]
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["firms"] == {"read": 4, "screened": 3, "not_screened": 1}
+
+
+@pytest.mark.parametrize("damage,message", [
+    (lambda d: (d / "financials.csv").unlink(), "required table 'financials' is missing"),
+    (lambda d: (d / "firms.csv").write_text("企业名称,行政区划代码\n甲,330102\n", encoding="utf-8"), "missing required column(s): firm_id"),
+    (lambda d: (d / "firms.csv").write_bytes(b"\xff\xfe\xfa\x00\x81\x30garbage\xff"), "firms.csv"),
+    (lambda d: (d / "firms.csv").write_text("", encoding="utf-8"), "is empty"),
+])
+def test_unusable_input_exits_2_and_writes_nothing(data_dir, tmp_path, capsys, damage, message):
+    damage(data_dir)
+    out = tmp_path / "out"
+    assert main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_bad_arguments_exit_2(data_dir, tmp_path, capsys):
+    assert main(["-q", "screen", str(data_dir), "--as-of", "not-a-date", "--out", str(tmp_path / "o")]) == 2
+    assert "as_of must be a date" in capsys.readouterr().err
+    assert main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(tmp_path / "o"), "--unit", "euro"]) == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["screen", str(data_dir)])
+    assert exc.value.code == 2
+
+
+def test_validate_command(data_dir, tmp_path, capsys):
+    out = tmp_path / "v"
+    assert main(["-q", "validate", str(data_dir), "--out", str(out)]) == 0
+    assert "firms read 3 = screened 3 + not screened 0" in capsys.readouterr().out
+    assert (out / "issues.csv").exists() and (out / "rejected.csv").exists()
+
+
+def test_same_inputs_same_bytes(data_dir, tmp_path):
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out in outs:
+        assert main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(out)]) == 0
+    for name in ("screening.parquet", "issues.csv", "rejected.csv"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    manifests = [json.loads((o / "manifest.json").read_text(encoding="utf-8")) for o in outs]
+    for m in manifests:
+        m.pop("timings")
+    assert manifests[0] == manifests[1]
+
+
+def test_failed_export_leaves_previous_outputs(data_dir, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    assert main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(out)]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    import zjfin.export
+
+    def explode(frame, path):
+        path.write_bytes(b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(zjfin.export, "write_csv", explode)
+    with pytest.raises(OSError):
+        main(["-q", "screen", str(data_dir), "--as-of", "2018-12-31", "--out", str(out)])
+    after = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert after == before  # nothing replaced, no temporary folder left behind

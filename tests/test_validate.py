@@ -1,0 +1,338 @@
+"""Every validation code has a row that triggers it; counts reconcile."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import firm_ids, minimal_tables, uscc
+from zjfin.read import Dataset, read_table
+from zjfin.schema import validation_codes
+from zjfin.validate import validate
+
+AS_OF = "2019-03-31"
+TODAY = "2026-01-01"
+
+
+def run(tables, as_of=AS_OF):
+    return validate(Dataset(tables), as_of=as_of, today=TODAY)
+
+
+def found(report, code):
+    return report.issues[report.issues["code"] == code]
+
+
+def with_extra_tables(tables):
+    ids = tables["firms"]["firm_id"].tolist()
+    tables["bonds"] = pd.DataFrame({"bond_id": ["B1"], "issuer_id": [ids[0]], "amount_outstanding": [1e8],
+                                    "maturity_date": pd.to_datetime(["2020-01-01"]), "rating": ["AA"], "status": ["performing"]})
+    tables["guarantees"] = pd.DataFrame({"guarantor_id": [ids[0]], "borrower_id": [ids[1]], "amount": [1e6]})
+    tables["loans"] = pd.DataFrame({"firm_id": [ids[0]], "amount": [1e6], "maturity_date": pd.to_datetime(["2020-01-01"]),
+                                    "classification": ["normal"]})
+    return tables
+
+
+# Each case: a function that damages a clean dataset, the code expected, the table, and
+# whether the damaged row must be rejected.
+def _missing_value(t):
+    t["firms"].loc[0, "name"] = None
+
+
+def _bad_number(t):
+    t["financials"]["revenue"] = t["financials"]["revenue"].astype(object)
+    t["financials"].loc[0, "revenue"] = "abc"
+
+
+def _bad_number_optional(t):
+    t["firms"]["land_mu"] = pd.Series(["12", "n/a?", "3"], dtype=object)
+
+
+def _not_whole(t):
+    t["firms"].loc[0, "employees"] = 12.5
+
+
+def _bad_date(t):
+    t["financials"]["period_end"] = pd.Series(["2018-12-31", "2018-02-30", "2018-12-31"], dtype=object)
+
+
+def _bad_bool(t):
+    t["firms"]["listed"] = pd.Series(["是", "maybe", "否"], dtype=object)
+
+
+def _bad_choice(t):
+    t["firms"]["ownership"] = pd.Series(["private", "pirate", "国有"], dtype=object)
+
+
+def _implausible(t):
+    t["financials"].loc[0, "revenue"] = 5e16
+
+
+def _negative(t):
+    t["financials"].loc[0, "total_assets"] = -1.0
+    t["financials"].loc[0, "total_liabilities"] = -3.0
+    t["financials"].loc[0, "equity"] = 2.0
+
+
+def _negative_employees(t):
+    t["firms"].loc[0, "employees"] = -5
+
+
+def _negative_coupon(t):
+    t.update(with_extra_tables(t))
+    t["bonds"]["coupon_rate"] = [-0.01]
+
+
+def _above_max(t):
+    t.update(with_extra_tables(t))
+    t["bonds"]["coupon_rate"] = [6.5]  # 650 %: a percent written as a number
+
+
+def _uscc_malformed(t):
+    t["firms"].loc[0, "firm_id"] = "9133010212345678"
+
+
+def _uscc_check(t):
+    good = t["firms"].loc[0, "firm_id"]
+    bad = good[:-1] + ("0" if good[-1] != "0" else "1")
+    t["firms"].loc[0, "firm_id"] = bad
+    t["financials"].loc[0, "firm_id"] = bad
+
+
+def _org_check(t):
+    # A code whose GB 32100 check is right but whose organisation code check is wrong.
+    from conftest import USCC_ALPHABET
+    body = "91330102" + "12345678" + ("0" if uscc("330102", "12345678")[16] != "0" else "1")
+    total = sum(USCC_ALPHABET.index(c) * (3 ** i % 31) for i, c in enumerate(body))
+    code = body + USCC_ALPHABET[(31 - total % 31) % 31]
+    t["firms"].loc[0, "firm_id"] = code
+    t["financials"].loc[0, "firm_id"] = code
+
+
+def _region_malformed(t):
+    t["firms"].loc[0, "region_code"] = "3301"
+
+
+def _region_province(t):
+    t["firms"].loc[0, "region_code"] = "990101"
+
+
+def _industry_malformed(t):
+    t["firms"].loc[0, "industry_code"] = "Z99"
+
+
+def _industry_mismatch(t):
+    t["firms"].loc[0, "industry_code"] = "A1711"
+
+
+def _stock_malformed(t):
+    t["firms"]["stock_code"] = pd.Series(["600000.SH", "60000X", None], dtype=object)
+
+
+def _duplicate(t):
+    t["financials"] = pd.concat([t["financials"], t["financials"].iloc[[0]]], ignore_index=True)
+
+
+def _unknown_firm(t):
+    t["financials"].loc[2, "firm_id"] = uscc("330102", "99999999")
+
+
+def _unknown_in_network(t):
+    t.update(with_extra_tables(t))
+    t["guarantees"].loc[0, "borrower_id"] = uscc("330102", "99999998")
+
+
+def _self_reference(t):
+    t.update(with_extra_tables(t))
+    t["guarantees"].loc[0, "borrower_id"] = t["guarantees"].loc[0, "guarantor_id"]
+
+
+def _no_financials(t):
+    t["financials"] = t["financials"].iloc[1:].reset_index(drop=True)
+
+
+def _after_as_of(t):
+    extra = t["financials"].iloc[[0]].copy()
+    extra["period_end"] = pd.Timestamp("2019-12-31")
+    t["financials"] = pd.concat([t["financials"], extra], ignore_index=True)
+
+
+def _balance(t):
+    t["financials"].loc[0, "equity"] = 1e7  # 4e7 != 2e7 + 1e7
+
+
+def _future(t):
+    t["financials"].loc[0, "period_end"] = pd.Timestamp("2027-12-31")
+
+
+def _date_order(t):
+    t.update(with_extra_tables(t))
+    t["guarantees"]["start_date"] = pd.to_datetime(["2018-06-01"])
+    t["guarantees"]["end_date"] = pd.to_datetime(["2018-01-01"])
+
+
+def _unmatched_stock(t):
+    t["firms"]["stock_code"] = pd.Series(["600000.SH", None, None], dtype=object)
+    t["prices"] = pd.DataFrame({"stock_code": ["600000.SH", "000001.SZ", "000001.SZ"],
+                                "date": pd.to_datetime(["2019-03-29"] * 3), "close": [10.0, 11.0, 12.0]})
+
+
+CASES = [
+    ("missing_value", _missing_value, "firms", True),
+    ("bad_number", _bad_number, "financials", True),
+    ("bad_number", _bad_number_optional, "firms", False),
+    ("not_whole_number", _not_whole, "firms", True),
+    ("bad_date", _bad_date, "financials", True),
+    ("bad_bool", _bad_bool, "firms", False),
+    ("bad_choice", _bad_choice, "firms", False),
+    ("implausible_value", _implausible, "financials", True),
+    ("negative_value", _negative, "financials", False),
+    ("negative_value", _negative_employees, "firms", False),
+    ("negative_value", _negative_coupon, "bonds", False),
+    ("above_max", _above_max, "bonds", False),
+    ("uscc_malformed", _uscc_malformed, "firms", True),
+    ("uscc_check_char", _uscc_check, "firms", False),
+    ("org_code_check", _org_check, "firms", False),
+    ("region_malformed", _region_malformed, "firms", True),
+    ("region_unknown_province", _region_province, "firms", False),
+    ("industry_malformed", _industry_malformed, "firms", True),
+    ("industry_section_mismatch", _industry_mismatch, "firms", False),
+    ("stock_code_malformed", _stock_malformed, "firms", False),
+    ("duplicate_key", _duplicate, "financials", True),
+    ("unknown_firm", _unknown_firm, "financials", True),
+    ("unknown_firm_in_network", _unknown_in_network, "guarantees", False),
+    ("self_reference", _self_reference, "guarantees", True),
+    ("no_financials", _no_financials, "firms", True),
+    ("after_as_of", _after_as_of, "financials", True),
+    ("balance_identity", _balance, "financials", False),
+    ("future_date", _future, "financials", False),
+    ("date_order", _date_order, "guarantees", False),
+    ("unmatched_stock", _unmatched_stock, "prices", False),
+]
+
+
+@pytest.mark.parametrize("code,damage,table,rejects", CASES, ids=[f"{c[0]}-{c[1].__name__}" for c in CASES])
+def test_code_is_triggered(code, damage, table, rejects):
+    tables = minimal_tables()
+    damage(tables)
+    report = run(tables)
+    hits = found(report, code)
+    assert len(hits) >= 1, report.issues[["table", "code"]]
+    assert set(hits["table"]) == {table}
+    assert bool(hits["rejects"].all()) == rejects
+    expected_severity = validation_codes().loc[code, "severity"]
+    if rejects:
+        assert set(hits["severity"]) == {"info" if expected_severity == "info" else "error"}
+    else:
+        assert set(hits["severity"]) <= {"warning", "info"}
+    # Rows read = rows used + rows rejected, table by table.
+    rows = report.rows.set_index("table")
+    assert (rows["read"] == rows["used"] + rows["rejected"]).all()
+    f = report.firms
+    assert f["read"] == f["screened"] + f["not_screened"]
+
+
+def test_unknown_column_is_noted(tmp_path):
+    ids = firm_ids(1)
+    path = tmp_path / "firms.csv"
+    path.write_text(f"firm_id,name,region_code,industry_code,employees,颜色\n{ids[0]},甲,330102,C1711,5,红\n", encoding="utf-8")
+    frame, source, findings = read_table(path, "firms")
+    tables = minimal_tables(1)
+    ds = Dataset({"firms": frame, "financials": tables["financials"]}, sources={"firms": source}, findings=findings)
+    report = validate(ds, as_of=AS_OF, today=TODAY)
+    hit = found(report, "unknown_column")
+    assert hit["value"].tolist() == ["颜色"] and hit["severity"].tolist() == ["info"] and hit["row"].tolist() == [1]
+
+
+def test_size_unknown_is_a_screening_warning():
+    import zjfin
+
+    # The indicators are required columns, so a missing one rejects the firm; an
+    # impossible (negative) headcount is kept with a warning and makes the class unknown.
+    tables = minimal_tables()
+    tables["firms"].loc[0, "employees"] = -5
+    res = zjfin.screen(Dataset(tables), as_of=AS_OF)
+    hit = res.issues[res.issues["code"] == "size_unknown"]
+    assert hit["key"].tolist() == [tables["firms"].loc[0, "firm_id"]]
+    assert hit["severity"].tolist() == ["warning"]
+    assert res.screening.set_index("firm_id").loc[hit["key"].iat[0], "size_class"] == "unknown"
+
+
+def test_every_code_in_the_catalogue_is_tested():
+    tested = {c[0] for c in CASES} | {"unknown_column", "size_unknown"}
+    assert tested == set(validation_codes().index)
+
+
+def test_clean_data_has_no_findings():
+    report = run(minimal_tables())
+    assert report.issues.empty
+    assert report.exit_code() == 0
+    assert report.firms == {"read": 3, "screened": 3, "not_screened": 0}
+
+
+def test_duplicate_keeps_first_usable_row():
+    tables = minimal_tables()
+    first = tables["financials"].iloc[[0]].copy()
+    first["revenue"] = [np.nan]  # unusable: revenue is required
+    tables["financials"] = pd.concat([first, tables["financials"]], ignore_index=True)
+    report = run(tables)
+    assert found(report, "duplicate_key").empty  # the unusable row does not count as first
+    kept = report.dataset["financials"]
+    assert kept.loc[kept["firm_id"] == tables["firms"].loc[0, "firm_id"], "revenue"].tolist() == [5e7]
+
+
+def test_rejected_rows_carry_row_numbers_and_exit_code():
+    tables = minimal_tables()
+    _uscc_malformed(tables)
+    report = run(tables)
+    rejected = report.rejected
+    assert rejected[["table", "row", "code"]].values.tolist()[0] == ["firms", 2, "uscc_malformed"]
+    assert report.exit_code() == 1
+
+
+def test_enum_aliases_normalise():
+    tables = with_extra_tables(minimal_tables())
+    tables["loans"]["classification"] = ["关注"]
+    tables["bonds"]["status"] = ["违约"]
+    tables["bonds"]["rating"] = ["aa+"]
+    report = run(tables)
+    assert report.issues.empty
+    assert report.dataset["loans"]["classification"].tolist() == ["special_mention"]
+    assert report.dataset["bonds"][["status", "rating"]].values.tolist() == [["defaulted", "AA+"]]
+
+
+def test_warning_limit_sets_exit_code():
+    from zjfin.policy import Policy
+
+    tables = minimal_tables()
+    _balance(tables)
+    report = run(tables)
+    assert report.n_rejected_rows == 0
+    assert report.exit_code(Policy.default()) == 1  # 1 warned row of 6 > 5 %
+    assert report.exit_code(Policy.default().update({"validation": {"warning_limit_share": 0.5}})) == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    damage=st.lists(st.tuples(st.sampled_from(["firm_id", "name", "region_code", "industry_code", "employees"]),
+                              st.integers(0, 5), st.sampled_from([None, "", "x", "-1", "1e400", "330102", "C17"])),
+                    max_size=8),
+    fin_damage=st.lists(st.tuples(st.sampled_from(["firm_id", "period_end", "revenue", "total_assets"]), st.integers(0, 5),
+                                  st.sampled_from([None, "", "abc", "2019-13-01", "20181231", "-5"])), max_size=8),
+)
+def test_counts_always_reconcile(damage, fin_damage):
+    tables = minimal_tables(6)
+    for frame_name, edits in (("firms", damage), ("financials", fin_damage)):
+        frame = tables[frame_name].astype(object)
+        for column, row, value in edits:
+            frame.loc[row, column] = value
+        tables[frame_name] = frame
+    report = run(tables)
+    rows = report.rows.set_index("table")
+    assert (rows["read"] == rows["used"] + rows["rejected"]).all()
+    assert report.firms["read"] == report.firms["screened"] + report.firms["not_screened"] == 6
+    # Every rejected row is listed with a reason; every usable row is kept.
+    for table in ("firms", "financials"):
+        listed = report.rejected.query("table == @table")["row"].nunique()
+        assert listed == rows.loc[table, "rejected"]
+        assert len(report.dataset[table]) == rows.loc[table, "used"]
