@@ -44,12 +44,13 @@ _ORG_CHECK_CHARS = np.frombuffer(b"0123456789X0", dtype="S1")  # index 10 -> X, 
 
 def _as_byte_matrix(codes: np.ndarray | pd.Series, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Return (n × width uint8 matrix, mask of entries that are ASCII of exactly ``width``)."""
-    values = pd.Series(codes, dtype="object").to_numpy(dtype=object)
-    is_str = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
-    text = np.where(is_str, values, "").astype(str)
+    values = np.asarray(codes, dtype=object)
+    present = pd.notna(values)
+    # Conversion to fixed-width text runs in C; missing cells become "" (malformed).
+    text = np.where(present, values, "").astype(str)
     lengths = np.char.str_len(text)
     ascii_ok = np.char.isascii(text) if hasattr(np.char, "isascii") else np.ones(len(text), bool)
-    ok = is_str & (lengths == width) & ascii_ok
+    ok = present & (lengths == width) & ascii_ok
     fixed = np.where(ok, text, "0" * width).astype(f"S{width}")
     matrix = fixed.view(np.uint8).reshape(len(fixed), width)
     return matrix, ok

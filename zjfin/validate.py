@@ -370,11 +370,10 @@ def _check_enum(col: _Collector, frame: pd.DataFrame, table: str, name: str, con
     allowed = list(cons["enum"])
     aliases = {str(k): v for k, v in cons.get("enum_aliases", {}).items()}
     values = frame[name]
-    text = values.astype(object).where(values.notna(), None)
-    stripped = text.map(lambda v: v.strip() if isinstance(v, str) else v)
+    stripped = values.astype(object).str.strip()
     # Case does not matter: ratings are upper case, the other choices lower case.
     upper = all(a == a.upper() for a in allowed)
-    cased = stripped.map(lambda v: (v.upper() if upper else v.lower()) if isinstance(v, str) else v)
+    cased = stripped.str.upper() if upper else stripped.str.lower()
     mapped = cased.where(cased.isin(allowed), stripped.map(aliases))
     bad = values.notna().to_numpy() & ~mapped.isin(allowed).to_numpy()
     col.emit(table, bad, name, "bad_choice")
@@ -382,13 +381,13 @@ def _check_enum(col: _Collector, frame: pd.DataFrame, table: str, name: str, con
 
 
 def _normalise_stock_code(values: pd.Series) -> pd.Series:
-    text = values.astype(object).where(values.notna(), None).map(lambda v: v.strip().upper() if isinstance(v, str) else v)
-    text = pd.Series(text, dtype=object)
+    """``600000.sh``, ``SH600000`` and ``sh.600000`` all become ``600000.SH``."""
+    text = values.astype(object).str.strip().str.upper()
     parts = text.str.extract(r"^(?:(\d{6})\.(SH|SZ|BJ)|(SH|SZ|BJ)\.?(\d{6}))$")
     digits = parts[0].fillna(parts[3])
     market = parts[1].fillna(parts[2])
-    out = digits + "." + market
-    return out.where(out.notna(), None).astype(object)
+    out = (digits + "." + market).astype(object)
+    return out.where(out.notna(), None)
 
 
 def _check_balance(col: _Collector, work: Dataset, policy: Policy) -> None:

@@ -1,0 +1,150 @@
+"""Foundation benchmark: zjfin against the SPEC §10 floors, measured in the same run.
+
+Builds the synthetic province (default 1,000,000 firms), writes its input tables as
+Parquet, then times in one process:
+
+- the floor: pyarrow reading every input file, and pyarrow writing a table of the same
+  shape as ``screening.parquet``; scipy's strongly connected components on the
+  guarantee graph;
+- zjfin: ``read_dataset`` + ``validate``; ``screen`` (validate, features, assemble);
+  ``export``.
+
+and prints each zjfin time as a ratio to its floor, plus peak memory (RSS).
+
+Usage: python benchmarks/bench_foundation.py [--firms N] [--repeat R] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _median_time(fn, repeat: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def build(firms: int, seed: int, folder: Path) -> dict:
+    """Build and write the province (run in a child process: its memory is not ours)."""
+    import zjfin
+
+    start = time.perf_counter()
+    ds = zjfin.datasets.synthetic_province(firms, seed=seed)
+    built = time.perf_counter() - start
+    zjfin.write_dataset(ds, folder, format="parquet")
+    rows = {t: len(ds[t]) for t in ds.tables_present()}
+    return {"build_s": built, "write_inputs_s": time.perf_counter() - start - built,
+            "peak_rss_mb": _peak_rss_mb(), "rows": rows}
+
+
+def measure(folder: Path, repeat: int) -> dict:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    import zjfin
+    from zjfin.export import write_parquet
+
+    files = sorted(folder.glob("*.parquet"))
+    floor_read, tables = _median_time(lambda: {f.stem: pq.read_table(f) for f in files}, repeat)
+
+    # A result of the same shape as screening.parquet, written by pyarrow alone.
+    firms = tables["firms"].num_rows
+    shape_columns = len(zjfin.table_schema("screening").columns)
+    rng = np.random.default_rng(0)
+    result_like = pa.table({f"c{i}": rng.random(firms) for i in range(shape_columns)})
+    out = Path(tempfile.mkdtemp(prefix="zjfin-bench-"))
+    floor_write, _ = _median_time(lambda: pq.write_table(result_like, out / "floor.parquet", compression="zstd"), repeat)
+
+    # scipy SCC on the guarantee graph (the floor of the network stage).
+    import pandas as pd
+
+    g = tables["guarantees"].to_pandas()
+    pd_index = pd.Index(pd.concat([g["guarantor_id"], g["borrower_id"]]).unique())
+    src, dst = pd_index.get_indexer(g["guarantor_id"]), pd_index.get_indexer(g["borrower_id"])
+    graph = sp.csr_array((np.ones(len(src)), (src, dst)), shape=(len(pd_index),) * 2)
+    floor_scc, _ = _median_time(lambda: connected_components(graph, directed=True, connection="strong"), repeat)
+    del tables, result_like, g, graph
+
+    def read_and_validate():
+        ds = zjfin.read_dataset(folder)
+        return ds, zjfin.validate(ds, as_of="2019-03-31")
+
+    zj_read_validate, (ds, report) = _median_time(read_and_validate, repeat)
+    zj_read, _ = _median_time(lambda: zjfin.read_dataset(folder), repeat)
+    zj_screen, res = _median_time(lambda: zjfin.screen(ds, as_of="2019-03-31"), repeat)
+    zj_export, _ = _median_time(lambda: res.export(str(out / "run")), repeat)
+    return {
+        "firms": firms,
+        "floor": {"pyarrow_read_inputs_s": floor_read, "pyarrow_write_result_s": floor_write, "scipy_scc_s": floor_scc},
+        "zjfin": {"read_s": zj_read, "read_validate_s": zj_read_validate, "screen_s": zj_screen, "export_s": zj_export,
+                  "stage_timings": res.timings},
+        "ratios": {
+            "read_validate / pyarrow_read": zj_read_validate / floor_read,
+            "read / pyarrow_read": zj_read / floor_read,
+            "read+screen+export / (pyarrow read+write)": (zj_read + zj_screen + zj_export) / (floor_read + floor_write),
+            "export / pyarrow_write": zj_export / floor_write,
+        },
+        "peak_rss_mb": _peak_rss_mb(),
+        "firms_screened": report.firms["screened"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--firms", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", default=None, help="folder for the input tables (default: a temporary folder)")
+    parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    parser.add_argument("--_build", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args._build:
+        print(json.dumps(build(args.firms, args.seed, Path(args._build))))
+        return
+    folder = Path(args.keep or tempfile.mkdtemp(prefix="zjfin-bench-in-"))
+    done = subprocess.run([sys.executable, __file__, "--firms", str(args.firms), "--seed", str(args.seed), "--_build", str(folder)],
+                          capture_output=True, text=True, check=True)
+    built = json.loads(done.stdout.strip().splitlines()[-1])
+    figures = measure(folder, args.repeat)
+    figures["synthetic_province"] = built
+
+    print(f"zjfin foundation benchmark — {figures['firms']:,} firms, median of {args.repeat}")
+    print(f"  synthetic province: build {built['build_s']:.1f} s, write inputs {built['write_inputs_s']:.1f} s, "
+          f"peak {built['peak_rss_mb']:,.0f} MB; rows {built['rows']}")
+    print("  floor (same run):")
+    for k, v in figures["floor"].items():
+        print(f"    {k:<28} {v:8.3f} s")
+    print("  zjfin:")
+    for k, v in figures["zjfin"].items():
+        if k != "stage_timings":
+            print(f"    {k:<28} {v:8.3f} s")
+    print(f"    screen stages: {figures['zjfin']['stage_timings']}")
+    print("  ratios (zjfin / floor):")
+    for k, v in figures["ratios"].items():
+        print(f"    {k:<44} {v:6.2f}×")
+    print(f"  peak RSS of the measuring process: {figures['peak_rss_mb']:,.0f} MB")
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
