@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import minimal_tables
+from builders import minimal_tables
 from zjfin.cli import main
 from zjfin.policy import Policy
 from zjfin.read import Dataset, write_dataset

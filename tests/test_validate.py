@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import firm_ids, minimal_tables, uscc
+from builders import firm_ids, minimal_tables, uscc
 from zjfin.read import Dataset, read_table
 from zjfin.schema import validation_codes
 from zjfin.validate import validate
@@ -101,7 +101,7 @@ def _uscc_check(t):
 
 def _org_check(t):
     # A code whose GB 32100 check is right but whose organisation code check is wrong.
-    from conftest import USCC_ALPHABET
+    from builders import USCC_ALPHABET
     body = "91330102" + "12345678" + ("0" if uscc("330102", "12345678")[16] != "0" else "1")
     total = sum(USCC_ALPHABET.index(c) * (3 ** i % 31) for i, c in enumerate(body))
     code = body + USCC_ALPHABET[(31 - total % 31) % 31]

@@ -1,0 +1,73 @@
+"""Screening end to end on the synthetic province."""
+
+import json
+
+import pandas as pd
+import pytest
+
+import zjfin
+from zjfin.cli import main
+from zjfin.schema import table_schema
+
+AS_OF = "2019-03-31"
+
+
+@pytest.fixture(scope="module")
+def screened():
+    ds = zjfin.datasets.synthetic_province(2_000, seed=5)
+    return ds, zjfin.screen(ds, as_of=AS_OF)
+
+
+def test_planted_cases_land_where_recorded(screened):
+    ds, res = screened
+    planted = ds.planted
+    # Every planted expectation names a real screening column.
+    assert set(planted["column"]) <= set(table_schema("screening").names) | {"listed"}
+    frame = res.screening.set_index("firm_id")
+    checkable = planted[planted["column"].isin(frame.columns)]
+    assert len(checkable) >= 3  # the size-class cases exist at this stage
+    for row in checkable.itertuples():
+        assert str(frame.loc[row.firm_id, row.column]) == row.expected, row
+
+
+def test_firms_reconcile_and_columns(screened):
+    ds, res = screened
+    f = res.validation.firms
+    assert f["read"] == len(ds.firms) == f["screened"] + f["not_screened"]
+    assert len(res.screening) == f["screened"]
+    assert res.screening["firm_id"].is_unique
+    foundation = [c.name for c in table_schema("screening").columns if c.since == "foundation"]
+    assert list(res.screening.columns) == foundation
+
+
+def test_smes_dominate(screened):
+    _, res = screened
+    share = res.screening["size_class"].isin(["medium", "small", "micro"]).mean()
+    assert share >= 0.98
+
+
+def test_explain_and_summary(screened):
+    ds, res = screened
+    firm = res.screening["firm_id"].iat[0]
+    explained = res.explain(firm)
+    assert explained.loc[("size_class", "企业规模")] == res.screening["size_class"].iat[0]
+    with pytest.raises(KeyError, match="not screened"):
+        res.explain("91330100799655058B")
+    by_city = res.summary(by="city")
+    assert by_city["firms"].sum() == len(res.screening)
+    assert set(by_city["city"]) <= {f"33{i:02d}" for i in range(1, 12)}
+    with pytest.raises(zjfin.ParameterError, match="by must be one of"):
+        res.summary(by="planet")
+    assert "screened" in res._repr_html_()
+
+
+def test_demo_command(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["-q", "demo", "--firms", "400", "--seed", "3", "--out", str(out)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["firms"] == {"read": 400, "screened": 400, "not_screened": 0}
+    assert manifest["risks_switched_off"] == []
+    assert sorted(p.name for p in (out / "input").iterdir()) == sorted(
+        f"{t}.parquet" for t in ["firms", "financials", "bonds", "pledges", "prices", "guarantees", "loans"])
+    assert len(pd.read_parquet(out / "screening.parquet")) == 400
+    assert "firms read 400 = screened 400" in capsys.readouterr().out
