@@ -43,7 +43,7 @@ _TRUE = {"true", "t", "yes", "y", "1", "1.0", "是", "有", "√", "✓", "对"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0", "否", "无", "×", "✗", "错"}
 #: Spreadsheet row of the first data row: the header is row 1.
 FIRST_DATA_ROW = 2
-_HEADER_UNIT = re.compile(r"[(（\[【]\s*(元|万元|亿元)\s*[)）\]】]\s*$")
+_HEADER_UNIT = re.compile(r"[(（\[【]\s*(元|万元|亿元|yuan|10k_yuan|100m_yuan)\s*[)）\]】]\s*$", re.I)
 _FINDING_COLUMNS = ["table", "file", "row", "key", "column", "value", "code"]
 
 
@@ -239,8 +239,8 @@ def read_dataset(
             accepted = ", ".join(f"{table}{ext}" for ext in (".csv", ".xlsx", ".parquet"))
             raise InputFileError(folder, f"required table {table!r} is missing (expected a file such as {accepted})")
     tables, sources, findings = {}, {}, []
-    for table, file in files.items():
-        frame, source, problems = read_table(file, table, unit=_resolve_unit(unit, table))
+    for table in (t for t in input_tables() if t in files):  # firms first, whatever the file names
+        frame, source, problems = read_table(files[table], table, unit=_resolve_unit(unit, table))
         tables[table], sources[table] = frame, source
         findings.append(problems)
     return Dataset(tables, sources, _concat_findings(findings), name=folder.name)
@@ -300,7 +300,7 @@ def _rename_headers(raw: pd.DataFrame, schema: TableSchema, path: Path, source: 
         rename[header] = canonical
         stated = _HEADER_UNIT.search(str(header))
         if stated and schema.column(canonical).is_money:
-            source.column_units[canonical] = _UNIT_ALIASES[stated.group(1)]
+            source.column_units[canonical] = _UNIT_ALIASES.get(stated.group(1), stated.group(1).lower())
     missing = [c for c in schema.required_names if c not in seen]
     if missing:
         detail = "; ".join(f"{c} (header {schema.column(c).label_zh} or {c})" for c in missing)
@@ -332,7 +332,7 @@ def _read_csv(data: bytes, path: Path, schema: TableSchema) -> tuple[pd.DataFram
     text = text.lstrip("\ufeff")  # a stray second BOM
     if not text.strip():
         raise InputFileError(path, "is empty (no header row)")
-    first_line = text.splitlines()[0]
+    first_line = re.match(r"[^\r\n]*", text).group()  # not splitlines(): it also breaks at \x0b, \x85, \u2028 …
     dialect_delim = "\t" if first_line.count("\t") > first_line.count(",") else ","
     header = next(csv.reader([first_line], delimiter=dialect_delim))
     if len(set(header)) != len(header):
@@ -344,10 +344,13 @@ def _read_csv(data: bytes, path: Path, schema: TableSchema) -> tuple[pd.DataFram
         column_types={h: pa.string() for h in header},
         null_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False,
     )
+    # Trailing blank lines are not rows; a lone header line needs its newline for arrow.
+    text = text.rstrip("\r\n") + "\n"
     table = pacsv.read_csv(
         io.BytesIO(text.encode("utf-8")),
         read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 24),
-        parse_options=pacsv.ParseOptions(delimiter=dialect_delim, newlines_in_values=True),
+        parse_options=pacsv.ParseOptions(delimiter=dialect_delim, newlines_in_values=True,
+                                           ignore_empty_lines=False),  # a blank line keeps its row number
         convert_options=options,
     )
     return _arrow_to_raw(table), encoding
@@ -393,7 +396,12 @@ def _arrow_to_raw(table: pa.Table) -> pd.DataFrame:
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
             columns[name] = col.to_numpy(zero_copy_only=False).astype(object)
         elif pa.types.is_timestamp(kind) or pa.types.is_date(kind):
-            columns[name] = pd.to_datetime(col.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False))
+            if pa.types.is_timestamp(kind) and kind.tz is not None:
+                col = pc.local_timestamp(col)  # the date the file states, not the UTC instant's date
+            try:
+                columns[name] = pd.to_datetime(col.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False))
+            except pa.ArrowInvalid:  # beyond datetime64[ns] (a 9999-12-31 sentinel): judged per cell
+                columns[name] = col.to_numpy(zero_copy_only=False).astype(object)
         elif pa.types.is_boolean(kind) or pa.types.is_integer(kind) or pa.types.is_floating(kind):
             columns[name] = col.to_pandas()
         else:
@@ -429,7 +437,8 @@ def _conform_frame(
         values, bad = _CONVERTERS[column.type](raw[column.name])
         factor = MONEY_UNITS[column_units.get(column.name, unit)]
         if column.is_money and factor != 1.0:
-            values = values * factor
+            with np.errstate(over="ignore"):  # overflow is caught just below
+                values = values * factor
         if column.type in ("float", "int"):
             # Money scaled past float range, or literal inf: not a usable number.
             overflow = ~np.isfinite(values) & ~np.isnan(values)
@@ -438,7 +447,7 @@ def _conform_frame(
         if bad.any():
             code = _BAD_CODE[column.type]
             if column.type == "int":
-                code_arr = np.where(np.isnan(_CONVERTERS["float"](raw[column.name])[0]), "bad_number", "not_whole_number")
+                code_arr = np.where(np.isfinite(_CONVERTERS["float"](raw[column.name])[0]), "not_whole_number", "bad_number")
             else:
                 code_arr = np.full(n, code, dtype=object)
             findings.append(
@@ -525,8 +534,9 @@ def _to_float(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         trimmed = pc.utf8_trim_whitespace(arr)
         nullish = pc.is_in(trimmed, value_set=pa.array(NULL_TOKENS))
         cleaned = pc.if_else(nullish, pa.scalar(None, pa.string()), trimmed)
-        values = pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False)
-        return values.astype(float), np.zeros(len(series), bool)
+        values = pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False).astype(float)
+        # "-nan", "nAn" … parse to NaN but are no null token: not a number.
+        return values, np.isnan(values) & pc.is_valid(cleaned).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
         pass
     text, present = _text_or_none(series)
@@ -535,10 +545,11 @@ def _to_float(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     s = cleaned[is_str].astype(str)
     # Accounting notation and separators: "1,234.5", "（1,234）" = -1234, "6.5%".
     negative = s.str.match(r"^[(（].*[)）]$")
-    percent = s.str.endswith(("%", "％"))
+    percent = s.str.rstrip(")）").str.endswith(("%", "％"))  # also "(6.5%)"
     s = s.str.replace(r"[,，\s()（）%％¥￥元]", "", regex=True)
     parsed = pd.to_numeric(s, errors="coerce").astype(float)
-    parsed = parsed.where(~negative, -parsed).where(~percent, parsed / 100.0)
+    parsed = parsed.where(~negative, -parsed)
+    parsed = parsed.where(~percent, parsed / 100.0)  # of the signed value: "(6.5%)" = -0.065
     values = np.full(len(series), np.nan)
     values[np.flatnonzero(is_str)] = parsed.to_numpy()
     bad = present & (np.isnan(values) | ~np.isfinite(values))
@@ -548,8 +559,10 @@ def _to_float(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def _to_int(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     values, bad = _to_float(series)
+    overflow = np.isinf(values)  # "1e400": a bad number, not a fraction
+    values, bad = np.where(overflow, np.nan, values), bad | overflow
     fractional = ~np.isnan(values) & (np.abs(values - np.round(values)) > 1e-9)
-    values = np.where(fractional, np.nan, values)
+    values = np.where(fractional, np.nan, np.round(values))  # within the tolerance: the whole number
     return values, bad | fractional
 
 
@@ -573,8 +586,12 @@ def _to_date(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         arr = pa.array(series.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
         trimmed = pc.utf8_trim_whitespace(arr)
         nullish = pc.is_in(trimmed, value_set=pa.array(NULL_TOKENS))
-        parsed = pc.strptime(pc.if_else(nullish, pa.scalar(None, pa.string()), trimmed), format="%Y-%m-%d", unit="s", error_is_null=True)
+        cleaned = pc.if_else(nullish, pa.scalar(None, pa.string()), trimmed)
+        parsed = pc.strptime(cleaned, format="%Y-%m-%d", unit="s", error_is_null=True)
         failed = pc.and_(pc.is_null(parsed), pc.invert(pc.fill_null(nullish, True)))
+        # arrow rolls an impossible day over (2019-02-30 → 2019-03-02): the written day must survive.
+        written_day = pc.cast(pc.utf8_slice_codeunits(cleaned, 8, 10), pa.int64())
+        failed = pc.or_(failed, pc.fill_null(pc.not_equal(pc.day(parsed), written_day), False))
         if not pc.any(failed).as_py():
             values = parsed.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False)
             return values.astype("datetime64[ns]"), np.zeros(n, bool)
@@ -590,6 +607,8 @@ def _to_date(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         pd.DataFrame({"year": pd.to_numeric(year), "month": pd.to_numeric(month), "day": pd.to_numeric(day)}),
         errors="coerce",
     ) if len(s) else pd.Series([], dtype="datetime64[ns]")
+    # Outside datetime64[ns] (1677–2262, e.g. 9999-12-31) numpy would wrap silently: a bad date.
+    dates = dates.where(dates.between(pd.Timestamp.min, pd.Timestamp.max))
     values = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     values[np.flatnonzero(present)] = np.asarray(dates, dtype="datetime64[ns]")
     bad = present & np.isnat(values)
@@ -619,7 +638,7 @@ def _to_str(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
             s = pd.Series(values, dtype=object)
             is_text = s.map(type).eq(str).to_numpy() if n else np.zeros(0, bool)
             if is_text.all():
-                stripped = s.str.strip().str.strip("\ufeff")
+                stripped = s.str.strip().str.strip("\ufeff").str.strip()  # as _text_or_none: "\ufeff \ufeff" is empty
                 stripped = stripped.where(~stripped.isin(NULL_TOKENS), None)
                 return stripped.to_numpy(dtype=object), np.zeros(n, bool)
     text, _ = _text_or_none(series)

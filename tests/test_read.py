@@ -1,0 +1,927 @@
+"""Tests for zjfin/read.py: reading table files and dataset folders (SPEC §2)."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import io
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from pandas.testing import assert_frame_equal
+
+from zjfin.errors import InputFileError, ParameterError, ZjfinError
+from zjfin.read import NULL_TOKENS, Dataset, read_dataset, read_table, write_dataset
+from zjfin.schema import table_schema, validation_codes
+
+# --------------------------------------------------------------------------------------
+# helpers
+
+FIRMS_ZH = ["统一社会信用代码", "企业名称", "行政区划代码", "行业代码", "从业人员"]
+FIRMS_EN = ["firm_id", "name", "region_code", "industry_code", "employees"]
+FIRMS_ROWS = [
+    ["91330100799655058B", "杭州甲纺织有限公司", "330102", "C1711", "120"],
+    ["91330782MA28C1XK5F", "义乌乙服装厂", "330782", "C18", "15"],
+    ["91331002MA2AKGWD2H", "台州丙䶮化工股份公司", "331002", "C2614", "0"],  # 䶮: GB18030-only
+]
+FIN_EN = ["firm_id", "period_end", "revenue", "total_assets", "total_liabilities"]
+
+
+def csv_text(header, rows, sep=","):
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=sep, lineterminator="\r\n")  # so "\r" in a cell is quoted too
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def write_csv(path: Path, header, rows, encoding="utf-8", sep=",", prefix="") -> Path:
+    path.write_bytes((prefix + csv_text(header, rows, sep)).encode(encoding))
+    return path
+
+
+def write_xlsx(path: Path, header, rows) -> Path:
+    wb = Workbook()
+    ws = wb.active
+    ws.append(list(header))
+    for row in rows:
+        ws.append(list(row))
+    wb.save(path)
+    return path
+
+
+def fin_row(value_col: str, value: str, firm="91330100799655058B") -> dict[str, str]:
+    row = dict(zip(FIN_EN, [firm, "2018-12-31", "100", "200", "50"]))
+    row[value_col] = value
+    return row
+
+
+def read_values(tmp_path: Path, table: str, header, values, column: str, name="t.csv"):
+    """One file whose rows differ only in `column`; returns (frame, findings)."""
+    base = {
+        "financials": fin_row,
+        "firms": lambda c, v: dict(zip(FIRMS_EN + ["listed"], FIRMS_ROWS[0] + ["是"])) | {c: v},
+    }[table]
+    rows = [base(column, v) for v in values]
+    path = write_csv(tmp_path / name, header, [[r[h] for h in header] for r in rows])
+    frame, _, findings = read_table(path, table)
+    return frame, findings
+
+
+@contextlib.contextmanager
+def no_warnings():
+    """zjfin collects warnings as findings; it never prints one."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+KNOWN_CODES = set(validation_codes()["code"])
+
+
+# --------------------------------------------------------------------------------------
+# 1. encodings
+
+
+@pytest.mark.parametrize(
+    "encoding, reported",
+    [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("gb18030", "gb18030")],
+)
+def test_encodings_read_to_identical_frames(tmp_path, encoding, reported):
+    reference, ref_source, _ = read_table(write_csv(tmp_path / "ref.csv", FIRMS_ZH, FIRMS_ROWS), "firms")
+    frame, source, findings = read_table(write_csv(tmp_path / "firms.csv", FIRMS_ZH, FIRMS_ROWS, encoding), "firms")
+    assert source.encoding == reported
+    assert ref_source.encoding == "utf-8"
+    assert findings.empty
+    assert_frame_equal(frame, reference)
+    assert frame["name"].tolist() == [r[1] for r in FIRMS_ROWS]
+    assert frame["employees"].tolist() == [120.0, 15.0, 0.0]
+
+
+def test_gbk_file_reads_as_gb18030(tmp_path):
+    rows = FIRMS_ROWS[:2]  # GBK has no 䶮
+    reference, _, _ = read_table(write_csv(tmp_path / "a.csv", FIRMS_ZH, rows), "firms")
+    frame, source, _ = read_table(write_csv(tmp_path / "b.csv", FIRMS_ZH, rows, "gbk"), "firms")
+    assert source.encoding == "gb18030"
+    assert_frame_equal(frame, reference)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xff\xfe\x00f\x00i\x00r\x00m\x00",  # UTF-16
+        "统一社会信用代码,企业名称\n".encode("utf-16"),
+        b"firm_id,name\n\x81\x30\xff\xff,x\n",  # invalid in UTF-8 and in GB18030
+        b"\xef\xbb\xbffirm_id,name\n" + "甲".encode("gbk") + b"\n",  # BOM, then GBK bytes
+    ],
+)
+def test_undecodable_file_raises_naming_the_file(tmp_path, data):
+    path = tmp_path / "坏文件.csv"
+    path.write_bytes(data)
+    with pytest.raises(InputFileError) as info:
+        read_table(path, "firms")
+    assert "坏文件.csv" in str(info.value)
+    assert info.value.path == str(path)
+
+
+def test_stray_second_bom(tmp_path):
+    reference, _, _ = read_table(write_csv(tmp_path / "a.csv", FIRMS_EN, FIRMS_ROWS), "firms")
+    for i, (encoding, prefix) in enumerate([("utf-8-sig", "\ufeff"), ("utf-8", "\ufeff\ufeff"), ("gb18030", "\ufeff")]):
+        frame, source, _ = read_table(write_csv(tmp_path / f"b{i}.csv", FIRMS_EN, FIRMS_ROWS, encoding, prefix=prefix), "firms")
+        assert list(source.columns.values()) == FIRMS_EN and source.ignored_columns == []
+        assert_frame_equal(frame, reference)
+
+
+def test_tab_separated(tmp_path):
+    reference, _, _ = read_table(write_csv(tmp_path / "a.csv", FIRMS_ZH, FIRMS_ROWS), "firms")
+    rows = [r[:1] + [r[1] + ", 分公司"] + r[2:] for r in FIRMS_ROWS]  # commas inside values
+    frame, _, findings = read_table(write_csv(tmp_path / "b.txt", FIRMS_ZH, rows, "gb18030", sep="\t"), "firms")
+    assert findings.empty
+    assert frame["name"].tolist() == [r[1] for r in rows]
+    assert_frame_equal(frame.drop(columns="name"), reference.drop(columns="name"))
+
+
+# --------------------------------------------------------------------------------------
+# 2. headers
+
+
+def test_header_forms_mixed_in_one_file(tmp_path):
+    header = ["Firm_ID", "企业名称", " 区划 代码 ", "industry-code", "【从业人员】", "营业执照号", "所有制类型", "LISTED"]
+    rows = [["91330100799655058B", "甲", "330102", "C1711", "30", "x", "民营", "是"]]
+    frame, source, _ = read_table(write_csv(tmp_path / "f.csv", header, rows), "firms")
+    assert source.columns == {  # header as written -> canonical column
+        "Firm_ID": "firm_id", "企业名称": "name", " 区划 代码 ": "region_code",
+        "industry-code": "industry_code", "【从业人员】": "employees", "所有制类型": "ownership", "LISTED": "listed",
+    }
+    assert source.ignored_columns == ["营业执照号"]
+    assert "营业执照号" not in frame.columns
+    assert list(frame.columns) == table_schema("firms").names + ["_row"]
+    assert frame.loc[0, "region_code"] == "330102" and frame.loc[0, "employees"] == 30
+    assert frame.loc[0, "listed"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["营业收入（万元）", "营业收入(万元)", "营业 收入 [万元]", "Revenue (10k_yuan)", "REVENUE", "主营业务收入", "operating_revenue", "销售_收入"],
+)
+def test_header_noise_is_ignored(tmp_path, header):
+    path = write_csv(tmp_path / "f.csv", ["firm_id", "period_end", header, "资产总计", "负债合计"],
+                     [["A", "2018-12-31", "1", "2", "3"]])
+    frame, source, _ = read_table(path, "financials", unit="10k_yuan")
+    assert source.columns[header] == "revenue"
+    assert frame.loc[0, "revenue"] == 1e4
+    assert frame.loc[0, "total_assets"] == 2e4
+
+
+def test_two_headers_for_one_column(tmp_path):
+    path = write_csv(tmp_path / "f.csv", FIRMS_EN + ["企业名称"], [FIRMS_ROWS[0] + ["甲"]])
+    with pytest.raises(InputFileError) as info:
+        read_table(path, "firms")
+    msg = str(info.value)
+    assert "f.csv" in msg and "'name'" in msg and "'企业名称'" in msg
+
+
+def test_missing_required_column_is_named(tmp_path):
+    path = write_csv(tmp_path / "f.csv", FIRMS_ZH[:4], [r[:4] for r in FIRMS_ROWS])
+    with pytest.raises(InputFileError) as info:
+        read_table(path, "firms")
+    msg = str(info.value)
+    assert "f.csv" in msg and "employees" in msg and "从业人员" in msg
+    assert "firm_id" not in msg
+
+
+@pytest.mark.parametrize("writer", [write_csv, write_xlsx])
+def test_repeated_header(tmp_path, writer):
+    suffix = ".csv" if writer is write_csv else ".xlsx"
+    path = writer(tmp_path / f"f{suffix}", FIRMS_EN + ["备注", "备注"], [r + ["a", "b"] for r in FIRMS_ROWS])
+    with pytest.raises(InputFileError, match="备注"):
+        read_table(path, "firms")
+
+
+# --------------------------------------------------------------------------------------
+# 3. units
+
+
+@pytest.mark.parametrize(
+    "unit, factor",
+    [(None, 1.0), ("yuan", 1.0), ("元", 1.0), ("10k_yuan", 1e4), ("万元", 1e4), ("100m_yuan", 1e8), ("亿元", 1e8)],
+)
+def test_units_scale_money_columns_only(tmp_path, unit, factor):
+    kw = {} if unit is None else {"unit": unit}
+    firms = write_csv(
+        tmp_path / "firms.csv",
+        FIRMS_EN + ["financing_demand", "land_mu", "total_shares", "energy_tce"],
+        [FIRMS_ROWS[0] + ["2.5", "10", "1000", "7"]],
+    )
+    frame, source, _ = read_table(firms, "firms", **kw)
+    assert source.unit == {None: "yuan", "元": "yuan", "万元": "10k_yuan", "亿元": "100m_yuan"}.get(unit, unit)
+    assert frame.loc[0, "financing_demand"] == pytest.approx(2.5 * factor)
+    assert frame.loc[0, ["employees", "land_mu", "total_shares", "energy_tce"]].tolist() == [120, 10, 1000, 7]
+
+    pledges = write_csv(
+        tmp_path / "pledges.csv",
+        ["pledge_id", "company_id", "pledger_id", "pledged_shares", "loan_amount", "start_date", "interest_rate", "warning_ratio"],
+        [["P1", "A", "B", "1000000", "3", "2018-01-02", "0.06", "1.6"]],
+    )
+    frame, _, _ = read_table(pledges, "pledges", **kw)
+    assert frame.loc[0, "loan_amount"] == pytest.approx(3 * factor)
+    assert frame.loc[0, ["pledged_shares", "interest_rate", "warning_ratio"]].tolist() == [1e6, 0.06, 1.6]
+
+    prices = write_csv(tmp_path / "prices.csv", ["stock_code", "date", "close"], [["600000.SH", "2019-03-29", "11.5"]])
+    frame, _, _ = read_table(prices, "prices", **kw)
+    assert frame.loc[0, "close"] == 11.5  # yuan per share: never scaled
+
+    loans = write_csv(tmp_path / "loans.csv", ["firm_id", "amount", "maturity_date", "overdue_days"], [["A", "4", "2019-06-30", "30"]])
+    frame, _, _ = read_table(loans, "loans", **kw)
+    assert frame.loc[0, "amount"] == pytest.approx(4 * factor)
+    assert frame.loc[0, "overdue_days"] == 30
+
+
+def test_unit_per_table(tmp_path):
+    write_csv(tmp_path / "firms.csv", FIRMS_EN + ["financing_demand"], [FIRMS_ROWS[0] + ["5"]])
+    write_csv(tmp_path / "financials.csv", FIN_EN, [["91330100799655058B", "2018-12-31", "1.5", "2", "1"]])
+    write_csv(tmp_path / "bonds.csv", ["bond_id", "issuer_id", "amount_outstanding", "maturity_date"], [["B1", "A", "3", "2020-01-01"]])
+    ds = read_dataset(tmp_path, unit={"financials": "10k_yuan", "bonds": "亿元", "default": "yuan"})
+    assert ds.financials.loc[0, ["revenue", "total_assets", "total_liabilities"]].tolist() == [15000, 20000, 10000]
+    assert ds.firms.loc[0, "financing_demand"] == 5
+    assert ds.bonds.loc[0, "amount_outstanding"] == 3e8
+    assert (ds.sources["financials"].unit, ds.sources["firms"].unit, ds.sources["bonds"].unit) == ("10k_yuan", "yuan", "100m_yuan")
+    ds = read_dataset(tmp_path, unit={"default": "万元"})
+    assert ds.firms.loc[0, "financing_demand"] == 5e4 and ds.bonds.loc[0, "amount_outstanding"] == 3e4
+
+
+@pytest.mark.parametrize(
+    "header, unit, expected",
+    [
+        ("营业收入（万元）", "yuan", 1.5e4),
+        ("营业收入（万元）", "100m_yuan", 1.5e4),
+        ("营业收入(亿元)", "10k_yuan", 1.5e8),
+        ("营业收入【元】", "10k_yuan", 1.5),
+        ("revenue (10k_yuan)", "yuan", 1.5e4),
+        ("Revenue (100M_YUAN)", "yuan", 1.5e8),
+    ],
+)
+def test_header_stated_unit_wins(tmp_path, header, unit, expected):
+    path = write_csv(tmp_path / "f.csv", ["firm_id", "period_end", header, "total_assets", "total_liabilities"],
+                     [["A", "2018-12-31", "1.5", "2", "1"]])
+    frame, source, _ = read_table(path, "financials", unit=unit)
+    assert frame.loc[0, "revenue"] == pytest.approx(expected)
+    assert frame.loc[0, "total_assets"] == pytest.approx(2 * {"yuan": 1, "10k_yuan": 1e4, "100m_yuan": 1e8}[unit])
+    assert set(source.column_units) == {"revenue"}
+
+
+def test_header_unit_on_non_money_column_is_not_a_scale(tmp_path):
+    path = write_csv(tmp_path / "f.csv", FIRMS_ZH[:4] + ["从业人员（人）", "用地面积（亩）", "融资需求（万元）"],
+                     [FIRMS_ROWS[0][:4] + ["30", "12.5", "8"]])
+    frame, source, _ = read_table(path, "firms", unit="100m_yuan")
+    assert frame.loc[0, ["employees", "land_mu", "financing_demand"]].tolist() == [30, 12.5, 8e4]
+    assert source.column_units == {"financing_demand": "10k_yuan"}
+
+
+@pytest.mark.parametrize("unit", ["千元", "k_yuan", "", "usd", {"financials": "dollars"}, {"firm": "yuan"}, 10000])
+def test_unknown_unit(tmp_path, unit):
+    path = write_csv(tmp_path / "financials.csv", FIN_EN, [["A", "2018-12-31", "1", "2", "1"]])
+    write_csv(tmp_path / "firms.csv", FIRMS_EN, FIRMS_ROWS)
+    with pytest.raises(ParameterError, match="unit"):
+        read_table(path, "financials", unit=unit)
+    with pytest.raises(ParameterError, match="unit"):
+        read_dataset(tmp_path, unit=unit)
+
+
+def test_money_overflow_from_scaling_is_bad_number(tmp_path):
+    path = write_csv(tmp_path / "f.csv", FIN_EN, [["A", "2018-12-31", "1e305", "2", "1"]])
+    with no_warnings():  # "warnings are collected, never printed"
+        frame, _, findings = read_table(path, "financials", unit="100m_yuan")
+    assert np.isnan(frame.loc[0, "revenue"])
+    assert findings[["row", "column", "value", "code"]].values.tolist() == [[2, "revenue", "1e305", "bad_number"]]
+
+
+# --------------------------------------------------------------------------------------
+# 4. dates
+
+GOOD_DATES = ["2019-03-31", "2019/3/31", "20190331", "2019年3月31日", "2019.03.31", "2019-03-31 00:00:00",
+              " 2019-3-31 ", "2019/03/31 14:05", "2019-03-31T08:00:00", "2019 年 3 月 31 日"]
+BAD_DATES = ["2019-02-30", "abc", "2019-13-01", "19-03-31", "31/03/2019", "9999-12-31", "0001-01-01", "1500-06-30"]
+
+
+@pytest.mark.parametrize("text", GOOD_DATES)
+def test_date_forms_alone(tmp_path, text):
+    frame, findings = read_values(tmp_path, "financials", FIN_EN, [text, text], "period_end")
+    assert findings.empty
+    assert frame["period_end"].tolist() == [pd.Timestamp("2019-03-31")] * 2
+    assert frame["period_end"].dtype == "datetime64[ns]"
+
+
+def test_date_forms_mixed_and_bad_dates(tmp_path):
+    values = GOOD_DATES + BAD_DATES + ["", "—", "NULL"]
+    frame, findings = read_values(tmp_path, "financials", FIN_EN, values, "period_end")
+    n_good = len(GOOD_DATES)
+    assert frame["period_end"].iloc[:n_good].tolist() == [pd.Timestamp("2019-03-31")] * n_good
+    assert frame["period_end"].iloc[n_good:].isna().all()
+    bad_rows = list(range(2 + n_good, 2 + n_good + len(BAD_DATES)))
+    assert findings["row"].tolist() == bad_rows
+    assert findings["value"].tolist() == BAD_DATES
+    assert set(findings["code"]) == {"bad_date"} and set(findings["column"]) == {"period_end"}
+    assert (findings["table"] == "financials").all() and (findings["file"] == "t.csv").all()
+    assert findings["key"].tolist() == ["91330100799655058B"] * len(BAD_DATES)
+
+
+@pytest.mark.parametrize("text", ["9999-12-31", "2262-04-12", "1677-01-01", "0019-03-31"])
+def test_dates_beyond_datetime64_are_bad_not_wrapped(tmp_path, text):
+    # Alone (arrow's fast path) and among other forms (the per-cell path).
+    for values in ([text], [text, "2019/3/31"]):
+        frame, findings = read_values(tmp_path, "financials", FIN_EN, values, "period_end")
+        assert pd.isna(frame.loc[0, "period_end"])
+        assert findings[["row", "value", "code"]].values.tolist() == [[2, text, "bad_date"]]
+
+
+def test_bad_date_row_numbers_count_blank_lines(tmp_path):
+    text = csv_text(FIN_EN, [["A", "2018-12-31", "1", "2", "1"]]) + "\n" + "B,2019-02-30,1,2,1\n\n\n"
+    (tmp_path / "f.csv").write_text(text, encoding="utf-8")
+    frame, _, findings = read_table(tmp_path / "f.csv", "financials")
+    assert frame["_row"].tolist() == [2, 3, 4]  # row 3 is the blank line, as a spreadsheet shows it
+    assert frame["firm_id"].tolist()[::2] == ["A", "B"] and pd.isna(frame.loc[1, "firm_id"])
+    assert findings[["row", "key", "value", "code"]].values.tolist() == [[4, "B", "2019-02-30", "bad_date"]]
+
+
+def test_xlsx_dates(tmp_path):
+    cells = [dt.datetime(2019, 3, 31), dt.date(2019, 3, 31), dt.datetime(2019, 3, 31, 15, 30), 20190331, 20190331.0,
+             "2019-03-31", "2019/3/31", "2019年3月31日", "2019.03.31", "2019-02-30", "abc", dt.datetime(9999, 12, 31), None]
+    rows = [["A", c, 1, 2, 1] for c in cells]
+    frame, _, findings = read_table(write_xlsx(tmp_path / "f.xlsx", FIN_EN, rows), "financials")
+    assert frame["period_end"].iloc[:9].tolist() == [pd.Timestamp("2019-03-31")] * 9
+    assert frame["period_end"].iloc[9:].isna().all()
+    assert findings[["row", "value", "code"]].values.tolist() == [
+        [11, "2019-02-30", "bad_date"], [12, "abc", "bad_date"], [13, "9999-12-31 00:00:00", "bad_date"]]
+
+
+def test_parquet_dates(tmp_path):
+    shanghai = [pd.Timestamp("2019-03-31 00:00", tz="Asia/Shanghai"), pd.Timestamp("2019-03-31 07:59", tz="Asia/Shanghai")]
+    for i, arr in enumerate([
+        pa.array([dt.date(2019, 3, 31)] * 2, pa.date32()),
+        pa.array([dt.datetime(2019, 3, 31, 0, 0), dt.datetime(2019, 3, 31, 23, 59)], pa.timestamp("ms")),
+        pa.array(shanghai, pa.timestamp("us", tz="Asia/Shanghai")),  # the date the file states, not UTC's
+        pa.array(["2019-03-31", "20190331"]),
+        pa.array([20190331, 20190331], pa.int64()),
+    ]):
+        table = pa.table({"firm_id": ["A", "B"], "period_end": arr, "revenue": [1.0, 2.0],
+                          "total_assets": [1.0, 2.0], "total_liabilities": [1.0, 2.0]})
+        pq.write_table(table, tmp_path / f"f{i}.parquet")
+        frame, _, findings = read_table(tmp_path / f"f{i}.parquet", "financials")
+        assert frame["period_end"].tolist() == [pd.Timestamp("2019-03-31")] * 2, arr.type
+        assert findings.empty
+
+
+def test_parquet_date_beyond_datetime64_is_one_bad_cell(tmp_path):
+    table = pa.table({"firm_id": ["A", "B"], "period_end": pa.array([dt.date(9999, 12, 31), dt.date(2019, 3, 31)]),
+                      "revenue": [1.0, 2.0], "total_assets": [1.0, 2.0], "total_liabilities": [1.0, 2.0]})
+    pq.write_table(table, tmp_path / "f.parquet")
+    frame, _, findings = read_table(tmp_path / "f.parquet", "financials")
+    assert pd.isna(frame.loc[0, "period_end"]) and frame.loc[1, "period_end"] == pd.Timestamp("2019-03-31")
+    assert findings[["row", "value", "code"]].values.tolist() == [[2, "9999-12-31", "bad_date"]]
+
+
+# --------------------------------------------------------------------------------------
+# 5. numbers and booleans
+
+NUMBERS = [
+    ("1,234.5", 1234.5), ("(1,234)", -1234.0), ("（1,234）", -1234.0), ("6.5%", 0.065), ("6.5％", 0.065),
+    ("(6.5%)", -0.065), ("-6.5%", -0.065), ("1，234", 1234.0), ("1，234，567.8", 1234567.8), ("¥1,000", 1000.0),
+    ("1000元", 1000.0), (" 12 ", 12.0), ("-3", -3.0), ("+5", 5.0), (".5", 0.5), ("1E5", 1e5), ("0", 0.0),
+]
+MISSING = ["", "  ", "—", "——", "-", "--", "NULL", "nan", "N/A", "#N/A", "/", "无数据", "None"]
+BAD_NUMBERS = ["abc", "1e400", "-1e400", "inf", "-Infinity", "-nan", "nAn", "1.2.3", "0x10", "１２３"]
+
+
+@pytest.mark.parametrize("text, expected", NUMBERS)
+def test_number_forms(tmp_path, text, expected):
+    # Alone and next to a clean number: both parse (whichever path the reader takes).
+    for i, values in enumerate(([text], [text, "7"], [text, "abc"])):
+        frame, findings = read_values(tmp_path, "financials", FIN_EN, values, "revenue", name=f"{i}.csv")
+        assert frame.loc[0, "revenue"] == pytest.approx(expected)
+        assert (findings["row"] == 2).sum() == 0
+
+
+@pytest.mark.parametrize("text", MISSING)
+def test_missing_number_tokens_give_no_finding(tmp_path, text):
+    for values in ([text, "1"], [text, "1", "abc"]):
+        frame, findings = read_values(tmp_path, "financials", FIN_EN, values, "revenue")
+        assert np.isnan(frame.loc[0, "revenue"])
+        assert 2 not in findings["row"].tolist()
+
+
+def test_bad_numbers(tmp_path):
+    with no_warnings():
+        for values in (BAD_NUMBERS, ["1"] + BAD_NUMBERS):
+            frame, findings = read_values(tmp_path, "financials", FIN_EN, values, "revenue")
+            first = len(values) - len(BAD_NUMBERS) + 2
+            assert frame["revenue"].iloc[first - 2:].isna().all()
+            assert np.isfinite(frame["revenue"].dropna()).all()
+            assert findings["row"].tolist() == list(range(first, first + len(BAD_NUMBERS)))
+            assert findings["value"].tolist() == BAD_NUMBERS
+            assert set(findings["code"]) == {"bad_number"}
+        for text in ("1e400", "inf", "-nan"):  # alone: arrow's fast path
+            frame, findings = read_values(tmp_path, "financials", FIN_EN, [text], "revenue")
+            assert np.isnan(frame.loc[0, "revenue"])
+            assert findings["code"].tolist() == ["bad_number"]
+
+
+@pytest.mark.parametrize(
+    "values, codes",
+    [
+        (["3.5", "4"], ["not_whole_number"]),
+        (["3.5", "abc"], ["not_whole_number", "bad_number"]),
+        (["1e400", "4"], ["bad_number"]),
+        (["inf", "3.5"], ["bad_number", "not_whole_number"]),
+        (["3.0", "1,200", "(2)"], []),
+    ],
+)
+def test_integer_column(tmp_path, values, codes):
+    with no_warnings():
+        frame, findings = read_values(tmp_path, "firms", FIRMS_EN, values, "employees")
+    assert findings["code"].tolist() == codes
+    assert findings["value"].tolist() == values[: len(codes)]
+    assert frame["employees"].isna().sum() == len(codes)
+    whole = frame["employees"].dropna()
+    assert (whole == np.round(whole)).all()
+    if not codes:
+        assert frame["employees"].tolist() == [3, 1200, -2]
+
+
+BOOLS = [("是", True), ("否", False), ("true", True), ("FALSE", False), ("True", True), ("1", True), ("0", False),
+         ("Y", True), ("n", False), ("yes", True), ("No", False), (" 是 ", True), ("有", True), ("无", False)]
+
+
+def test_booleans(tmp_path):
+    header = FIRMS_EN + ["listed"]
+    values = [v for v, _ in BOOLS] + ["", "—", "maybe", "2"]
+    frame, findings = read_values(tmp_path, "firms", header, values, "listed")
+    assert frame["listed"].dtype == "boolean"
+    assert frame["listed"].iloc[: len(BOOLS)].tolist() == [b for _, b in BOOLS]
+    assert frame["listed"].iloc[len(BOOLS):].isna().all()
+    assert findings[["row", "value", "code"]].values.tolist() == [
+        [len(BOOLS) + 4, "maybe", "bad_bool"], [len(BOOLS) + 5, "2", "bad_bool"]]
+
+
+# --------------------------------------------------------------------------------------
+# 6. formats
+
+FIRM_COLS = ["firm_id", "name", "region_code", "industry_code", "employees", "ownership", "listed",
+             "stock_code", "total_shares", "land_mu", "financing_demand", "dishonest_debtor"]
+FIRM_DATA = [
+    ["91330100799655058B", "杭州甲纺织有限公司", "330102", "C1711", 120, "private", True, "600000.SH", 1.5e9, 35.5, 2.5e6, False],
+    ["91330782MA28C1XK5F", "义乌乙服装厂", "330782", "C18", 15, None, False, None, None, None, None, None],
+    ["91331002MA2AKGWD2H", "台州丙化工", "331002", "C2614", 0, "soe", None, None, None, 0.25, 0.0, True],
+]
+FIN_COLS = FIN_EN + ["net_profit", "cash"]
+FIN_DATA = [
+    ["91330100799655058B", dt.date(2018, 12, 31), 1.2e8, 3.4e8, 1.1e8, -2.5e6, 1e7],
+    ["91330100799655058B", dt.date(2017, 12, 31), 1.0e8, 3.0e8, 1.0e8, 5e5, None],
+    ["91330782MA28C1XK5F", dt.date(2018, 12, 31), 5e6, 4e6, 3.9e6, None, 1.25],
+]
+
+
+def _csv_cell(v):
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    return v.isoformat() if isinstance(v, dt.date) else str(v)
+
+
+def _three_formats(tmp_path, table, cols, data, types):
+    write_csv(tmp_path / f"{table}.csv", cols, [[_csv_cell(v) for v in r] for r in data], "gb18030")
+    write_xlsx(tmp_path / f"{table}.xlsx", cols, data)
+    arrays = {c: pa.array([r[i] for r in data], types[c]) for i, c in enumerate(cols)}
+    pq.write_table(pa.table(arrays), tmp_path / f"{table}.parquet")
+    return [read_table(tmp_path / f"{table}.{ext}", table) for ext in ("csv", "xlsx", "parquet")]
+
+
+def test_same_table_in_three_formats(tmp_path):
+    types = {c: pa.string() for c in FIRM_COLS} | {
+        "employees": pa.int32(), "listed": pa.bool_(), "dishonest_debtor": pa.bool_(),
+        "total_shares": pa.float64(), "land_mu": pa.float32(), "financing_demand": pa.float64()}
+    results = _three_formats(tmp_path, "firms", FIRM_COLS, FIRM_DATA, types)
+    names = table_schema("firms").names + ["_row"]
+    (csv_frame, csv_source, _), *others = results
+    for frame, source, findings in others:
+        assert findings.empty
+        assert_frame_equal(frame[names], csv_frame[names])
+    assert [r[1].format for r in results] == ["csv", "xlsx", "parquet"]
+    assert csv_source.encoding == "gb18030" and results[2][1].encoding is None
+    assert csv_frame["employees"].tolist() == [120, 15, 0]
+    assert csv_frame["listed"].tolist()[:2] == [True, False] and pd.isna(csv_frame.loc[2, "listed"])
+    assert csv_frame["ownership"].isna().tolist() == [False, True, False]
+
+    fin_types = {c: pa.float64() for c in FIN_COLS} | {"firm_id": pa.string(), "period_end": pa.date32()}
+    results = _three_formats(tmp_path, "financials", FIN_COLS, FIN_DATA, fin_types)
+    names = table_schema("financials").names + ["_row"]
+    for frame, _, findings in results[1:]:
+        assert findings.empty
+        assert_frame_equal(frame[names], results[0][0][names])
+    assert results[0][0]["period_end"].tolist()[:2] == [pd.Timestamp("2018-12-31"), pd.Timestamp("2017-12-31")]
+
+
+def test_xlsx_trailing_empty_rows_and_sparse_cells(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(FIRMS_ZH + ["备注"])
+    ws.append(FIRMS_ROWS[0] + ["x"])
+    ws.append([None] * 6)  # an empty row inside the data keeps its place
+    ws.append(FIRMS_ROWS[1][:3])  # a short row: the rest is missing
+    for r in range(5, 40):
+        ws.cell(row=r, column=2, value="  " if r % 2 else "")
+        ws.cell(row=r, column=3).number_format = "0.00"  # formatted, never filled
+    wb.save(tmp_path / "f.xlsx")
+    frame, source, findings = read_table(tmp_path / "f.xlsx", "firms")
+    assert len(frame) == 3 and source.rows_read == 3
+    assert frame["_row"].tolist() == [2, 3, 4]
+    assert frame["firm_id"].tolist()[::2] == [FIRMS_ROWS[0][0], FIRMS_ROWS[1][0]]
+    assert frame.iloc[1][FIRMS_EN].isna().all()
+    assert pd.isna(frame.loc[2, "employees"]) and findings.empty
+    assert source.ignored_columns == ["备注"]
+
+
+def test_xlsx_numeric_code_cells_become_text(tmp_path):
+    rows = [["91330100799655058B", "甲", 330102, 1711, 30.0], ["91330100799655058C", "乙", 330102.0, "C17", 31]]
+    frame, _, _ = read_table(write_xlsx(tmp_path / "f.xlsx", FIRMS_EN, rows), "firms")
+    assert frame["region_code"].tolist() == ["330102", "330102"]
+    assert frame["industry_code"].tolist() == ["1711", "C17"]
+
+
+@pytest.mark.parametrize("int_type", [pa.int64(), pa.int32(), pa.uint32()])
+def test_parquet_integer_region_code_is_text(tmp_path, int_type):
+    table = pa.table({
+        "firm_id": ["91330100799655058B", "91330100799655058C", "91330100799655058D"],
+        "name": ["甲", "乙", None],
+        "region_code": pa.array([330102, None, 110101], int_type),
+        "industry_code": pa.array(["C1711", "C17", "C18"]).dictionary_encode(),
+        "employees": pa.array([30, None, 5], pa.int64()),
+    })
+    pq.write_table(table, tmp_path / "f.parquet")
+    frame, _, findings = read_table(tmp_path / "f.parquet", "firms")
+    assert frame.loc[0, "region_code"] == "330102" and frame.loc[2, "region_code"] == "110101"
+    assert pd.isna(frame.loc[1, "region_code"]) and pd.isna(frame.loc[2, "name"])
+    assert frame["industry_code"].tolist() == ["C1711", "C17", "C18"]
+    assert frame.loc[0, "employees"] == 30 and findings.empty
+
+
+def test_parquet_non_finite_floats(tmp_path):
+    table = pa.table({"firm_id": ["A", "B", "C"], "period_end": pa.array([dt.date(2018, 12, 31)] * 3),
+                      "revenue": [math.inf, -math.inf, math.nan], "total_assets": [1.0, 2.0, 3.0],
+                      "total_liabilities": pa.array(["1", "(2)", "x"])})
+    pq.write_table(table, tmp_path / "f.parquet")
+    frame, _, findings = read_table(tmp_path / "f.parquet", "financials")
+    assert frame["revenue"].isna().all()
+    assert frame["total_liabilities"].tolist()[:2] == [1.0, -2.0]
+    assert findings[["row", "column", "code"]].values.tolist() == [
+        [2, "revenue", "bad_number"], [3, "revenue", "bad_number"], [4, "total_liabilities", "bad_number"]]
+
+
+@pytest.mark.parametrize("data", [b"PAR1 not really", b"\x00\x01\x02"])
+@pytest.mark.parametrize("suffix", [".parquet", ".xlsx"])
+def test_corrupt_binary_files(tmp_path, data, suffix):
+    (tmp_path / f"f{suffix}").write_bytes(data)
+    with pytest.raises(InputFileError, match=f"f\\{suffix}"):
+        read_table(tmp_path / f"f{suffix}", "firms")
+
+
+def test_unknown_extension(tmp_path):
+    (tmp_path / "f.json").write_text("{}")
+    with pytest.raises(InputFileError, match="f.json"):
+        read_table(tmp_path / "f.json", "firms")
+
+
+# --------------------------------------------------------------------------------------
+# 7. dataset folders
+
+
+def test_read_dataset_matches_stems_and_aliases(tmp_path):
+    write_csv(tmp_path / "企业基本信息.csv", FIRMS_ZH, FIRMS_ROWS, "gb18030")
+    write_xlsx(tmp_path / "Financials.xlsx", FIN_EN, [["91330100799655058B", "2018-12-31", 1, 2, 1]])
+    write_csv(tmp_path / "担保关系.csv", ["担保人", "被担保人", "担保金额"], [["A", "B", "1"]])
+    write_csv(tmp_path / "notes.csv", ["a"], [["b"]])  # no table of that name: not read
+    (tmp_path / "~$Financials.xlsx").write_bytes(b"lock file")
+    (tmp_path / "loans").mkdir()
+    ds = read_dataset(tmp_path)
+    assert isinstance(ds, Dataset)
+    assert ds.tables_present() == ["firms", "financials", "guarantees"]
+    assert len(ds.firms) == 3 and len(ds["financials"]) == 1 and "loans" not in ds
+    assert Path(ds.sources["firms"].path).name == "企业基本信息.csv"
+    assert ds.sources["guarantees"].format == "csv" and ds.sources["financials"].format == "xlsx"
+    assert ds.findings.empty and ds.name == tmp_path.name
+
+
+def test_read_dataset_collects_findings_of_all_tables(tmp_path):
+    write_csv(tmp_path / "firms.csv", FIRMS_EN, [FIRMS_ROWS[0][:4] + ["many"]])
+    write_csv(tmp_path / "financials.csv", FIN_EN, [["A", "2018-02-30", "1", "2", "1"]])
+    ds = read_dataset(tmp_path)
+    assert ds.findings[["table", "file", "row", "column", "code"]].values.tolist() == [
+        ["firms", "firms.csv", 2, "employees", "bad_number"], ["financials", "financials.csv", 2, "period_end", "bad_date"]]
+
+
+def test_read_dataset_missing_required_table(tmp_path):
+    write_csv(tmp_path / "firms.csv", FIRMS_EN, FIRMS_ROWS)
+    write_csv(tmp_path / "bonds.csv", ["bond_id", "issuer_id", "amount_outstanding", "maturity_date"], [])
+    with pytest.raises(InputFileError, match="financials"):
+        read_dataset(tmp_path)
+
+
+def test_read_dataset_two_files_for_one_table(tmp_path):
+    write_csv(tmp_path / "firms.csv", FIRMS_EN, FIRMS_ROWS)
+    write_csv(tmp_path / "企业.csv", FIRMS_ZH, FIRMS_ROWS)
+    write_csv(tmp_path / "financials.csv", FIN_EN, [])
+    with pytest.raises(InputFileError, match="firms") as info:
+        read_dataset(tmp_path)
+    assert "企业.csv" in str(info.value) and "firms.csv" in str(info.value)
+
+
+def test_read_dataset_path_not_a_folder(tmp_path):
+    file = write_csv(tmp_path / "firms.csv", FIRMS_EN, FIRMS_ROWS)
+    for path in (file, tmp_path / "nope"):
+        with pytest.raises(InputFileError, match="folder"):
+            read_dataset(path)
+
+
+@pytest.mark.parametrize("content", [b"", b"\xef\xbb\xbf", b"\n\n  \r\n", "\ufeff\ufeff\n".encode()])
+def test_empty_file(tmp_path, content):
+    write_csv(tmp_path / "firms.csv", FIRMS_EN, FIRMS_ROWS)
+    (tmp_path / "financials.csv").write_bytes(content)
+    with pytest.raises(InputFileError, match="financials.csv"):
+        read_dataset(tmp_path)
+
+
+def test_empty_xlsx_and_parquet(tmp_path):
+    Workbook().save(tmp_path / "a.xlsx")
+    with pytest.raises(InputFileError, match="a.xlsx"):
+        read_table(tmp_path / "a.xlsx", "firms")
+    pq.write_table(pa.table({"x": pa.array([], pa.string())}), tmp_path / "b.parquet")
+    with pytest.raises(InputFileError, match="b.parquet"):
+        read_table(tmp_path / "b.parquet", "firms")
+
+
+@pytest.mark.parametrize("ending", ["\n", "", "\r\n", "\n\n\n"])
+def test_header_only_file_has_zero_rows(tmp_path, ending):
+    (tmp_path / "firms.csv").write_text(",".join(FIRMS_ZH) + ending, encoding="utf-8-sig")
+    write_xlsx(tmp_path / "financials.xlsx", FIN_EN, [])
+    ds = read_dataset(tmp_path)
+    assert len(ds.firms) == 0 and len(ds.financials) == 0
+    assert list(ds.firms.columns) == table_schema("firms").names + ["_row"]
+    assert ds.sources["firms"].rows_read == 0 and ds.findings.empty
+    assert ds.firms["employees"].dtype == float and ds.financials["period_end"].dtype == "datetime64[ns]"
+
+
+def test_optional_tables_absent(tmp_path):
+    write_csv(tmp_path / "firms.csv", FIRMS_EN, FIRMS_ROWS)
+    pq.write_table(pa.table({c: pa.array(["1"]) for c in FIN_EN}), tmp_path / "财务数据.parquet")
+    ds = read_dataset(tmp_path)
+    assert ds.tables_present() == ["firms", "financials"]
+    assert set(ds.sources) == {"firms", "financials"}
+    write_csv(tmp_path / "行情.csv", ["股票代码", "交易日期", "收盘价"], [["600000.SH", "2019-03-29", "11.2"]])
+    assert read_dataset(tmp_path).tables_present() == ["firms", "financials", "prices"]
+
+
+def test_dataset_from_memory_frames_is_conformed():
+    raw = pd.DataFrame({"firm_id": [" 91330100799655058B ", "X"], "name": ["甲", "—"], "region_code": [330102, 330103],
+                        "industry_code": ["C17", "C18"], "employees": ["1,200", "many"], "listed": ["是", "否"]})
+    ds = Dataset({"firms": raw})
+    assert ds.tables_present() == ["firms"] and ds.sources["firms"].format == "memory"
+    assert ds.firms["firm_id"].tolist() == ["91330100799655058B", "X"] and pd.isna(ds.firms.loc[1, "name"])
+    assert ds.firms["region_code"].tolist() == ["330102", "330103"]
+    assert ds.firms["employees"].iloc[0] == 1200 and ds.firms["_row"].tolist() == [2, 3]
+    assert ds.findings[["table", "file", "row", "key", "column", "code"]].values.tolist() == [
+        ["firms", "", 3, "X", "employees", "bad_number"]]
+    with pytest.raises(ParameterError):
+        Dataset({"screening": raw})
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet"])
+@pytest.mark.parametrize("headers, unit", [("en", "yuan"), ("zh", "10k_yuan")])
+def test_write_dataset_round_trip(tmp_path, fmt, headers, unit):
+    src = tmp_path / "src"
+    src.mkdir()
+    types = {c: pa.string() for c in FIRM_COLS} | {
+        "employees": pa.int64(), "listed": pa.bool_(), "dishonest_debtor": pa.bool_(),
+        "total_shares": pa.float64(), "land_mu": pa.float64(), "financing_demand": pa.float64()}
+    pq.write_table(pa.table({c: pa.array([r[i] for r in FIRM_DATA], types[c]) for i, c in enumerate(FIRM_COLS)}),
+                   src / "firms.parquet")
+    fin_types = {c: pa.float64() for c in FIN_COLS} | {"firm_id": pa.string(), "period_end": pa.date32()}
+    pq.write_table(pa.table({c: pa.array([r[i] for r in FIN_DATA], fin_types[c]) for i, c in enumerate(FIN_COLS)}),
+                   src / "financials.parquet")
+    ds = read_dataset(src)
+    files = write_dataset(ds, tmp_path / "out", format=fmt, headers=headers, unit=unit)
+    assert sorted(f.name for f in files) == sorted([f"firms.{fmt}", f"financials.{fmt}"])
+    back = read_dataset(tmp_path / "out", unit=unit)
+    assert back.findings.empty
+    for table in ("firms", "financials"):
+        assert_frame_equal(back[table], ds[table], check_exact=False, rtol=1e-12)
+
+
+def test_table_file_stems_are_unambiguous():
+    from zjfin.schema import header_key, input_tables
+
+    stems = [header_key(s) for t in input_tables() for s in {t, *table_schema(t).aliases}]
+    assert len(stems) == len(set(stems))
+
+
+# --------------------------------------------------------------------------------------
+# 8. property: junk in, either a clean InputFileError or a well-formed result
+
+TABLES = ["firms", "financials", "pledges"]
+TRICKY = ["", " ", "—", "NULL", "nan", "-nan", "1e400", "-1e-400", "(1,234)", "（6.5%）", "1，234.5", "6.5%",
+          "2019-02-30", "20190331", "2019年3月31日", "9999-12-31", "是", "否", "Y", "maybe", "\ufeff1", "1\u3000",
+          "=1+1", '"', "a\nb", "a\r\nb", "\r", "\x00", "\t", "0x10", "３", "3.5", "\ufeff \ufeff", " \ufeff", "\u3000",
+          "\x1c", "\x1cNULL", "1\x1c", "\u00a0—"]
+cell_text = st.one_of(
+    st.sampled_from(TRICKY),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12),
+    st.text(alphabet=st.sampled_from("0123456789-/.,年月日%() 元万亿甲乙\x01\x7f\u2028\x85"), max_size=12),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.floats(min_value=-1e-300, max_value=1e-300).map(str),
+    st.sampled_from([1e308, -1.7e308, 5e-324]).map(repr),
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+    st.dates(min_value=dt.date(1, 1, 1)).map(lambda d: d.strftime("%Y/%m/%d")),
+)
+
+
+@st.composite
+def junk_tables(draw):
+    table = draw(st.sampled_from(TABLES))
+    schema = table_schema(table)
+    required = schema.required_names
+    keep = list(required)
+    if draw(st.integers(0, 9)) == 0:  # now and then a required column is missing
+        keep.remove(draw(st.sampled_from(required)))
+    optional = draw(st.lists(st.sampled_from([c for c in schema.names if c not in required]), unique=True, max_size=5))
+    columns: list[str | None] = list(draw(st.permutations(keep + optional)))
+    headers = []
+    for name in columns:
+        col = schema.column(name)
+        headers.append(draw(st.sampled_from([name, name.upper(), col.label_zh, *col.aliases])))
+    if draw(st.booleans()):  # an unknown column with a junk header
+        junk = draw(st.text(alphabet=st.sampled_from("备注x_ \x0b\x85\u2028（万元）"), min_size=1, max_size=8))
+        at = draw(st.integers(0, len(headers)))
+        headers.insert(at, "备注" + junk)
+        columns.insert(at, None)
+    n = draw(st.integers(0, 6))
+    rows = [[draw(cell_text) for _ in headers] for _ in range(n)]
+    return table, columns, headers, rows
+
+
+def _check_result(table, frame, source, findings, n_rows):
+    schema = table_schema(table)
+    assert len(frame) == n_rows and source.rows_read == n_rows
+    assert frame["_row"].tolist() == list(range(2, n_rows + 2))
+    assert set(schema.required_names) <= set(frame.columns)
+    assert list(frame.columns) == schema.names + ["_row"]
+    assert set(findings["code"]) <= KNOWN_CODES
+    assert set(findings["row"]) <= set(range(2, n_rows + 2))
+    assert not findings.duplicated(["row", "column"]).any()
+    for col in schema.columns:
+        if col.type in ("float", "int"):
+            values = frame[col.name].to_numpy(dtype=float)
+            assert not np.isinf(values).any(), col.name
+            if col.type == "int":
+                whole = values[~np.isnan(values)]
+                assert (whole == np.round(whole)).all()
+
+
+def _has_value(cell) -> bool:
+    if cell is None or (isinstance(cell, float) and math.isnan(cell)):
+        return False
+    return not isinstance(cell, str) or cell.strip().strip("\ufeff").strip() not in NULL_TOKENS
+
+
+def _check_cells(table, frame, findings, columns, rows):
+    """Every typed cell with a value either converted or is a finding; every finding is a missing cell."""
+    schema = table_schema(table)
+    flagged = set(zip(findings["row"], findings["column"]))
+    for j, name in enumerate(columns):
+        kind = schema.column(name).type
+        out = frame[name]
+        for i, row in enumerate(rows):
+            has_value = _has_value(row[j])
+            missing = pd.isna(out.iloc[i])
+            if kind == "str":
+                assert missing != has_value, (name, row[j], out.iloc[i])
+                continue
+            if (i + 2, name) in flagged:
+                assert missing, (name, row[j], out.iloc[i])
+            elif has_value and missing:
+                raise AssertionError(f"{name}: {row[j]!r} became missing without a finding")
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(junk=junk_tables(), encoding=st.sampled_from(["utf-8", "utf-8-sig", "gb18030"]),
+       sep=st.sampled_from([",", "\t"]), bom=st.sampled_from(["", "\ufeff", "\ufeff\ufeff"]))
+def test_property_csv_junk(tmp_path, junk, encoding, sep, bom):
+    table, columns, headers, rows = junk
+    text = bom + csv_text(headers, rows, sep)
+    try:
+        data = text.encode(encoding)
+    except UnicodeEncodeError:
+        assume(False)
+    path = tmp_path / "junk.csv"
+    path.write_bytes(data)
+    try:
+        with no_warnings():
+            frame, source, findings = read_table(path, table)
+    except ZjfinError as exc:
+        assert isinstance(exc, InputFileError) and str(path) in str(exc)
+        return
+    _check_result(table, frame, source, findings, len(rows))
+    if data.decode(source.encoding).lstrip("\ufeff") == text.lstrip("\ufeff"):  # decoded as written
+        assert source.columns == {h: c for c, h in zip(columns, headers) if c is not None}
+        known = [j for j, c in enumerate(columns) if c is not None]
+        _check_cells(table, frame, findings, [columns[j] for j in known], [[r[j] for j in known] for r in rows])
+
+
+def _typed(kind, text, draw):
+    """A cell as a typed Parquet/XLSX writer would store it (or the raw text)."""
+    if draw(st.booleans()):
+        return text
+    if kind in ("float", "int"):
+        return draw(st.one_of(st.floats(), st.integers(-(2**53), 2**53)))
+    if kind == "date":
+        return draw(st.dates(min_value=dt.date(1, 1, 1)))
+    if kind == "bool":
+        return draw(st.booleans())
+    return text
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(junk=junk_tables(), fmt=st.sampled_from(["parquet", "xlsx"]), data=st.data())
+def test_property_typed_formats_junk(tmp_path, junk, fmt, data):
+    table, columns, headers, rows = junk
+    schema = table_schema(table)
+    headers = [h if h.isprintable() else f"备注{i}" for i, h in enumerate(headers)]  # arrow / Excel header names
+    assume(len(set(headers)) == len(headers))
+    kinds = ["str" if c is None else schema.column(c).type for c in columns]
+    typed_cols = [data.draw(st.booleans()) for _ in headers]
+    cells = [[_typed(kinds[j], v, data.draw) if typed_cols[j] else v for j, v in enumerate(r)] for r in rows]
+    path = tmp_path / f"junk.{fmt}"
+    if fmt == "parquet":
+        arrays = {}
+        for j, h in enumerate(headers):
+            col = [r[j] for r in cells]
+            try:
+                arrays[h] = pa.array(col)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+                arrays[h] = pa.array([str(v) for v in col])
+                for r in cells:
+                    r[j] = str(r[j])
+        pq.write_table(pa.table(arrays) if arrays else pa.table({}), path)
+    else:
+        def clean(v):
+            if isinstance(v, str):
+                v = ILLEGAL_CHARACTERS_RE.sub("", v)
+                return "'" + v if v.startswith("=") else v  # not a formula
+            if isinstance(v, float) and not math.isfinite(v):
+                return repr(v)
+            if isinstance(v, dt.date) and v.year < 1900:
+                return v.isoformat()
+            return v
+        cells = [[clean(v) for v in r] for r in cells]
+        write_xlsx(path, [ILLEGAL_CHARACTERS_RE.sub("", h) or f"c{i}" for i, h in enumerate(headers)], cells)
+    try:
+        with no_warnings():
+            frame, source, findings = read_table(path, table)
+    except ZjfinError as exc:
+        assert isinstance(exc, InputFileError) and str(path) in str(exc)
+        return
+    n_rows = len(rows)
+    if fmt == "xlsx":  # trailing rows with no value at all are formatting there
+        blank = [all(v is None or (isinstance(v, str) and not v.strip()) for v in r) for r in cells]
+        while n_rows and blank[n_rows - 1]:
+            n_rows -= 1
+    _check_result(table, frame, source, findings, n_rows)
+    known = [j for j, c in enumerate(columns) if c is not None]
+    _check_cells(table, frame, findings, [columns[j] for j in known], [[r[j] for j in known] for r in cells[:n_rows]])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(table=st.sampled_from(TABLES), body=st.binary(max_size=300), with_header=st.booleans(),
+       suffix=st.sampled_from([".csv", ".csv", ".xlsx", ".parquet"]))
+def test_property_random_bytes(tmp_path, table, body, with_header, suffix):
+    header = ",".join(table_schema(table).required_names).encode() + b"\n" if with_header else b""
+    path = tmp_path / f"junk{suffix}"
+    path.write_bytes(header + body)
+    try:
+        with no_warnings():
+            frame, source, findings = read_table(path, table)
+    except ZjfinError as exc:
+        assert isinstance(exc, InputFileError) and str(path) in str(exc)
+        return
+    assert len(frame) == source.rows_read
+    _check_result(table, frame, source, findings, len(frame))
