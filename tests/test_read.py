@@ -401,7 +401,7 @@ NUMBERS = [
     ("1000元", 1000.0), (" 12 ", 12.0), ("-3", -3.0), ("+5", 5.0), (".5", 0.5), ("1E5", 1e5), ("0", 0.0),
 ]
 MISSING = ["", "  ", "—", "——", "-", "--", "NULL", "nan", "N/A", "#N/A", "/", "无数据", "None"]
-BAD_NUMBERS = ["abc", "1e400", "-1e400", "inf", "-Infinity", "-nan", "nAn", "1.2.3", "0x10", "１２３"]
+BAD_NUMBERS = ["abc", "1e400", "-1e400", "inf", "-Infinity", "-nan", "nAn", "1.2.3", "0x10"]  # full-width digits parse: see test_full_width_digits_and_unicode_minus
 
 
 @pytest.mark.parametrize("text, expected", NUMBERS)
@@ -925,3 +925,73 @@ def test_property_random_bytes(tmp_path, table, body, with_header, suffix):
         return
     assert len(frame) == source.rows_read
     _check_result(table, frame, source, findings, len(frame))
+
+
+# --- ragged rows, percent headers, text dtype, full-width digits -------------------------
+
+def test_ragged_row_is_rejected_not_the_file(tmp_path):
+    from builders import firm_ids
+    from zjfin.read import Dataset
+    from zjfin.validate import validate
+
+    ids = firm_ids(3)
+    p = tmp_path / "firms.csv"
+    p.write_text(
+        "firm_id,name,region_code,industry_code,employees\n"
+        f"{ids[0]},甲,330102,C1711,5\n"
+        f"{ids[1]},乙,330102\n"            # too few fields
+        f"{ids[2]},丙,330102,C1711,5,extra\n"  # too many
+        "   \n",                              # whitespace-only line inside the file
+        encoding="utf-8",
+    )
+    p.write_text(p.read_text(encoding="utf-8") + f"{ids[0][:-1]}X,丁,330102,C1711,7\n", encoding="utf-8")
+    frame, source, findings = read_table(p, "firms")
+    assert frame["_row"].tolist() == [2, 3, 4, 5, 6]
+    ragged = findings[findings["code"] == "wrong_field_count"]
+    assert ragged["row"].tolist() == [3, 4]
+    assert ragged["value"].tolist() == ["3 of 5 fields", "6 of 5 fields"]
+    fin = pd.DataFrame({"firm_id": ids, "period_end": pd.to_datetime(["2018-12-31"] * 3), "revenue": [1.0] * 3,
+                        "total_assets": [2.0] * 3, "total_liabilities": [1.0] * 3})
+    report = validate(Dataset({"firms": frame, "financials": fin}, sources={"firms": source}, findings=findings), as_of="2019-03-31")
+    rejected = report.rejected
+    assert set(rejected.loc[rejected["code"] == "wrong_field_count", "row"]) == {3, 4}
+    assert 5 in set(rejected["row"])  # the blank line is an empty row, rejected for missing values
+    assert report.rows.set_index("table").loc["firms", "read"] == 5
+
+
+def test_percent_header_scales_ratio_columns(tmp_path):
+    from builders import firm_ids
+
+    p = tmp_path / "bonds.csv"
+    p.write_text(f"债券代码,发行人统一社会信用代码,债券余额,到期日,票面利率（%）\nB1,{firm_ids(1)[0]},1,2020-01-01,3.5\nB2,{firm_ids(1)[0]},1,2020-01-01,6.5%\n",
+                 encoding="utf-8")
+    frame, source, findings = read_table(p, "bonds")
+    assert frame["coupon_rate"].tolist() == pytest.approx([0.035, 0.065])
+    assert source.column_units == {"coupon_rate": "percent"}
+    assert findings.empty
+
+
+def test_text_columns_are_object_dtype_whatever_the_content(tmp_path):
+    p = tmp_path / "firms.csv"
+    p.write_text("firm_id,name,region_code,industry_code,employees,stock_code\n", encoding="utf-8")
+    empty, _, _ = read_table(p, "firms")
+    p.write_text("firm_id,name,region_code,industry_code,employees,stock_code\nA,甲,330102,C1711,5,600000.SH\n", encoding="utf-8")
+    full, _, _ = read_table(p, "firms")
+    for name in ("firm_id", "name", "stock_code", "ownership"):
+        assert empty[name].dtype == object and full[name].dtype == object
+
+
+def test_full_width_digits_and_unicode_minus(tmp_path):
+    from builders import firm_ids
+
+    p = tmp_path / "financials.csv"
+    p.write_text(
+        f"firm_id,period_end,revenue,total_assets,total_liabilities,net_profit\n"
+        f"{firm_ids(1)[0]},２０１８年１２月３１日,１２３，４５６,（５）,7,\u22125\n",
+        encoding="utf-8",
+    )
+    frame, _, findings = read_table(p, "financials")
+    assert findings.empty
+    row = frame.iloc[0]
+    assert row["period_end"] == pd.Timestamp("2018-12-31")
+    assert (row["revenue"], row["total_assets"], row["net_profit"]) == (123456.0, -5.0, -5.0)

@@ -44,6 +44,7 @@ _FALSE = {"false", "f", "no", "n", "0", "0.0", "否", "无", "×", "✗", "错"}
 #: Spreadsheet row of the first data row: the header is row 1.
 FIRST_DATA_ROW = 2
 _HEADER_UNIT = re.compile(r"[(（\[【]\s*(元|万元|亿元|yuan|10k_yuan|100m_yuan)\s*[)）\]】]\s*$", re.I)
+_HEADER_PERCENT = re.compile(r"[(（\[【]\s*[%％]\s*[)）\]】]\s*$")
 _FINDING_COLUMNS = ["table", "file", "row", "key", "column", "value", "code"]
 
 
@@ -270,8 +271,9 @@ def read_table(path: str | os.PathLike[str], table: str, unit: str = "yuan") -> 
         raise InputFileError(path, f"cannot be read ({exc.strerror or exc})") from None
     source = Source(table, str(path), fmt, unit=unit, sha256=hashlib.sha256(data).hexdigest())
     try:
+        ragged: dict[int, int] = {}
         if fmt == "csv":
-            raw, source.encoding = _read_csv(data, path, schema)
+            raw, source.encoding, ragged = _read_csv(data, path, schema)
         elif fmt == "xlsx":
             raw = _read_xlsx(data, path)
         else:
@@ -282,6 +284,13 @@ def read_table(path: str | os.PathLike[str], table: str, unit: str = "yuan") -> 
         raise InputFileError(path, f"cannot be read as {fmt.upper()}: {type(exc).__name__}: {exc}") from None
     raw = _rename_headers(raw, schema, path, source)
     frame, findings = _conform_frame(raw, schema, table, path.name, unit, source.column_units)
+    if ragged:
+        rows = np.fromiter(ragged, dtype=np.int64)
+        keys = frame.set_index("_row").loc[rows, schema.primary_key[0] if schema.primary_key else schema.names[0]]
+        findings = _concat_findings([findings, pd.DataFrame({
+            "table": table, "file": path.name, "row": rows, "key": _value_text(keys.reset_index(drop=True)),
+            "column": "", "value": [f"{ragged[r]} of {len(raw.columns) + len(source.ignored_columns)} fields" for r in rows],
+            "code": "wrong_field_count"})])
     source.rows_read = len(frame)
     return frame, source, findings
 
@@ -299,7 +308,9 @@ def _rename_headers(raw: pd.DataFrame, schema: TableSchema, path: Path, source: 
         seen[canonical] = str(header)
         rename[header] = canonical
         stated = _HEADER_UNIT.search(str(header))
-        if stated and schema.column(canonical).is_money:
+        if _HEADER_PERCENT.search(str(header)) and schema.column(canonical).unit == "ratio":
+            source.column_units[canonical] = "percent"  # 票面利率（%）: 3.5 means 0.035
+        elif stated and schema.column(canonical).is_money:
             source.column_units[canonical] = _UNIT_ALIASES.get(stated.group(1), stated.group(1).lower())
     missing = [c for c in schema.required_names if c not in seen]
     if missing:
@@ -327,7 +338,9 @@ def _decode(data: bytes, path: Path) -> tuple[str, str]:
         raise InputFileError(path, f"is neither UTF-8 nor GB18030/GBK text (bad byte at offset {exc.start})") from None
 
 
-def _read_csv(data: bytes, path: Path, schema: TableSchema) -> tuple[pd.DataFrame, str]:
+def _read_csv(data: bytes, path: Path, schema: TableSchema) -> tuple[pd.DataFrame, str, dict[int, int]]:
+    """Read a CSV as text columns; returns (frame, encoding, {row: field count} of rows
+    whose field count differs from the header's)."""
     text, encoding = _decode(data, path)
     text = text.lstrip("\ufeff")  # a stray second BOM
     if not text.strip():
@@ -346,14 +359,32 @@ def _read_csv(data: bytes, path: Path, schema: TableSchema) -> tuple[pd.DataFram
     )
     # Trailing blank lines are not rows; a lone header line needs its newline for arrow.
     text = text.rstrip("\r\n") + "\n"
-    table = pacsv.read_csv(
-        io.BytesIO(text.encode("utf-8")),
-        read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 24),
-        parse_options=pacsv.ParseOptions(delimiter=dialect_delim, newlines_in_values=True,
-                                           ignore_empty_lines=False),  # a blank line keeps its row number
-        convert_options=options,
-    )
-    return _arrow_to_raw(table), encoding
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=dialect_delim, newlines_in_values=True,
+                                               ignore_empty_lines=False),  # a blank line keeps its row number
+            convert_options=options,
+        )
+    except pa.ArrowInvalid as exc:
+        if "Expected" not in str(exc) or "columns" not in str(exc):
+            raise
+        # A row with too few or too many fields: read record by record so that only
+        # that row is rejected (wrong_field_count), not the file.
+        frame, ragged = _read_csv_records(text, dialect_delim, header)
+        return frame, encoding, ragged
+    return _arrow_to_raw(table), encoding, {}
+
+
+def _read_csv_records(text: str, delimiter: str, header: list[str]) -> tuple[pd.DataFrame, dict[int, int]]:
+    """Slow path for CSVs with ragged rows: the csv module, rows padded or cut to the header."""
+    records = list(csv.reader(io.StringIO(text), delimiter=delimiter))[1:]
+    width = len(header)
+    ragged = {FIRST_DATA_ROW + i: len(r) for i, r in enumerate(records) if len(r) != width and any(f.strip() for f in r)}
+    body = [(r + [""] * width)[:width] for r in records]
+    frame = pd.DataFrame(body, columns=header, dtype=object) if body else pd.DataFrame(columns=header, dtype=object)
+    return frame, ragged
 
 
 def _read_xlsx(data: bytes, path: Path) -> pd.DataFrame:
@@ -434,9 +465,18 @@ def _conform_frame(
         if column.name not in raw.columns:
             out[column.name] = _empty_column(column.type, n)
             continue
-        values, bad = _CONVERTERS[column.type](raw[column.name])
-        factor = MONEY_UNITS[column_units.get(column.name, unit)]
-        if column.is_money and factor != 1.0:
+        stated = column_units.get(column.name)
+        cells = raw[column.name]
+        if stated == "percent" and not pd.api.types.is_numeric_dtype(cells.dtype):
+            text = cells.astype(object)
+            stripped = text.str.replace(r"[%％]\s*$", "", regex=True)  # the header already says percent
+            cells = stripped.where(stripped.notna(), text)
+        values, bad = _CONVERTERS[column.type](cells)
+        if stated == "percent":
+            factor = 0.01
+        else:
+            factor = MONEY_UNITS[stated or unit] if column.is_money else 1.0
+        if factor != 1.0:
             with np.errstate(over="ignore"):  # overflow is caught just below
                 values = values * factor
         if column.type in ("float", "int"):
@@ -463,7 +503,8 @@ def _conform_frame(
                     }
                 )
             )
-        out[column.name] = values
+        # Text stays object dtype whatever the content, on pandas 2 and 3 alike.
+        out[column.name] = pd.Series(values, dtype=object) if column.type == "str" else values
     frame = pd.DataFrame(out, index=pd.RangeIndex(n))
     frame["_row"] = rows
     return frame, _concat_findings(findings)
@@ -493,7 +534,7 @@ def _empty_column(kind: str, n: int):
         return pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]").to_numpy()
     if kind == "bool":
         return pd.array([pd.NA] * n, dtype="boolean")
-    return np.full(n, None, dtype=object)
+    return pd.Series([None] * n, dtype=object)
 
 
 def _text_or_none(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -542,7 +583,8 @@ def _to_float(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     text, present = _text_or_none(series)
     cleaned = pd.Series(text, dtype=object)
     is_str = present
-    s = cleaned[is_str].astype(str)
+    # Full-width digits and signs (１２３，（５）) fold to ASCII; the Unicode minus to "-".
+    s = cleaned[is_str].astype(str).str.normalize("NFKC").str.replace("\u2212", "-", regex=False)
     # Accounting notation and separators: "1,234.5", "（1,234）" = -1234, "6.5%".
     negative = s.str.match(r"^[(（].*[)）]$")
     percent = s.str.rstrip(")）").str.endswith(("%", "％"))  # also "(6.5%)"
@@ -598,7 +640,7 @@ def _to_date(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
         pass
     text, present = _text_or_none(series)
-    s = pd.Series(text, dtype=object)[present].astype(str)
+    s = pd.Series(text, dtype=object)[present].astype(str).str.normalize("NFKC")  # ２０１９年３月３１日
     parts = s.str.extract(_DATE_PATTERN)
     year = parts["y"]
     month = parts["m"].fillna(parts["m2"])
