@@ -971,14 +971,16 @@ def test_percent_header_scales_ratio_columns(tmp_path):
     assert findings.empty
 
 
-def test_text_columns_are_object_dtype_whatever_the_content(tmp_path):
+def test_text_columns_have_one_dtype_whatever_the_content(tmp_path):
+    from zjfin._arrow import TEXT
+
     p = tmp_path / "firms.csv"
     p.write_text("firm_id,name,region_code,industry_code,employees,stock_code\n", encoding="utf-8")
     empty, _, _ = read_table(p, "firms")
     p.write_text("firm_id,name,region_code,industry_code,employees,stock_code\nA,甲,330102,C1711,5,600000.SH\n", encoding="utf-8")
     full, _, _ = read_table(p, "firms")
     for name in ("firm_id", "name", "stock_code", "ownership"):
-        assert empty[name].dtype == object and full[name].dtype == object
+        assert empty[name].dtype == TEXT and full[name].dtype == TEXT
 
 
 def test_full_width_digits_and_unicode_minus(tmp_path):

@@ -11,6 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from zjfin._arrow import arrow_text
 from zjfin.schema import reference_table
 
 __all__ = [
@@ -43,17 +47,25 @@ _ORG_CHECK_CHARS = np.frombuffer(b"0123456789X0", dtype="S1")  # index 10 -> X, 
 
 
 def _as_byte_matrix(codes: np.ndarray | pd.Series, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return (n × width uint8 matrix, mask of entries that are ASCII of exactly ``width``)."""
-    values = np.asarray(codes, dtype=object)
-    present = pd.notna(values)
-    # Conversion to fixed-width text runs in C; missing cells become "" (malformed).
-    text = np.where(present, values, "").astype(str)
-    lengths = np.char.str_len(text)
-    ascii_ok = np.char.isascii(text) if hasattr(np.char, "isascii") else np.ones(len(text), bool)
-    ok = present & (lengths == width) & ascii_ok
-    fixed = np.where(ok, text, "0" * width).astype(f"S{width}")
-    matrix = fixed.view(np.uint8).reshape(len(fixed), width)
-    return matrix, ok
+    """Return (n × width uint8 matrix, mask of entries that are ASCII of exactly ``width``).
+
+    Text is read straight from the Arrow buffer: no Python string per code.
+    """
+    try:
+        arr = arrow_text(codes).combine_chunks()
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):  # numbers among the codes
+        arr = pa.array(np.where(pd.notna(np.asarray(codes, dtype=object)), np.asarray(codes, dtype=object), None).astype(str)
+                       if len(codes) else np.array([], dtype=str), type=pa.string())
+        arr = pc.if_else(pc.equal(arr, "None"), pa.scalar(None, pa.string()), arr)
+    ok = pc.fill_null(pc.and_(pc.equal(pc.binary_length(arr), width), pc.string_is_ascii(arr)), False)
+    # Every slot of the filled array is exactly `width` bytes: its data buffer is the matrix.
+    filled = pc.if_else(ok, arr, pa.scalar("0" * width, pa.string()))
+    if isinstance(filled, pa.ChunkedArray):
+        filled = filled.combine_chunks()
+    offsets = np.frombuffer(filled.buffers()[1], dtype=np.int32)[filled.offset: filled.offset + len(filled) + 1]
+    data = np.frombuffer(filled.buffers()[2], dtype=np.uint8) if len(filled) else np.zeros(0, np.uint8)
+    matrix = data[offsets[0]: offsets[-1]].reshape(len(filled), width) if len(filled) else np.zeros((0, width), np.uint8)
+    return matrix, ok.to_numpy(zero_copy_only=False)
 
 
 def uscc_check_char(bodies: np.ndarray | pd.Series) -> np.ndarray:
@@ -193,9 +205,10 @@ def normalise_industry_code(codes: pd.Series) -> pd.DataFrame:
     >>> normalise_industry_code(pd.Series(["C1711", "1711", "A17", "Z9"]))[["code", "malformed", "section_mismatch"]].to_dict("list")
     {'code': ['C1711', 'C1711', 'C17', None], 'malformed': [False, False, False, True], 'section_mismatch': [False, False, True, False]}
     """
-    text = codes.astype("string").str.strip().str.upper()
-    parts = text.str.extract(r"^([A-Z]?)(\d{2,4})$")
-    digits = parts[1]
+    text = pc.utf8_upper(pc.utf8_trim_whitespace(arrow_text(codes)))
+    parts = pc.extract_regex(text, r"^(?P<letter>[A-Z]?)(?P<digits>\d{2,4})$")
+    given = pd.Series(pc.struct_field(parts, "letter").to_pandas(), index=codes.index).fillna("")
+    digits = pd.Series(pc.struct_field(parts, "digits").to_pandas(), index=codes.index)
     sections = reference_table("gb4754_2017_sections")
     division_section = {
         f"{d:02d}": row.section
@@ -205,7 +218,6 @@ def normalise_industry_code(codes: pd.Series) -> pd.DataFrame:
     division = digits.str[:2]
     section = division.map(division_section)
     malformed = section.isna()
-    given = parts[0].fillna("")
     mismatch = ~malformed & (given != "") & (given != section)
     code = (section + digits).where(~malformed, None)
     return pd.DataFrame(

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from zjfin._arrow import TEXT, as_text
 from zjfin.errors import InputFileError, ParameterError, ZjfinError
 from zjfin.schema import TableSchema, header_key, input_tables, table_schema
 
@@ -425,7 +426,7 @@ def _arrow_to_raw(table: pa.Table) -> pd.DataFrame:
             col = col.cast(kind.value_type)
             kind = col.type
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            columns[name] = col.to_numpy(zero_copy_only=False).astype(object)
+            columns[name] = as_text(col.cast(pa.string()))
         elif pa.types.is_timestamp(kind) or pa.types.is_date(kind):
             if pa.types.is_timestamp(kind) and kind.tz is not None:
                 col = pc.local_timestamp(col)  # the date the file states, not the UTC instant's date
@@ -433,11 +434,13 @@ def _arrow_to_raw(table: pa.Table) -> pd.DataFrame:
                 columns[name] = pd.to_datetime(col.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False))
             except pa.ArrowInvalid:  # beyond datetime64[ns] (a 9999-12-31 sentinel): judged per cell
                 columns[name] = col.to_numpy(zero_copy_only=False).astype(object)
-        elif pa.types.is_boolean(kind) or pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        elif pa.types.is_boolean(kind):
+            columns[name] = pd.Series(pd.array(col.to_pylist() if col.null_count else col.to_numpy(zero_copy_only=False), dtype="boolean"))
+        elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
             columns[name] = col.to_pandas()
         else:
             columns[name] = col.to_numpy(zero_copy_only=False).astype(object)
-    return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
+    return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows), copy=False)  # no block consolidation copy
 
 
 # --------------------------------------------------------------------------------------
@@ -457,7 +460,9 @@ def _conform_frame(
     raw = raw.reset_index(drop=True)
     rows = np.arange(FIRST_DATA_ROW, FIRST_DATA_ROW + n, dtype=np.int64)
     key_col = schema.primary_key[0] if schema.primary_key else schema.names[0]
-    keys = _key_text(raw[key_col]) if key_col in raw.columns else np.full(n, "", dtype=object)
+    def keys(mask: np.ndarray) -> np.ndarray:  # only for the rows with a finding
+        return _value_text(raw[key_col][mask]) if key_col in raw.columns else np.full(int(mask.sum()), "", dtype=object)
+
     column_units = column_units or {}
     out: dict[str, Any] = {}
     findings: list[pd.DataFrame] = []
@@ -496,7 +501,7 @@ def _conform_frame(
                         "table": table,
                         "file": file or "",
                         "row": rows[bad],
-                        "key": keys[bad],
+                        "key": keys(bad),
                         "column": column.name,
                         "value": _value_text(raw[column.name][bad]),
                         "code": code_arr[bad],
@@ -504,17 +509,13 @@ def _conform_frame(
                 )
             )
         # Text stays object dtype whatever the content, on pandas 2 and 3 alike.
-        out[column.name] = pd.Series(values, dtype=object) if column.type == "str" else values
-    frame = pd.DataFrame(out, index=pd.RangeIndex(n))
+        out[column.name] = as_text(values) if column.type == "str" else values
+    frame = pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
     frame["_row"] = rows
     return frame, _concat_findings(findings)
 
 
 _BAD_CODE = {"float": "bad_number", "int": "bad_number", "date": "bad_date", "bool": "bad_bool", "str": "bad_text"}
-
-
-def _key_text(series: pd.Series) -> np.ndarray:
-    return _value_text(series)
 
 
 def _value_text(series: pd.Series) -> np.ndarray:
@@ -534,7 +535,7 @@ def _empty_column(kind: str, n: int):
         return pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]").to_numpy()
     if kind == "bool":
         return pd.array([pd.NA] * n, dtype="boolean")
-    return pd.Series([None] * n, dtype=object)
+    return as_text(np.full(n, None, dtype=object))
 
 
 def _text_or_none(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -671,20 +672,17 @@ def _to_bool(series: pd.Series) -> tuple[Any, np.ndarray]:
     return result, bad
 
 
-def _to_str(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _to_str(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     n = len(series)
-    if series.dtype == object:
-        values = series.to_numpy(dtype=object)
-        if all(isinstance(v, str) for v in values[: min(n, 1000)]):
-            # Text column: strip in bulk; empty and null tokens become None.
-            s = pd.Series(values, dtype=object)
-            is_text = s.map(type).eq(str).to_numpy() if n else np.zeros(0, bool)
-            if is_text.all():
-                stripped = s.str.strip().str.strip("\ufeff").str.strip()  # as _text_or_none: "\ufeff \ufeff" is empty
-                stripped = stripped.where(~stripped.isin(NULL_TOKENS), None)
-                return stripped.to_numpy(dtype=object), np.zeros(n, bool)
-    text, _ = _text_or_none(series)
-    return text, np.zeros(n, bool)
+    try:  # text (or missing) cells: trimmed and nulled in Arrow, no Python strings made
+        arr = pa.array(series, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        text, _ = _text_or_none(series)  # spreadsheet cells of mixed types
+        return as_text(text), np.zeros(n, bool)
+    # Unicode whitespace and stray BOMs, as str.strip() and _text_or_none() treat them.
+    trimmed = pc.utf8_trim_whitespace(pc.utf8_trim(pc.utf8_trim_whitespace(arr), characters="\ufeff"))
+    nullish = pc.is_in(trimmed, value_set=pa.array(NULL_TOKENS))
+    return as_text(pc.if_else(nullish, pa.scalar(None, pa.string()), trimmed)), np.zeros(n, bool)
 
 
 _CONVERTERS = {"float": _to_float, "int": _to_int, "date": _to_date, "bool": _to_bool, "str": _to_str}

@@ -14,7 +14,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from zjfin._arrow import TEXT, arrow_text, as_text, is_in
 from zjfin.codes import normalise_industry_code, region_code_status, uscc_status
 from zjfin.policy import Policy
 from zjfin.read import FIRST_DATA_ROW, Dataset, _FINDING_COLUMNS
@@ -252,9 +255,9 @@ def validate(
     # Firms first: every other table refers to the usable firms.
     firm_rejected = col.rejected_rows("firms")
     firm_ids = work["firms"]["firm_id"]
-    usable_ids = pd.Index(firm_ids[~firm_rejected].dropna().unique())
+    usable_ids = firm_ids[~firm_rejected].dropna()
     fin = work["financials"]
-    fin_known = fin["firm_id"].isin(usable_ids).to_numpy()
+    fin_known = is_in(fin["firm_id"], usable_ids)
     fin_rejected = col.rejected_rows("financials")
     col.emit("financials", ~fin_rejected & ~fin_known & fin["firm_id"].notna().to_numpy(), "firm_id", "unknown_firm")
     if as_of_ts is not None:
@@ -262,25 +265,25 @@ def validate(
         col.emit("financials", ~fin_rejected & fin_known & late, "period_end", "after_as_of")
     _check_balance(col, work, policy)
     fin_rejected = col.rejected_rows("financials")
-    with_statements = pd.Index(fin.loc[~fin_rejected, "firm_id"].unique())
-    no_fin = ~firm_rejected & ~firm_ids.isin(with_statements).to_numpy()
+    with_statements = fin.loc[~fin_rejected, "firm_id"].dropna()
+    no_fin = ~firm_rejected & ~is_in(firm_ids, with_statements)
     col.emit("firms", no_fin, "firm_id", "no_financials")
     firm_rejected = col.rejected_rows("firms")
-    screened_ids = pd.Index(firm_ids[~firm_rejected].unique())
+    screened_ids = firm_ids[~firm_rejected].dropna()
 
     for table, column in _FIRM_REFERENCE.items():
         if table == "financials" or table not in tables:
             continue
         frame = work[table]
         rej = col.rejected_rows(table)
-        unknown = ~rej & ~frame[column].isin(screened_ids).to_numpy() & frame[column].notna().to_numpy()
+        unknown = ~rej & ~is_in(frame[column], screened_ids) & frame[column].notna().to_numpy()
         col.emit(table, unknown, column, "unknown_firm")
     if "guarantees" in tables:
         g = work["guarantees"]
         rej = col.rejected_rows("guarantees")
         col.emit("guarantees", ~rej & (g["guarantor_id"] == g["borrower_id"]).to_numpy(), "borrower_id", "self_reference", key="guarantor_id")
         for column in _NETWORK_REFERENCE:
-            outside = ~rej & ~g[column].isin(screened_ids).to_numpy() & g[column].notna().to_numpy()
+            outside = ~rej & ~is_in(g[column], screened_ids) & g[column].notna().to_numpy()
             col.emit("guarantees", outside, column, "unknown_firm_in_network", key="guarantor_id")
     if "prices" in tables and "firms" in tables:
         _check_unmatched_prices(col, work)
@@ -352,12 +355,12 @@ def _check_columns(col: _Collector, work: Dataset, table: str, policy: Policy, t
             bad = ~missing & status["malformed"].to_numpy()
             col.emit(table, bad, name, "industry_malformed")
             col.emit(table, status["section_mismatch"].to_numpy(), name, "industry_section_mismatch")
-            frame[name] = status["code"].to_numpy(dtype=object)
+            frame[name] = as_text(status["code"].to_numpy(dtype=object), index=frame.index)
         elif fmt == "stock_code":
             normal = _normalise_stock_code(values)
             bad = ~missing & normal.isna().to_numpy()
             col.emit(table, bad, name, "stock_code_malformed")
-            frame[name] = normal.to_numpy(dtype=object)
+            frame[name] = normal
         if column.type == "date":
             dates = values
             if cons.get("not_future"):
@@ -377,17 +380,20 @@ def _check_enum(col: _Collector, frame: pd.DataFrame, table: str, name: str, con
     mapped = cased.where(cased.isin(allowed), stripped.map(aliases))
     bad = values.notna().to_numpy() & ~mapped.isin(allowed).to_numpy()
     col.emit(table, bad, name, "bad_choice")
-    frame[name] = mapped.where(mapped.isin(allowed), None).to_numpy(dtype=object)
+    frame[name] = as_text(mapped.where(mapped.isin(allowed), None).to_numpy(dtype=object), index=frame.index)
 
 
 def _normalise_stock_code(values: pd.Series) -> pd.Series:
     """``600000.sh``, ``SH600000`` and ``sh.600000`` all become ``600000.SH``."""
-    text = values.astype(object).str.strip().str.upper()
-    parts = text.str.extract(r"^(?:(\d{6})\.(SH|SZ|BJ)|(SH|SZ|BJ)\.?(\d{6}))$")
-    digits = parts[0].fillna(parts[3])
-    market = parts[1].fillna(parts[2])
-    out = (digits + "." + market).astype(object)
-    return out.where(out.notna(), None)
+    text = pc.utf8_upper(pc.utf8_trim_whitespace(arrow_text(values)))
+    parts = pc.extract_regex(text, r"^(?P<d1>\d{6})?\.?(?P<m>SH|SZ|BJ)?\.?(?P<d2>\d{6})?$")
+    d1, market, d2 = (pc.struct_field(parts, f) for f in ("d1", "m", "d2"))
+    digits = pc.if_else(pc.equal(pc.binary_length(d1), 6), d1, d2)
+    # Exactly one of the two digit groups, and a market.
+    ok = pc.and_(pc.and_(pc.equal(pc.binary_length(market), 2), pc.equal(pc.binary_length(digits), 6)),
+                 pc.not_equal(pc.binary_length(d1), pc.binary_length(d2)))
+    out = pc.if_else(pc.fill_null(ok, False), pc.binary_join_element_wise(digits, market, "."), pa.scalar(None, pa.string()))
+    return as_text(out, index=values.index)
 
 
 def _check_balance(col: _Collector, work: Dataset, policy: Policy) -> None:
@@ -402,8 +408,8 @@ def _check_balance(col: _Collector, work: Dataset, policy: Policy) -> None:
 def _check_unmatched_prices(col: _Collector, work: Dataset) -> None:
     """Prices of stocks no firm has are not used: one note per stock, not per day."""
     prices = work["prices"]
-    known = set(work["firms"]["stock_code"].dropna())
-    unmatched = ~prices["stock_code"].isin(known).to_numpy() & prices["stock_code"].notna().to_numpy()
+    known = work["firms"]["stock_code"].dropna()
+    unmatched = ~is_in(prices["stock_code"], known) & prices["stock_code"].notna().to_numpy()
     if unmatched.any():
         first = np.zeros(len(prices), dtype=bool)
         sub = prices.loc[unmatched, "stock_code"]

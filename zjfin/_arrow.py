@@ -1,0 +1,69 @@
+"""Text columns and key look-ups on Arrow, the same on pandas 2.2 and 3.
+
+Text is held in pandas' Arrow-backed string dtype with NaN for missing (pandas 3's
+default ``str``; ``string[pyarrow_numpy]`` on pandas 2.2): comparisons give plain numpy
+booleans and key look-ups run in Arrow's C++ hash kernels, which are an order of magnitude
+faster than a pandas Index of Python strings (3M keys: 0.1 s instead of 3.4 s).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["TEXT", "as_text", "arrow_text", "index_in", "is_in"]
+
+
+def _text_dtype() -> pd.StringDtype:
+    try:
+        return pd.StringDtype("pyarrow", na_value=np.nan)
+    except TypeError:  # pandas < 2.3
+        return pd.StringDtype("pyarrow_numpy")
+
+
+#: The dtype of every text column zjfin produces.
+TEXT = _text_dtype()
+
+
+def arrow_text(values) -> pa.ChunkedArray:
+    """Text values as an Arrow string array (zero-copy for Arrow-backed series)."""
+    if isinstance(values, pa.Array):
+        values = pa.chunked_array([values])
+    if not isinstance(values, pa.ChunkedArray):
+        values = pa.chunked_array([pa.array(values, type=pa.string(), from_pandas=True)])
+    # An all-missing column may arrive as Arrow's null type.
+    return values if values.type == pa.string() else values.cast(pa.string())
+
+
+def as_text(values, index=None) -> pd.Series:
+    """A Series of the text dtype (missing as NaN) from strings, an Arrow array or a Series.
+
+    Examples
+    --------
+    >>> as_text(["a", None]).isna().tolist()
+    [False, True]
+    """
+    if isinstance(values, pd.Series) and values.dtype == TEXT:
+        return values if index is None else values.set_axis(index)
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return pd.Series(pd.array(arrow_text(values), dtype=TEXT), index=index)
+    return pd.Series(pd.array(np.asarray(values, dtype=object), dtype=TEXT), index=index)
+
+
+def index_in(values, keys) -> np.ndarray:
+    """Position of each value in ``keys`` (−1 where absent or missing).
+
+    Examples
+    --------
+    >>> index_in(pd.Series(["b", "x", None]), pd.Series(["a", "b"])).tolist()
+    [1, -1, -1]
+    """
+    found = pc.index_in(arrow_text(values), value_set=arrow_text(keys).combine_chunks())
+    return found.fill_null(-1).to_numpy().astype(np.int64)
+
+
+def is_in(values, keys) -> np.ndarray:
+    """Whether each value is among ``keys`` (missing values are not)."""
+    return index_in(values, keys) >= 0
