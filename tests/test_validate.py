@@ -337,3 +337,20 @@ def test_counts_always_reconcile(damage, fin_damage):
         listed = report.rejected.query("table == @table")["row"].nunique()
         assert listed == rows.loc[table, "rejected"]
         assert len(report.dataset[table]) == rows.loc[table, "used"]
+
+
+def test_dense_firm_index_points_at_the_right_firm():
+    tables = with_extra_tables(minimal_tables(6))
+    _uscc_malformed(tables)                       # firm 0 rejected
+    tables["financials"] = tables["financials"].iloc[[1, 2, 3, 4]].reset_index(drop=True)  # firm 5 has none
+    tables["guarantees"].loc[0, "guarantor_id"] = tables["firms"].loc[3, "firm_id"]
+    tables["guarantees"].loc[0, "borrower_id"] = uscc("330102", "99999997")  # outside the firms table
+    clean = run(tables).dataset
+    firms = clean["firms"]
+    assert firms["firm_idx"].tolist() == list(range(len(firms))) == [0, 1, 2, 3]
+    for table, refs in {"financials": {"firm_id": "firm_idx"}, "guarantees": {"guarantor_id": "guarantor_idx", "borrower_id": "borrower_idx"}}.items():
+        frame = clean[table]
+        for ref, idx in refs.items():
+            inside = frame[idx] >= 0
+            assert (firms["firm_id"].to_numpy()[frame.loc[inside, idx]] == frame.loc[inside, ref].to_numpy()).all()
+    assert clean["guarantees"][["guarantor_idx", "borrower_idx"]].values.tolist() == [[2, -1]]

@@ -31,6 +31,9 @@ def arrow_text(values) -> pa.ChunkedArray:
     """Text values as an Arrow string array (zero-copy for Arrow-backed series)."""
     if isinstance(values, pa.Array):
         values = pa.chunked_array([values])
+    backing = getattr(values, "array", None)
+    if hasattr(backing, "__arrow_array__"):  # Arrow-backed Series: its buffers, no copy
+        values = backing.__arrow_array__()
     if not isinstance(values, pa.ChunkedArray):
         values = pa.chunked_array([pa.array(values, type=pa.string(), from_pandas=True)])
     # An all-missing column may arrive as Arrow's null type.

@@ -42,6 +42,7 @@ for _i, _c in enumerate(USCC_CHARSET):
 _ORG_VALUE = np.full(256, -1, dtype=np.int64)
 for _i, _c in enumerate("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"):
     _ORG_VALUE[ord(_c)] = _i
+_USCC_VALUE_8 = _USCC_VALUE.astype(np.int8)
 _USCC_CHARS = np.frombuffer(USCC_CHARSET.encode("ascii"), dtype="S1")
 _ORG_CHECK_CHARS = np.frombuffer(b"0123456789X0", dtype="S1")  # index 10 -> X, 11 -> 0
 
@@ -111,7 +112,7 @@ def org_code_check_char(bodies: np.ndarray | pd.Series) -> np.ndarray:
     return np.where(ok, _ORG_CHECK_CHARS[check].astype(str), "")
 
 
-def uscc_status(codes: np.ndarray | pd.Series) -> pd.DataFrame:
+def uscc_status(codes: np.ndarray | pd.Series, checks: bool = True) -> pd.DataFrame:
     """Classify unified social credit codes.
 
     Returns a frame with one boolean column per finding, aligned with ``codes``:
@@ -121,7 +122,8 @@ def uscc_status(codes: np.ndarray | pd.Series) -> pd.DataFrame:
     - ``org_check``: well formed but the embedded organisation code (positions 9–17)
       fails its GB 11714 check.
 
-    The two check findings are warnings: some early real codes fail them.
+    The two check findings are warnings: some early real codes fail them. With
+    ``checks=False`` only the structure is examined (both check columns are False).
 
     Examples
     --------
@@ -129,15 +131,18 @@ def uscc_status(codes: np.ndarray | pd.Series) -> pd.DataFrame:
     {'malformed': [False, False, True], 'check_char': [False, True, False], 'org_check': [False, False, False]}
     """
     matrix, ok = _as_byte_matrix(codes, 18)
-    values = _USCC_VALUE[matrix]
+    values = _USCC_VALUE_8[matrix]  # int8: a fifth of the memory of int64 lookups
     well_formed = ok & (values >= 0).all(axis=1)
-    safe = np.where(values < 0, 0, values)
-    expected = (31 - (safe[:, :17] @ USCC_WEIGHTS) % 31) % 31
-    check_bad = well_formed & (expected != safe[:, 17])
-    org_values = _ORG_VALUE[matrix[:, 8:16]]
-    org_expected = 11 - (org_values @ ORG_WEIGHTS) % 11
-    org_check_byte = np.frombuffer(b"0123456789X0", dtype=np.uint8)[org_expected]
-    org_bad = well_formed & (org_check_byte != matrix[:, 16])
+    check_bad = np.zeros(len(well_formed), dtype=bool)
+    org_bad = np.zeros(len(well_formed), dtype=bool)
+    if checks and len(well_formed):
+        safe = np.where(values < 0, 0, values).astype(np.int64)
+        expected = (31 - (safe[:, :17] @ USCC_WEIGHTS) % 31) % 31
+        check_bad = well_formed & (expected != safe[:, 17])
+        org_values = _ORG_VALUE[matrix[:, 8:16]]
+        org_expected = 11 - (org_values @ ORG_WEIGHTS) % 11
+        org_check_byte = np.frombuffer(b"0123456789X0", dtype=np.uint8)[org_expected]
+        org_bad = well_formed & (org_check_byte != matrix[:, 16])
     index = codes.index if isinstance(codes, pd.Series) else None
     return pd.DataFrame(
         {"malformed": ~well_formed, "check_char": check_bad, "org_check": org_bad}, index=index

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from zjfin._arrow import as_text, index_in
 from zjfin.errors import ParameterError
 from zjfin.schema import policy_table
 
@@ -46,10 +47,18 @@ def current_financials(financials: pd.DataFrame, as_of: str | pd.Timestamp, lag:
     if lag < 0:
         raise ParameterError("lag", "a whole number ≥ 0", lag)
     as_of = pd.Timestamp(as_of)
-    eligible = financials[financials["period_end"] <= as_of]
-    ordered = eligible.sort_values(["firm_id", "period_end"], ascending=[True, False], kind="stable")
-    rank = ordered.groupby("firm_id", sort=False).cumcount()
-    return ordered[rank.to_numpy() == lag].set_index("firm_id")
+    periods = financials["period_end"].to_numpy(dtype="datetime64[ns]")
+    eligible = np.flatnonzero(periods <= np.datetime64(as_of, "ns"))
+    # Integer firm codes: the dense index validation assigned, else factorised ids.
+    codes = (financials["firm_idx"].to_numpy() if "firm_idx" in financials.columns
+             else pd.factorize(financials["firm_id"])[0])[eligible]
+    # Within each firm, newest period first: rank 0 is current, 1 the year before …
+    order = np.lexsort((-periods[eligible].astype(np.int64), codes))
+    sorted_codes = codes[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
+    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    picked = eligible[order[rank == lag]]
+    return financials.iloc[picked].set_index("firm_id")
 
 
 def size_class_table(name: str = "size_class_2011") -> pd.DataFrame:
@@ -85,16 +94,15 @@ def size_class(
     """
     if isinstance(table, str):
         table = size_class_table(table)
-    rules = table.set_index("prefix")
-    code = firms["industry_code"].astype(object).where(firms["industry_code"].notna(), "")
-    code = pd.Series(code, dtype=object).astype(str)
+    rules = table.reset_index(drop=True)
+    prefixes = as_text(rules["prefix"].astype(str))
+    code = as_text(firms["industry_code"])
     # Longest matching prefix wins: K7010 → K701, F5123 → F51, C1711 → C; else the "*" row.
-    matched = pd.Series("*", index=firms.index, dtype=object)
+    position = np.full(len(firms), int(np.flatnonzero(rules["prefix"] == "*")[0]), dtype=np.int64)
     for length in (1, 3, 4):
-        prefix = code.str[:length]
-        matched = matched.where(~prefix.isin(rules.index), prefix)
-    thresholds = rules.loc[matched.to_numpy()].reset_index(drop=True)
-    thresholds.index = firms.index
+        found = index_in(code.str[:length], prefixes)
+        position = np.where(found >= 0, found, position)
+    thresholds = rules.iloc[position].set_axis(firms.index)
 
     values = {}
     for indicator, column in _INDICATORS.items():
@@ -118,4 +126,4 @@ def size_class(
         ["unknown", "large", "medium", "small"],
         default="micro",
     )
-    return pd.Series(result, index=firms.index, name="size_class", dtype=object)
+    return as_text(result, index=firms.index).rename("size_class")

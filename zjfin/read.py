@@ -267,18 +267,18 @@ def read_table(path: str | os.PathLike[str], table: str, unit: str = "yuan") -> 
     if fmt is None:
         raise InputFileError(path, f"unknown file type {path.suffix!r} (use .csv, .xlsx or .parquet)")
     try:
-        data = path.read_bytes()
+        digest = _sha256(path)
     except OSError as exc:
         raise InputFileError(path, f"cannot be read ({exc.strerror or exc})") from None
-    source = Source(table, str(path), fmt, unit=unit, sha256=hashlib.sha256(data).hexdigest())
+    source = Source(table, str(path), fmt, unit=unit, sha256=digest)
     try:
         ragged: dict[int, int] = {}
         if fmt == "csv":
-            raw, source.encoding, ragged = _read_csv(data, path, schema)
+            raw, source.encoding, ragged = _read_csv(path.read_bytes(), path, schema)
         elif fmt == "xlsx":
-            raw = _read_xlsx(data, path)
+            raw = _read_xlsx(path.read_bytes(), path)
         else:
-            raw = _read_parquet(data, path)
+            raw = _read_parquet(path)
     except ZjfinError:
         raise
     except Exception as exc:  # any parser failure: the file is unusable as a whole
@@ -412,9 +412,18 @@ def _read_xlsx(data: bytes, path: Path) -> pd.DataFrame:
     return frame
 
 
-def _read_parquet(data: bytes, path: Path) -> pd.DataFrame:
-    table = pq.read_table(pa.BufferReader(data))
-    return _arrow_to_raw(table)
+def _read_parquet(path: Path) -> pd.DataFrame:
+    # Memory-mapped: the file's bytes are not held twice.
+    return _arrow_to_raw(pq.read_table(path, memory_map=True))
+
+
+def _sha256(path: Path) -> str:
+    """The file's digest for the manifest, read in blocks (a large file is not held whole)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _arrow_to_raw(table: pa.Table) -> pd.DataFrame:
@@ -486,9 +495,10 @@ def _conform_frame(
                 values = values * factor
         if column.type in ("float", "int"):
             # Money scaled past float range, or literal inf: not a usable number.
-            overflow = ~np.isfinite(values) & ~np.isnan(values)
-            bad = bad | overflow
-            values = np.where(overflow, np.nan, values)
+            overflow = np.isinf(values)
+            if overflow.any():  # copies only when there is something to mend
+                bad = bad | overflow
+                values = np.where(overflow, np.nan, values)
         if bad.any():
             code = _BAD_CODE[column.type]
             if column.type == "int":
@@ -567,6 +577,8 @@ def _text_or_none(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def _to_float(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if pd.api.types.is_bool_dtype(series.dtype):
         return series.astype(float).to_numpy(), np.zeros(len(series), bool)
+    if series.dtype == np.float64:
+        return series.to_numpy(copy=False), np.zeros(len(series), bool)
     if pd.api.types.is_numeric_dtype(series.dtype):
         values = series.to_numpy(dtype=float, na_value=np.nan)
         return values, np.zeros(len(series), bool)

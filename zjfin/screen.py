@@ -203,20 +203,25 @@ def screen(
         report = validate(dataset, as_of=as_of_ts, policy=policy)
     clean = report.dataset
     with tracker.stage("features"):
-        firms = clean["firms"].set_index("firm_id")
+        firms = clean["firms"]
         current = current_financials(clean["financials"], as_of_ts)
-        frame = firms[["name", "region_code", "industry_code", "employees"]].join(
-            current[["period_end", "revenue", "total_assets", "total_liabilities"]], how="inner"
-        )
+        frame = firms[["firm_id", "name", "region_code", "industry_code", "employees"]].copy(deep=False)
+        # Statements land on their firm's row by position (validation guarantees one each).
+        at = current["firm_idx"].to_numpy()
+        for name in ("period_end", "revenue", "total_assets", "total_liabilities"):
+            values = current[name].to_numpy()
+            column = np.full(len(firms), np.datetime64("NaT") if values.dtype.kind == "M" else np.nan, dtype=values.dtype)
+            column[at] = values
+            frame[name] = column
         frame["industry_section"] = frame["industry_code"].str[0]
         frame["size_class"] = size_class(frame, policy.size_class.table)
         unknown = (frame["size_class"] == "unknown").to_numpy()
         if unknown.any():
-            _add_size_findings(report, clean, frame.index[unknown])
+            _add_size_findings(report, clean, pd.Index(frame.loc[unknown, "firm_id"]))
     with tracker.stage("assemble"):
+        # Rows in the order of the firms file (stable for the same input).
         columns = [c.name for c in table_schema("screening").columns if c.since == "foundation"]
-        screening = frame.reset_index()[columns]
-        screening = screening.sort_values("firm_id", kind="stable").reset_index(drop=True)
+        screening = frame[columns].reset_index(drop=True)
     present = set(dataset.tables_present())
     switched_off = [
         {"risk": risk, "missing_tables": [t for t in tables if t not in present]}

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from zjfin._arrow import TEXT, arrow_text, as_text, is_in
+from zjfin._arrow import TEXT, arrow_text, as_text, index_in, is_in
 from zjfin.codes import normalise_industry_code, region_code_status, uscc_status
 from zjfin.policy import Policy
 from zjfin.read import FIRST_DATA_ROW, Dataset, _FINDING_COLUMNS
@@ -228,7 +228,8 @@ def validate(
     today_ts = pd.Timestamp(today or dt.date.today()).normalize()
     col = _Collector(dataset)
     # Tables are checked on copies: codes are normalised in place.
-    tables = {t: dataset[t].copy() for t in dataset.tables_present()}
+    # Shallow copies: checks replace whole columns, never write into the caller's arrays.
+    tables = {t: dataset[t].copy(deep=False) for t in dataset.tables_present()}
     work = Dataset(tables, dataset.sources, name=dataset.name)
     col.dataset = work
     if len(dataset.findings):
@@ -252,47 +253,61 @@ def validate(
             dupes[usable] = frame.loc[usable, key].duplicated(keep="first").to_numpy()
             col.emit(table, dupes, key[-1], "duplicate_key")
 
-    # Firms first: every other table refers to the usable firms.
+    # Firms first: every other table refers to the usable firms. Each reference column is
+    # hashed once, to positions among the usable firms; the rest is integer arithmetic.
     firm_rejected = col.rejected_rows("firms")
-    firm_ids = work["firms"]["firm_id"]
-    usable_ids = firm_ids[~firm_rejected].dropna()
+    usable_rows = np.flatnonzero(~firm_rejected)
+    usable_ids = work["firms"]["firm_id"].iloc[usable_rows]
+    positions = {
+        (table, ref): index_in(work[table][ref], usable_ids)
+        for table, refs in FIRM_INDEX_COLUMNS.items() if table in tables for ref in refs
+    }
     fin = work["financials"]
-    fin_known = is_in(fin["firm_id"], usable_ids)
+    fin_pos = positions[("financials", "firm_id")]
     fin_rejected = col.rejected_rows("financials")
-    col.emit("financials", ~fin_rejected & ~fin_known & fin["firm_id"].notna().to_numpy(), "firm_id", "unknown_firm")
+    col.emit("financials", ~fin_rejected & (fin_pos < 0) & fin["firm_id"].notna().to_numpy(), "firm_id", "unknown_firm")
     if as_of_ts is not None:
         late = (fin["period_end"] > as_of_ts).to_numpy()
-        col.emit("financials", ~fin_rejected & fin_known & late, "period_end", "after_as_of")
+        col.emit("financials", ~fin_rejected & (fin_pos >= 0) & late, "period_end", "after_as_of")
     _check_balance(col, work, policy)
     fin_rejected = col.rejected_rows("financials")
-    with_statements = fin.loc[~fin_rejected, "firm_id"].dropna()
-    no_fin = ~firm_rejected & ~is_in(firm_ids, with_statements)
+    has_statement = np.zeros(len(usable_rows), dtype=bool)
+    has_statement[fin_pos[~fin_rejected & (fin_pos >= 0)]] = True
+    no_fin = np.zeros(len(firm_rejected), dtype=bool)
+    no_fin[usable_rows[~has_statement]] = True
     col.emit("firms", no_fin, "firm_id", "no_financials")
-    firm_rejected = col.rejected_rows("firms")
-    screened_ids = firm_ids[~firm_rejected].dropna()
+    # Position of each usable firm in the screened (clean) firms table, −1 if not screened.
+    clean_position = np.where(has_statement, np.cumsum(has_statement) - 1, -1)
+
+    def screened_position(table: str, ref: str) -> np.ndarray:
+        pos = positions[(table, ref)]
+        return np.where(pos >= 0, clean_position[np.maximum(pos, 0)], -1)
 
     for table, column in _FIRM_REFERENCE.items():
         if table == "financials" or table not in tables:
             continue
-        frame = work[table]
         rej = col.rejected_rows(table)
-        unknown = ~rej & ~is_in(frame[column], screened_ids) & frame[column].notna().to_numpy()
+        unknown = ~rej & (screened_position(table, column) < 0) & work[table][column].notna().to_numpy()
         col.emit(table, unknown, column, "unknown_firm")
     if "guarantees" in tables:
         g = work["guarantees"]
         rej = col.rejected_rows("guarantees")
         col.emit("guarantees", ~rej & (g["guarantor_id"] == g["borrower_id"]).to_numpy(), "borrower_id", "self_reference", key="guarantor_id")
         for column in _NETWORK_REFERENCE:
-            outside = ~rej & ~is_in(g[column], screened_ids) & g[column].notna().to_numpy()
+            outside = ~rej & (screened_position("guarantees", column) < 0) & g[column].notna().to_numpy()
             col.emit("guarantees", outside, column, "unknown_firm_in_network", key="guarantor_id")
     if "prices" in tables and "firms" in tables:
         _check_unmatched_prices(col, work)
+    # Dense firm positions, assigned once: later stages join on integers.
+    for table, refs in FIRM_INDEX_COLUMNS.items():
+        if table in tables:
+            work.tables[table] = work[table].assign(**{idx: screened_position(table, ref) for ref, idx in refs.items()})
+    work.tables["firms"] = work["firms"].assign(firm_idx=np.where(no_fin | firm_rejected, -1, np.cumsum(~(no_fin | firm_rejected)) - 1))
 
     # Assemble the report.
     issues = _finish(col)
     masks = {t: col.rejected_rows(t) for t in work.tables_present()}
-    clean = Dataset({t: work[t].loc[~masks[t]].reset_index(drop=True) for t in work.tables_present()},
-                    dataset.sources, name=dataset.name)
+    clean = Dataset({t: _usable(work[t], masks[t]) for t in work.tables_present()}, dataset.sources, name=dataset.name)
     clean.planted = dataset.planted
     rows = pd.DataFrame(
         {
@@ -306,6 +321,22 @@ def validate(
     firms = {"read": len(work["firms"]), "screened": int((~masks["firms"]).sum())}
     firms["not_screened"] = firms["read"] - firms["screened"]
     return ValidationReport(clean, issues, rows, firms, as_of_ts, masks)
+
+
+def _usable(frame: pd.DataFrame, rejected: np.ndarray) -> pd.DataFrame:
+    """The rows kept; a table with nothing rejected is passed on without a copy."""
+    return frame.loc[~rejected].reset_index(drop=True) if rejected.any() else frame
+
+
+#: Dense firm positions: the column each referencing table gets (−1: not a screened firm,
+#: possible only in guarantees, whose ends may lie outside the firms table).
+FIRM_INDEX_COLUMNS = {
+    "financials": {"firm_id": "firm_idx"},
+    "bonds": {"issuer_id": "issuer_idx"},
+    "loans": {"firm_id": "firm_idx"},
+    "pledges": {"company_id": "company_idx"},
+    "guarantees": {"guarantor_id": "guarantor_idx", "borrower_id": "borrower_idx"},
+}
 
 
 def _check_columns(col: _Collector, work: Dataset, table: str, policy: Policy, today: pd.Timestamp) -> None:
@@ -328,8 +359,8 @@ def _check_columns(col: _Collector, work: Dataset, table: str, policy: Policy, t
                 huge = np.abs(np.nan_to_num(numbers)) >= policy.validation.max_abs_money
                 col.emit(table, huge, name, "implausible_value")
                 if huge.any():
-                    frame.loc[huge, name] = np.nan
-                    numbers = frame[name].to_numpy(dtype=float)
+                    numbers = np.where(huge, np.nan, numbers)
+                    frame[name] = numbers
             with np.errstate(invalid="ignore"):
                 if "min" in cons:  # input minimums are all 0 (a schema test pins this)
                     col.emit(table, numbers < cons["min"], name, "negative_value")
@@ -339,17 +370,19 @@ def _check_columns(col: _Collector, work: Dataset, table: str, policy: Policy, t
             _check_enum(col, frame, table, name, cons)
         fmt = cons.get("format")
         if fmt == "uscc":
-            status = uscc_status(values)
+            # Check characters are reported once, on the firm's own row; references only
+            # need the structure (and must match a firm anyway).
+            status = uscc_status(values, checks=table == "firms")
             present = ~missing
             col.emit(table, present & status["malformed"].to_numpy(), name, "uscc_malformed")
-            if table == "firms":  # check characters are reported once, on the firm's own row
+            if table == "firms":
                 col.emit(table, status["check_char"].to_numpy(), name, "uscc_check_char")
                 col.emit(table, status["org_check"].to_numpy(), name, "org_code_check")
         elif fmt == "region_code":
             status = region_code_status(values)
             col.emit(table, ~missing & status["malformed"].to_numpy(), name, "region_malformed")
             col.emit(table, status["unknown_province"].to_numpy(), name, "region_unknown_province")
-            frame.loc[~missing & status["malformed"].to_numpy(), name] = None
+            frame[name] = values.mask(~missing & status["malformed"].to_numpy())
         elif fmt == "industry_code":
             status = normalise_industry_code(values)
             bad = ~missing & status["malformed"].to_numpy()
@@ -373,7 +406,7 @@ def _check_enum(col: _Collector, frame: pd.DataFrame, table: str, name: str, con
     allowed = list(cons["enum"])
     aliases = {str(k): v for k, v in cons.get("enum_aliases", {}).items()}
     values = frame[name]
-    stripped = values.astype(object).str.strip()
+    stripped = values.str.strip()
     # Case does not matter: ratings are upper case, the other choices lower case.
     upper = all(a == a.upper() for a in allowed)
     cased = stripped.str.upper() if upper else stripped.str.lower()
