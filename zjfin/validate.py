@@ -258,10 +258,12 @@ def validate(
     firm_rejected = col.rejected_rows("firms")
     usable_rows = np.flatnonzero(~firm_rejected)
     usable_ids = work["firms"]["firm_id"].iloc[usable_rows]
-    positions = {
-        (table, ref): index_in(work[table][ref], usable_ids)
-        for table, refs in FIRM_INDEX_COLUMNS.items() if table in tables for ref in refs
-    }
+    references = [(table, ref) for table, refs in FIRM_INDEX_COLUMNS.items() if table in tables for ref in refs]
+    # One look-up over all reference columns at once: the firms' hash table is built once.
+    found = index_in(pa.chunked_array([c for t, r in references for c in arrow_text(work[t][r]).chunks], type=pa.string()),
+                     usable_ids)
+    bounds = np.cumsum([0] + [len(work[t]) for t, _ in references])
+    positions = {key: found[bounds[i]: bounds[i + 1]] for i, key in enumerate(references)}
     fin = work["financials"]
     fin_pos = positions[("financials", "firm_id")]
     fin_rejected = col.rejected_rows("financials")
@@ -418,15 +420,17 @@ def _check_enum(col: _Collector, frame: pd.DataFrame, table: str, name: str, con
 
 def _normalise_stock_code(values: pd.Series) -> pd.Series:
     """``600000.sh``, ``SH600000`` and ``sh.600000`` all become ``600000.SH``."""
-    text = pc.utf8_upper(pc.utf8_trim_whitespace(arrow_text(values)))
+    # Prices repeat each code for every day: normalise the distinct codes, then spread.
+    encoded = pc.dictionary_encode(arrow_text(values)).combine_chunks()
+    text = pc.utf8_upper(pc.utf8_trim_whitespace(encoded.dictionary))
     parts = pc.extract_regex(text, r"^(?P<d1>\d{6})?\.?(?P<m>SH|SZ|BJ)?\.?(?P<d2>\d{6})?$")
     d1, market, d2 = (pc.struct_field(parts, f) for f in ("d1", "m", "d2"))
     digits = pc.if_else(pc.equal(pc.binary_length(d1), 6), d1, d2)
     # Exactly one of the two digit groups, and a market.
     ok = pc.and_(pc.and_(pc.equal(pc.binary_length(market), 2), pc.equal(pc.binary_length(digits), 6)),
                  pc.not_equal(pc.binary_length(d1), pc.binary_length(d2)))
-    out = pc.if_else(pc.fill_null(ok, False), pc.binary_join_element_wise(digits, market, "."), pa.scalar(None, pa.string()))
-    return as_text(out, index=values.index)
+    normal = pc.if_else(pc.fill_null(ok, False), pc.binary_join_element_wise(digits, market, "."), pa.scalar(None, pa.string()))
+    return as_text(pc.take(normal, encoded.indices), index=values.index)
 
 
 def _check_balance(col: _Collector, work: Dataset, policy: Policy) -> None:
