@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.zjfin-installed
 FIRMS  ?= 20000
 
-.PHONY: all install demo test bench clean
+.PHONY: all install demo test test-compat bench clean
 
 all: test
 
@@ -28,8 +28,14 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 
+# The suite again on the oldest supported stack (pandas 2.2, numpy < 2.3) in .venv-compat.
+test-compat:
+	@test -x .venv-compat/bin/python || $(PYTHON) -m venv .venv-compat
+	.venv-compat/bin/python -m pip install --quiet "pandas==2.2.3" "numpy<2.3" -e ".[test]"
+	.venv-compat/bin/python -m pytest -q
+
 bench: install
 	$(BIN)/python benchmarks/bench_foundation.py
 
 clean:
-	rm -rf $(VENV) zjfin-demo .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .venv-compat zjfin-demo .pytest_cache .hypothesis build *.egg-info

@@ -654,12 +654,13 @@ def _to_date(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         pass
     text, present = _text_or_none(series)
     s = pd.Series(text, dtype=object)[present].astype(str).str.normalize("NFKC")  # ２０１９年３月３１日
-    parts = s.str.extract(_DATE_PATTERN)
-    year = parts["y"]
+    parts = s.str.extract(_DATE_PATTERN).apply(pd.to_numeric)
+    # Years datetime64[ns] cannot hold are bad dates (pandas 2.2 would misread year 19 as 1903).
+    year = parts["y"].where(parts["y"].between(1678, 2261))
     month = parts["m"].fillna(parts["m2"])
     day = parts["d"].fillna(parts["d2"])
     dates = pd.to_datetime(
-        pd.DataFrame({"year": pd.to_numeric(year), "month": pd.to_numeric(month), "day": pd.to_numeric(day)}),
+        pd.DataFrame({"year": year, "month": month, "day": day}),
         errors="coerce",
     ) if len(s) else pd.Series([], dtype="datetime64[ns]")
     # Outside datetime64[ns] (1677–2262, e.g. 9999-12-31) numpy would wrap silently: a bad date.
