@@ -1,0 +1,45 @@
+"""Per-firm risk engines (SPEC §3.2–3.8), one module per risk.
+
+Every engine is a pure, vectorised function of a partition of firms: the firm frame
+(:func:`zjfin.features.firm_frame`, one row per firm) and the policy in, an
+:class:`EngineOutput` out — new columns aligned with the frame's rows, and a boolean table
+saying which reason codes (``data_schemas/reason_codes.json``) fired for which firm.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import pandas as pd
+
+__all__ = ["EngineOutput", "RISK_LEVELS", "level_from_masks"]
+
+#: Risk levels in order; a firm's level is the highest whose condition holds.
+RISK_LEVELS = ("none", "low", "medium", "high")
+
+
+class EngineOutput(NamedTuple):
+    """What a risk engine returns."""
+
+    columns: pd.DataFrame
+    """New per-firm columns, same index as the firm frame."""
+    fired: pd.DataFrame
+    """Boolean columns named by reason code: where each rule fired."""
+
+
+def level_from_masks(index: pd.Index, high, medium, low) -> pd.Series:
+    """Risk level per firm from three boolean masks (checked high first).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> level_from_masks(pd.RangeIndex(3), np.array([1, 0, 0], bool), np.array([1, 1, 0], bool), np.array([0, 0, 0], bool)).tolist()
+    ['high', 'medium', 'none']
+    """
+    import numpy as np
+
+    values = np.select([np.asarray(high, bool), np.asarray(medium, bool), np.asarray(low, bool)],
+                       ["high", "medium", "low"], default="none")
+    from zjfin._arrow import as_text
+
+    return as_text(values, index=index)
