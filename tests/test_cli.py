@@ -54,9 +54,9 @@ def test_policy_default_round_trips(capsys, tmp_path):
     bad.write_text("[validation]\nbalance_tolerance = 'loose'\n", encoding="utf-8")
     assert main(["policy", "--check", str(bad)]) == 2
     assert "validation.balance_tolerance" in capsys.readouterr().err
-    bad.write_text("[bonds]\nhorizon = 3\n", encoding="utf-8")
+    bad.write_text("[bonds]\nhorizon = 3\n[nonsense]\nx = 1\n", encoding="utf-8")
     assert main(["policy", "--check", str(bad)]) == 2
-    assert "unknown policy key 'bonds'" in capsys.readouterr().err
+    assert "unknown policy key 'bonds.horizon'; known keys here: high_coverage_below" in capsys.readouterr().err
 
 
 def test_screen_writes_the_layout(data_dir, tmp_path, capsys):
