@@ -1,0 +1,49 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from zjfin.errors import SchemaError
+from zjfin.reasons import format_values, reason_catalogue, render_reasons
+
+
+def test_money_formats():
+    assert format_values(np.array([3.2e8, 1.1e8, 9.9e7, -5e4]), "money", "zh").to_pylist() == ["3.2亿元", "1.1亿元", "9900万元", "-5万元"]
+    assert format_values(np.array([3.2e9, 1.1e8]), "money", "en").to_pylist() == ["CNY 3.2bn", "CNY 110m"]
+
+
+def test_sentence_from_spec_example():
+    # SPEC §4: "12个月内到期债券3.20亿元，可用货币资金仅1.10亿元" — our B2 sentence carries the same figures.
+    fired = pd.DataFrame({"B2": [True]})
+    values = pd.DataFrame({"bond_due_12m": [3.2e8], "bond_cover_funds": [1.1e8]})
+    out = render_reasons(fired, values).iloc[0]
+    assert out["reason_codes"] == "B2"
+    assert out["reasons_zh"].startswith("12个月内到期债券3.2亿元，可用货币资金加经营现金流仅1.1亿元")
+    assert "CNY 320m of bonds due within 12 months" in out["reasons_en"]
+
+
+def test_order_separators_and_empty():
+    fired = pd.DataFrame({"L3": [True, False, True], "B5": [True, False, False]})
+    values = pd.DataFrame({"loan_special_mention_amount": [5e6, 0, 1e9], "rating": ["A", None, None]})
+    out = render_reasons(fired, values)
+    assert out["reason_codes"].tolist() == ["B5;L3", "", "L3"]
+    assert out["reasons_zh"].iat[0].count("；") == 1 and out["reasons_en"].iat[0].count("; ") == 1
+    assert out["reasons_zh"].iat[2] == "贷款五级分类为关注，金额10亿元"
+
+
+def test_catalogue_is_consistent():
+    cat = reason_catalogue()
+    assert cat.index.is_unique
+    assert set(cat["level"]) <= {"high", "medium", "low", "info"}
+    for row in cat.itertuples():
+        # Both languages name the same figures.
+        import re
+        zh = sorted(re.findall(r"\{(\w+:\w+)\}", row.template_zh))
+        en = sorted(re.findall(r"\{(\w+:\w+)\}", row.template_en))
+        assert zh == en, row.code
+
+
+def test_unknown_code_or_column_is_an_error():
+    with pytest.raises(SchemaError, match="not in the catalogue"):
+        render_reasons(pd.DataFrame({"X9": [True]}), pd.DataFrame(index=[0]))
+    with pytest.raises(SchemaError, match="bond_due_12m"):
+        render_reasons(pd.DataFrame({"B6": [True]}), pd.DataFrame(index=[0]))

@@ -1,0 +1,167 @@
+"""Bond maturity risk (发债到期违约风险, SPEC §3.3) and short-term funding.
+
+Reason codes B1–B6.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from zjfin._arrow import as_text, index_in
+from zjfin.policy import Policy
+from zjfin.risks import EngineOutput, level_from_masks
+
+__all__ = ["bond_maturities", "short_term_funding", "bond_risk"]
+
+
+def bond_maturities(bonds: pd.DataFrame, frame: pd.DataFrame, as_of, policy: Policy) -> pd.DataFrame:
+    """Per firm: amounts falling due within each horizon, and the part of the 12-month
+    amount the balance sheet does not already show as current.
+
+    A bond's effective maturity is its put date (回售日) when that lies after the as-of
+    date and before maturity, else its maturity date. A bond is due within H months when
+    its effective maturity falls in (as_of, as_of + H months].
+
+    Bonds due within 12 months of the statement date are already in the current portion
+    of long-term debt; only those due later than that (but within the risk horizon of the
+    as-of date) are added to short-term debt (``bond_due_not_in_statement``).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"period_end": pd.to_datetime(["2018-12-31"])})
+    >>> bonds = pd.DataFrame({"issuer_idx": [0, 0], "amount_outstanding": [1e8, 2e8],
+    ...     "maturity_date": pd.to_datetime(["2019-05-01", "2021-01-01"]), "put_date": pd.to_datetime([None, "2020-02-10"]),
+    ...     "status": ["performing", "performing"]})
+    >>> bond_maturities(bonds, frame, "2019-03-31", Policy.default())[["bond_due_3m", "bond_due_12m", "bond_due_not_in_statement"]].values.tolist()
+    [[100000000.0, 300000000.0, 200000000.0]]
+    """
+    as_of = pd.Timestamp(as_of)
+    n = len(frame)
+    issuer = bonds["issuer_idx"].to_numpy(dtype=np.int64)
+    known = issuer >= 0
+    amount = np.nan_to_num(bonds["amount_outstanding"].to_numpy(dtype=float))
+    maturity = bonds["maturity_date"].to_numpy(dtype="datetime64[ns]")
+    put = bonds["put_date"].to_numpy(dtype="datetime64[ns]") if "put_date" in bonds.columns else np.full(len(bonds), np.datetime64("NaT"), "datetime64[ns]")
+    as_of64 = np.datetime64(as_of, "ns")
+    use_put = ~np.isnat(put) & (put > as_of64) & (np.isnat(maturity) | (put < maturity))
+    effective = np.where(use_put, put, maturity)
+    out = {}
+
+    def per_firm(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(issuer[known & mask], weights=amount[known & mask], minlength=n)[:n]
+
+    for months in policy.bonds.horizons_months:
+        horizon = np.datetime64(as_of + pd.DateOffset(months=int(months)), "ns")
+        out[f"bond_due_{int(months)}m"] = per_firm((effective > as_of64) & (effective <= horizon))
+    risk_end = np.datetime64(as_of + pd.DateOffset(months=int(policy.bonds.risk_horizon_months)), "ns")
+    due = (effective > as_of64) & (effective <= risk_end)
+    period_end = frame["period_end"].to_numpy(dtype="datetime64[ns]")[np.maximum(issuer, 0)]
+    statement_current_until = (pd.DatetimeIndex(period_end) + pd.DateOffset(months=12)).to_numpy(dtype="datetime64[ns]")
+    out["bond_due_risk_horizon"] = per_firm(due)
+    out["bond_due_not_in_statement"] = per_firm(due & ~(effective <= statement_current_until))
+    status = bonds["status"].fillna("performing").to_numpy(dtype=object) if "status" in bonds.columns else np.full(len(bonds), "performing")
+    out["bond_defaulted_amount"] = per_firm(np.isin(status, ["defaulted", "extended"]))
+    out["bond_outstanding"] = per_firm(np.ones(len(bonds), dtype=bool))
+    return pd.DataFrame(out, index=frame.index)
+
+
+def short_term_funding(frame: pd.DataFrame, bond_due_not_in_statement: np.ndarray | None = None) -> pd.DataFrame:
+    """Short-term debt, available cash and 现金短债比.
+
+    ``st_debt`` = short_term_debt + notes_payable + current_portion_long_term_debt (+ bonds
+    due within the risk horizon not already in it); missing items count as 0, and st_debt is
+    missing only when all three are. ``available_cash`` = cash − restricted_cash.
+    ``cash_to_st_debt`` is missing when st_debt is not positive (nothing to cover).
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"short_term_debt": [80.0], "notes_payable": [20.0], "current_portion_long_term_debt": [np.nan],
+    ...                   "cash": [60.0], "restricted_cash": [10.0]})
+    >>> short_term_funding(f).iloc[0].tolist()
+    [100.0, 50.0, 0.5]
+    """
+    parts = np.column_stack([frame[c].to_numpy(dtype=float) if c in frame.columns else np.full(len(frame), np.nan)
+                             for c in ("short_term_debt", "notes_payable", "current_portion_long_term_debt")])
+    all_missing = np.isnan(parts).all(axis=1)
+    extra = np.zeros(len(frame)) if bond_due_not_in_statement is None else np.asarray(bond_due_not_in_statement, dtype=float)
+    st_debt = np.where(all_missing & (extra == 0), np.nan, np.nansum(parts, axis=1) + extra)
+    cash = frame["cash"].to_numpy(dtype=float) if "cash" in frame.columns else np.full(len(frame), np.nan)
+    restricted = frame["restricted_cash"].to_numpy(dtype=float) if "restricted_cash" in frame.columns else np.zeros(len(frame))
+    available = cash - np.nan_to_num(restricted)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(st_debt > 0, available / np.where(st_debt > 0, st_debt, 1.0), np.nan)
+    return pd.DataFrame({"st_debt": st_debt, "available_cash": available, "cash_to_st_debt": ratio}, index=frame.index)
+
+
+def bond_risk(bonds: pd.DataFrame, frame: pd.DataFrame, funding: pd.DataFrame, maturities: pd.DataFrame, policy: Policy) -> EngineOutput:
+    """Bond risk level per firm (SPEC §3.3).
+
+    ``high``: a bond defaulted or extended, or bonds due within 12 months while available
+    cash + operating cash flow cover under 50 % of short-term debt; ``medium``: bonds due and
+    covered under 100 %, or the rating fell over the year, or it is below AA−; ``low``: the
+    firm has bonds and nothing above holds; ``none``: no bonds. A missing operating cash
+    flow counts as 0 in the cover.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"period_end": pd.to_datetime(["2018-12-31"]), "operating_cash_flow": [10.0]})
+    >>> bonds = pd.DataFrame({"issuer_idx": [0], "amount_outstanding": [100.0], "maturity_date": pd.to_datetime(["2019-06-30"]),
+    ...     "status": ["performing"], "rating": ["AA"], "rating_prev": ["AA"]})
+    >>> funding = pd.DataFrame({"st_debt": [100.0], "available_cash": [30.0], "cash_to_st_debt": [0.3]})
+    >>> maturities = bond_maturities(bonds, frame, "2019-03-31", Policy.default())
+    >>> bond_risk(bonds, frame, funding, maturities, Policy.default()).columns["bond_risk"].tolist()
+    ['high']
+    """
+    index = frame.index
+    n = len(frame)
+    scale = {r: i for i, r in enumerate(policy.bonds.rating_scale)}
+    issuer = bonds["issuer_idx"].to_numpy(dtype=np.int64)
+    known = issuer >= 0
+
+    def worst(column: str) -> np.ndarray:
+        """The issuer's lowest rating as a position on the scale (higher is worse); −1: none."""
+        if column not in bonds.columns:
+            return np.full(n, -1)
+        rank = index_in(bonds[column], pd.Series(policy.bonds.rating_scale))
+        out = np.full(n, -1)
+        np.maximum.at(out, issuer[known], rank[known])
+        return out
+
+    rating_rank, prev_rank = worst("rating"), worst("rating_prev")
+    scale_text = np.array([None, *policy.bonds.rating_scale], dtype=object)
+    due = maturities["bond_due_risk_horizon"].to_numpy()
+    ocf = np.nan_to_num(frame["operating_cash_flow"].to_numpy(dtype=float)) if "operating_cash_flow" in frame.columns else np.zeros(n)
+    funds = funding["available_cash"].to_numpy() + ocf
+    st_debt = funding["st_debt"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cover = np.where(st_debt > 0, funds / np.where(st_debt > 0, st_debt, 1.0), np.inf)
+    has_bonds = maturities["bond_outstanding"].to_numpy() > 0
+    has_due = due > 0
+    fired = pd.DataFrame(
+        {
+            "B1": maturities["bond_defaulted_amount"].to_numpy() > 0,
+            "B2": has_due & (cover < policy.bonds.high_coverage_below),
+            "B3": has_due & (cover >= policy.bonds.high_coverage_below) & (cover < policy.bonds.medium_coverage_below),
+            "B4": (prev_rank >= 0) & (rating_rank > prev_rank),
+            "B5": rating_rank > scale[policy.bonds.min_rating],
+        },
+        index=index,
+    )
+    high = fired["B1"] | fired["B2"]
+    medium = fired["B3"] | fired["B4"] | fired["B5"]
+    fired["B6"] = has_due & ~high & ~medium
+    level = level_from_masks(index, high, medium, has_bonds)
+    columns = pd.DataFrame(
+        {
+            **{c: maturities[c].to_numpy() for c in maturities.columns if c.startswith("bond_due_") and c.endswith("m")},
+            "bond_defaulted_amount": maturities["bond_defaulted_amount"].to_numpy(),
+            "bond_cover_funds": funds,
+            "bond_cover_ratio": np.where(np.isinf(cover), np.nan, cover),
+            "rating": as_text(scale_text[rating_rank + 1], index=index),
+            "rating_prev": as_text(scale_text[prev_rank + 1], index=index),
+            "bond_risk": level,
+        },
+        index=index,
+    )
+    return EngineOutput(columns, fired)
