@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from zjfin.errors import InputFileError, ParameterError
@@ -64,6 +65,33 @@ def write_parquet(frame: pd.DataFrame, path: Path, compression: str = "zstd") ->
     pq.write_table(table, path, compression=compression)
 
 
+def mask_person_ids(contracts: pd.DataFrame, firm_ids: pd.Series, column: str = "pledger_id") -> pd.DataFrame:
+    """Mask pledger ids that are not firms of the dataset (natural persons): the first
+    three and last four characters stay, the rest become ``*``.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"pledger_id": ["P33010219750101123X", "91330100799655058B"]})
+    >>> mask_person_ids(c, pd.Series(["91330100799655058B"]))["pledger_id"].tolist()
+    ['P33************123X', '91330100799655058B']
+    """
+    from zjfin._arrow import arrow_text, as_text, is_in
+
+    ids = contracts[column]
+    person = ~is_in(ids, firm_ids) & ids.notna().to_numpy()
+    text = arrow_text(ids)
+    length = pc.utf8_length(text)
+    stars = pa.array(np.full(len(ids), "*"), type=pa.string())
+    masked = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(text, 0, 3), pc.binary_repeat(stars, pc.max_element_wise(pc.subtract(length, 7), 0)),
+        pc.utf8_slice_codeunits(text, -4), "")
+    # Too short to keep both ends without showing most of it: mask it whole.
+    masked = pc.if_else(pc.less(length, 8), pc.binary_repeat(stars, length), masked)
+    out = contracts.copy(deep=False)
+    out[column] = as_text(pc.if_else(pa.array(person), masked, text), index=contracts.index)
+    return out
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """CSV that Excel opens correctly: UTF-8 with BOM, formulas escaped, ISO dates."""
     escape_formulas(frame).to_csv(path, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d",
@@ -92,6 +120,11 @@ def export_result(result: "ScreeningResult", out: str | os.PathLike[str], format
         "rejected.csv": (write_csv, issues[issues["rejects"]].drop(columns="rejects")),
         "issues.csv": (write_csv, issues.drop(columns="rejects")),
     }
+    if "pledges" in result.tables:
+        contracts = result.tables["pledges"]
+        if result.policy.output.mask_person_ids:
+            contracts = mask_person_ids(contracts, result.screening["firm_id"])
+        plan["pledges.parquet"] = (lambda f, p: write_parquet(f, p, compression), contracts)
     manifest = result.manifest()
     manifest["outputs"] = sorted([*plan, "manifest.json"])
     return _commit(Path(out), plan, manifest)

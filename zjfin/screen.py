@@ -13,7 +13,16 @@ import pandas as pd
 
 from zjfin import __version__
 from zjfin.errors import ParameterError
-from zjfin.features import SIZE_CLASSES, current_financials, size_class
+from zjfin._arrow import as_text
+from zjfin.features import SIZE_CLASSES, firm_frame, size_class
+from zjfin.reasons import render_reasons
+from zjfin.risks import EngineOutput
+from zjfin.risks.bonds import bond_maturities, bond_risk, short_term_funding
+from zjfin.risks.distress import distress
+from zjfin.risks.liquidity import liquidity_risk
+from zjfin.risks.mujun import mujun
+from zjfin.risks.pledges import pledge_contracts, pledge_risk
+from zjfin.risks.working_capital import working_capital
 from zjfin.policy import Policy
 from zjfin.progress import Progress
 from zjfin.read import Dataset
@@ -29,7 +38,9 @@ RISK_TABLES: dict[str, tuple[str, ...]] = {
     "pledge_risk": ("pledges", "prices"),
     "guarantee_risk": ("guarantees",),
 }
-STAGES = ["validate", "features", "assemble"]
+STAGES = ["validate", "features", "distress", "bonds", "liquidity", "pledges", "mujun", "working_capital", "reasons", "assemble"]
+# Screening columns (data_schemas/screening.json "since") produced so far.
+_STAGES_BUILT = ("foundation", "engines")
 
 
 def _as_of(value: Any) -> pd.Timestamp:
@@ -58,13 +69,16 @@ class ScreeningResult:
     """
 
     def __init__(self, screening: pd.DataFrame, validation: ValidationReport, as_of: pd.Timestamp,
-                 policy: Policy, timings: dict[str, float], switched_off: list[dict[str, Any]]) -> None:
+                 policy: Policy, timings: dict[str, float], switched_off: list[dict[str, Any]],
+                 tables: dict[str, pd.DataFrame] | None = None) -> None:
         self.screening = screening
         self.validation = validation
         self.as_of = as_of
         self.policy = policy
         self.timings = timings
         self.switched_off = switched_off
+        #: Per-item tables behind the firm rows (``pledges``: one row per contract).
+        self.tables = dict(tables or {})
 
     @property
     def issues(self) -> pd.DataFrame:
@@ -202,33 +216,77 @@ def screen(
     with tracker.stage("validate"):
         report = validate(dataset, as_of=as_of_ts, policy=policy)
     clean = report.dataset
+    present = set(clean.tables_present())
     with tracker.stage("features"):
-        firms = clean["firms"]
-        current = current_financials(clean["financials"], as_of_ts)
-        frame = firms[["firm_id", "name", "region_code", "industry_code", "employees"]].copy(deep=False)
-        # Statements land on their firm's row by position (validation guarantees one each).
-        at = current["firm_idx"].to_numpy()
-        for name in ("period_end", "revenue", "total_assets", "total_liabilities"):
-            values = current[name].to_numpy()
-            column = np.full(len(firms), np.datetime64("NaT") if values.dtype.kind == "M" else np.nan, dtype=values.dtype)
-            column[at] = values
-            frame[name] = column
+        frame = firm_frame(clean["firms"], clean["financials"], as_of_ts)
         frame["industry_section"] = frame["industry_code"].str[0]
         frame["size_class"] = size_class(frame, policy.size_class.table)
         unknown = (frame["size_class"] == "unknown").to_numpy()
         if unknown.any():
             _add_size_findings(report, clean, pd.Index(frame.loc[unknown, "firm_id"]))
+    outputs, extra_tables = _run_engines(frame, clean, present, as_of_ts, policy, tracker)
+    with tracker.stage("reasons"):
+        columns = pd.concat([o.columns for o in outputs], axis=1)
+        fired = pd.concat([o.fired for o in outputs], axis=1)
+        values = pd.concat([frame, columns], axis=1)
+        reasons = render_reasons(fired, values)
     with tracker.stage("assemble"):
-        # Rows in the order of the firms file (stable for the same input).
-        columns = [c.name for c in table_schema("screening").columns if c.since == "foundation"]
-        screening = frame[columns].reset_index(drop=True)
+        # Rows in the order of the firms file (stable for the same input); schema columns
+        # first, then every further metric the engines computed.
+        everything = pd.concat([frame, columns, reasons], axis=1)
+        everything["pd_12m"] = np.nan  # filled by a trained model (zjfin.model), when given
+        listed = [c.name for c in table_schema("screening").columns if c.since in _STAGES_BUILT and c.name in everything.columns]
+        screening = everything[listed].reset_index(drop=True)
     present = set(dataset.tables_present())
     switched_off = [
         {"risk": risk, "missing_tables": [t for t in tables if t not in present]}
         for risk, tables in RISK_TABLES.items()
         if any(t not in present for t in tables)
     ]
-    return ScreeningResult(screening, report, as_of_ts, policy, dict(tracker.timings), switched_off)
+    return ScreeningResult(screening, report, as_of_ts, policy, dict(tracker.timings), switched_off, extra_tables)
+
+
+def _run_engines(frame: pd.DataFrame, clean: Dataset, present: set[str], as_of: pd.Timestamp, policy: Policy,
+                 tracker: Progress) -> tuple[list[EngineOutput], dict[str, pd.DataFrame]]:
+    """Every per-firm risk engine, each a timed stage; a risk whose table is missing is
+    switched off (its columns stay empty)."""
+    outputs: list[EngineOutput] = []
+    tables: dict[str, pd.DataFrame] = {}
+    with tracker.stage("distress"):
+        outputs.append(distress(frame, policy))
+    with tracker.stage("bonds"):
+        if "bonds" in present:
+            maturities = bond_maturities(clean["bonds"], frame, as_of, policy)
+            funding = short_term_funding(frame, maturities["bond_due_not_in_statement"].to_numpy())
+            outputs.append(bond_risk(clean["bonds"], frame, funding, maturities, policy))
+        else:
+            funding = short_term_funding(frame)
+            outputs.append(_switched_off(frame, {"bond_risk": "text", "bond_due_12m": "float"}))
+        outputs.append(EngineOutput(funding, pd.DataFrame(index=frame.index)))
+    with tracker.stage("liquidity"):
+        if "loans" in present:
+            outputs.append(liquidity_risk(clean["loans"], frame, funding, policy))
+        else:
+            outputs.append(_switched_off(frame, {"liquidity_risk": "text"}))
+    with tracker.stage("pledges"):
+        if {"pledges", "prices"} <= present:
+            contracts = pledge_contracts(clean["pledges"], clean["prices"], clean["firms"], as_of, policy)
+            tables["pledges"] = contracts
+            outputs.append(pledge_risk(contracts, frame, policy))
+        else:
+            outputs.append(_switched_off(frame, {"pledge_risk": "text", "pledge_ratio": "float", "pledge_hit_prob": "float"}))
+    with tracker.stage("mujun"):
+        outputs.append(mujun(frame, policy))
+    with tracker.stage("working_capital"):
+        outputs.append(working_capital(frame, policy))
+    return outputs, tables
+
+
+def _switched_off(frame: pd.DataFrame, columns: dict[str, str]) -> EngineOutput:
+    """Empty columns for a risk whose input table is missing (null, never a guessed level)."""
+    empty = {name: (as_text(np.full(len(frame), None, dtype=object), index=frame.index) if kind == "text"
+                    else np.full(len(frame), np.nan)) for name, kind in columns.items()}
+    return EngineOutput(pd.DataFrame(empty, index=frame.index), pd.DataFrame(index=frame.index))
 
 
 def _add_size_findings(report: ValidationReport, clean: Dataset, firm_ids: pd.Index) -> None:

@@ -37,9 +37,10 @@ def level_from_masks(index: pd.Index, high, medium, low) -> pd.Series:
     ['high', 'medium', 'none']
     """
     import numpy as np
+    import pyarrow as pa
 
-    values = np.select([np.asarray(high, bool), np.asarray(medium, bool), np.asarray(low, bool)],
-                       ["high", "medium", "low"], default="none")
     from zjfin._arrow import as_text
 
-    return as_text(values, index=index)
+    level = np.select([np.asarray(high, bool), np.asarray(medium, bool), np.asarray(low, bool)], [3, 2, 1], default=0)
+    # Built in Arrow from the level numbers: no Python string per firm.
+    return as_text(pa.array(RISK_LEVELS).take(pa.array(level)), index=index)

@@ -1,0 +1,276 @@
+"""亩均效益 (per-mu efficiency, Zhejiang's "亩均论英雄" evaluation), SPEC §3.7.
+
+Industrial firms with land are scored on six indicators against the median of their peers
+(same county and industry division, else the province's division, else the whole frame)
+and classed A/B/C/D by rank within their county. Every number comes from the policy's
+``[mujun]`` section.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from zjfin._arrow import arrow_text, as_text, index_in
+from zjfin.errors import PolicyError
+from zjfin.policy import Policy
+from zjfin.risks import EngineOutput
+
+__all__ = ["INDICATORS", "CLASSES", "mujun"]
+
+#: The six indicators in the order of ``policy.mujun.weights``: name → (numerator, denominator).
+INDICATORS = {
+    "tax_per_mu": ("taxes_paid", "land_mu"),
+    "value_added_per_mu": ("value_added", "land_mu"),
+    "value_added_per_tce": ("value_added", "energy_tce"),
+    "value_added_per_emission": ("value_added", "emissions_t"),
+    "labour_productivity": ("value_added", "employees"),
+    "rd_share": ("rd_expense", "revenue"),
+}
+#: Classes, best first.
+CLASSES = ("A", "B", "C", "D")
+# Scores are rounded to this many decimals (of a point) so that mathematically equal scores
+# tie exactly whatever the money unit (float rounding differs in the last bit otherwise).
+_SCORE_DECIMALS = 9
+# Slack on the rank thresholds: a rank exactly on a class boundary keeps the better class.
+_RANK_SLACK = 1e-9
+
+
+def _floats(frame: pd.DataFrame, name: str, rows: np.ndarray | None = None) -> np.ndarray:
+    """Column ``name`` (at ``rows``) as float64 (all NaN when the column is absent)."""
+    if name not in frame.columns:
+        return np.full(len(frame) if rows is None else len(rows), np.nan)
+    values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return values if rows is None else values[rows]
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, NaN where an input is missing or the denominator ≤ 0."""
+    ok = np.isfinite(numerator) & np.isfinite(denominator) & (denominator > 0)
+    out = np.full(len(numerator), np.nan)
+    np.divide(numerator, denominator, out=out, where=ok)
+    return out
+
+
+def _codes(text: pa.ChunkedArray) -> tuple[np.ndarray, int]:
+    """Dense integer codes of Arrow text (−1 for missing) and the number of distinct values."""
+    encoded = pc.dictionary_encode(text).combine_chunks()
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, len(encoded.dictionary)
+
+
+def _group_medians(values: np.ndarray, keys: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row median and count of non-missing values of each column over rows with the
+    same key (keys in 0 … n_keys − 1; rows with key −1 get NaN and 0)."""
+    m, k = values.shape
+    keep = keys >= 0
+    table_median = np.full((n_keys + 1, k), np.nan)  # last row: the "no group" answer
+    table_count = np.zeros((n_keys + 1, k), dtype=np.int64)
+    if keep.any():
+        grouped = pd.DataFrame(values[keep]).groupby(keys[keep], sort=False)
+        median, count = grouped.median(), grouped.count()
+        at = median.index.to_numpy(dtype=np.int64)
+        table_median[at] = median.to_numpy(dtype=float)
+        table_count[at] = count.to_numpy(dtype=np.int64)
+    rows = np.where(keep, keys, n_keys)
+    return table_median[rows], table_count[rows]
+
+
+def _county_classes(county: np.ndarray, score: np.ndarray, cumulative: np.ndarray) -> np.ndarray:
+    """Class index (0 = A … 3 = D) of each scored firm by its rank within its county.
+
+    Rank r is the "min" rank (1 = best; equal scores share the best rank of their run), and
+    a firm is in the first class whose cumulative share c satisfies r − ½ ≤ c · n, n the
+    county's scored firms: the Hazen position (r − ½)/n, so class sizes are the cumulative
+    shares times n rounded to the nearest firm.
+    """
+    m = len(score)
+    # Best score first, then a stable sort by county (a radix sort on small integer codes).
+    by_score = np.argsort(-score)
+    small = np.int16 if county.max(initial=0) < np.iinfo(np.int16).max else np.int64
+    order = by_score[np.argsort(county[by_score].astype(small), kind="stable")]
+    sorted_county, sorted_score = county[order], score[order]
+    position = np.arange(m)
+    new_county = np.r_[True, sorted_county[1:] != sorted_county[:-1]]
+    new_run = new_county | np.r_[True, sorted_score[1:] != sorted_score[:-1]]
+    county_start = np.maximum.accumulate(np.where(new_county, position, 0))
+    run_start = np.maximum.accumulate(np.where(new_run, position, 0))
+    rank = (run_start - county_start + 1).astype(float)
+    size = np.bincount(county, minlength=int(county.max()) + 1)[sorted_county].astype(float)
+    klass = np.zeros(m, dtype=np.int8)
+    for share in cumulative:  # three thresholds: beyond each, one class lower
+        klass += (rank - 0.5 > share * size + _RANK_SLACK).astype(np.int8)
+    out = np.empty(m, dtype=np.int8)
+    out[order] = klass
+    return out
+
+
+def _settings(policy: Policy) -> tuple[np.ndarray, float, int, np.ndarray, list[str]]:
+    p = policy.mujun
+    weights = np.asarray(p.weights, dtype=float)
+    if weights.shape != (len(INDICATORS),) or (weights < 0).any() or weights.sum() <= 0:
+        raise PolicyError(f"policy key 'mujun.weights' must be {len(INDICATORS)} numbers ≥ 0 "
+                          f"with a positive sum, got {list(p.weights)!r}")
+    shares = np.asarray(p.class_shares, dtype=float)
+    if shares.shape != (len(CLASSES),) or (shares < 0).any() or abs(shares.sum() - 1.0) > 1e-6:
+        raise PolicyError(f"policy key 'mujun.class_shares' must be {len(CLASSES)} shares ≥ 0 "
+                          f"summing to 1, got {list(p.class_shares)!r}")
+    if not p.cap > 0:
+        raise PolicyError(f"policy key 'mujun.cap' must be positive, got {p.cap!r}")
+    if p.min_peers < 1:
+        raise PolicyError(f"policy key 'mujun.min_peers' must be at least 1, got {p.min_peers!r}")
+    return weights, float(p.cap), int(p.min_peers), np.cumsum(shares)[:-1], [str(s) for s in p.industrial_sections]
+
+
+def mujun(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
+    """亩均效益 score and class of industrial firms with land (SPEC §3.7).
+
+    Firms in scope: industry section (first letter of ``industry_code``) among
+    ``policy.mujun.industrial_sections`` and ``land_mu`` > 0. For them six indicators, each
+    NaN when an input is missing or its denominator is ≤ 0:
+
+    ==============================  ===============================
+    ``tax_per_mu``                  taxes_paid / land_mu
+    ``value_added_per_mu``          value_added / land_mu
+    ``value_added_per_tce``         value_added / energy_tce
+    ``value_added_per_emission``    value_added / emissions_t
+    ``labour_productivity``         value_added / employees
+    ``rd_share``                    rd_expense / revenue
+    ==============================  ===============================
+
+    **Benchmark** of an indicator for a firm: the median over the firms in scope of the
+    same county (``region_code``) and industry division (the two digits after the section
+    letter) when at least ``min_peers`` of them have the indicator; else the median of the
+    division over the whole frame (the province) under the same ``min_peers`` rule; else the
+    median of all firms in scope in the frame. Only a positive median serves (a level whose
+    median is ≤ 0 falls through to the next one); with no positive benchmark at any level the
+    indicator does not count for the firm. The firm itself is among its peers. The frame
+    stands for the province, so call this on the whole province: on a partition of firms
+    the fall-back medians (and county ranks) would be the partition's.
+
+    **Score** (convention: *a firm exactly at every benchmark scores 100*)::
+
+        mujun_score = 100 · Σ_k w_k · min(max(value_k / benchmark_k, 0), cap) / Σ_k w_k
+
+    over the indicators k present (value and benchmark), so the weights are renormalised
+    over them; it ranges from 0 to 100 · cap (300 by default), not 0–100. A negative ratio
+    (negative value added) counts as 0. Scores are rounded to 1e-9 points, so equal scores
+    tie exactly whatever the money unit.
+
+    **Class** by rank within the county among its scored firms: with r the "min" rank
+    (1 = best, equal scores share a rank and so a class) and n the county's scored firms, a
+    firm is ``A`` when r − ½ ≤ s_A · n, else ``B`` when r − ½ ≤ (s_A + s_B) · n, else ``C``
+    when r − ½ ≤ (s_A + s_B + s_C) · n, else ``D`` (s = ``class_shares``): class sizes are
+    the cumulative shares times n rounded to the nearest firm (20 firms at 25/55/15/5 %:
+    5 A, 11 B, 3 C, 1 D; a county's only scored firm is B).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The firm frame (:func:`zjfin.features.firm_frame`): ``region_code``,
+        ``industry_code``, ``land_mu``, ``energy_tce``, ``emissions_t``, ``employees``,
+        ``taxes_paid``, ``value_added``, ``rd_expense``, ``revenue`` (a missing column counts
+        as all missing).
+    policy : Policy
+        Section ``[mujun]``: ``weights``, ``cap``, ``min_peers``, ``class_shares``,
+        ``industrial_sections``.
+
+    Returns
+    -------
+    EngineOutput
+        ``columns``: the six indicators, ``mujun_score`` (float), ``mujun_class`` (text,
+        NaN for unscored firms) and ``mujun_indicators`` (how many indicators entered the
+        score; 0 when unscored). Firms out of scope have NaN indicators and score.
+        ``fired``: no reason code (no columns), same index.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from zjfin.policy import Policy
+    >>> f = pd.DataFrame({"region_code": ["330102"] * 6, "industry_code": ["C1711"] * 5 + ["F5123"],
+    ...                   "land_mu": [10.0] * 6, "taxes_paid": [1e6, 2e6, 3e6, 4e6, 5e6, 1e6],
+    ...                   "value_added": [1e7] * 6, "energy_tce": [500.0] * 6, "emissions_t": [5.0] * 6,
+    ...                   "employees": [100.0] * 6, "rd_expense": [1e6] * 6, "revenue": [5e7] * 6})
+    >>> out = mujun(f, Policy.default()).columns
+    >>> out["mujun_score"].tolist()  # 70 + 30 · tax / median tax
+    [80.0, 90.0, 100.0, 110.0, 120.0, nan]
+    >>> out["mujun_class"].tolist()
+    ['C', 'B', 'B', 'B', 'A', nan]
+    """
+    weights, cap, min_peers, cumulative, sections = _settings(policy)
+    n = len(frame)
+    names = list(INDICATORS)
+
+    code = arrow_text(frame["industry_code"])
+    section = pc.utf8_slice_codeunits(code, 0, 1)
+    industrial = index_in(section, pa.array(sections, type=pa.string())) >= 0
+    land = _floats(frame, "land_mu")
+    rows = np.flatnonzero(industrial & (land > 0))
+    m = len(rows)
+
+    values = np.column_stack([_ratio(_floats(frame, a, rows), _floats(frame, b, rows))
+                              for a, b in INDICATORS.values()]) if m else np.empty((0, len(names)))
+
+    # Peer groups: county × division, division, whole frame.
+    take = pa.array(rows, type=pa.int64())
+    county, _ = _codes(arrow_text(frame["region_code"]).take(take))
+    division_text = pc.utf8_slice_codeunits(code.take(take), 1, 3)
+    division_ok = pc.fill_null(pc.match_substring_regex(division_text, r"^\d\d$"), False)
+    division, n_division = _codes(pc.if_else(division_ok, division_text, pa.scalar(None, pa.string())))
+    width = max(n_division, 1)
+    county_division = np.where((county >= 0) & (division >= 0), county * width + division, -1)
+
+    benchmark = np.full((m, len(names)), np.nan)
+    for keys, n_keys in ((county_division, (int(county.max(initial=-1)) + 1) * width), (division, n_division)):
+        medians, counts = _group_medians(values, keys, n_keys)
+        with np.errstate(invalid="ignore"):
+            usable = np.isnan(benchmark) & (counts >= min_peers) & (medians > 0)
+        benchmark = np.where(usable, medians, benchmark)
+    if m:  # last resort: the median of every firm in scope, however few
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN column: no benchmark
+            overall = np.nanmedian(values, axis=0)
+        overall = np.where(overall > 0, overall, np.nan)
+        benchmark = np.where(np.isnan(benchmark), overall, benchmark)
+
+    present = ~np.isnan(values) & ~np.isnan(benchmark)
+    ratio = np.zeros_like(values)
+    np.divide(values, benchmark, out=ratio, where=present)
+    ratio = np.clip(ratio, 0.0, cap)
+    weight_present = present @ weights
+    scored_part = weight_present > 0
+    raw = np.full(m, np.nan)
+    np.divide(100.0 * (ratio * present) @ weights, weight_present, out=raw, where=scored_part)
+    score_rows = np.round(raw, _SCORE_DECIMALS)
+
+    # Classes within the county, among the scored firms.
+    klass = np.full(m, -1, dtype=np.int8)
+    ranked = np.flatnonzero(scored_part)
+    if len(ranked):
+        county_ranked = county[ranked]
+        # A missing county is a group of its own.
+        county_ranked = np.where(county_ranked >= 0, county_ranked, county_ranked.max() + 1)
+        klass[ranked] = _county_classes(county_ranked, score_rows[ranked], cumulative)
+
+    columns = {}
+    for j, name in enumerate(names):
+        column = np.full(n, np.nan)
+        column[rows] = values[:, j]
+        columns[name] = column
+    score = np.full(n, np.nan)
+    score[rows] = score_rows
+    columns["mujun_score"] = score
+    class_index = np.full(n, -1, dtype=np.int8)
+    class_index[rows] = klass
+    letters = pa.DictionaryArray.from_arrays(
+        pa.array(class_index, mask=class_index < 0, type=pa.int8()), pa.array(CLASSES, type=pa.string()))
+    columns["mujun_class"] = as_text(letters.cast(pa.string()), index=frame.index)
+    counted = np.zeros(n, dtype=np.int64)
+    counted[rows] = np.where(scored_part, present.sum(axis=1), 0)
+    columns["mujun_indicators"] = counted
+    out = pd.DataFrame(columns, index=frame.index)
+    return EngineOutput(out, pd.DataFrame(index=frame.index))
