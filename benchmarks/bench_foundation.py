@@ -53,6 +53,27 @@ def build(firms: int, seed: int, folder: Path) -> dict:
             "peak_rss_mb": _peak_rss_mb(), "rows": rows}
 
 
+def _sixty_rules(n: int, _cache: dict = {}) -> list:
+    """SPEC §10's floor for per-firm rules: ~60 vectorised column rules on n rows
+    (a ratio, two comparisons and a combination each), in plain numpy."""
+    import numpy as np
+
+    if n not in _cache:
+        rng = np.random.default_rng(0)
+        _cache[n] = [rng.normal(size=n) * 1e6 for _ in range(30)]
+    cols = _cache[n]
+    out = []
+    for k in range(60):
+        a, b, c = cols[k % 30], cols[(k * 7 + 3) % 30], cols[(k * 11 + 5) % 30]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(b != 0, a / b, np.nan)
+        out.append(((ratio > 0.5) & (c < 0)) | np.isnan(ratio))
+    return out
+
+
+ENGINE_STAGES = ("distress", "bonds", "liquidity", "pledges", "mujun", "working_capital")
+
+
 def measure(folder: Path, repeat: int) -> dict:
     import numpy as np
     import pyarrow as pa
@@ -83,6 +104,7 @@ def measure(folder: Path, repeat: int) -> dict:
     graph = sp.csr_array((np.ones(len(src)), (src, dst)), shape=(len(pd_index),) * 2)
     floor_scc, _ = _median_time(lambda: connected_components(graph, directed=True, connection="strong"), repeat)
     del tables, result_like, g, graph
+    floor_rules, _ = _median_time(lambda: _sixty_rules(firms), repeat)
 
     def read_and_validate():
         ds = zjfin.read_dataset(folder)
@@ -92,9 +114,11 @@ def measure(folder: Path, repeat: int) -> dict:
     zj_read, _ = _median_time(lambda: zjfin.read_dataset(folder), repeat)
     zj_screen, res = _median_time(lambda: zjfin.screen(ds, as_of="2019-03-31"), repeat)
     zj_export, _ = _median_time(lambda: res.export(str(out / "run")), repeat)
+    engines = sum(res.timings.get(s, 0.0) for s in ENGINE_STAGES)
     return {
         "firms": firms,
-        "floor": {"pyarrow_read_inputs_s": floor_read, "pyarrow_write_result_s": floor_write, "scipy_scc_s": floor_scc},
+        "floor": {"pyarrow_read_inputs_s": floor_read, "pyarrow_write_result_s": floor_write, "scipy_scc_s": floor_scc,
+                  "numpy_60_rules_s": floor_rules},
         "zjfin": {"read_s": zj_read, "read_validate_s": zj_read_validate, "screen_s": zj_screen, "export_s": zj_export,
                   "stage_timings": res.timings},
         "ratios": {
@@ -102,6 +126,8 @@ def measure(folder: Path, repeat: int) -> dict:
             "read / pyarrow_read": zj_read / floor_read,
             "read+screen+export / (pyarrow read+write)": (zj_read + zj_screen + zj_export) / (floor_read + floor_write),
             "export / pyarrow_write": zj_export / floor_write,
+            "risk engines / 60 rules": engines / floor_rules,
+            "risk engines + reasons / 60 rules": (engines + res.timings.get("reasons", 0.0)) / floor_rules,
         },
         "peak_rss_mb": _peak_rss_mb(),
         "firms_screened": report.firms["screened"],

@@ -18,7 +18,7 @@ def test_sentence_from_spec_example():
     out = render_reasons(fired, values).iloc[0]
     assert out["reason_codes"] == "B2"
     assert out["reasons_zh"].startswith("12个月内到期债券3.2亿元，可用货币资金加经营现金流仅1.1亿元")
-    assert "CNY 320m of bonds due within 12 months" in out["reasons_en"]
+    assert out["reasons_en"].startswith("CNY 320m of bonds due within 12 months, available cash plus operating cash flow CNY 110m")
 
 
 def test_order_separators_and_empty():
@@ -40,6 +40,8 @@ def test_catalogue_is_consistent():
         zh = sorted(re.findall(r"\{(\w+:\w+)\}", row.template_zh))
         en = sorted(re.findall(r"\{(\w+:\w+)\}", row.template_en))
         assert zh == en, row.code
+        # The sentence separators never occur inside a sentence.
+        assert "；" not in row.template_zh and ";" not in row.template_en, row.code
 
 
 def test_unknown_code_or_column_is_an_error():

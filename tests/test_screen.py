@@ -71,3 +71,49 @@ def test_demo_command(tmp_path, capsys):
         f"{t}.parquet" for t in ["firms", "financials", "bonds", "pledges", "prices", "guarantees", "loans"])
     assert len(pd.read_parquet(out / "screening.parquet")) == 400
     assert "firms read 400 = screened 400" in capsys.readouterr().out
+
+
+def test_no_inf_and_levels_valid(screened):
+    import numpy as np
+
+    _, res = screened
+    s = res.screening
+    floats = s.select_dtypes("float")
+    assert np.isfinite(floats.to_numpy()[~np.isnan(floats.to_numpy())]).all()
+    for level in ("bond_risk", "liquidity_risk", "pledge_risk"):
+        assert set(s[level].dropna()) <= {"none", "low", "medium", "high"}
+    assert set(s["z2_zone"].dropna()) <= {"distress", "grey", "safe"}
+    assert set(s["mujun_class"].dropna()) <= {"A", "B", "C", "D"}
+    # Every fired code has a sentence in both languages.
+    codes = s["reason_codes"].str.split(";").map(lambda c: len([x for x in c if x]))
+    assert (codes == s["reasons_zh"].str.split("；").map(lambda c: len([x for x in c if x]))).all()
+    assert (codes == s["reasons_en"].str.split("; ").map(lambda c: len([x for x in c if x]))).all()
+
+
+def test_pledges_parquet_masks_person_ids(screened, tmp_path):
+    _, res = screened
+    res.export(str(tmp_path))
+    contracts = pd.read_parquet(tmp_path / "pledges.parquet")
+    assert len(contracts) == len(res.tables["pledges"])
+    assert {"pledge_id", "company_id", "coverage", "state", "warning_price", "liquidation_price", "distance", "hit_prob"} <= set(contracts.columns)
+    people = ~contracts["pledger_id"].isin(set(res.screening["firm_id"]))
+    assert people.any()
+    assert contracts.loc[people, "pledger_id"].str.contains(r"^.{3}\*+.{4}$").all()
+    raw = res.tables["pledges"]["pledger_id"]
+    assert (contracts.loc[~people, "pledger_id"].to_numpy() == raw[~people.to_numpy()].to_numpy()).all()
+    unmasked = tmp_path / "plain"
+    res.policy = res.policy.update({"output": {"mask_person_ids": False}})
+    res.export(str(unmasked))
+    assert pd.read_parquet(unmasked / "pledges.parquet")["pledger_id"].tolist() == raw.tolist()
+
+
+def test_missing_optional_tables_switch_risks_off():
+    ds = zjfin.datasets.synthetic_province(300, seed=2)
+    for table in ("bonds", "loans", "pledges"):
+        del ds.tables[table]
+    res = zjfin.screen(ds, as_of=AS_OF)
+    off = {o["risk"] for o in res.switched_off}
+    assert off == {"bond_risk", "liquidity_risk", "pledge_risk"}
+    for column in ("bond_risk", "liquidity_risk", "pledge_risk"):
+        assert res.screening[column].isna().all()  # null, never a guessed "none"
+    assert res.screening["guarantee_out_ratio"].isna().all() if "guarantee_out_ratio" in res.screening else True

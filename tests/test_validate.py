@@ -354,3 +354,11 @@ def test_dense_firm_index_points_at_the_right_firm():
             inside = frame[idx] >= 0
             assert (firms["firm_id"].to_numpy()[frame.loc[inside, idx]] == frame.loc[inside, ref].to_numpy()).all()
     assert clean["guarantees"][["guarantor_idx", "borrower_idx"]].values.tolist() == [[2, -1]]
+
+
+def test_no_usable_firm_at_all():
+    tables = with_extra_tables(minimal_tables(2))
+    tables["firms"]["firm_id"] = [None, None]
+    report = run(tables)
+    assert report.firms == {"read": 2, "screened": 0, "not_screened": 2}
+    assert (report.dataset["guarantees"]["guarantor_idx"] == -1).all()

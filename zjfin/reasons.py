@@ -60,13 +60,11 @@ def format_values(values: np.ndarray | pd.Series, kind: str, lang: str) -> pa.Ar
         big = np.abs(x) >= (1e8 if lang == "zh" else 1e9)
         if lang == "zh":
             number = np.where(big, np.round(x / 1e8, 2), np.round(x / 1e4, 2))
-            unit = pa.array(np.where(big, "亿元", "万元"))
-            return pc.binary_join_element_wise(_text(number), unit, "")
+            return pc.binary_join_element_wise(_text(number), pc.if_else(pa.array(big), "亿元", "万元"), "")
         number = np.where(big, np.round(x / 1e9, 2), np.round(x / 1e6, 2))
-        unit = pa.array(np.where(big, "bn", "m"))
-        return pc.binary_join_element_wise(pa.array(np.full(len(x), "CNY ")), _text(number), unit, "")
+        return pc.binary_join_element_wise("CNY ", _text(number), pc.if_else(pa.array(big), "bn", "m"), "")
     if kind == "pct":
-        return pc.binary_join_element_wise(_text(np.round(x * 100, 1)), pa.array(np.full(len(x), "%")), "")
+        return pc.binary_join_element_wise(_text(np.round(x * 100, 1)), "%", "")
     if kind in ("ratio", "num"):
         return _text(np.round(x, 2))
     if kind == "int":
@@ -81,26 +79,17 @@ def _fill(template: str, values: pd.DataFrame, rows: np.ndarray, lang: str) -> p
     for match in _PLACEHOLDER.finditer(template):
         literal = template[position: match.start()]
         if literal:
-            pieces.append(pa.array(np.full(len(rows), literal)))
+            pieces.append(pa.scalar(literal))  # broadcast by the join kernel
         column, kind = match.groups()
         if column not in values.columns:
             raise SchemaError(f"reason template names {column!r}, which the screening does not compute")
         pieces.append(pc.fill_null(format_values(values[column].to_numpy()[rows], kind, lang), "—"))
         position = match.end()
     if position < len(template):
-        pieces.append(pa.array(np.full(len(rows), template[position:])))
-    return pc.binary_join_element_wise(*pieces, "") if len(pieces) > 1 else pieces[0]
-
-
-def _join_present(parts: list[pa.Array], sep: str) -> pa.Array:
-    """Join the non-null parts of each row with ``sep`` ("" where all are null).
-
-    Pairwise with coalesce: Arrow's null_handling="skip" drops rows whose parts are all null.
-    """
-    joined = parts[0]
-    for part in parts[1:]:
-        joined = pc.coalesce(pc.binary_join_element_wise(joined, part, sep), joined, part)
-    return pc.fill_null(joined, "")
+        pieces.append(pa.scalar(template[position:]))
+    if not any(isinstance(p, pa.Array) for p in pieces):  # a sentence with no figures
+        return pa.array(np.full(len(rows), template), type=pa.string())
+    return pc.binary_join_element_wise(*pieces, "")
 
 
 def render_reasons(fired: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
@@ -131,20 +120,28 @@ def render_reasons(fired: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
     if unknown:
         raise SchemaError(f"reason codes not in the catalogue: {sorted(unknown)}")
     n = len(fired)
-    codes_parts, zh_parts, en_parts = [], [], []
+    # Only the fired (firm, code) pairs are rendered; then each firm's sentences are
+    # gathered in catalogue order and joined by one Arrow kernel over a list array.
+    rows_parts, texts = [], {"reason_codes": [], "reasons_zh": [], "reasons_en": []}
     for code in [c for c in catalogue.index if c in fired.columns]:
-        mask = fired[code].to_numpy(dtype=bool)
-        if not mask.any():
+        rows = np.flatnonzero(fired[code].to_numpy(dtype=bool))
+        if not len(rows):
             continue
-        rows = np.flatnonzero(mask)
         entry = catalogue.loc[code]
-        for parts, text in ((codes_parts, pa.array(np.full(len(rows), code))),
-                            (zh_parts, _fill(entry["template_zh"], values, rows, "zh")),
-                            (en_parts, _fill(entry["template_en"], values, rows, "en"))):
-            parts.append(pc.replace_with_mask(pa.nulls(n, pa.string()), pa.array(mask), text))
+        rows_parts.append(rows)
+        texts["reason_codes"].append(pa.array(np.full(len(rows), code), type=pa.string()))
+        texts["reasons_zh"].append(_fill(entry["template_zh"], values, rows, "zh"))
+        texts["reasons_en"].append(_fill(entry["template_en"], values, rows, "en"))
     out = {}
-    for name, parts, sep in (("reason_codes", codes_parts, ";"), ("reasons_zh", zh_parts, _SEPARATOR["zh"]),
-                             ("reasons_en", en_parts, _SEPARATOR["en"])):
-        joined = _join_present(parts, sep) if parts else pa.array(np.full(n, ""), type=pa.string())
+    if rows_parts:
+        all_rows = np.concatenate(rows_parts)
+        order = np.argsort(all_rows, kind="stable")  # by firm, codes in catalogue order
+        offsets = pa.array(np.r_[0, np.cumsum(np.bincount(all_rows, minlength=n))].astype(np.int32))
+    for name, sep in (("reason_codes", ";"), ("reasons_zh", _SEPARATOR["zh"]), ("reasons_en", _SEPARATOR["en"])):
+        if rows_parts:
+            sentences = pa.concat_arrays([a.cast(pa.string()) for a in texts[name]]).take(pa.array(order))
+            joined = pc.binary_join(pa.ListArray.from_arrays(offsets, sentences), sep)
+        else:
+            joined = pa.array(np.full(n, ""), type=pa.string())
         out[name] = as_text(joined, index=fired.index)
     return pd.DataFrame(out, index=fired.index)

@@ -283,6 +283,8 @@ def validate(
 
     def screened_position(table: str, ref: str) -> np.ndarray:
         pos = positions[(table, ref)]
+        if not len(clean_position):  # no usable firm at all
+            return np.full(len(pos), -1, dtype=np.int64)
         return np.where(pos >= 0, clean_position[np.maximum(pos, 0)], -1)
 
     for table, column in _FIRM_REFERENCE.items():
