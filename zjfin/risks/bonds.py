@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from zjfin._arrow import as_text, index_in
 from zjfin.policy import Policy
@@ -129,7 +130,7 @@ def bond_risk(bonds: pd.DataFrame, frame: pd.DataFrame, funding: pd.DataFrame, m
         return out
 
     rating_rank, prev_rank = worst("rating"), worst("rating_prev")
-    scale_text = np.array([None, *policy.bonds.rating_scale], dtype=object)
+    scale_text = pa.array([None, *policy.bonds.rating_scale], type=pa.string())
     due = maturities["bond_due_risk_horizon"].to_numpy()
     ocf = np.nan_to_num(frame["operating_cash_flow"].to_numpy(dtype=float)) if "operating_cash_flow" in frame.columns else np.zeros(n)
     funds = funding["available_cash"].to_numpy() + ocf
@@ -158,8 +159,9 @@ def bond_risk(bonds: pd.DataFrame, frame: pd.DataFrame, funding: pd.DataFrame, m
             "bond_defaulted_amount": maturities["bond_defaulted_amount"].to_numpy(),
             "bond_cover_funds": funds,
             "bond_cover_ratio": np.where(np.isinf(cover), np.nan, cover),
-            "rating": as_text(scale_text[rating_rank + 1], index=index),
-            "rating_prev": as_text(scale_text[prev_rank + 1], index=index),
+            # Positions on the scale to text in Arrow (no Python string per firm).
+            "rating": as_text(scale_text.take(pa.array(rating_rank + 1)), index=index),
+            "rating_prev": as_text(scale_text.take(pa.array(prev_rank + 1)), index=index),
             "bond_risk": level,
         },
         index=index,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from zjfin._arrow import as_text
 from zjfin.policy import Policy
@@ -88,9 +89,10 @@ def distress(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     weights = policy.distress.z2_weights
     z2 = weights[0] * x1 + weights[1] * x2 + weights[2] * x3 + weights[3] * x4
     with np.errstate(invalid="ignore"):
-        zone = np.select([z2 < policy.distress.z2_distress_below, z2 <= policy.distress.z2_safe_above, z2 > policy.distress.z2_safe_above],
-                         ["distress", "grey", "safe"], default=None)
-    zone = np.where(np.isnan(z2), None, zone)
+        zone_number = np.select([z2 < policy.distress.z2_distress_below, z2 <= policy.distress.z2_safe_above,
+                                 z2 > policy.distress.z2_safe_above], [1, 2, 3], default=0)
+    # Zone numbers to text in Arrow; 0 (no score) is missing.
+    zone = pa.array([None, "distress", "grey", "safe"], type=pa.string()).take(pa.array(zone_number))
 
     # Zombie: real profit negative in each of the last `loss_years` years, indebted, and
     # liabilities growing.
@@ -140,5 +142,5 @@ def distress(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
         },
         index=index,
     )
-    fired = pd.DataFrame({"Z1": np.asarray(zone == "distress", dtype=bool), **failing}, index=index)
+    fired = pd.DataFrame({"Z1": zone_number == 1, **failing}, index=index)
     return EngineOutput(columns, fired)
