@@ -28,9 +28,11 @@ def _flag(frame: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    """numerator / denominator, NaN where the denominator is not positive."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1.0), np.nan)
+    """numerator / denominator, NaN where the denominator is not positive or the ratio
+    overflows (a denominator of a fraction of a fen is no real statement)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio = np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1.0), np.nan)
+    return np.where(np.isfinite(ratio), ratio, np.nan)
 
 
 def _tri_state(known: np.ndarray, value: np.ndarray) -> pd.Series:
