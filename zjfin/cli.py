@@ -154,6 +154,16 @@ def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
     print(f"firms read {f['read']:,} = screened {f['screened']:,} + not screened {f['not_screened']:,}")
     counts = result.screening["size_class"].value_counts()
     print("size classes: " + ", ".join(f"{k} {int(v):,}" for k, v in counts.items()))
+    risks = []
+    for column in ("bond_risk", "liquidity_risk", "pledge_risk"):
+        levels = result.screening[column].value_counts() if column in result.screening else {}
+        if len(levels):
+            risks.append(f"{column.removesuffix('_risk')} {int(levels.get('high', 0)):,}/{int(levels.get('medium', 0)):,}")
+    if risks:
+        print("risk high/medium: " + ", ".join(risks))
+    if "zombie" in result.screening:
+        zombies, not_viable = int(result.screening["zombie"].eq(True).sum()), int(result.screening["viable"].eq(False).sum())
+        print(f"zombie firms: {zombies:,}; not viable: {not_viable:,}")
     sev = result.validation.issues["severity"].value_counts()
     print(f"findings: {int(sev.get('error', 0)):,} rejections, {int(sev.get('warning', 0)):,} warnings, "
           f"{int(sev.get('info', 0)):,} notes")

@@ -244,7 +244,7 @@ def pledge_contracts(
     ...                         "pledged_shares": [1e6], "loan_amount": [0.4 * 20 * 1e6],
     ...                         "start_date": pd.to_datetime(["2019-01-02"]), "company_idx": [0]})
     >>> c = pledge_contracts(pledges, prices, firms, "2019-03-31", Policy.default())
-    >>> c.loc[0, ["price", "coverage", "warning_price", "liquidation_price", "distance"]].round(4).tolist()
+    >>> c.loc[0, ["price", "coverage", "warning_price", "liquidation_price", "distance"]].astype(float).round(4).tolist()
     [20.0, 2.5, 12.8, 11.2, 0.44]
     >>> row = c.iloc[0]
     >>> row["state"], int(row["n_returns"]), round(float(row["sigma"]), 4), round(float(row["hit_prob"]), 4)
