@@ -67,6 +67,10 @@ def test_demo_command(tmp_path, capsys):
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["firms"] == {"read": 400, "screened": 400, "not_screened": 0}
     assert manifest["risks_switched_off"] == []
+    counts = manifest["counts"]
+    for risk in ("bond_risk", "liquidity_risk", "pledge_risk"):
+        assert sum(counts[risk].values()) == 400 and counts[risk]["switched_off"] == 0
+    assert counts["zombie"] >= 1  # the planted zombie
     assert sorted(p.name for p in (out / "input").iterdir()) == sorted(
         f"{t}.parquet" for t in ["firms", "financials", "bonds", "pledges", "prices", "guarantees", "loans"])
     assert len(pd.read_parquet(out / "screening.parquet")) == 400

@@ -289,7 +289,7 @@ def read_table(path: str | os.PathLike[str], table: str, unit: str = "yuan") -> 
         rows = np.fromiter(ragged, dtype=np.int64)
         keys = frame.set_index("_row").loc[rows, schema.primary_key[0] if schema.primary_key else schema.names[0]]
         findings = _concat_findings([findings, pd.DataFrame({
-            "table": table, "file": path.name, "row": rows, "key": _value_text(keys.reset_index(drop=True)),
+            "table": table, "file": path.name, "row": rows, "key": cell_text(keys.reset_index(drop=True)),
             "column": "", "value": [f"{ragged[r]} of {len(raw.columns) + len(source.ignored_columns)} fields" for r in rows],
             "code": "wrong_field_count"})])
     source.rows_read = len(frame)
@@ -470,7 +470,7 @@ def _conform_frame(
     rows = np.arange(FIRST_DATA_ROW, FIRST_DATA_ROW + n, dtype=np.int64)
     key_col = schema.primary_key[0] if schema.primary_key else schema.names[0]
     def keys(mask: np.ndarray) -> np.ndarray:  # only for the rows with a finding
-        return _value_text(raw[key_col][mask]) if key_col in raw.columns else np.full(int(mask.sum()), "", dtype=object)
+        return cell_text(raw[key_col][mask]) if key_col in raw.columns else np.full(int(mask.sum()), "", dtype=object)
 
     column_units = column_units or {}
     out: dict[str, Any] = {}
@@ -513,7 +513,7 @@ def _conform_frame(
                         "row": rows[bad],
                         "key": keys(bad),
                         "column": column.name,
-                        "value": _value_text(raw[column.name][bad]),
+                        "value": cell_text(raw[column.name][bad]),
                         "code": code_arr[bad],
                     }
                 )
@@ -528,14 +528,30 @@ def _conform_frame(
 _BAD_CODE = {"float": "bad_number", "int": "bad_number", "date": "bad_date", "bool": "bad_bool", "str": "bad_text"}
 
 
-def _value_text(series: pd.Series) -> np.ndarray:
-    """Original cell values as text, for findings (missing → empty)."""
-    values = series.to_numpy(dtype=object)
-    return np.array(["" if _is_missing(v) else str(v) for v in values], dtype=object)
+def cell_text(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Cell values as text for findings: missing → "", dates as dates, whole floats
+    without ".0", anything else as written. Runs over the findings only, never a table."""
+    values = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        if _is_missing(v):
+            out[i] = ""
+        elif isinstance(v, dt.datetime):  # pd.Timestamp too; years beyond 2262 stay readable
+            out[i] = v.date().isoformat()
+        elif isinstance(v, dt.date):
+            out[i] = v.isoformat()
+        elif isinstance(v, np.datetime64):
+            out[i] = str(v.astype("datetime64[D]"))
+        elif isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+            out[i] = str(int(v))
+        else:
+            out[i] = str(v)
+    return out
 
 
 def _is_missing(value: object) -> bool:
-    return value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
+    return (value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+            or (isinstance(value, np.datetime64) and np.isnat(value)))
 
 
 def _empty_column(kind: str, n: int):

@@ -16,7 +16,7 @@ from zjfin.errors import ParameterError
 from zjfin._arrow import as_text
 from zjfin.features import SIZE_CLASSES, firm_frame, size_class
 from zjfin.reasons import render_reasons
-from zjfin.risks import EngineOutput
+from zjfin.risks import RISK_LEVELS, EngineOutput
 from zjfin.risks.bonds import bond_maturities, bond_risk, short_term_funding
 from zjfin.risks.distress import distress
 from zjfin.risks.liquidity import liquidity_risk
@@ -152,9 +152,21 @@ class ScreeningResult:
             "firms": dict(self.validation.firms),
             "issues": {s: int(severity.get(s, 0)) for s in ("error", "warning", "info")},
             "risks_switched_off": self.switched_off,
-            "counts": {"size_class": {c: int(sizes.get(c, 0)) for c in SIZE_CLASSES}},
+            "counts": {
+                "size_class": {c: int(sizes.get(c, 0)) for c in SIZE_CLASSES},
+                **{risk: self._level_counts(risk) for risk in RISK_TABLES if risk in self.screening},
+                "zombie": int(self.screening["zombie"].eq(True).sum()) if "zombie" in self.screening else 0,
+                "not_viable": int(self.screening["viable"].eq(False).sum()) if "viable" in self.screening else 0,
+            },
             "timings": dict(self.timings),
         }
+
+    def _level_counts(self, column: str) -> dict[str, int]:
+        """Firms per risk level; ``switched_off`` counts firms whose level is null."""
+        counts = self.screening[column].value_counts()
+        out = {level: int(counts.get(level, 0)) for level in RISK_LEVELS}
+        out["switched_off"] = int(self.screening[column].isna().sum())
+        return out
 
     def exit_code(self) -> int:
         """0 clean; 1 rejected rows or warnings above the policy limit."""

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from zjfin._arrow import TEXT, arrow_text, as_text, index_in, is_in
 from zjfin.codes import normalise_industry_code, region_code_status, uscc_status
 from zjfin.policy import Policy
-from zjfin.read import FIRST_DATA_ROW, Dataset, _FINDING_COLUMNS
+from zjfin.read import FIRST_DATA_ROW, Dataset, _FINDING_COLUMNS, cell_text
 from zjfin.schema import input_tables, table_schema, validation_codes
 
 __all__ = ["ValidationReport", "validate"]
@@ -136,9 +136,9 @@ class _Collector:
                     "table": table,
                     "file": self.file(table),
                     "row": frame["_row"].to_numpy()[mask],
-                    "key": _text(frame[key_col].to_numpy(dtype=object)[mask]),
+                    "key": cell_text(frame[key_col].to_numpy(dtype=object)[mask]),
                     "column": column,
-                    "value": _text(values.to_numpy(dtype=object)),
+                    "value": cell_text(values.to_numpy(dtype=object)),
                     "code": code,
                 }
             )
@@ -175,20 +175,6 @@ def _required(table: str, column: str) -> bool:
         return table_schema(table).column(column).required
     except Exception:
         return False
-
-
-def _text(values: np.ndarray) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)
-    for i, v in enumerate(values):  # only over the findings, not the table
-        if v is None or v is pd.NaT or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-            out[i] = ""
-        elif isinstance(v, (pd.Timestamp, np.datetime64, dt.date)):
-            out[i] = str(pd.Timestamp(v).date())
-        elif isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
-            out[i] = str(int(v))
-        else:
-            out[i] = str(v)
-    return out
 
 
 def validate(
