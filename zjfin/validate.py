@@ -153,9 +153,10 @@ class _Collector:
         if findings.empty:
             return np.zeros(0, dtype=bool)
         rule = findings["code"].map(self.codes["rejects"]).to_numpy()
-        required = np.array(
-            [_required(t, c) for t, c in zip(findings["table"], findings["column"])], dtype=bool
-        )
+        # One schema look-up per distinct (table, column), not per finding.
+        pairs = findings["table"].astype(str) + "\x00" + findings["column"].astype(str)
+        flags = {key: _required(*key.split("\x00", 1)) for key in pairs.unique()}
+        required = pairs.map(flags).to_numpy(dtype=bool)
         return (rule == "always") | ((rule == "if_required") & required)
 
     def rejected_rows(self, table: str) -> np.ndarray:
