@@ -207,7 +207,7 @@ CASES = [
     ("balance_identity", _balance, "financials", False),
     ("future_date", _future, "financials", False),
     ("date_order", _date_order, "guarantees", False),
-    ("unmatched_stock", _unmatched_stock, "prices", False),
+    ("unmatched_stock", _unmatched_stock, "prices", True),
 ]
 
 
@@ -362,3 +362,16 @@ def test_no_usable_firm_at_all():
     report = run(tables)
     assert report.firms == {"read": 2, "screened": 0, "not_screened": 2}
     assert (report.dataset["guarantees"]["guarantor_idx"] == -1).all()
+
+
+def test_a_filtered_dataset_rejects_by_row_number():
+    # The reviewer's case: a notebook keeps firms 1..3 of a read dataset (their _row stays).
+    tables = minimal_tables(4)
+    tables["financials"].loc[3, "revenue"] = np.nan
+    full = Dataset(tables)
+    sub = Dataset({"firms": full.firms.iloc[1:], "financials": full.financials.iloc[1:]})
+    report = validate(sub, as_of=AS_OF, today=TODAY)
+    assert report.firms == {"read": 3, "screened": 2, "not_screened": 1}
+    rows = report.rows.set_index("table")
+    assert rows.loc["financials", "rejected"] == 1 and rows.loc["firms", "rejected"] == 1
+    assert report.dataset["firms"]["industry_code"].tolist() == ["C1711", "C1711"]

@@ -212,8 +212,9 @@ def normalise_industry_code(codes: pd.Series) -> pd.DataFrame:
     """
     text = pc.utf8_upper(pc.utf8_trim_whitespace(arrow_text(codes)))
     parts = pc.extract_regex(text, r"^(?P<letter>[A-Z]?)(?P<digits>\d{2,4})$")
-    given = pd.Series(pc.struct_field(parts, "letter").to_pandas(), index=codes.index).fillna("")
-    digits = pd.Series(pc.struct_field(parts, "digits").to_pandas(), index=codes.index)
+    # Positional: the codes' own index may be any labels (a filtered frame).
+    given = pd.Series(pc.struct_field(parts, "letter").to_numpy(zero_copy_only=False), index=codes.index, dtype=object).fillna("")
+    digits = pd.Series(pc.struct_field(parts, "digits").to_numpy(zero_copy_only=False), index=codes.index, dtype=object)
     sections = reference_table("gb4754_2017_sections")
     division_section = {
         f"{d:02d}": row.section

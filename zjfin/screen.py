@@ -136,7 +136,7 @@ class ScreeningResult:
         for table in [t for t in input_tables() if t in sources]:
             entry = sources[table].to_dict()
             entry.update(
-                rows_read=int(rows.loc[table, "read"]) if table in rows.index else source.rows_read,
+                rows_read=int(rows.loc[table, "read"]) if table in rows.index else sources[table].rows_read,
                 rows_rejected=int(rows.loc[table, "rejected"]) if table in rows.index else 0,
                 rows_used=int(rows.loc[table, "used"]) if table in rows.index else 0,
             )

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from zjfin._arrow import TEXT, arrow_text, as_text, index_in, is_in
 from zjfin.codes import normalise_industry_code, region_code_status, uscc_status
 from zjfin.policy import Policy
-from zjfin.read import FIRST_DATA_ROW, Dataset, _FINDING_COLUMNS, cell_text
+from zjfin.read import Dataset, _FINDING_COLUMNS, cell_text
 from zjfin.schema import input_tables, table_schema, validation_codes
 
 __all__ = ["ValidationReport", "validate"]
@@ -165,9 +165,9 @@ class _Collector:
         mask = np.zeros(len(frame), dtype=bool)
         findings = self.table_findings(table)
         if len(findings):
-            rows = findings["row"].to_numpy()[self.rejecting(findings)]
-            positions = rows.astype(np.int64) - FIRST_DATA_ROW
-            mask[positions[(positions >= 0) & (positions < len(frame))]] = True
+            rows = findings["row"].to_numpy()[self.rejecting(findings)].astype(np.int64)
+            # By the row number itself: a filtered dataset's rows are not its positions.
+            mask = np.isin(frame["_row"].to_numpy(dtype=np.int64), rows)
         return mask
 
 
@@ -432,15 +432,12 @@ def _check_balance(col: _Collector, work: Dataset, policy: Policy) -> None:
 
 
 def _check_unmatched_prices(col: _Collector, work: Dataset) -> None:
-    """Prices of stocks no firm has are not used: one note per stock, not per day."""
+    """Prices of stocks no firm has are not used: each row is set aside (info), so
+    rejected.csv lists every unused row and the counts reconcile."""
     prices = work["prices"]
     known = work["firms"]["stock_code"].dropna()
     unmatched = ~is_in(prices["stock_code"], known) & prices["stock_code"].notna().to_numpy()
-    if unmatched.any():
-        first = np.zeros(len(prices), dtype=bool)
-        sub = prices.loc[unmatched, "stock_code"]
-        first[sub.index[~sub.duplicated()]] = True
-        col.emit("prices", first, "stock_code", "unmatched_stock")
+    col.emit("prices", unmatched, "stock_code", "unmatched_stock")
 
 
 def _finish(col: _Collector) -> pd.DataFrame:

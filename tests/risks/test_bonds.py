@@ -19,7 +19,8 @@ def bonds_frame(rows):
 
 
 def test_horizons_and_put_dates():
-    frame = pd.DataFrame({"period_end": pd.to_datetime(["2018-12-31", "2018-12-31"])})
+    frame = pd.DataFrame({"period_end": pd.to_datetime(["2018-12-31", "2018-12-31"]),
+                          "current_portion_long_term_debt": [6e8, 0.0]})
     bonds = bonds_frame([
         (0, 1e8, "2019-03-31", None, "performing", "AA", "AA"),     # on the as-of date: not in (t, t+H]
         (0, 2e8, "2019-06-30", None, "performing", "AA", "AA"),     # exactly 3 months: in
@@ -32,8 +33,30 @@ def test_horizons_and_put_dates():
     assert m["bond_due_3m"].tolist() == [2e8, 0.0]
     assert m["bond_due_6m"].tolist() == [6e8, 0.0]
     assert m["bond_due_12m"].tolist() == [14e8, 0.0]
-    # Due by 2019-12-31 (statement + 12 months) is already current debt; the put on 2020-03-31 is not.
+    # Due by 2019-12-31 (statement + 12 months) is already current debt (6e8 reported);
+    # the put on 2020-03-31 is not.
     assert m["bond_due_not_in_statement"].tolist() == [8e8, 0.0]
+
+
+def test_bonds_missing_from_the_statement_are_added():
+    # The reviewer's case: a 3亿 bond due in 3 months, no current portion reported.
+    frame = pd.DataFrame({"period_end": pd.to_datetime(["2018-12-31"] * 3),
+                          "current_portion_long_term_debt": [np.nan, 0.0, 1e8]})
+    bonds = bonds_frame([(i, 3e8, "2019-06-30", None, "performing", "AA", "AA") for i in range(3)])
+    m = bond_maturities(bonds, frame, AS_OF, POLICY)
+    assert m["bond_due_not_in_statement"].tolist() == [3e8, 3e8, 2e8]
+    f = frame.assign(short_term_debt=1e7, cash=1e7, operating_cash_flow=0.0)
+    funding = short_term_funding(f, m["bond_due_not_in_statement"].to_numpy())
+    out = bond_risk(bonds, f, funding, m, POLICY)
+    assert out.columns["bond_risk"].tolist() == ["high"] * 3 and out.fired["B2"].all()
+
+
+def test_zero_amount_defaulted_bond_still_counts():
+    frame = pd.DataFrame({"period_end": pd.to_datetime(["2018-12-31"]), "operating_cash_flow": [0.0]})
+    bonds = bonds_frame([(0, 0.0, "2025-01-01", None, "defaulted", "AA", "AA")])
+    funding = pd.DataFrame({"st_debt": [1.0], "available_cash": [9.0], "cash_to_st_debt": [9.0]})
+    out = bond_risk(bonds, frame, funding, bond_maturities(bonds, frame, AS_OF, POLICY), POLICY)
+    assert out.columns["bond_risk"].tolist() == ["high"] and out.fired["B1"].all()
 
 
 def test_short_term_funding_by_hand():

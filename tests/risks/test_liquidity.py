@@ -35,3 +35,8 @@ def test_cash_squeeze_needs_negative_cash_flow():
     out = run([], [-1.0, 1.0, -1.0, -1.0], [0.99, 0.5, 1.0, np.nan])
     assert out.columns["liquidity_risk"].tolist() == ["medium", "none", "none", "none"]
     assert out.fired["L5"].tolist() == [True, False, False, False]
+
+
+def test_zero_amount_loans_still_count():
+    out = run([(0, 0.0, "loss", 0.0), (1, 0.0, "special_mention", 0.0)], [1.0, 1.0], [2.0, 2.0])
+    assert out.columns["liquidity_risk"].tolist() == ["high", "medium"]

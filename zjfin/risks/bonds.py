@@ -24,13 +24,14 @@ def bond_maturities(bonds: pd.DataFrame, frame: pd.DataFrame, as_of, policy: Pol
     date and before maturity, else its maturity date. A bond is due within H months when
     its effective maturity falls in (as_of, as_of + H months].
 
-    Bonds due within 12 months of the statement date are already in the current portion
-    of long-term debt; only those due later than that (but within the risk horizon of the
-    as-of date) are added to short-term debt (``bond_due_not_in_statement``).
+    Bonds due within 12 months of the statement date belong in the current portion of
+    long-term debt: they count as already there up to the reported amount of that item.
+    Bonds due later (but within the risk horizon of the as-of date), and any shortfall, are
+    added to short-term debt (``bond_due_not_in_statement``).
 
     Examples
     --------
-    >>> frame = pd.DataFrame({"period_end": pd.to_datetime(["2018-12-31"])})
+    >>> frame = pd.DataFrame({"period_end": pd.to_datetime(["2018-12-31"]), "current_portion_long_term_debt": [1e8]})
     >>> bonds = pd.DataFrame({"issuer_idx": [0, 0], "amount_outstanding": [1e8, 2e8],
     ...     "maturity_date": pd.to_datetime(["2019-05-01", "2021-01-01"]), "put_date": pd.to_datetime([None, "2020-02-10"]),
     ...     "status": ["performing", "performing"]})
@@ -60,10 +61,20 @@ def bond_maturities(bonds: pd.DataFrame, frame: pd.DataFrame, as_of, policy: Pol
     period_end = frame["period_end"].to_numpy(dtype="datetime64[ns]")[np.maximum(issuer, 0)]
     statement_current_until = (pd.DatetimeIndex(period_end) + pd.DateOffset(months=12)).to_numpy(dtype="datetime64[ns]")
     out["bond_due_risk_horizon"] = per_firm(due)
-    out["bond_due_not_in_statement"] = per_firm(due & ~(effective <= statement_current_until))
+    # Due within the statement's own 12 months: already current debt, but only as far as
+    # the reported current portion of long-term debt goes (missing counts as 0).
+    within_statement = per_firm(due & (effective <= statement_current_until))
+    reported = (np.nan_to_num(frame["current_portion_long_term_debt"].to_numpy(dtype=float))
+                if "current_portion_long_term_debt" in frame.columns else np.zeros(n))
+    out["bond_due_not_in_statement"] = (per_firm(due & ~(effective <= statement_current_until))
+                                        + np.maximum(within_statement - np.maximum(reported, 0.0), 0.0))
     status = bonds["status"].fillna("performing").to_numpy(dtype=object) if "status" in bonds.columns else np.full(len(bonds), "performing")
-    out["bond_defaulted_amount"] = per_firm(np.isin(status, ["defaulted", "extended"]))
+    defaulted = np.isin(status, ["defaulted", "extended"])
+    out["bond_defaulted_amount"] = per_firm(defaulted)
     out["bond_outstanding"] = per_firm(np.ones(len(bonds), dtype=bool))
+    # Counts, not amounts, say whether such a bond exists (an amount may be 0 or missing).
+    out["bond_defaulted_count"] = np.bincount(issuer[known & defaulted], minlength=n)[:n].astype(float)
+    out["bond_count"] = np.bincount(issuer[known], minlength=n)[:n].astype(float)
     return pd.DataFrame(out, index=frame.index)
 
 
@@ -137,11 +148,11 @@ def bond_risk(bonds: pd.DataFrame, frame: pd.DataFrame, funding: pd.DataFrame, m
     st_debt = funding["st_debt"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         cover = np.where(st_debt > 0, funds / np.where(st_debt > 0, st_debt, 1.0), np.inf)
-    has_bonds = maturities["bond_outstanding"].to_numpy() > 0
+    has_bonds = maturities["bond_count"].to_numpy() > 0
     has_due = due > 0
     fired = pd.DataFrame(
         {
-            "B1": maturities["bond_defaulted_amount"].to_numpy() > 0,
+            "B1": maturities["bond_defaulted_count"].to_numpy() > 0,
             "B2": has_due & (cover < policy.bonds.high_coverage_below),
             "B3": has_due & (cover >= policy.bonds.high_coverage_below) & (cover < policy.bonds.medium_coverage_below),
             "B4": (prev_rank >= 0) & (rating_rank > prev_rank),

@@ -50,8 +50,12 @@ def liquidity_risk(loans: pd.DataFrame, frame: pd.DataFrame, funding: pd.DataFra
     def total(mask: np.ndarray) -> np.ndarray:
         return np.bincount(firm[known & mask], weights=amount[known & mask], minlength=n)[:n]
 
-    substandard = total(is_in(classification, pd.Series(policy_l.high_classifications)))
-    special = total(is_in(classification, pd.Series(policy_l.medium_classifications)))
+    is_substandard = is_in(classification, pd.Series(policy_l.high_classifications))
+    is_special = is_in(classification, pd.Series(policy_l.medium_classifications))
+    substandard, special = total(is_substandard), total(is_special)
+    # Counts, not amounts, say whether such a loan exists (an amount may be 0).
+    n_substandard = np.bincount(firm[known & is_substandard], minlength=n)[:n]
+    n_special = np.bincount(firm[known & is_special], minlength=n)[:n]
     max_overdue = np.zeros(n)
     np.maximum.at(max_overdue, firm[known], overdue[known])
     has_loans = np.bincount(firm[known], minlength=n)[:n] > 0
@@ -60,9 +64,9 @@ def liquidity_risk(loans: pd.DataFrame, frame: pd.DataFrame, funding: pd.DataFra
     with np.errstate(invalid="ignore"):
         fired = pd.DataFrame(
             {
-                "L1": substandard > 0,
+                "L1": n_substandard > 0,
                 "L2": max_overdue > policy_l.high_overdue_days_above,
-                "L3": special > 0,
+                "L3": n_special > 0,
                 "L4": (max_overdue > 0) & ~(max_overdue > policy_l.high_overdue_days_above),
                 "L5": (ratio < policy_l.cash_to_st_debt_below) & (ocf < 0),
             },
