@@ -154,9 +154,10 @@ class _Collector:
             return np.zeros(0, dtype=bool)
         rule = findings["code"].map(self.codes["rejects"]).to_numpy()
         # One schema look-up per distinct (table, column), not per finding.
-        pairs = findings["table"].astype(str) + "\x00" + findings["column"].astype(str)
-        flags = {key: _required(*key.split("\x00", 1)) for key in pairs.unique()}
-        required = pairs.map(flags).to_numpy(dtype=bool)
+        pairs = pd.MultiIndex.from_arrays([findings["table"].astype(object), findings["column"].astype(object)])
+        distinct = pairs.unique()
+        flags = np.array([_required(str(t), str(c)) for t, c in distinct], dtype=bool)
+        required = flags[distinct.get_indexer(pairs)]
         return (rule == "always") | ((rule == "if_required") & required)
 
     def rejected_rows(self, table: str) -> np.ndarray:
