@@ -120,7 +120,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     policy = _policy(args.policy)
     ds = read_dataset(args.data, unit=args.unit)
     report = validate(ds, as_of=args.as_of, policy=policy)
-    written = write_issues(report.issues, args.out)
+    written = write_issues(report, args.out)
     print(report.rows.to_string(index=False))
     print()
     f = report.firms

@@ -54,10 +54,9 @@ def _as_byte_matrix(codes: np.ndarray | pd.Series, width: int) -> tuple[np.ndarr
     """
     try:
         arr = arrow_text(codes).combine_chunks()
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):  # numbers among the codes
-        arr = pa.array(np.where(pd.notna(np.asarray(codes, dtype=object)), np.asarray(codes, dtype=object), None).astype(str)
-                       if len(codes) else np.array([], dtype=str), type=pa.string())
-        arr = pc.if_else(pc.equal(arr, "None"), pa.scalar(None, pa.string()), arr)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):  # numbers among the codes: their text
+        values = pd.Series(np.asarray(codes, dtype=object))
+        arr = pa.array(values.astype(str).where(values.notna(), None), type=pa.string())
     ok = pc.fill_null(pc.and_(pc.equal(pc.binary_length(arr), width), pc.string_is_ascii(arr)), False)
     # Every slot of the filled array is exactly `width` bytes: its data buffer is the matrix.
     filled = pc.if_else(ok, arr, pa.scalar("0" * width, pa.string()))

@@ -24,6 +24,7 @@ from zjfin.errors import InputFileError, ParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
     from zjfin.screen import ScreeningResult
+    from zjfin.validate import ValidationReport
 
 __all__ = ["export_result", "write_parquet", "write_csv", "escape_formulas", "write_issues"]
 
@@ -98,10 +99,9 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
                                   float_format="%.10g", lineterminator="\n")
 
 
-def write_issues(issues: pd.DataFrame, out: str | os.PathLike[str]) -> list[str]:
+def write_issues(report: "ValidationReport", out: str | os.PathLike[str]) -> list[str]:
     """Write ``issues.csv`` and ``rejected.csv`` for a validation report (atomically)."""
-    rejected = issues[issues["rejects"]].drop(columns="rejects")
-    files = {"issues.csv": issues.drop(columns="rejects"), "rejected.csv": rejected}
+    files = {"issues.csv": report.to_frame(), "rejected.csv": report.rejected}
     return _commit(Path(out), {name: (write_csv, frame) for name, frame in files.items()}, None)
 
 
@@ -114,11 +114,10 @@ def export_result(result: "ScreeningResult", out: str | os.PathLike[str], format
     if unknown:
         raise ParameterError("formats", "a subset of parquet, csv, xlsx", sorted(unknown))
     compression = result.policy.output.parquet_compression
-    issues = result.validation.issues
     plan: dict[str, tuple[Any, Any]] = {
         "screening.parquet": (lambda f, p: write_parquet(f, p, compression), result.screening),
-        "rejected.csv": (write_csv, issues[issues["rejects"]].drop(columns="rejects")),
-        "issues.csv": (write_csv, issues.drop(columns="rejects")),
+        "rejected.csv": (write_csv, result.validation.rejected),
+        "issues.csv": (write_csv, result.validation.to_frame()),
     }
     if "pledges" in result.tables:
         contracts = result.tables["pledges"]
