@@ -12,6 +12,7 @@ import json
 import re
 from functools import lru_cache
 from importlib import resources
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -72,35 +73,57 @@ def format_values(values: np.ndarray | pd.Series, kind: str, lang: str) -> pa.Ar
     raise SchemaError(f"unknown placeholder format {kind!r} in reason_codes.json")
 
 
-def _fill(template: str, values: pd.DataFrame, rows: np.ndarray, lang: str) -> pa.Array:
-    """The template filled for the given rows."""
-    pieces: list[pa.Array] = []
-    position = 0
+def _pieces(template: str) -> list[tuple[str, str | None, str | None]]:
+    """A template as (literal, column, format) pieces; column None for trailing text."""
+    pieces, position = [], 0
     for match in _PLACEHOLDER.finditer(template):
-        literal = template[position: match.start()]
-        if literal:
-            pieces.append(pa.scalar(literal))  # broadcast by the join kernel
-        column, kind = match.groups()
-        if column not in values.columns:
-            raise SchemaError(f"reason template names {column!r}, which the screening does not compute")
-        pieces.append(pc.fill_null(format_values(values[column].to_numpy()[rows], kind, lang), "—"))
+        pieces.append((template[position: match.start()], *match.groups()))
         position = match.end()
-    if position < len(template):
-        pieces.append(pa.scalar(template[position:]))
-    if not any(isinstance(p, pa.Array) for p in pieces):  # a sentence with no figures
-        return pa.array(np.full(len(rows), template), type=pa.string())
-    return pc.binary_join_element_wise(*pieces, "")
+    pieces.append((template[position:], None, None))
+    return pieces
 
 
-def render_reasons(fired: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
+def _figure(values: Mapping[str, Any], column: str, kind: str, lang: str, rows: np.ndarray,
+            cache: dict[tuple[str, str, str], pa.Array]) -> pa.Array:
+    """One placeholder's figures for ``rows``; money depends on the language, the other
+    formats do not, so those are formatted once for both sentences."""
+    key = (column, kind, lang if kind == "money" else "")
+    if key not in cache:
+        if column not in values:
+            raise SchemaError(f"reason template names {column!r}, which the screening does not compute")
+        column_values = values[column]
+        raw = column_values.to_numpy() if hasattr(column_values, "to_numpy") else np.asarray(column_values)
+        text = format_values(raw[rows], kind, lang)
+        cache[key] = pc.fill_null(text, "—") if text.null_count else text
+    return cache[key]
+
+
+def _fill(pieces: list[tuple[str, str | None, str | None]], values: Mapping[str, Any], rows: np.ndarray,
+          lang: str, cache: dict[tuple[str, str, str], pa.Array]) -> pa.Array:
+    """The template filled for the given rows."""
+    parts: list[Any] = []
+    for literal, column, kind in pieces:
+        if literal:
+            parts.append(pa.scalar(literal))  # broadcast by the join kernel
+        if column is not None:
+            parts.append(_figure(values, column, kind, lang, rows, cache))
+    if not any(isinstance(p, pa.Array) for p in parts):  # a sentence with no figures
+        return pa.array(np.full(len(rows), pieces[0][0]), type=pa.string())
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def render_reasons(fired: pd.DataFrame | Mapping[str, Any], values: pd.DataFrame | Mapping[str, Any],
+                   index: pd.Index | None = None) -> pd.DataFrame:
     """Codes and sentences for every firm.
 
     Parameters
     ----------
-    fired : DataFrame of bool
+    fired : DataFrame of bool, or mapping of code to a boolean array
         One column per reason code: where its rule fired.
-    values : DataFrame
+    values : DataFrame, or mapping of column name to an array
         The figures the templates name (same rows).
+    index : Index, optional
+        Index of the result (default: ``fired``'s index, or a range).
 
     Returns
     -------
@@ -116,32 +139,42 @@ def render_reasons(fired: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
     ['V2;B5', '列入淘汰落后产能名单；主体评级A+低于AA-', 'on the backward-capacity elimination list; issuer rating A+ is below AA-']
     """
     catalogue = reason_catalogue()
-    unknown = set(fired.columns) - set(catalogue.index)
+    unknown = set(fired) - set(catalogue.index)
     if unknown:
         raise SchemaError(f"reason codes not in the catalogue: {sorted(unknown)}")
-    n = len(fired)
+    if index is None:
+        index = fired.index if isinstance(fired, pd.DataFrame) else pd.RangeIndex(len(next(iter(fired.values()), [])))
+    n = len(index)
     # Only the fired (firm, code) pairs are rendered; then each firm's sentences are
     # gathered in catalogue order and joined by one Arrow kernel over a list array.
-    rows_parts, texts = [], {"reason_codes": [], "reasons_zh": [], "reasons_en": []}
-    for code in [c for c in catalogue.index if c in fired.columns]:
-        rows = np.flatnonzero(fired[code].to_numpy(dtype=bool))
+    rows_parts, code_parts, texts = [], [], {"reasons_zh": [], "reasons_en": []}
+    codes = [c for c in catalogue.index if c in fired]
+    for number, code in enumerate(codes):
+        column = fired[code]
+        rows = np.flatnonzero(column.to_numpy(dtype=bool) if hasattr(column, "to_numpy") else np.asarray(column, bool))
         if not len(rows):
             continue
-        entry = catalogue.loc[code]
+        cache: dict[tuple[str, str, str], pa.Array] = {}
         rows_parts.append(rows)
-        texts["reason_codes"].append(pa.array(np.full(len(rows), code), type=pa.string()))
-        texts["reasons_zh"].append(_fill(entry["template_zh"], values, rows, "zh"))
-        texts["reasons_en"].append(_fill(entry["template_en"], values, rows, "en"))
+        code_parts.append(np.full(len(rows), number, dtype=np.int32))
+        texts["reasons_zh"].append(_fill(_template_pieces(code, "zh"), values, rows, "zh", cache))
+        texts["reasons_en"].append(_fill(_template_pieces(code, "en"), values, rows, "en", cache))
     out = {}
     if rows_parts:
         all_rows = np.concatenate(rows_parts)
-        order = np.argsort(all_rows, kind="stable")  # by firm, codes in catalogue order
+        order = pa.array(np.argsort(all_rows, kind="stable"))  # by firm, codes in catalogue order
         offsets = pa.array(np.r_[0, np.cumsum(np.bincount(all_rows, minlength=n))].astype(np.int32))
+        texts["reason_codes"] = [pa.array(codes, type=pa.string()).take(pa.array(np.concatenate(code_parts)))]
     for name, sep in (("reason_codes", ";"), ("reasons_zh", _SEPARATOR["zh"]), ("reasons_en", _SEPARATOR["en"])):
         if rows_parts:
-            sentences = pa.concat_arrays([a.cast(pa.string()) for a in texts[name]]).take(pa.array(order))
+            sentences = pa.concat_arrays([a.cast(pa.string()) for a in texts[name]]).take(order)
             joined = pc.binary_join(pa.ListArray.from_arrays(offsets, sentences), sep)
         else:
             joined = pa.array(np.full(n, ""), type=pa.string())
-        out[name] = as_text(joined, index=fired.index)
-    return pd.DataFrame(out, index=fired.index)
+        out[name] = as_text(joined, index=index)
+    return pd.DataFrame(out, index=index)
+
+
+@lru_cache(maxsize=None)
+def _template_pieces(code: str, lang: str) -> list[tuple[str, str | None, str | None]]:
+    return _pieces(reason_catalogue().loc[code, f"template_{lang}"])

@@ -238,11 +238,13 @@ def screen(
             _add_size_findings(report, clean, pd.Index(frame.loc[unknown, "firm_id"]))
     outputs, extra_tables = _run_engines(frame, clean, present, as_of_ts, policy, tracker)
     with tracker.stage("reasons"):
-        columns = pd.concat([o.columns for o in outputs], axis=1)
-        fired = pd.concat([o.fired for o in outputs], axis=1)
-        values = pd.concat([frame, columns], axis=1)
-        reasons = render_reasons(fired, values)
+        # Column look-ups, not a concatenated copy of every column.
+        fired = {code: o.fired[code] for o in outputs for code in o.fired.columns}
+        values = {name: frame[name] for name in frame.columns}
+        values.update((name, o.columns[name]) for o in outputs for name in o.columns.columns)
+        reasons = render_reasons(fired, values, index=frame.index)
     with tracker.stage("assemble"):
+        columns = pd.concat([o.columns for o in outputs], axis=1)
         # Rows in the order of the firms file (stable for the same input); schema columns
         # first, then every further metric the engines computed.
         everything = pd.concat([frame, columns, reasons], axis=1)
