@@ -36,7 +36,7 @@ def test_firms_reconcile_and_columns(screened):
     assert f["read"] == len(ds.firms) == f["screened"] + f["not_screened"]
     assert len(res.screening) == f["screened"]
     assert res.screening["firm_id"].is_unique
-    built = [c.name for c in table_schema("screening").columns if c.since in ("foundation", "engines")]
+    built = [c.name for c in table_schema("screening").columns if c.since in ("foundation", "engines", "network")]
     assert list(res.screening.columns) == built
 
 
@@ -120,4 +120,19 @@ def test_missing_optional_tables_switch_risks_off():
     assert off == {"bond_risk", "liquidity_risk", "pledge_risk"}
     for column in ("bond_risk", "liquidity_risk", "pledge_risk"):
         assert res.screening[column].isna().all()  # null, never a guessed "none"
-    assert res.screening["guarantee_out_ratio"].isna().all() if "guarantee_out_ratio" in res.screening else True
+    # Guarantees are present: the network runs, but with no bond or loan data it has no
+    # seeds, so nobody carries contagion.
+    assert res.screening["guarantee_out_ratio"].notna().any()
+    assert (res.screening["contagion_loss"] == 0).all()
+
+
+def test_missing_guarantees_switch_the_network_off(tmp_path):
+    ds = zjfin.datasets.synthetic_province(300, seed=2)
+    del ds.tables["guarantees"]
+    res = zjfin.screen(ds, as_of=AS_OF)
+    assert {o["risk"] for o in res.switched_off} == {"guarantee_risk"}
+    for column in ("guarantee_out", "guarantee_out_ratio", "mutual_guarantee", "guarantee_circle_id",
+                   "chain_depth", "contagion_loss", "systemic_impact", "guarantee_risk"):
+        assert res.screening[column].isna().all(), column
+    assert "circles" not in res.tables
+    assert "circles.parquet" not in res.export(str(tmp_path / "out"))

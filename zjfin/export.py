@@ -124,6 +124,8 @@ def export_result(result: "ScreeningResult", out: str | os.PathLike[str], format
         if result.policy.output.mask_person_ids:
             contracts = mask_person_ids(contracts, result.screening["firm_id"])
         plan["pledges.parquet"] = (lambda f, p: write_parquet(f, p, compression), contracts)
+    if "circles" in result.tables:
+        plan["circles.parquet"] = (lambda f, p: write_parquet(f, p, compression), result.tables["circles"])
     manifest = result.manifest()
     manifest["outputs"] = sorted([*plan, "manifest.json"])
     return _commit(Path(out), plan, manifest)

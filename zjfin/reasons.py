@@ -92,7 +92,12 @@ def _figure(values: Mapping[str, Any], column: str, kind: str, lang: str, rows: 
         if column not in values:
             raise SchemaError(f"reason template names {column!r}, which the screening does not compute")
         column_values = values[column]
-        raw = column_values.to_numpy() if hasattr(column_values, "to_numpy") else np.asarray(column_values)
+        if kind == "text":
+            raw = column_values.to_numpy() if hasattr(column_values, "to_numpy") else np.asarray(column_values)
+        elif hasattr(column_values, "to_numpy"):  # nullable integers and floats: missing as NaN
+            raw = column_values.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            raw = np.asarray(column_values, dtype=float)
         text = format_values(raw[rows], kind, lang)
         cache[key] = pc.fill_null(text, "—") if text.null_count else text
     return cache[key]

@@ -29,7 +29,7 @@ __all__ = [
     "validation_codes",
 ]
 
-_TYPES = {"str", "int", "float", "date", "bool"}
+_TYPES = {"str", "int", "float", "date", "bool", "list"}
 # Characters ignored when matching a header to a name or alias.
 _HEADER_NOISE = re.compile(r"[\s_\-()（）\[\]【】:：]+")
 # Unit suffixes often appended to statement headers: 营业收入（万元）, revenue (yuan).

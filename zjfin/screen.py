@@ -21,6 +21,7 @@ from zjfin.risks.bonds import bond_maturities, bond_risk, short_term_funding
 from zjfin.risks.distress import distress
 from zjfin.risks.liquidity import liquidity_risk
 from zjfin.risks.mujun import mujun
+from zjfin.risks.network import NETWORK_COLUMNS, distressed_firms, guarantee_graph, guarantee_network
 from zjfin.risks.pledges import pledge_contracts, pledge_risk
 from zjfin.risks.working_capital import working_capital
 from zjfin.policy import Policy
@@ -38,9 +39,9 @@ RISK_TABLES: dict[str, tuple[str, ...]] = {
     "pledge_risk": ("pledges", "prices"),
     "guarantee_risk": ("guarantees",),
 }
-STAGES = ["validate", "features", "distress", "bonds", "liquidity", "pledges", "mujun", "working_capital", "reasons", "assemble"]
+STAGES = ["validate", "features", "distress", "bonds", "liquidity", "pledges", "mujun", "working_capital", "guarantee_network", "reasons", "assemble"]
 # Screening columns (data_schemas/screening.json "since") produced so far.
-_STAGES_BUILT = ("foundation", "engines")
+_STAGES_BUILT = ("foundation", "engines", "network")
 
 
 def _as_of(value: Any) -> pd.Timestamp:
@@ -293,13 +294,29 @@ def _run_engines(frame: pd.DataFrame, clean: Dataset, present: set[str], as_of: 
         outputs.append(mujun(frame, policy))
     with tracker.stage("working_capital"):
         outputs.append(working_capital(frame, policy))
+    with tracker.stage("guarantee_network"):
+        if "guarantees" in present:
+            graph = guarantee_graph(clean["guarantees"], frame["firm_id"], as_of)
+            risks = {name: o.columns[name] for o in outputs for name in o.columns.columns if name.endswith("_risk")}
+            network, circles = guarantee_network(graph, frame, distressed_firms(risks, policy), policy)
+            outputs.append(network)
+            tables["circles"] = circles
+            tables["graph"] = graph
+        else:
+            outputs.append(_switched_off(frame, NETWORK_COLUMNS))
     return outputs, tables
 
 
 def _switched_off(frame: pd.DataFrame, columns: dict[str, str]) -> EngineOutput:
     """Empty columns for a risk whose input table is missing (null, never a guessed level)."""
-    empty = {name: (as_text(np.full(len(frame), None, dtype=object), index=frame.index) if kind == "text"
-                    else np.full(len(frame), np.nan)) for name, kind in columns.items()}
+    n = len(frame)
+    makers = {
+        "text": lambda: as_text(np.full(n, None, dtype=object), index=frame.index),
+        "bool": lambda: pd.array(np.full(n, None, dtype=object), dtype="boolean"),
+        "int": lambda: pd.array(np.full(n, None, dtype=object), dtype="Int64"),
+        "float": lambda: np.full(n, np.nan),
+    }
+    empty = {name: makers[kind]() for name, kind in columns.items()}
     return EngineOutput(pd.DataFrame(empty, index=frame.index), pd.DataFrame(index=frame.index))
 
 

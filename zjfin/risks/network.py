@@ -1,0 +1,524 @@
+"""Guarantee-chain risk (担保链, SPEC §3.6): the one global stage of screening.
+
+One directed graph guarantor → borrower over the guarantees active at the as-of date,
+held as a scipy CSR matrix over dense node numbers: the screened firms are nodes
+0 … n − 1 (their ``firm_idx``), firms named only by guarantees follow. Everything here is
+array work on that matrix — strongly and weakly connected components from
+``scipy.sparse.csgraph``, reciprocal pairs by sorting pair keys, chain depth by
+topological layers of the condensation, DebtRank by frontier propagation — never a
+Python loop over firms or guarantees (loops run over propagation steps or graph layers).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from zjfin._arrow import arrow_text, as_text
+from zjfin.errors import PolicyError
+from zjfin.policy import Policy
+from zjfin.risks import EngineOutput, level_from_masks
+
+__all__ = [
+    "GuaranteeGraph",
+    "guarantee_graph",
+    "guarantee_network",
+    "debtrank",
+    "chain_depth",
+    "NETWORK_COLUMNS",
+]
+
+#: Screening columns of this stage and their kinds (for a switched-off network).
+NETWORK_COLUMNS = {
+    "guarantee_out": "float",
+    "guarantee_in": "float",
+    "guarantee_out_ratio": "float",
+    "mutual_guarantee": "bool",
+    "guarantee_circle_id": "text",
+    "guarantee_circle_size": "int",
+    "guarantee_group_id": "text",
+    "guarantee_group_size": "int",
+    "chain_depth": "int",
+    "contagion_loss": "float",
+    "systemic_impact": "float",
+    "guarantee_risk": "text",
+}
+
+
+class GuaranteeGraph(NamedTuple):
+    """The active guarantee graph.
+
+    ``matrix`` is n_nodes × n_nodes CSR, row = guarantor, column = borrower, one stored
+    entry per distinct (guarantor, borrower) pair holding the summed amount (an entry of
+    amount 0 is kept: the relation exists). Node k < ``n_firms`` is screened firm k.
+    """
+
+    matrix: sp.csr_matrix
+    n_firms: int
+    node_ids: pa.Array
+    contracts: np.ndarray
+    """Active contracts behind each stored entry (same order as ``matrix.data``)."""
+    joint: np.ndarray
+    """Whether any contract behind each stored entry is a joint guarantee (联保)."""
+    guarantees_used: int
+    """Active guarantee rows that entered the graph."""
+
+    @property
+    def n_nodes(self) -> int:
+        return self.matrix.shape[0]
+
+    def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(guarantor, borrower, amount) of every stored pair, row-major."""
+        m = self.matrix
+        guarantor = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr))
+        return guarantor, m.indices.astype(np.int64), m.data
+
+
+def _active(guarantees: pd.DataFrame, as_of: pd.Timestamp) -> np.ndarray:
+    """start ≤ as-of < end; a missing date does not limit."""
+    active = np.ones(len(guarantees), dtype=bool)
+    as_of64 = np.datetime64(pd.Timestamp(as_of).normalize().to_datetime64(), "ns")
+    for column, keep in (("start_date", lambda d: d <= as_of64), ("end_date", lambda d: d > as_of64)):
+        if column in guarantees.columns:
+            dates = pd.to_datetime(guarantees[column]).to_numpy(dtype="datetime64[ns]")
+            active &= np.isnat(dates) | keep(dates)
+    return active
+
+
+def guarantee_graph(guarantees: pd.DataFrame, firm_ids: pd.Series | pa.Array, as_of: str | pd.Timestamp) -> GuaranteeGraph:
+    """Build the active guarantee graph.
+
+    Parameters
+    ----------
+    guarantees : DataFrame
+        Validated guarantees: ``guarantor_id``, ``borrower_id``, ``amount``, optional
+        ``start_date``, ``end_date``, ``kind``, and the dense positions ``guarantor_idx`` /
+        ``borrower_idx`` that :func:`zjfin.validate` assigns (−1 for a firm that is not
+        screened; without them positions are looked up from ``firm_ids``).
+    firm_ids : Series or Arrow array
+        Ids of the screened firms, in ``firm_idx`` order.
+    as_of : date
+
+    Returns
+    -------
+    GuaranteeGraph
+        Self-guarantees are left out; several guarantees between the same two firms are one
+        edge carrying their summed amount.
+
+    Examples
+    --------
+    >>> g = pd.DataFrame({"guarantor_id": ["A", "B", "A", "X"], "borrower_id": ["B", "A", "B", "A"],
+    ...                   "amount": [1.0, 2.0, 3.0, 4.0]})
+    >>> graph = guarantee_graph(g, pd.Series(["A", "B"]), "2019-03-31")
+    >>> graph.matrix.toarray().tolist(), graph.node_ids.to_pylist()
+    ([[0.0, 4.0, 0.0], [2.0, 0.0, 0.0], [4.0, 0.0, 0.0]], ['A', 'B', 'X'])
+    """
+    firm_text = arrow_text(firm_ids)
+    n_firms = len(firm_text)
+    active = _active(guarantees, pd.Timestamp(as_of))
+    rows = np.flatnonzero(active)
+    ends = {}
+    for side in ("guarantor", "borrower"):
+        text = arrow_text(guarantees[f"{side}_id"]).take(pa.array(rows, type=pa.int64()))
+        if f"{side}_idx" in guarantees.columns:
+            position = guarantees[f"{side}_idx"].to_numpy(dtype=np.int64)[rows]
+        else:
+            position = pc.index_in(text, value_set=firm_text).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        ends[side] = (text, position)
+    # Firms named only by guarantees become nodes n_firms, n_firms + 1, … in order of
+    # first appearance (guarantor column first), so numbering is stable for the same input.
+    outside_text = pa.chunked_array([ends[s][0].filter(pa.array(ends[s][1] < 0)) for s in ("guarantor", "borrower")], type=pa.string())
+    encoded = pc.dictionary_encode(outside_text).combine_chunks()
+    outside_codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    n_outside = len(encoded.dictionary)
+    node = {}
+    taken = 0
+    for side in ("guarantor", "borrower"):
+        position = ends[side][1].copy()
+        outside = position < 0
+        position[outside] = n_firms + outside_codes[taken: taken + int(outside.sum())]
+        taken += int(outside.sum())
+        node[side] = position
+    n_nodes = n_firms + n_outside
+    amount = np.nan_to_num(guarantees["amount"].to_numpy(dtype=float)[rows])
+    joint = (guarantees["kind"].astype(object).to_numpy()[rows] == "joint") if "kind" in guarantees.columns else np.zeros(len(rows), bool)
+    loop = node["guarantor"] == node["borrower"]
+    g, b = node["guarantor"][~loop], node["borrower"][~loop]
+    shape = (n_nodes, n_nodes)
+    # CSR construction sums duplicate pairs and keeps explicit zeros (an amount-0
+    # guarantee is still a relation); the three matrices share one sparsity pattern.
+    matrix = sp.csr_matrix((amount[~loop], (g, b)), shape=shape)
+    contracts = sp.csr_matrix((np.ones(len(g)), (g, b)), shape=shape)
+    joint_count = sp.csr_matrix((joint[~loop].astype(float), (g, b)), shape=shape)
+    node_ids = pa.concat_arrays([firm_text.combine_chunks() if isinstance(firm_text, pa.ChunkedArray) else firm_text,
+                                 encoded.dictionary.cast(pa.string())])
+    return GuaranteeGraph(matrix, n_firms, node_ids, contracts.data.astype(np.int64), joint_count.data > 0, int(len(g)))
+
+
+def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """Concatenation of arange(start, stop) for each pair, vectorised."""
+    lengths = stops - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    offsets = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+    return np.arange(total, dtype=np.int64) + offsets
+
+
+def chain_depth(matrix: sp.csr_matrix, labels: np.ndarray, n_components: int) -> np.ndarray:
+    """Longest path, in guarantees, into each component of the condensation.
+
+    A component's depth is its topological layer: 0 without predecessors, else one more
+    than its deepest predecessor. Layers are peeled all at once (Kahn's algorithm one
+    layer per step), so the loop runs once per layer, not once per node.
+
+    Examples
+    --------
+    >>> m = sp.csr_matrix(([1.0, 1.0, 1.0], ([0, 1, 2], [1, 2, 1])), shape=(3, 3))
+    >>> chain_depth(m, np.array([0, 1, 1]), 2).tolist()   # 0 -> {1, 2}
+    [0, 1]
+    """
+    src_node = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+    src, dst = labels[src_node], labels[matrix.indices]
+    between = src != dst
+    src, dst = src[between], dst[between]
+    order = np.argsort(src, kind="stable")
+    dst_sorted = dst[order]
+    indptr = np.r_[0, np.cumsum(np.bincount(src, minlength=n_components))]
+    remaining = np.bincount(dst, minlength=n_components)
+    depth = np.zeros(n_components, dtype=np.int64)
+    frontier = np.flatnonzero(remaining == 0)
+    layer = 0
+    while frontier.size:
+        depth[frontier] = layer
+        targets = dst_sorted[_ranges(indptr[frontier], indptr[frontier + 1])]
+        if not targets.size:
+            break
+        reached, hits = np.unique(targets, return_counts=True)
+        remaining[reached] -= hits
+        frontier = reached[remaining[reached] == 0]
+        layer += 1
+    return depth
+
+
+def debtrank(impact_by_borrower: sp.csr_matrix, seed_scenario: np.ndarray, seed_node: np.ndarray,
+             n_scenarios: int | None = None, max_steps: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """DebtRank (Battiston et al. 2012) for several independent seed scenarios at once.
+
+    In each scenario the seeds start at h = 1 and are distressed; at every step each firm j
+    distressed in the previous step passes W_ij · h_j to each guarantor i, h_i is capped at 1,
+    firms whose h became positive are distressed in the next step, and a firm that has
+    passed its distress on becomes inactive (each firm propagates once).
+
+    Parameters
+    ----------
+    impact_by_borrower : csr_matrix
+        Row j lists the guarantors i of borrower j with W_ij (the transpose of W).
+    seed_scenario, seed_node : int arrays
+        One entry per seed: its scenario number and node.
+    n_scenarios : int, optional
+    max_steps : int, optional
+        Stop after this many steps (default: until no firm is distressed).
+
+    Returns
+    -------
+    scenario, node, h : arrays
+        Every (scenario, node) with h > 0 at the end, sorted by scenario then node.
+
+    Examples
+    --------
+    Borrower 0 is guaranteed by 1 (W = 0.5), which is guaranteed by 2 (W = 0.4):
+
+    >>> wt = sp.csr_matrix(([0.5, 0.4], ([0, 1], [1, 2])), shape=(3, 3))
+    >>> debtrank(wt, np.array([0]), np.array([0]))[2].tolist()
+    [1.0, 0.5, 0.2]
+    """
+    n = impact_by_borrower.shape[0]
+    keys = np.unique(seed_scenario.astype(np.int64) * n + seed_node.astype(np.int64))
+    h = np.ones(len(keys))
+    frontier_keys, frontier_h = keys, h.copy()
+    indptr, guarantor, weight = impact_by_borrower.indptr, impact_by_borrower.indices.astype(np.int64), impact_by_borrower.data
+    step = 0
+    while frontier_keys.size and (max_steps is None or step < max_steps):
+        scenario, borrower = np.divmod(frontier_keys, n)
+        starts, stops = indptr[borrower], indptr[borrower + 1]
+        at = _ranges(starts, stops)
+        counts = stops - starts
+        impact = weight[at] * np.repeat(frontier_h, counts)
+        target = np.repeat(scenario, counts) * n + guarantor[at]
+        positive = impact > 0  # a zero impact leaves the guarantor undistressed
+        target, impact = target[positive], impact[positive]
+        if not target.size:
+            break
+        target_keys, inverse = np.unique(target, return_inverse=True)
+        added = np.bincount(inverse, weights=impact, minlength=len(target_keys))
+        where = np.searchsorted(keys, target_keys)
+        found = where < len(keys)
+        found[found] = keys[where[found]] == target_keys[found]
+        # Already distressed or inactive: h grows, but it has propagated (or will) already.
+        h[where[found]] = np.minimum(1.0, h[where[found]] + added[found])
+        new_keys, new_h = target_keys[~found], np.minimum(1.0, added[~found])
+        keys = np.insert(keys, where[~found], new_keys)
+        h = np.insert(h, where[~found], new_h)
+        frontier_keys, frontier_h = new_keys, new_h
+        step += 1
+    scenario, node = np.divmod(keys, n)
+    return scenario, node, h
+
+
+def _impact_matrix(graph: GuaranteeGraph, equity: np.ndarray) -> sp.csr_matrix:
+    """W transposed: row j (borrower) lists guarantors i with W_ij = min(1, amount / equity_i);
+    W = 1 when the guarantor's equity is ≤ 0 or unknown (a firm outside the dataset), and
+    0 for an amount of 0."""
+    guarantor, borrower, amount = graph.edges()
+    node_equity = np.full(graph.n_nodes, np.nan)
+    node_equity[: graph.n_firms] = equity
+    e = node_equity[guarantor]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(np.isfinite(e) & (e > 0), np.minimum(1.0, amount / np.where(e > 0, e, 1.0)), 1.0)
+    w = np.where(amount > 0, w, 0.0)
+    return sp.csr_matrix((w, (borrower, guarantor)), shape=graph.matrix.shape)
+
+
+def _numbered(labels: np.ndarray, keep: np.ndarray, sort_keys: list[np.ndarray], prefix: str, width: int) -> tuple[np.ndarray, pa.Array]:
+    """Renumber the kept component labels 1 … k in the order of ``sort_keys`` (np.lexsort:
+    last key first) and name them ``prefix`` + zero-padded number."""
+    order = np.lexsort(sort_keys)
+    order = order[keep[order]]
+    number = np.full(len(keep), -1, dtype=np.int64)
+    number[order] = np.arange(1, len(order) + 1)
+    names = pc.utf8_lpad(pa.array(np.arange(1, len(order) + 1)).cast(pa.string()), width, "0")
+    names = pc.binary_join_element_wise(pa.scalar(prefix), names, "")
+    return number, names
+
+
+def _settings(policy: Policy):
+    p = policy.network
+    for key in ("high_distressed_exposure_ratio", "medium_out_ratio", "high_contagion_loss"):
+        if not getattr(p, key) >= 0:
+            raise PolicyError(f"policy key 'network.{key}' must be a number ≥ 0, got {getattr(p, key)!r}")
+    if p.systemic_top_guarantors < 0:
+        raise PolicyError(f"policy key 'network.systemic_top_guarantors' must be a whole number ≥ 0, got {p.systemic_top_guarantors!r}")
+    if p.seed_level not in ("low", "medium", "high"):
+        raise PolicyError(f"policy key 'network.seed_level' must be one of low, medium, high, got {p.seed_level!r}")
+    return p
+
+
+def distressed_firms(columns: pd.DataFrame | dict, policy: Policy) -> np.ndarray:
+    """The DebtRank seeds: firms whose risk named in ``network.seed_risks`` is at
+    ``network.seed_level`` or above (default: bond or liquidity risk ``high``, which covers
+    a defaulted or extended bond, a non-performing loan and 90+ days overdue)."""
+    from zjfin.risks import RISK_LEVELS
+
+    p = policy.network
+    allowed = pa.array(RISK_LEVELS[RISK_LEVELS.index(p.seed_level):], type=pa.string())
+    seeds = None
+    for risk in p.seed_risks:
+        if risk not in columns:
+            continue
+        hit = pc.fill_null(pc.is_in(arrow_text(columns[risk]), value_set=allowed), False)
+        hit = np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+        seeds = hit if seeds is None else seeds | hit
+    if seeds is None:
+        n = len(next(iter(columns.values()))) if isinstance(columns, dict) else len(columns)
+        seeds = np.zeros(n, dtype=bool)
+    return seeds
+
+
+def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndarray,
+                      policy: Policy) -> tuple[EngineOutput, pd.DataFrame]:
+    """Every per-firm guarantee-network measure and ``guarantee_risk`` (SPEC §3.6).
+
+    Parameters
+    ----------
+    graph : GuaranteeGraph
+        From :func:`guarantee_graph`; its first ``len(frame)`` nodes are the frame's rows.
+    frame : DataFrame
+        The firm frame: ``equity`` (net assets) and ``total_assets`` (the DebtRank value
+        weights) are used.
+    seeds : bool array
+        Firms distressed at the start (:func:`distressed_firms`).
+    policy : Policy
+        Section ``[network]``.
+
+    Returns
+    -------
+    EngineOutput, circles
+        Per-firm columns and reasons (G1–G6); one row per guarantee circle.
+
+    Examples
+    --------
+    A 3-circle A → B → C → A where C defaulted, and D guaranteeing A:
+
+    >>> g = pd.DataFrame({"guarantor_id": ["A", "B", "C", "D"], "borrower_id": ["B", "C", "A", "A"],
+    ...                   "amount": [50.0, 50.0, 50.0, 10.0]})
+    >>> frame = pd.DataFrame({"firm_id": list("ABCD"), "equity": [100.0] * 4, "total_assets": [200.0] * 4})
+    >>> graph = guarantee_graph(g, frame["firm_id"], "2019-03-31")
+    >>> out, circles = guarantee_network(graph, frame, np.array([False, False, True, False]), Policy.default())
+    >>> out.columns[["guarantee_circle_size", "chain_depth", "contagion_loss", "guarantee_risk"]].values.tolist()
+    [[3, 1, 0.25, 'high'], [3, 1, 0.5, 'high'], [3, 1, 1.0, 'high'], [<NA>, 0, 0.025, 'low']]
+    >>> circles[["circle_id", "size", "total_amount", "distressed_count"]].values.tolist()
+    [['GC000001', 3, 150.0, 1]]
+    """
+    p = _settings(policy)
+    n, n_nodes = graph.n_firms, graph.n_nodes
+    index = frame.index
+    if len(frame) != n or len(seeds) != n:
+        raise ValueError("the frame, the seeds and the graph's firms must have the same length")
+    guarantor, borrower, amount = graph.edges()
+    amount = amount.astype(float)
+    matrix = graph.matrix
+    equity = frame["equity"].to_numpy(dtype=float) if "equity" in frame.columns else np.full(n, np.nan)
+    assets = frame["total_assets"].to_numpy(dtype=float) if "total_assets" in frame.columns else np.full(n, np.nan)
+    node_seed = np.zeros(n_nodes, dtype=bool)
+    node_seed[:n] = seeds
+
+    # Exposure.
+    out_amount = np.bincount(guarantor, weights=amount, minlength=n_nodes).astype(float)
+    in_amount = np.bincount(borrower, weights=amount, minlength=n_nodes).astype(float)
+    has_out = np.bincount(guarantor, minlength=n_nodes) > 0
+    has_in = np.bincount(borrower, minlength=n_nodes) > 0
+    equity_ok = np.isfinite(equity) & (equity > 0)
+    out_ratio = np.full(n, np.nan)
+    np.divide(out_amount[:n], equity, out=out_ratio, where=equity_ok)
+    to_distressed = np.bincount(guarantor, weights=amount * node_seed[borrower], minlength=n_nodes)[:n].astype(float)
+    to_distressed_ratio = np.full(n, np.nan)
+    np.divide(to_distressed, equity, out=to_distressed_ratio, where=equity_ok)
+
+    # Reciprocal pairs: an unordered pair key that occurs twice among the directed edges.
+    low, high = np.minimum(guarantor, borrower), np.maximum(guarantor, borrower)
+    pair_key = np.sort(low * n_nodes + high)
+    twice = pair_key[1:][pair_key[1:] == pair_key[:-1]]
+    partners = np.bincount(np.r_[twice // n_nodes, twice % n_nodes], minlength=n_nodes)
+
+    # Circles: strongly connected components of two or more firms.
+    n_strong, strong = connected_components(matrix, directed=True, connection="strong")
+    strong_size = np.bincount(strong, minlength=n_strong)
+    internal = strong[guarantor] == strong[borrower]
+    circle_amount = np.bincount(strong[guarantor][internal], weights=amount[internal], minlength=n_strong)
+    circle_edges = np.bincount(strong[guarantor][internal], minlength=n_strong)
+    first_node = np.full(n_strong, n_nodes, dtype=np.int64)
+    np.minimum.at(first_node, strong, np.arange(n_nodes))
+    is_circle = strong_size >= 2
+    # Largest circles first, then by amount, then by the first member's position.
+    circle_number, circle_names = _numbered(np.arange(n_strong), is_circle, [first_node, -circle_amount, -strong_size], "GC", 6)
+
+    # Groups: weakly connected components with at least one guarantee.
+    n_weak, weak = connected_components(matrix, directed=True, connection="weak")
+    weak_size = np.bincount(weak, minlength=n_weak)
+    weak_first = np.full(n_weak, n_nodes, dtype=np.int64)
+    np.minimum.at(weak_first, weak, np.arange(n_nodes))
+    group_number, group_names = _numbered(np.arange(n_weak), weak_size >= 2, [weak_first, -weak_size], "GG", 7)
+
+    depth = chain_depth(matrix, strong, n_strong)[strong]
+
+    # DebtRank over the whole province, then one scenario per firm for systemic impact.
+    impact = _impact_matrix(graph, equity)
+    _, node, h = debtrank(impact, np.zeros(int(node_seed.sum()), dtype=np.int64), np.flatnonzero(node_seed))
+    contagion = np.zeros(n_nodes)
+    contagion[node] = h
+    value = np.zeros(n_nodes)
+    value[:n] = np.where(np.isfinite(assets) & (assets > 0), assets, 0.0)
+    value = value / value.sum() if value.sum() > 0 else value
+    candidates = np.zeros(n_nodes, dtype=bool)
+    if p.systemic_circle_members:
+        candidates[:n] |= is_circle[strong[:n]]
+    if p.systemic_top_guarantors > 0:
+        guarantors = np.flatnonzero(has_out[:n])
+        top = guarantors[np.lexsort((guarantors, -out_amount[guarantors]))[: p.systemic_top_guarantors]]
+        candidates[top] = True
+    systemic = np.full(n, np.nan)
+    chosen = np.flatnonzero(candidates[:n])
+    if chosen.size:
+        scenario, node, h = debtrank(impact, np.arange(chosen.size), chosen)
+        # R = Σ_i v_i h_i(T) − Σ_i v_i h_i(1): the seed's own value does not count.
+        reached = np.bincount(scenario, weights=value[node] * h, minlength=chosen.size)
+        systemic[chosen] = np.maximum(reached - value[chosen], 0.0)
+
+    # Risk level and reasons.
+    circle_of_firm = strong[:n]
+    in_circle = is_circle[circle_of_firm]
+    circle_distressed = np.bincount(strong, weights=node_seed, minlength=n_strong)
+    equity_bad = ~equity_ok
+    with np.errstate(invalid="ignore"):
+        fired = pd.DataFrame({
+            "G1": (to_distressed > 0) & ((to_distressed_ratio > p.high_distressed_exposure_ratio) | equity_bad),
+            "G2": in_circle & (circle_distressed[circle_of_firm] > 0),
+            "G3": ~seeds & (contagion[:n] >= p.high_contagion_loss) & (contagion[:n] > 0),
+            # A circle with a distressed member is said by G2 already.
+            "G4": in_circle & ~(circle_distressed[circle_of_firm] > 0),
+            "G5": partners[:n] > 0,
+            "G6": has_out[:n] & ((out_ratio > p.medium_out_ratio) | equity_bad),
+        }, index=index)
+    high_mask = fired["G1"] | fired["G2"] | fired["G3"]
+    medium_mask = fired["G4"] | fired["G5"] | fired["G6"]
+    low_mask = has_out[:n] | has_in[:n]
+
+    circle_text = circle_names.take(pa.array(np.maximum(circle_number[circle_of_firm] - 1, 0))) if len(circle_names) else pa.nulls(n, pa.string())
+    circle_text = pc.if_else(pa.array(in_circle), circle_text, pa.scalar(None, pa.string())) if len(circle_names) else circle_text
+    weak_of_firm = weak[:n]
+    in_group = weak_size[weak_of_firm] >= 2
+    group_text = group_names.take(pa.array(np.maximum(group_number[weak_of_firm] - 1, 0))) if len(group_names) else pa.nulls(n, pa.string())
+    group_text = pc.if_else(pa.array(in_group), group_text, pa.scalar(None, pa.string())) if len(group_names) else group_text
+    columns = pd.DataFrame({
+        "guarantee_out": out_amount[:n],
+        "guarantee_in": in_amount[:n],
+        "guarantee_out_ratio": out_ratio,
+        "guarantee_to_distressed": to_distressed,
+        "guarantee_to_distressed_ratio": to_distressed_ratio,
+        "mutual_guarantee": partners[:n] > 0,
+        "mutual_partners": partners[:n],
+        "guarantee_circle_id": as_text(circle_text, index=index),
+        "guarantee_circle_size": pd.array(np.where(in_circle, strong_size[circle_of_firm], 0), dtype="Int64"),
+        "circle_distressed_count": np.where(in_circle, circle_distressed[circle_of_firm], 0).astype(np.int64),
+        "guarantee_group_id": as_text(group_text, index=index),
+        "guarantee_group_size": pd.array(np.where(in_group, weak_size[weak_of_firm], 0), dtype="Int64"),
+        "chain_depth": depth[:n],
+        "contagion_loss": contagion[:n],
+        "systemic_impact": systemic,
+        "guarantee_risk": level_from_masks(index, high_mask, medium_mask, low_mask),
+    }, index=index)
+    for name in ("guarantee_circle_size", "guarantee_group_size"):
+        columns[name] = columns[name].mask(columns[name] == 0)
+    circles = _circles_table(graph, strong, is_circle, circle_number, circle_names, strong_size,
+                             circle_amount, circle_edges, node_seed, contagion)
+    return EngineOutput(columns, fired), circles
+
+
+def _circles_table(graph: GuaranteeGraph, strong: np.ndarray, is_circle: np.ndarray, circle_number: np.ndarray,
+                   circle_names: pa.Array, size: np.ndarray, total: np.ndarray, edges: np.ndarray,
+                   node_seed: np.ndarray, contagion: np.ndarray) -> pd.DataFrame:
+    """One row per circle: members and distressed members as lists of ids (node order)."""
+    member_nodes = np.flatnonzero(is_circle[strong])
+    number = circle_number[strong[member_nodes]]
+    order = np.lexsort((member_nodes, number))
+    member_nodes, number = member_nodes[order], number[order]
+    k = len(circle_names)
+    components = np.flatnonzero(is_circle)[np.argsort(circle_number[is_circle])]
+    offsets = pa.array(np.r_[0, np.cumsum(np.bincount(number - 1, minlength=k))].astype(np.int32))
+    members = pa.ListArray.from_arrays(offsets, graph.node_ids.take(pa.array(member_nodes)))
+    distressed_nodes = member_nodes[node_seed[member_nodes]]
+    distressed_number = number[node_seed[member_nodes]]
+    d_offsets = pa.array(np.r_[0, np.cumsum(np.bincount(distressed_number - 1, minlength=k))].astype(np.int32))
+    distressed = pa.ListArray.from_arrays(d_offsets, graph.node_ids.take(pa.array(distressed_nodes)))
+    outside = np.bincount(number - 1, weights=member_nodes >= graph.n_firms, minlength=k)
+    worst = np.zeros(k)
+    if len(member_nodes):
+        np.maximum.at(worst, number - 1, contagion[member_nodes])
+    return pd.DataFrame({
+        "circle_id": as_text(circle_names),
+        "size": size[components].astype(np.int64),
+        "members": pd.arrays.ArrowExtensionArray(members),
+        "outside_members": outside.astype(np.int64),
+        "total_amount": total[components],
+        "internal_guarantees": edges[components].astype(np.int64),
+        "distressed_members": pd.arrays.ArrowExtensionArray(distressed),
+        "distressed_count": np.bincount(distressed_number - 1, minlength=k).astype(np.int64),
+        "max_contagion_loss": worst,
+    })
