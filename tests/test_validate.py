@@ -171,6 +171,11 @@ def _date_order(t):
     t["guarantees"]["end_date"] = pd.to_datetime(["2018-01-01"])
 
 
+def _guarantee_inactive(t):
+    t.update(with_extra_tables(t))
+    t["guarantees"]["end_date"] = pd.to_datetime(["2019-03-31"])  # ended on the as-of date
+
+
 def _unmatched_stock(t):
     t["firms"]["stock_code"] = pd.Series(["600000.SH", None, None], dtype=object)
     t["prices"] = pd.DataFrame({"stock_code": ["600000.SH", "000001.SZ", "000001.SZ"],
@@ -208,6 +213,7 @@ CASES = [
     ("future_date", _future, "financials", False),
     ("date_order", _date_order, "guarantees", False),
     ("unmatched_stock", _unmatched_stock, "prices", True),
+    ("guarantee_inactive", _guarantee_inactive, "guarantees", True),
 ]
 
 

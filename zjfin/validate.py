@@ -288,6 +288,13 @@ def validate(
         for column in _NETWORK_REFERENCE:
             outside = ~rej & (screened_position("guarantees", column) < 0) & g[column].notna().to_numpy()
             col.emit("guarantees", outside, column, "unknown_firm_in_network", key="guarantor_id")
+        if as_of_ts is not None:
+            # In force: start ≤ as-of < end (SPEC §3.6); a missing date does not limit.
+            for column, out_of_force in (("start_date", lambda d: d > as_of_ts), ("end_date", lambda d: d <= as_of_ts)):
+                if column in g.columns:
+                    dates = pd.to_datetime(g[column], errors="coerce")
+                    col.emit("guarantees", ~col.rejected_rows("guarantees") & out_of_force(dates).fillna(False).to_numpy(dtype=bool),
+                             column, "guarantee_inactive", key="guarantor_id")
     if "prices" in tables and "firms" in tables:
         _check_unmatched_prices(col, work)
     # Dense firm positions, assigned once: later stages join on integers.
