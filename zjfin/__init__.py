@@ -18,6 +18,7 @@ from zjfin.errors import InputFileError, ParameterError, PolicyError, SchemaErro
 from zjfin.features import current_financials, size_class
 from zjfin.policy import Policy
 from zjfin.read import Dataset, read_dataset, read_table, write_dataset
+from zjfin.risks.network import GuaranteeGraph, debtrank, guarantee_graph, guarantee_network
 from zjfin.schema import table_schema
 from zjfin.screen import ScreeningResult, screen
 from zjfin.validate import ValidationReport, validate
@@ -25,6 +26,7 @@ from zjfin.validate import ValidationReport, validate
 __all__ = [
     "__version__",
     "Dataset",
+    "GuaranteeGraph",
     "InputFileError",
     "ParameterError",
     "Policy",
@@ -35,6 +37,9 @@ __all__ = [
     "ZjfinError",
     "current_financials",
     "datasets",
+    "debtrank",
+    "guarantee_graph",
+    "guarantee_network",
     "read_dataset",
     "read_table",
     "screen",

@@ -155,12 +155,17 @@ def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
     counts = result.screening["size_class"].value_counts()
     print("size classes: " + ", ".join(f"{k} {int(v):,}" for k, v in counts.items()))
     risks = []
-    for column in ("bond_risk", "liquidity_risk", "pledge_risk"):
+    for column in ("bond_risk", "liquidity_risk", "pledge_risk", "guarantee_risk"):
         levels = result.screening[column].value_counts() if column in result.screening else {}
         if len(levels):
             risks.append(f"{column.removesuffix('_risk')} {int(levels.get('high', 0)):,}/{int(levels.get('medium', 0)):,}")
     if risks:
         print("risk high/medium: " + ", ".join(risks))
+    network = result.manifest()["counts"]["guarantee_network"]
+    if network:
+        print(f"guarantee network: {network['guarantees_in_force']:,} guarantees in force, {network['circles']:,} circles "
+              f"({network['firms_in_circles']:,} firms), {network['firms_in_mutual_pairs']:,} firms in mutual pairs, "
+              f"longest chain {network['max_chain_depth']}")
     if "zombie" in result.screening:
         zombies, not_viable = int(result.screening["zombie"].eq(True).sum()), int(result.screening["viable"].eq(False).sum())
         print(f"zombie firms: {zombies:,}; not viable: {not_viable:,}")

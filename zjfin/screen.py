@@ -71,14 +71,15 @@ class ScreeningResult:
 
     def __init__(self, screening: pd.DataFrame, validation: ValidationReport, as_of: pd.Timestamp,
                  policy: Policy, timings: dict[str, float], switched_off: list[dict[str, Any]],
-                 tables: dict[str, pd.DataFrame] | None = None) -> None:
+                 tables: dict[str, Any] | None = None) -> None:
         self.screening = screening
         self.validation = validation
         self.as_of = as_of
         self.policy = policy
         self.timings = timings
         self.switched_off = switched_off
-        #: Per-item tables behind the firm rows (``pledges``: one row per contract).
+        #: Per-item tables behind the firm rows: ``pledges`` (one row per contract),
+        #: ``circles`` (one row per guarantee circle) and ``graph`` (the GuaranteeGraph).
         self.tables = dict(tables or {})
 
     @property
@@ -158,8 +159,30 @@ class ScreeningResult:
                 **{risk: self._level_counts(risk) for risk in RISK_TABLES if risk in self.screening},
                 "zombie": int(self.screening["zombie"].eq(True).sum()) if "zombie" in self.screening else 0,
                 "not_viable": int(self.screening["viable"].eq(False).sum()) if "viable" in self.screening else 0,
+                "guarantee_network": self._network_counts(),
             },
             "timings": dict(self.timings),
+        }
+
+    @property
+    def circles(self) -> pd.DataFrame | None:
+        """Guarantee circles (``circles.parquet``); None when the network was switched off."""
+        return self.tables.get("circles")
+
+    def _network_counts(self) -> dict[str, int] | None:
+        graph = self.tables.get("graph")
+        if graph is None:
+            return None
+        s = self.screening
+        return {
+            "guarantees_in_force": int(graph.guarantees_used),
+            "guarantee_pairs": int(graph.matrix.nnz),
+            "nodes_outside_firms": int(graph.n_nodes - graph.n_firms),
+            "firms_in_network": int(((s["guarantee_out"] > 0) | (s["guarantee_in"] > 0) | s["guarantee_group_id"].notna()).sum()),
+            "circles": int(len(self.circles)),
+            "firms_in_circles": int(s["guarantee_circle_id"].notna().sum()),
+            "firms_in_mutual_pairs": int(s["mutual_guarantee"].eq(True).sum()),
+            "max_chain_depth": int(s["chain_depth"].max()) if len(s) else 0,
         }
 
     def _level_counts(self, column: str) -> dict[str, int]:
@@ -262,11 +285,11 @@ def screen(
 
 
 def _run_engines(frame: pd.DataFrame, clean: Dataset, present: set[str], as_of: pd.Timestamp, policy: Policy,
-                 tracker: Progress) -> tuple[list[EngineOutput], dict[str, pd.DataFrame]]:
+                 tracker: Progress) -> tuple[list[EngineOutput], dict[str, Any]]:
     """Every per-firm risk engine, each a timed stage; a risk whose table is missing is
     switched off (its columns stay empty)."""
     outputs: list[EngineOutput] = []
-    tables: dict[str, pd.DataFrame] = {}
+    tables: dict[str, Any] = {}
     with tracker.stage("distress"):
         outputs.append(distress(frame, policy))
     with tracker.stage("bonds"):
