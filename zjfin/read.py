@@ -531,6 +531,11 @@ _BAD_CODE = {"float": "bad_number", "int": "bad_number", "date": "bad_date", "bo
 def cell_text(values: pd.Series | np.ndarray) -> np.ndarray:
     """Cell values as text for findings: missing → "", dates as dates, whole floats
     without ".0", anything else as written. Runs over the findings only, never a table."""
+    if getattr(values, "dtype", None) is not None and values.dtype.kind == "M":  # datetime64: one vectorised pass
+        days = np.asarray(values, dtype="datetime64[ns]").astype("datetime64[D]")
+        text = np.datetime_as_string(days).astype(object)
+        text[np.isnat(days)] = ""
+        return text
     values = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
     out = np.empty(len(values), dtype=object)
     for i, v in enumerate(values):

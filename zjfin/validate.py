@@ -129,16 +129,17 @@ class _Collector:
         key_col = key or (schema.primary_key[0] if schema.primary_key else schema.names[0])
         if values is None:
             values = frame[column] if column in frame.columns else pd.Series("", index=frame.index)
-        values = pd.Series(np.asarray(values, dtype=object)[mask])
+        # Pick the flagged cells in their own dtype first: never convert a whole column.
+        picked = values[mask] if isinstance(values, pd.Series) else np.asarray(values, dtype=object)[mask]
         self.frames.setdefault(table, []).append(
             pd.DataFrame(
                 {
                     "table": table,
                     "file": self.file(table),
                     "row": frame["_row"].to_numpy()[mask],
-                    "key": cell_text(frame[key_col].to_numpy(dtype=object)[mask]),
+                    "key": cell_text(frame[key_col][mask]),
                     "column": column,
-                    "value": cell_text(values.to_numpy(dtype=object)),
+                    "value": cell_text(picked),
                     "code": code,
                 }
             )
