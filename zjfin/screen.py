@@ -169,6 +169,19 @@ class ScreeningResult:
         """Guarantee circles (``circles.parquet``); None when the network was switched off."""
         return self.tables.get("circles")
 
+    def plot_circle(self, circle_id: str, ax: Any = None) -> Any:
+        """Draw one guarantee circle (see :func:`zjfin.plots.plot_guarantee_circle`)."""
+        from zjfin.plots import plot_guarantee_circle
+
+        return plot_guarantee_circle(self, circle_id, ax=ax)
+
+    def plot_neighbourhood(self, firm_id: str, depth: int = 1, ax: Any = None, max_nodes: int = 60) -> Any:
+        """Draw a firm's guarantors and borrowers within ``depth`` steps (see
+        :func:`zjfin.plots.plot_guarantee_neighbourhood`)."""
+        from zjfin.plots import plot_guarantee_neighbourhood
+
+        return plot_guarantee_neighbourhood(self, firm_id, depth=depth, ax=ax, max_nodes=max_nodes)
+
     def _network_counts(self) -> dict[str, int] | None:
         graph = self.tables.get("graph")
         if graph is None:

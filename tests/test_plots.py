@@ -1,0 +1,296 @@
+"""Guarantee-circle and neighbourhood drawings, checked against networkx on the synthetic
+province and by inspecting the artists of the returned Axes."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+nx = pytest.importorskip("networkx")
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
+from matplotlib.patches import FancyArrowPatch  # noqa: E402
+
+import zjfin  # noqa: E402
+from builders import uscc  # noqa: E402
+from zjfin.errors import ParameterError, ZjfinError  # noqa: E402
+from zjfin.plots import (  # noqa: E402
+    MAX_WIDTH,
+    MIN_WIDTH,
+    RISK_COLOURS,
+    plot_guarantee_circle,
+    plot_guarantee_neighbourhood,
+)
+
+# No CJK font on a bare test machine: Chinese labels render as boxes, which is fine here.
+pytestmark = pytest.mark.filterwarnings("ignore:Glyph .* missing from font")
+
+AS_OF = "2019-03-31"
+OUTSIDE = uscc("310101", "87654321")  # a firm named only by guarantees (Shanghai)
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return zjfin.datasets.synthetic_province(2000, seed=5)
+
+
+@pytest.fixture(scope="module")
+def result(dataset):
+    return zjfin.screen(dataset, as_of=AS_OF)
+
+
+@pytest.fixture(scope="module")
+def digraph(result):
+    """The same active graph as networkx, keyed by firm id, amount on each edge."""
+    graph = result.tables["graph"]
+    ids = np.array(graph.node_ids.to_pylist(), dtype=object)
+    g, b, a = graph.edges()
+    out = nx.DiGraph()
+    out.add_nodes_from(ids)
+    out.add_weighted_edges_from(zip(ids[g], ids[b], a.tolist()), weight="amount")
+    return out
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def arrows(ax) -> dict[tuple[str, str], FancyArrowPatch]:
+    return {tuple(p.get_gid().split("->")): p for p in ax.patches if isinstance(p, FancyArrowPatch)}
+
+
+def nodes(ax) -> pd.DataFrame:
+    """One row per node marker: id (from the label of the same position), x, y, colours."""
+    (markers,) = [c for c in ax.collections if c.get_gid() == "guarantee-nodes"]
+    labels = [t for t in ax.texts if t.get_gid() not in (None, "column-caption")]
+    offsets = markers.get_offsets()
+    assert len(labels) == len(offsets)
+    face = [to_hex(c) for c in markers.get_facecolors()]
+    edge = [to_hex(c) for c in markers.get_edgecolors()]
+    return pd.DataFrame({"id": [t.get_gid() for t in labels], "label": [t.get_text() for t in labels],
+                         "x": offsets[:, 0], "y": offsets[:, 1], "face": face, "edge": edge})
+
+
+def risk_colour(result, firm_ids) -> list[str]:
+    level = result.screening.set_index("firm_id")["guarantee_risk"].astype(object)
+    return [RISK_COLOURS[level[f]] if f in level.index and level[f] in RISK_COLOURS else RISK_COLOURS["unknown"]
+            for f in firm_ids]
+
+
+def planted_circle(result, dataset) -> pd.Series:
+    circles = result.tables["circles"]
+    hit = circles[(circles["size"] == 4) & (circles["distressed_count"] > 0)]
+    assert len(hit) == 1
+    row = hit.iloc[0]
+    planted = set(dataset.planted.loc[dataset.planted["case"] == "guarantee_circle_defaulter", "firm_id"])
+    assert set(row["members"]) == planted
+    return row
+
+
+def test_planted_circle_is_drawn(result, dataset, digraph):
+    row = planted_circle(result, dataset)
+    ax = plot_guarantee_circle(result, row["circle_id"])
+    members = list(row["members"])
+    expected = set(digraph.subgraph(members).edges())
+    assert set(arrows(ax)) == expected
+    assert len(arrows(ax)) == row["internal_guarantees"] == 4
+    drawn = nodes(ax)
+    assert len(drawn) == 4 and set(drawn["id"]) == set(members)
+    # On a ring of radius 1, in cycle order: every arrow joins neighbours on the ring.
+    assert np.allclose(np.hypot(drawn["x"], drawn["y"]), 1.0)
+    at = dict(zip(drawn["id"], zip(drawn["x"], drawn["y"])))
+    assert all(np.isclose(np.hypot(*np.subtract(at[g], at[b])), np.sqrt(2)) for g, b in expected)
+    assert drawn["face"].tolist() == risk_colour(result, drawn["id"]) == [RISK_COLOURS["high"]] * 4
+    title = ax.get_title()
+    assert row["circle_id"] in title and "4 firms" in title
+    assert f"{row['total_amount'] / 1e4:,.0f} 万元" in title
+    names = result.screening.set_index("firm_id")["name"]
+    assert all(names[f].startswith(label.rstrip("…")) for f, label in zip(drawn["id"], drawn["label"]))
+    assert {t.get_text() for t in ax.get_legend().get_texts()} >= {"none", "low", "medium", "high"}
+    ax.figure.canvas.draw()  # renders without error
+
+
+def test_every_circle_matches_networkx(result, digraph):
+    circles = result.tables["circles"]
+    sccs = {frozenset(c) for c in nx.strongly_connected_components(digraph) if len(c) > 1}
+    assert {frozenset(m) for m in circles["members"]} == sccs
+    fig, ax = plt.subplots()
+    for circle_id, members in zip(circles["circle_id"][:12], circles["members"][:12]):
+        ax.clear()
+        assert plot_guarantee_circle(result, circle_id, ax=ax) is ax
+        assert set(arrows(ax)) == set(digraph.subgraph(members).edges())
+        drawn = nodes(ax)
+        assert sorted(drawn["id"]) == sorted(members)
+        assert drawn["face"].tolist() == risk_colour(result, drawn["id"])
+
+
+def test_arrow_width_is_sqrt_of_amount(result, digraph):
+    circles = result.tables["circles"]
+    row = circles[circles["size"] == 4].iloc[0]
+    ax = plot_guarantee_circle(result, row["circle_id"])
+    drawn = arrows(ax)
+    amount = np.array([digraph.edges[e]["amount"] for e in drawn])
+    width = np.array([p.get_linewidth() for p in drawn.values()])
+    assert width.max() == pytest.approx(MAX_WIDTH)
+    assert width == pytest.approx(MIN_WIDTH + (MAX_WIDTH - MIN_WIDTH) * np.sqrt(amount / amount.max()))
+
+
+def test_outside_member_is_white_with_short_id(dataset):
+    member = sorted(dataset.planted.loc[dataset.planted["case"] == "guarantee_circle_defaulter", "firm_id"])[0]
+    guarantees = dataset.tables["guarantees"]
+    extra = pd.DataFrame({
+        "guarantor_id": [OUTSIDE, member], "borrower_id": [member, OUTSIDE], "amount": [3e6, 1e6],
+        "start_date": pd.to_datetime(["2018-01-01"] * 2), "end_date": pd.to_datetime(["2020-01-01"] * 2),
+        "kind": ["general"] * 2,
+    })
+    tables = dict(dataset.tables)
+    tables["guarantees"] = pd.concat([guarantees, extra], ignore_index=True).assign(_row=lambda f: np.arange(len(f)) + 2)
+    res = zjfin.screen(zjfin.read.Dataset(tables), as_of=AS_OF)
+    circles = res.tables["circles"]
+    row = circles[circles["outside_members"] == 1].iloc[0]
+    assert row["size"] == 5 and OUTSIDE in list(row["members"])
+    ax = plot_guarantee_circle(res, row["circle_id"])
+    drawn = nodes(ax).set_index("id")
+    assert drawn.loc[OUTSIDE, "face"] == RISK_COLOURS["unknown"] == "#ffffff"
+    assert drawn.loc[OUTSIDE, "edge"] == "#000000"
+    assert drawn.loc[OUTSIDE, "label"] == OUTSIDE[-6:]
+    # The reciprocal pair is two arrows, bent to opposite sides.
+    assert {(OUTSIDE, member), (member, OUTSIDE)} <= set(arrows(ax))
+    assert len(arrows(ax)) == row["internal_guarantees"] == 6
+    # An outside firm can be the centre of a neighbourhood too.
+    ax = plot_guarantee_neighbourhood(res, OUTSIDE)
+    assert set(nodes(ax)["id"]) == {OUTSIDE, member}
+    ax.figure.canvas.draw()
+
+
+def pick_firm(digraph, result) -> str:
+    """A screened firm with pure guarantors and pure borrowers (no mutual partner)."""
+    screened = set(result.screening["firm_id"])
+    best = None
+    for firm in screened:
+        up, down = set(digraph.predecessors(firm)), set(digraph.successors(firm))
+        if up and down and not up & down:
+            score = len(up) + len(down)
+            if best is None or score > best[0]:
+                best = (score, firm)
+    assert best is not None
+    return best[1]
+
+
+def signed_distance(digraph, firm, depth) -> dict[str, int]:
+    """networkx's view of the layout columns."""
+    down = nx.single_source_shortest_path_length(digraph, firm, cutoff=depth)
+    up = nx.single_source_shortest_path_length(digraph.reverse(copy=False), firm, cutoff=depth)
+    column = {}
+    for node in set(up) | set(down):
+        d, u = down.get(node), up.get(node)
+        if d is not None and (u is None or d < u):
+            column[node] = d
+        elif u is not None and (d is None or u < d):
+            column[node] = -u
+        else:
+            column[node] = 0
+    return column
+
+
+def test_neighbourhood_guarantors_left_borrowers_right(result, digraph):
+    firm = pick_firm(digraph, result)
+    ax = plot_guarantee_neighbourhood(result, firm)
+    drawn = nodes(ax).set_index("id")
+    guarantors, borrowers = set(digraph.predecessors(firm)), set(digraph.successors(firm))
+    assert set(drawn.index) == guarantors | borrowers | {firm}
+    assert drawn.index[0] == firm and (drawn.loc[firm, "x"], drawn.loc[firm, "y"]) == (0, 0)
+    assert (drawn.loc[list(guarantors), "x"] < 0).all()
+    assert (drawn.loc[list(borrowers), "x"] > 0).all()
+    expected = set(digraph.subgraph(drawn.index).edges())
+    assert set(arrows(ax)) == expected
+    assert drawn["face"].tolist() == risk_colour(result, drawn.index)
+    assert firm in ax.get_title() and "1 guarantee step:" in ax.get_title()
+    ax.figure.canvas.draw()
+
+
+@pytest.mark.parametrize("depth", [2, 3])
+def test_neighbourhood_columns_are_signed_distances(result, digraph, depth):
+    firm = pick_firm(digraph, result)
+    column = signed_distance(digraph, firm, depth)
+    ax = plot_guarantee_neighbourhood(result, firm, depth=depth, max_nodes=1000)
+    drawn = nodes(ax).set_index("id")
+    assert set(drawn.index) == set(column)
+    gap = drawn["x"].abs()[drawn["x"] != 0].min()  # the firm has guarantors: column −1 exists
+    assert (drawn["x"] / gap).round().astype(int).to_dict() == column
+    assert set(arrows(ax)) == set(digraph.subgraph(drawn.index).edges())
+    assert "left out" not in ax.get_title()
+
+
+def test_neighbourhood_colours_cover_levels(result, digraph):
+    """Across a few neighbourhoods the colours follow every risk level met."""
+    seen = set()
+    for firm in sorted(result.screening["firm_id"][result.screening["guarantee_in"] > 0])[:15]:
+        ax = plot_guarantee_neighbourhood(result, firm, depth=2)
+        drawn = nodes(ax)
+        assert drawn["face"].tolist() == risk_colour(result, drawn["id"])
+        seen |= set(drawn["face"])
+        plt.close(ax.figure)
+    assert len(seen) >= 3
+
+
+def test_max_nodes_keeps_heaviest_neighbours(result, digraph):
+    firm = pick_firm(digraph, result)
+    full = signed_distance(digraph, firm, 3)
+    assert len(full) > 6
+    ax = plot_guarantee_neighbourhood(result, firm, depth=3, max_nodes=6)
+    drawn = nodes(ax)
+    assert len(drawn) == 6 and drawn["id"].iloc[0] == firm
+    assert f"{len(full) - 6} more firms left out" in ax.get_title()
+    sub = digraph.subgraph(full)
+    weight = {n: sum(a for *_, a in sub.in_edges(n, data="amount")) + sum(a for *_, a in sub.out_edges(n, data="amount"))
+              for n in full if n != firm}
+    kept = set(drawn["id"]) - {firm}
+    assert min(weight[n] for n in kept) >= max(weight[n] for n in set(weight) - kept)
+    assert set(arrows(ax)) == set(digraph.subgraph(drawn["id"]).edges())
+
+
+def test_unknown_ids_and_bad_arguments(result):
+    with pytest.raises(ParameterError, match="circle_id must be") as error:
+        plot_guarantee_circle(result, "GC999999")
+    assert error.value.name == "circle_id" and error.value.value == "GC999999"
+    with pytest.raises(ParameterError, match="circle_id"):
+        plot_guarantee_circle(result, 1)
+    with pytest.raises(ParameterError, match="firm_id must be") as error:
+        plot_guarantee_neighbourhood(result, "not-a-firm")
+    assert error.value.name == "firm_id"
+    firm = result.screening["firm_id"].iloc[0]
+    for kwargs, name in (({"depth": 0}, "depth"), ({"depth": True}, "depth"), ({"depth": 1.5}, "depth"),
+                         ({"max_nodes": 0}, "max_nodes")):
+        with pytest.raises(ParameterError) as error:
+            plot_guarantee_neighbourhood(result, firm, **kwargs)
+        assert error.value.name == name
+    with pytest.raises(ParameterError, match="ScreeningResult"):
+        plot_guarantee_circle(result.screening, "GC000001")
+
+
+def test_network_not_computed():
+    ds = zjfin.datasets.synthetic_province(300, seed=1)
+    tables = {name: frame for name, frame in ds.tables.items() if name != "guarantees"}
+    res = zjfin.screen(zjfin.read.Dataset(tables), as_of=AS_OF)
+    assert "graph" not in res.tables
+    for call in (lambda: plot_guarantee_circle(res, "GC000001"),
+                 lambda: plot_guarantee_neighbourhood(res, res.screening["firm_id"].iloc[0])):
+        with pytest.raises(ZjfinError, match="guarantee network was not computed"):
+            call()
+
+
+def test_missing_matplotlib(result, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    with pytest.raises(ImportError, match="pip install matplotlib"):
+        plot_guarantee_circle(result, "GC000001")
+    with pytest.raises(ImportError, match="pip install matplotlib"):
+        plot_guarantee_neighbourhood(result, result.screening["firm_id"].iloc[0])
