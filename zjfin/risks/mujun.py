@@ -71,11 +71,11 @@ def _group_medians(values: np.ndarray, keys: np.ndarray, n_keys: int) -> tuple[n
     table_median = np.full((n_keys + 1, k), np.nan)  # last row: the "no group" answer
     table_count = np.zeros((n_keys + 1, k), dtype=np.int64)
     if keep.any():
-        grouped = pd.DataFrame(values[keep]).groupby(keys[keep], sort=False)
-        median, count = grouped.median(), grouped.count()
-        at = median.index.to_numpy(dtype=np.int64)
-        table_median[at] = median.to_numpy(dtype=float)
-        table_count[at] = count.to_numpy(dtype=np.int64)
+        kept_keys, kept = keys[keep], values[keep]
+        median = pd.DataFrame(kept).groupby(kept_keys, sort=False).median()
+        table_median[median.index.to_numpy(dtype=np.int64)] = median.to_numpy(dtype=float)
+        for j in range(k):  # counts per column: one bincount each
+            table_count[:n_keys, j] = np.bincount(kept_keys[~np.isnan(kept[:, j])], minlength=n_keys)[:n_keys]
     rows = np.where(keep, keys, n_keys)
     return table_median[rows], table_count[rows]
 
@@ -205,11 +205,13 @@ def mujun(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     n = len(frame)
     names = list(INDICATORS)
 
-    code = arrow_text(frame["industry_code"])
+    # Land first (a cheap float test), so text work runs on the firms with land only.
+    with_land = np.flatnonzero(_floats(frame, "land_mu") > 0)
+    code = arrow_text(frame["industry_code"]).take(pa.array(with_land, type=pa.int64()))
     section = pc.utf8_slice_codeunits(code, 0, 1)
     industrial = index_in(section, pa.array(sections, type=pa.string())) >= 0
-    land = _floats(frame, "land_mu")
-    rows = np.flatnonzero(industrial & (land > 0))
+    rows = with_land[industrial]
+    code = code.filter(pa.array(industrial))
     m = len(rows)
 
     values = np.column_stack([_ratio(_floats(frame, a, rows), _floats(frame, b, rows))
@@ -218,7 +220,7 @@ def mujun(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     # Peer groups: county × division, division, whole frame.
     take = pa.array(rows, type=pa.int64())
     county, _ = _codes(arrow_text(frame["region_code"]).take(take))
-    division_text = pc.utf8_slice_codeunits(code.take(take), 1, 3)
+    division_text = pc.utf8_slice_codeunits(code, 1, 3)
     division_ok = pc.fill_null(pc.match_substring_regex(division_text, r"^\d\d$"), False)
     division, n_division = _codes(pc.if_else(division_ok, division_text, pa.scalar(None, pa.string())))
     width = max(n_division, 1)
@@ -230,12 +232,13 @@ def mujun(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
         with np.errstate(invalid="ignore"):
             usable = np.isnan(benchmark) & (counts >= min_peers) & (medians > 0)
         benchmark = np.where(usable, medians, benchmark)
-    if m:  # last resort: the median of every firm in scope, however few
+    lacking = np.flatnonzero(np.isnan(benchmark).any(axis=0)) if m else np.empty(0, dtype=np.int64)
+    if lacking.size:  # last resort: the median of every firm in scope, however few
         with np.errstate(invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN column: no benchmark
-            overall = np.nanmedian(values, axis=0)
+            overall = np.nanmedian(values[:, lacking], axis=0)
         overall = np.where(overall > 0, overall, np.nan)
-        benchmark = np.where(np.isnan(benchmark), overall, benchmark)
+        benchmark[:, lacking] = np.where(np.isnan(benchmark[:, lacking]), overall, benchmark[:, lacking])
 
     present = ~np.isnan(values) & ~np.isnan(benchmark)
     ratio = np.zeros_like(values)
