@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.zjfin-installed
 FIRMS  ?= 20000
 
-.PHONY: all install demo test test-compat bench clean
+.PHONY: all install demo test test-compat bench bench-network clean
 
 all: test
 
@@ -36,6 +36,9 @@ test-compat:
 
 bench: install
 	$(BIN)/python benchmarks/bench_foundation.py
+
+bench-network: install
+	$(BIN)/python benchmarks/bench_network.py
 
 clean:
 	rm -rf $(VENV) .venv-compat zjfin-demo .pytest_cache .hypothesis build *.egg-info

@@ -122,6 +122,9 @@ def guarantee_graph(guarantees: pd.DataFrame, firm_ids: pd.Series | pa.Array, as
     firm_text = arrow_text(firm_ids)
     n_firms = len(firm_text)
     active = _active(guarantees, pd.Timestamp(as_of))
+    # A self-guarantee is no relation (validation rejects it); it must not make a node either.
+    same = pc.equal(arrow_text(guarantees["guarantor_id"]), arrow_text(guarantees["borrower_id"]))
+    active &= ~np.asarray(pc.fill_null(same, False).to_numpy(zero_copy_only=False), dtype=bool)
     rows = np.flatnonzero(active)
     ends = {}
     for side in ("guarantor", "borrower"):
