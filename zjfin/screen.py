@@ -284,10 +284,12 @@ def screen(
         columns = pd.concat([o.columns for o in outputs], axis=1)
         # Rows in the order of the firms file (stable for the same input); schema columns
         # first, then every further metric the engines computed.
-        everything = pd.concat([frame, columns, reasons], axis=1)
-        everything["pd_12m"] = np.nan  # filled by a trained model (zjfin.model), when given
+        # pd_12m is filled by a trained model (zjfin.model), when given.
+        model = pd.DataFrame({"pd_12m": np.full(len(frame), np.nan)}, index=frame.index)
+        everything = pd.concat([frame, columns, reasons, model], axis=1)
         listed = [c.name for c in table_schema("screening").columns if c.since in _STAGES_BUILT and c.name in everything.columns]
-        screening = everything[listed].reset_index(drop=True)
+        # One consolidating copy, in schema order (the engines' columns arrive as many blocks).
+        screening = everything[listed].reset_index(drop=True).copy()
     present = set(dataset.tables_present())
     switched_off = [
         {"risk": risk, "missing_tables": [t for t in tables if t not in present]}

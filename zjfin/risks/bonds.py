@@ -75,7 +75,7 @@ def bond_maturities(bonds: pd.DataFrame, frame: pd.DataFrame, as_of, policy: Pol
     # Counts, not amounts, say whether such a bond exists (an amount may be 0 or missing).
     out["bond_defaulted_count"] = np.bincount(issuer[known & defaulted], minlength=n)[:n].astype(float)
     out["bond_count"] = np.bincount(issuer[known], minlength=n)[:n].astype(float)
-    return pd.DataFrame(out, index=frame.index)
+    return pd.DataFrame(out, index=frame.index, copy=False)
 
 
 def short_term_funding(frame: pd.DataFrame, bond_due_not_in_statement: np.ndarray | None = None) -> pd.DataFrame:
@@ -103,7 +103,7 @@ def short_term_funding(frame: pd.DataFrame, bond_due_not_in_statement: np.ndarra
     available = cash - np.nan_to_num(restricted)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(st_debt > 0, available / np.where(st_debt > 0, st_debt, 1.0), np.nan)
-    return pd.DataFrame({"st_debt": st_debt, "available_cash": available, "cash_to_st_debt": ratio}, index=frame.index)
+    return pd.DataFrame({"st_debt": st_debt, "available_cash": available, "cash_to_st_debt": ratio}, index=frame.index, copy=False)
 
 
 def bond_risk(bonds: pd.DataFrame, frame: pd.DataFrame, funding: pd.DataFrame, maturities: pd.DataFrame, policy: Policy) -> EngineOutput:
@@ -159,6 +159,7 @@ def bond_risk(bonds: pd.DataFrame, frame: pd.DataFrame, funding: pd.DataFrame, m
             "B5": rating_rank > scale[policy.bonds.min_rating],
         },
         index=index,
+        copy=False,
     )
     high = fired["B1"] | fired["B2"]
     medium = fired["B3"] | fired["B4"] | fired["B5"]
@@ -176,5 +177,6 @@ def bond_risk(bonds: pd.DataFrame, frame: pd.DataFrame, funding: pd.DataFrame, m
             "bond_risk": level,
         },
         index=index,
+        copy=False,
     )
     return EngineOutput(columns, fired)

@@ -143,6 +143,7 @@ def distress(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
             "zombie": zombie, "viable": viable,
         },
         index=index,
+        copy=False,
     )
-    fired = pd.DataFrame({"Z1": zone_number == 1, **failing}, index=index)
+    fired = pd.DataFrame({"Z1": zone_number == 1, **failing}, index=index, copy=False)
     return EngineOutput(columns, fired)

@@ -71,6 +71,7 @@ def liquidity_risk(loans: pd.DataFrame, frame: pd.DataFrame, funding: pd.DataFra
                 "L5": (ratio < policy_l.cash_to_st_debt_below) & (ocf < 0),
             },
             index=index,
+            copy=False,
         )
     high = fired["L1"] | fired["L2"]
     medium = fired["L3"] | fired["L4"] | fired["L5"]
@@ -83,5 +84,6 @@ def liquidity_risk(loans: pd.DataFrame, frame: pd.DataFrame, funding: pd.DataFra
             "liquidity_risk": level_from_masks(index, high, medium, has_loans),
         },
         index=index,
+        copy=False,
     )
     return EngineOutput(columns, fired)

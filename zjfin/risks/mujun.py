@@ -275,5 +275,5 @@ def mujun(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     counted = np.zeros(n, dtype=np.int64)
     counted[rows] = np.where(scored_part, present.sum(axis=1), 0)
     columns["mujun_indicators"] = counted
-    out = pd.DataFrame(columns, index=frame.index)
+    out = pd.DataFrame(columns, index=frame.index, copy=False)
     return EngineOutput(out, pd.DataFrame(index=frame.index))

@@ -11,8 +11,6 @@ Python loop over firms or guarantees (loops run over propagation steps or graph 
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -51,27 +49,46 @@ NETWORK_COLUMNS = {
 }
 
 
-class GuaranteeGraph(NamedTuple):
+class GuaranteeGraph:
     """The active guarantee graph.
 
     ``matrix`` is n_nodes × n_nodes CSR, row = guarantor, column = borrower, one stored
     entry per distinct (guarantor, borrower) pair holding the summed amount (an entry of
-    amount 0 is kept: the relation exists). Node k < ``n_firms`` is screened firm k.
+    amount 0 is kept: the relation exists). Node k < ``n_firms`` is screened firm k;
+    ``node_ids`` names every node.
     """
 
-    matrix: sp.csr_matrix
-    n_firms: int
-    node_ids: pa.Array
-    contracts: np.ndarray
-    """Active contracts behind each stored entry (same order as ``matrix.data``)."""
-    joint: np.ndarray
-    """Whether any contract behind each stored entry is a joint guarantee (联保)."""
-    guarantees_used: int
-    """Active guarantee rows that entered the graph."""
+    def __init__(self, matrix: sp.csr_matrix, n_firms: int, node_ids: pa.Array, guarantor: np.ndarray,
+                 borrower: np.ndarray, joint: np.ndarray) -> None:
+        self.matrix = matrix
+        self.n_firms = n_firms
+        self.node_ids = node_ids
+        #: Active guarantee rows that entered the graph.
+        self.guarantees_used = int(len(guarantor))
+        self._rows = (guarantor, borrower, joint)  # one entry per guarantee, for the per-pair extras
+
+    def __repr__(self) -> str:
+        return (f"<GuaranteeGraph: {self.n_nodes:,} nodes ({self.n_firms:,} screened firms), "
+                f"{self.matrix.nnz:,} guarantor → borrower pairs from {self.guarantees_used:,} guarantees>")
 
     @property
     def n_nodes(self) -> int:
         return self.matrix.shape[0]
+
+    def _per_pair(self, values: np.ndarray) -> np.ndarray:
+        # Same coordinates as the matrix, so the same layout (explicit zeros are kept).
+        g, b, _ = self._rows
+        return sp.csr_matrix((values, (g, b)), shape=self.matrix.shape).data
+
+    @property
+    def contracts(self) -> np.ndarray:
+        """Active contracts behind each stored entry (same order as ``matrix.data``)."""
+        return self._per_pair(np.ones(self.guarantees_used)).astype(np.int64)
+
+    @property
+    def joint(self) -> np.ndarray:
+        """Whether any contract behind each stored entry is a joint guarantee (联保)."""
+        return self._per_pair(self._rows[2].astype(float)) > 0
 
     def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(guarantor, borrower, amount) of every stored pair, row-major."""
@@ -126,42 +143,44 @@ def guarantee_graph(guarantees: pd.DataFrame, firm_ids: pd.Series | pa.Array, as
     same = pc.equal(arrow_text(guarantees["guarantor_id"]), arrow_text(guarantees["borrower_id"]))
     active &= ~np.asarray(pc.fill_null(same, False).to_numpy(zero_copy_only=False), dtype=bool)
     rows = np.flatnonzero(active)
-    ends = {}
+    take = pa.array(rows, type=pa.int64())
+    position, outside_text = {}, []
     for side in ("guarantor", "borrower"):
-        text = arrow_text(guarantees[f"{side}_id"]).take(pa.array(rows, type=pa.int64()))
+        column = arrow_text(guarantees[f"{side}_id"])
         if f"{side}_idx" in guarantees.columns:
-            position = guarantees[f"{side}_idx"].to_numpy(dtype=np.int64)[rows]
+            position[side] = guarantees[f"{side}_idx"].to_numpy(dtype=np.int64)[rows]
         else:
-            position = pc.index_in(text, value_set=firm_text).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-        ends[side] = (text, position)
+            found = pc.index_in(column.take(take), value_set=firm_text).fill_null(-1)
+            position[side] = found.to_numpy(zero_copy_only=False).astype(np.int64)
+        # Text is needed only for the ends that are not screened firms.
+        outside_text.append(column.take(pa.array(rows[position[side] < 0], type=pa.int64())))
     # Firms named only by guarantees become nodes n_firms, n_firms + 1, … in order of
     # first appearance (guarantor column first), so numbering is stable for the same input.
-    outside_text = pa.chunked_array([ends[s][0].filter(pa.array(ends[s][1] < 0)) for s in ("guarantor", "borrower")], type=pa.string())
-    encoded = pc.dictionary_encode(outside_text).combine_chunks()
+    encoded = pc.dictionary_encode(pa.chunked_array(outside_text, type=pa.string())).combine_chunks()
     outside_codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     n_outside = len(encoded.dictionary)
-    node = {}
-    taken = 0
+    node, taken = {}, 0
     for side in ("guarantor", "borrower"):
-        position = ends[side][1].copy()
-        outside = position < 0
-        position[outside] = n_firms + outside_codes[taken: taken + int(outside.sum())]
+        outside = position[side] < 0
+        node[side] = position[side].copy()
+        node[side][outside] = n_firms + outside_codes[taken: taken + int(outside.sum())]
         taken += int(outside.sum())
-        node[side] = position
     n_nodes = n_firms + n_outside
     amount = np.nan_to_num(guarantees["amount"].to_numpy(dtype=float)[rows])
-    joint = (guarantees["kind"].astype(object).to_numpy()[rows] == "joint") if "kind" in guarantees.columns else np.zeros(len(rows), bool)
+    if "kind" in guarantees.columns:
+        joint = np.asarray(pc.fill_null(pc.equal(arrow_text(guarantees["kind"]).take(take), "joint"), False)
+                           .to_numpy(zero_copy_only=False), dtype=bool)
+    else:
+        joint = np.zeros(len(rows), dtype=bool)
     loop = node["guarantor"] == node["borrower"]
     g, b = node["guarantor"][~loop], node["borrower"][~loop]
     shape = (n_nodes, n_nodes)
-    # CSR construction sums duplicate pairs and keeps explicit zeros (an amount-0
-    # guarantee is still a relation); the three matrices share one sparsity pattern.
+    # CSR construction sums the guarantees between the same two firms into one entry and
+    # keeps an entry whose amount is 0 (the relation exists).
     matrix = sp.csr_matrix((amount[~loop], (g, b)), shape=shape)
-    contracts = sp.csr_matrix((np.ones(len(g)), (g, b)), shape=shape)
-    joint_count = sp.csr_matrix((joint[~loop].astype(float), (g, b)), shape=shape)
     node_ids = pa.concat_arrays([firm_text.combine_chunks() if isinstance(firm_text, pa.ChunkedArray) else firm_text,
                                  encoded.dictionary.cast(pa.string())])
-    return GuaranteeGraph(matrix, n_firms, node_ids, contracts.data.astype(np.int64), joint_count.data > 0, int(len(g)))
+    return GuaranteeGraph(matrix, n_firms, node_ids, g, b, joint[~loop])
 
 
 def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
@@ -190,11 +209,11 @@ def chain_depth(matrix: sp.csr_matrix, labels: np.ndarray, n_components: int) ->
     src_node = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
     src, dst = labels[src_node], labels[matrix.indices]
     between = src != dst
-    src, dst = src[between], dst[between]
-    order = np.argsort(src, kind="stable")
-    dst_sorted = dst[order]
-    indptr = np.r_[0, np.cumsum(np.bincount(src, minlength=n_components))]
-    remaining = np.bincount(dst, minlength=n_components)
+    # The condensation as CSR (distinct component pairs, grouped by source component).
+    condensed = sp.csr_matrix((np.ones(int(between.sum()), dtype=np.int8), (src[between], dst[between])),
+                              shape=(n_components, n_components))
+    indptr, dst_sorted = condensed.indptr, condensed.indices
+    remaining = np.bincount(dst_sorted, minlength=n_components)
     depth = np.zeros(n_components, dtype=np.int64)
     frontier = np.flatnonzero(remaining == 0)
     layer = 0
@@ -246,6 +265,7 @@ def debtrank(impact_by_borrower: sp.csr_matrix, seed_scenario: np.ndarray, seed_
     keys = np.unique(seed_scenario.astype(np.int64) * n + seed_node.astype(np.int64))
     h = np.ones(len(keys))
     frontier_keys, frontier_h = keys, h.copy()
+    done_keys, done_h = [], []
     indptr, guarantor, weight = impact_by_borrower.indptr, impact_by_borrower.indices.astype(np.int64), impact_by_borrower.data
     step = 0
     while frontier_keys.size and (max_steps is None or step < max_steps):
@@ -259,46 +279,103 @@ def debtrank(impact_by_borrower: sp.csr_matrix, seed_scenario: np.ndarray, seed_
         target, impact = target[positive], impact[positive]
         if not target.size:
             break
-        target_keys, inverse = np.unique(target, return_inverse=True)
-        added = np.bincount(inverse, weights=impact, minlength=len(target_keys))
+        # Sum what each (scenario, guarantor) receives this step: a hash, not a sort.
+        code, target_keys = pd.factorize(target, sort=False)
+        target_keys = np.asarray(target_keys, dtype=np.int64)
+        added = np.bincount(code, weights=impact, minlength=len(target_keys))
         where = np.searchsorted(keys, target_keys)
         found = where < len(keys)
         found[found] = keys[where[found]] == target_keys[found]
         # Already distressed or inactive: h grows, but it has propagated (or will) already.
         h[where[found]] = np.minimum(1.0, h[where[found]] + added[found])
-        new_keys, new_h = target_keys[~found], np.minimum(1.0, added[~found])
-        keys = np.insert(keys, where[~found], new_keys)
-        h = np.insert(h, where[~found], new_h)
+        order = np.argsort(target_keys[~found])
+        new_keys, new_h = target_keys[~found][order], np.minimum(1.0, added[~found][order])
+        place = np.searchsorted(keys, new_keys)
+        keys, h = np.insert(keys, place, new_keys), np.insert(h, place, new_h)
+        # Scenarios with nothing left to propagate are finished: set their firms aside so
+        # later steps search and grow only the scenarios still spreading.
+        spreading = np.zeros(int(keys[-1] // n) + 1 if keys.size else 0, dtype=bool)
+        spreading[new_keys // n] = True
+        still = spreading[keys // n]
+        done_keys.append(keys[~still])
+        done_h.append(h[~still])
+        keys, h = keys[still], h[still]
         frontier_keys, frontier_h = new_keys, new_h
         step += 1
-    scenario, node = np.divmod(keys, n)
-    return scenario, node, h
+    keys = np.concatenate([*done_keys, keys])
+    h = np.concatenate([*done_h, h])
+    order = np.argsort(keys, kind="stable")
+    scenario, node = np.divmod(keys[order], n)
+    return scenario, node, h[order]
 
 
-def _impact_matrix(graph: GuaranteeGraph, equity: np.ndarray) -> sp.csr_matrix:
+def _impact_matrix(graph: GuaranteeGraph, equity: np.ndarray, guarantor: np.ndarray) -> sp.csr_matrix:
     """W transposed: row j (borrower) lists guarantors i with W_ij = min(1, amount / equity_i);
     W = 1 when the guarantor's equity is ≤ 0 or unknown (a firm outside the dataset), and
-    0 for an amount of 0."""
-    guarantor, borrower, amount = graph.edges()
+    0 for an amount of 0 (kept as a stored entry, so the structure is the transpose's)."""
+    matrix = graph.matrix
     node_equity = np.full(graph.n_nodes, np.nan)
     node_equity[: graph.n_firms] = equity
     e = node_equity[guarantor]
+    amount = matrix.data
     with np.errstate(divide="ignore", invalid="ignore"):
         w = np.where(np.isfinite(e) & (e > 0), np.minimum(1.0, amount / np.where(e > 0, e, 1.0)), 1.0)
-    w = np.where(amount > 0, w, 0.0)
-    return sp.csr_matrix((w, (borrower, guarantor)), shape=graph.matrix.shape)
+    w[~(amount > 0)] = 0.0
+    # CSR → CSC keeps every stored entry; read column-major it is the transpose in CSR.
+    by_borrower = sp.csr_matrix((w, matrix.indices, matrix.indptr), shape=matrix.shape).tocsc()
+    return sp.csr_matrix((by_borrower.data, by_borrower.indices, by_borrower.indptr), shape=matrix.shape)
 
 
-def _numbered(labels: np.ndarray, keep: np.ndarray, sort_keys: list[np.ndarray], prefix: str, width: int) -> tuple[np.ndarray, pa.Array]:
-    """Renumber the kept component labels 1 … k in the order of ``sort_keys`` (np.lexsort:
-    last key first) and name them ``prefix`` + zero-padded number."""
-    order = np.lexsort(sort_keys)
-    order = order[keep[order]]
-    number = np.full(len(keep), -1, dtype=np.int64)
+def _top(candidates: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
+    """The k candidates (given in increasing order) with the largest score; ties go to the
+    smaller number. Returned in rank order."""
+    if k <= 0 or not candidates.size:
+        return candidates[:0]
+    x = score[candidates]
+    if candidates.size > k:
+        kth = np.partition(x, candidates.size - k)[candidates.size - k]  # the k-th largest score
+        above, tied = candidates[x > kth], candidates[x == kth]
+        candidates = np.r_[above, tied[: k - above.size]]
+        x = score[candidates]
+    return candidates[np.lexsort((candidates, -x))]
+
+
+def _first_nodes(labels: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Components with ``keep`` true, in the order of their smallest node, and that node.
+
+    Nodes are scanned in increasing order, so a hash-based first appearance (pandas) gives
+    each component's smallest node without sorting the graph."""
+    nodes = np.flatnonzero(keep[labels])
+    first = pd.Series(nodes).groupby(labels[nodes], sort=False).first() if len(nodes) else pd.Series([], dtype=np.int64)
+    return first.index.to_numpy(dtype=np.int64), first.to_numpy(dtype=np.int64)
+
+
+def _numbered(components: np.ndarray, sort_keys: list[np.ndarray], n_components: int, prefix: str,
+              width: int) -> tuple[np.ndarray, pa.Array]:
+    """Number the given components 1 … k in the order of ``sort_keys`` (np.lexsort: last
+    key first; one entry per given component) and name them ``prefix`` + zero-padded
+    number; −1 for every other component."""
+    order = components[np.lexsort(sort_keys)] if len(components) else components
+    number = np.full(n_components, -1, dtype=np.int64)
     number[order] = np.arange(1, len(order) + 1)
     names = pc.utf8_lpad(pa.array(np.arange(1, len(order) + 1)).cast(pa.string()), width, "0")
     names = pc.binary_join_element_wise(pa.scalar(prefix), names, "")
     return number, names
+
+
+def _systemic_candidates(in_circle: np.ndarray, has_out: np.ndarray, out_amount: np.ndarray,
+                         in_amount: np.ndarray, p) -> np.ndarray:
+    """The firms whose systemic impact is computed (SPEC: "top-K is enough at scale"):
+    the ``systemic_top_guarantors`` largest guarantors by guarantee_out, then circle
+    members by guarantee_out + guarantee_in, at most ``systemic_max_firms`` in all; ties
+    by position. Returned in increasing order."""
+    top = _top(np.flatnonzero(has_out), out_amount, p.systemic_top_guarantors)
+    ranked = top
+    if p.systemic_circle_members:
+        members = np.flatnonzero(in_circle)
+        members = members[~np.isin(members, top)]
+        ranked = np.r_[top, _top(members, out_amount + in_amount, p.systemic_max_firms - min(top.size, p.systemic_max_firms))]
+    return np.sort(ranked[: p.systemic_max_firms]).astype(np.int64)
 
 
 def _settings(policy: Policy):
@@ -306,8 +383,9 @@ def _settings(policy: Policy):
     for key in ("high_distressed_exposure_ratio", "medium_out_ratio", "high_contagion_loss"):
         if not getattr(p, key) >= 0:
             raise PolicyError(f"policy key 'network.{key}' must be a number ≥ 0, got {getattr(p, key)!r}")
-    if p.systemic_top_guarantors < 0:
-        raise PolicyError(f"policy key 'network.systemic_top_guarantors' must be a whole number ≥ 0, got {p.systemic_top_guarantors!r}")
+    for key in ("systemic_top_guarantors", "systemic_max_firms"):
+        if getattr(p, key) < 0:
+            raise PolicyError(f"policy key 'network.{key}' must be a whole number ≥ 0, got {getattr(p, key)!r}")
     if p.seed_level not in ("low", "medium", "high"):
         raise PolicyError(f"policy key 'network.seed_level' must be one of low, medium, high, got {p.seed_level!r}")
     return p
@@ -382,23 +460,24 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     node_seed = np.zeros(n_nodes, dtype=bool)
     node_seed[:n] = seeds
 
-    # Exposure.
-    out_amount = np.bincount(guarantor, weights=amount, minlength=n_nodes).astype(float)
+    # Exposure: row sums, column sums and one product with the seed vector.
+    out_amount = np.asarray(matrix.sum(axis=1)).ravel().astype(float)
     in_amount = np.bincount(borrower, weights=amount, minlength=n_nodes).astype(float)
-    has_out = np.bincount(guarantor, minlength=n_nodes) > 0
+    has_out = np.diff(matrix.indptr) > 0
     has_in = np.bincount(borrower, minlength=n_nodes) > 0
     equity_ok = np.isfinite(equity) & (equity > 0)
     out_ratio = np.full(n, np.nan)
     np.divide(out_amount[:n], equity, out=out_ratio, where=equity_ok)
-    to_distressed = np.bincount(guarantor, weights=amount * node_seed[borrower], minlength=n_nodes)[:n].astype(float)
+    to_distressed = (matrix @ node_seed.astype(float))[:n]
     to_distressed_ratio = np.full(n, np.nan)
     np.divide(to_distressed, equity, out=to_distressed_ratio, where=equity_ok)
 
-    # Reciprocal pairs: an unordered pair key that occurs twice among the directed edges.
-    low, high = np.minimum(guarantor, borrower), np.maximum(guarantor, borrower)
-    pair_key = np.sort(low * n_nodes + high)
-    twice = pair_key[1:][pair_key[1:] == pair_key[:-1]]
-    partners = np.bincount(np.r_[twice // n_nodes, twice % n_nodes], minlength=n_nodes)
+    # The transpose (borrower → its guarantors) carries DebtRank's W; its pattern also
+    # gives reciprocal pairs: entries present in both the graph and its transpose.
+    impact = _impact_matrix(graph, equity, guarantor)
+    pattern = sp.csr_matrix((np.ones(matrix.nnz, dtype=np.int8), matrix.indices, matrix.indptr), shape=matrix.shape)
+    transpose = sp.csr_matrix((np.ones(impact.nnz, dtype=np.int8), impact.indices, impact.indptr), shape=matrix.shape)
+    partners = np.diff(pattern.multiply(transpose).tocsr().indptr)
 
     # Circles: strongly connected components of two or more firms.
     n_strong, strong = connected_components(matrix, directed=True, connection="strong")
@@ -406,38 +485,29 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     internal = strong[guarantor] == strong[borrower]
     circle_amount = np.bincount(strong[guarantor][internal], weights=amount[internal], minlength=n_strong)
     circle_edges = np.bincount(strong[guarantor][internal], minlength=n_strong)
-    first_node = np.full(n_strong, n_nodes, dtype=np.int64)
-    np.minimum.at(first_node, strong, np.arange(n_nodes))
     is_circle = strong_size >= 2
     # Largest circles first, then by amount, then by the first member's position.
-    circle_number, circle_names = _numbered(np.arange(n_strong), is_circle, [first_node, -circle_amount, -strong_size], "GC", 6)
+    circles_found, circle_first = _first_nodes(strong, is_circle)
+    circle_number, circle_names = _numbered(
+        circles_found, [circle_first, -circle_amount[circles_found], -strong_size[circles_found]], n_strong, "GC", 6)
 
     # Groups: weakly connected components with at least one guarantee.
     n_weak, weak = connected_components(matrix, directed=True, connection="weak")
     weak_size = np.bincount(weak, minlength=n_weak)
-    weak_first = np.full(n_weak, n_nodes, dtype=np.int64)
-    np.minimum.at(weak_first, weak, np.arange(n_nodes))
-    group_number, group_names = _numbered(np.arange(n_weak), weak_size >= 2, [weak_first, -weak_size], "GG", 7)
+    groups_found, group_first = _first_nodes(weak, weak_size >= 2)
+    group_number, group_names = _numbered(groups_found, [group_first, -weak_size[groups_found]], n_weak, "GG", 7)
 
     depth = chain_depth(matrix, strong, n_strong)[strong]
 
     # DebtRank over the whole province, then one scenario per firm for systemic impact.
-    impact = _impact_matrix(graph, equity)
     _, node, h = debtrank(impact, np.zeros(int(node_seed.sum()), dtype=np.int64), np.flatnonzero(node_seed))
     contagion = np.zeros(n_nodes)
     contagion[node] = h
     value = np.zeros(n_nodes)
     value[:n] = np.where(np.isfinite(assets) & (assets > 0), assets, 0.0)
     value = value / value.sum() if value.sum() > 0 else value
-    candidates = np.zeros(n_nodes, dtype=bool)
-    if p.systemic_circle_members:
-        candidates[:n] |= is_circle[strong[:n]]
-    if p.systemic_top_guarantors > 0:
-        guarantors = np.flatnonzero(has_out[:n])
-        top = guarantors[np.lexsort((guarantors, -out_amount[guarantors]))[: p.systemic_top_guarantors]]
-        candidates[top] = True
+    chosen = _systemic_candidates(is_circle[strong[:n]], has_out[:n], out_amount[:n], in_amount[:n], p)
     systemic = np.full(n, np.nan)
-    chosen = np.flatnonzero(candidates[:n])
     if chosen.size:
         scenario, node, h = debtrank(impact, np.arange(chosen.size), chosen)
         # R = Σ_i v_i h_i(T) − Σ_i v_i h_i(1): the seed's own value does not count.
@@ -458,17 +528,15 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
             "G4": in_circle & ~(circle_distressed[circle_of_firm] > 0),
             "G5": partners[:n] > 0,
             "G6": has_out[:n] & ((out_ratio > p.medium_out_ratio) | equity_bad),
-        }, index=index)
+        }, index=index, copy=False)
     high_mask = fired["G1"] | fired["G2"] | fired["G3"]
     medium_mask = fired["G4"] | fired["G5"] | fired["G6"]
     low_mask = has_out[:n] | has_in[:n]
 
-    circle_text = circle_names.take(pa.array(np.maximum(circle_number[circle_of_firm] - 1, 0))) if len(circle_names) else pa.nulls(n, pa.string())
-    circle_text = pc.if_else(pa.array(in_circle), circle_text, pa.scalar(None, pa.string())) if len(circle_names) else circle_text
     weak_of_firm = weak[:n]
     in_group = weak_size[weak_of_firm] >= 2
-    group_text = group_names.take(pa.array(np.maximum(group_number[weak_of_firm] - 1, 0))) if len(group_names) else pa.nulls(n, pa.string())
-    group_text = pc.if_else(pa.array(in_group), group_text, pa.scalar(None, pa.string())) if len(group_names) else group_text
+    circle_index = circle_number[circle_of_firm] - 1
+    group_index = group_number[weak_of_firm] - 1
     columns = pd.DataFrame({
         "guarantee_out": out_amount[:n],
         "guarantee_in": in_amount[:n],
@@ -476,22 +544,26 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
         "guarantee_to_distressed": to_distressed,
         "guarantee_to_distressed_ratio": to_distressed_ratio,
         "mutual_guarantee": partners[:n] > 0,
-        "mutual_partners": partners[:n],
-        "guarantee_circle_id": as_text(circle_text, index=index),
-        "guarantee_circle_size": pd.array(np.where(in_circle, strong_size[circle_of_firm], 0), dtype="Int64"),
+        "mutual_partners": partners[:n].astype(np.int64),
+        "guarantee_circle_id": _names_at(circle_names, circle_index, index),
+        "guarantee_circle_size": pd.arrays.IntegerArray(strong_size[circle_of_firm].astype(np.int64), ~in_circle),
         "circle_distressed_count": np.where(in_circle, circle_distressed[circle_of_firm], 0).astype(np.int64),
-        "guarantee_group_id": as_text(group_text, index=index),
-        "guarantee_group_size": pd.array(np.where(in_group, weak_size[weak_of_firm], 0), dtype="Int64"),
+        "guarantee_group_id": _names_at(group_names, group_index, index),
+        "guarantee_group_size": pd.arrays.IntegerArray(weak_size[weak_of_firm].astype(np.int64), ~in_group),
         "chain_depth": depth[:n],
         "contagion_loss": contagion[:n],
         "systemic_impact": systemic,
         "guarantee_risk": level_from_masks(index, high_mask, medium_mask, low_mask),
-    }, index=index)
-    for name in ("guarantee_circle_size", "guarantee_group_size"):
-        columns[name] = columns[name].mask(columns[name] == 0)
+    }, index=index, copy=False)
     circles = _circles_table(graph, strong, is_circle, circle_number, circle_names, strong_size,
                              circle_amount, circle_edges, node_seed, contagion)
     return EngineOutput(columns, fired), circles
+
+
+def _names_at(names: pa.Array, at: np.ndarray, index: pd.Index) -> pd.Series:
+    """Text column: ``names[at]``, null where ``at`` is −1."""
+    positions = pa.array(at, mask=at < 0, type=pa.int64())
+    return as_text(names.take(positions) if len(names) else pa.nulls(len(at), pa.string()), index=index)
 
 
 def _circles_table(graph: GuaranteeGraph, strong: np.ndarray, is_circle: np.ndarray, circle_number: np.ndarray,
@@ -524,4 +596,4 @@ def _circles_table(graph: GuaranteeGraph, strong: np.ndarray, is_circle: np.ndar
         "distressed_members": pd.arrays.ArrowExtensionArray(distressed),
         "distressed_count": np.bincount(distressed_number - 1, minlength=k).astype(np.int64),
         "max_contagion_loss": worst,
-    })
+    }, copy=False)

@@ -347,6 +347,7 @@ def pledge_contracts(
             "loan_amount": loan,
         },
         index=index,
+        copy=False,
     )
 
 
@@ -530,10 +531,11 @@ def pledge_risk(contracts: pd.DataFrame, frame: pd.DataFrame, policy: Policy) ->
             "pledge_horizon_days": np.full(n, float(cfg.horizon_days)),
         },
         index=index,
+        copy=False,
     )
     # Same values as risks.level_from_masks, built in Arrow (1M rows: 0.01 s, not 0.14 s).
     columns["pledge_risk"] = as_text(pa.array(RISK_LEVELS).take(pa.array(level)), index=index)
     fired = pd.DataFrame(
-        dict(zip(REASON_CODES, (p1, p2, p3, p4, p5, p6, company_low, p8, p9))), index=index
+        dict(zip(REASON_CODES, (p1, p2, p3, p4, p5, p6, company_low, p8, p9))), index=index, copy=False
     )
     return EngineOutput(columns, fired)

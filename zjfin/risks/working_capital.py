@@ -172,7 +172,8 @@ def working_capital(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
             "suggested_credit_line": line,
         },
         index=frame.index,
+        copy=False,
     )
     with np.errstate(invalid="ignore"):
-        fired = pd.DataFrame({"W1": need > 0}, index=frame.index)
+        fired = pd.DataFrame({"W1": need > 0}, index=frame.index, copy=False)
     return EngineOutput(columns, fired)
