@@ -11,6 +11,7 @@ Python loop over firms or guarantees (loops run over propagation steps or graph 
 
 from __future__ import annotations
 
+import time
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -413,7 +414,7 @@ def distressed_firms(columns: pd.DataFrame | dict, policy: Policy) -> np.ndarray
 
 
 def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndarray,
-                      policy: Policy) -> tuple[EngineOutput, pd.DataFrame]:
+                      policy: Policy, timings: dict[str, float] | None = None) -> tuple[EngineOutput, pd.DataFrame]:
     """Every per-firm guarantee-network measure and ``guarantee_risk`` (SPEC §3.6).
 
     Parameters
@@ -427,6 +428,9 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
         Firms distressed at the start (:func:`distressed_firms`).
     policy : Policy
         Section ``[network]``.
+    timings : dict, optional
+        Filled with seconds per step (exposure, reciprocity, circles, groups, depth,
+        contagion, systemic, assemble), for benchmarks.
 
     Returns
     -------
@@ -448,6 +452,7 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     [['GC000001', 3, 150.0, 1]]
     """
     p = _settings(policy)
+    clock = _Clock(timings)
     n, n_nodes = graph.n_firms, graph.n_nodes
     index = frame.index
     if len(frame) != n or len(seeds) != n:
@@ -472,6 +477,7 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     to_distressed_ratio = np.full(n, np.nan)
     np.divide(to_distressed, equity, out=to_distressed_ratio, where=equity_ok)
 
+    clock.lap("exposure")
     # The transpose (borrower → its guarantors) carries DebtRank's W; its pattern also
     # gives reciprocal pairs: entries present in both the graph and its transpose.
     impact = _impact_matrix(graph, equity, guarantor)
@@ -479,6 +485,7 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     transpose = sp.csr_matrix((np.ones(impact.nnz, dtype=np.int8), impact.indices, impact.indptr), shape=matrix.shape)
     partners = np.diff(pattern.multiply(transpose).tocsr().indptr)
 
+    clock.lap("reciprocity")
     # Circles: strongly connected components of two or more firms.
     n_strong, strong = connected_components(matrix, directed=True, connection="strong")
     strong_size = np.bincount(strong, minlength=n_strong)
@@ -491,13 +498,16 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     circle_number, circle_names = _numbered(
         circles_found, [circle_first, -circle_amount[circles_found], -strong_size[circles_found]], n_strong, "GC", 6)
 
+    clock.lap("circles")
     # Groups: weakly connected components with at least one guarantee.
     n_weak, weak = connected_components(matrix, directed=True, connection="weak")
     weak_size = np.bincount(weak, minlength=n_weak)
     groups_found, group_first = _first_nodes(weak, weak_size >= 2)
     group_number, group_names = _numbered(groups_found, [group_first, -weak_size[groups_found]], n_weak, "GG", 7)
 
+    clock.lap("groups")
     depth = chain_depth(matrix, strong, n_strong)[strong]
+    clock.lap("depth")
 
     # DebtRank over the whole province, then one scenario per firm for systemic impact.
     _, node, h = debtrank(impact, np.zeros(int(node_seed.sum()), dtype=np.int64), np.flatnonzero(node_seed))
@@ -506,6 +516,7 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     value = np.zeros(n_nodes)
     value[:n] = np.where(np.isfinite(assets) & (assets > 0), assets, 0.0)
     value = value / value.sum() if value.sum() > 0 else value
+    clock.lap("contagion")
     chosen = _systemic_candidates(is_circle[strong[:n]], has_out[:n], out_amount[:n], in_amount[:n], p)
     systemic = np.full(n, np.nan)
     if chosen.size:
@@ -514,6 +525,7 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
         reached = np.bincount(scenario, weights=value[node] * h, minlength=chosen.size)
         systemic[chosen] = np.maximum(reached - value[chosen], 0.0)
 
+    clock.lap("systemic")
     # Risk level and reasons.
     circle_of_firm = strong[:n]
     in_circle = is_circle[circle_of_firm]
@@ -557,7 +569,21 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     }, index=index, copy=False)
     circles = _circles_table(graph, strong, is_circle, circle_number, circle_names, strong_size,
                              circle_amount, circle_edges, node_seed, contagion)
+    clock.lap("assemble")
     return EngineOutput(columns, fired), circles
+
+
+class _Clock:
+    """Seconds per step into a dict (nothing is kept when it is None)."""
+
+    def __init__(self, out: dict[str, float] | None) -> None:
+        self.out, self.last = out, time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        if self.out is not None:
+            self.out[name] = self.out.get(name, 0.0) + now - self.last
+        self.last = now
 
 
 def _names_at(names: pa.Array, at: np.ndarray, index: pd.Index) -> pd.Series:
