@@ -207,25 +207,39 @@ def chain_depth(matrix: sp.csr_matrix, labels: np.ndarray, n_components: int) ->
     >>> chain_depth(m, np.array([0, 1, 1]), 2).tolist()   # 0 -> {1, 2}
     [0, 1]
     """
-    src_node = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
-    src, dst = labels[src_node], labels[matrix.indices]
-    between = src != dst
-    # The condensation as CSR (distinct component pairs, grouped by source component).
-    condensed = sp.csr_matrix((np.ones(int(between.sum()), dtype=np.int8), (src[between], dst[between])),
-                              shape=(n_components, n_components))
-    indptr, dst_sorted = condensed.indptr, condensed.indices
-    remaining = np.bincount(dst_sorted, minlength=n_components)
+    n = matrix.shape[0]
+    indptr = matrix.indptr
+    dst_label = labels[matrix.indices]
+    between = np.repeat(labels, np.diff(indptr)) != dst_label
+    # Guarantees into each component from other components: Kahn's in-degrees, counted on
+    # the node graph itself (no condensed matrix is built).
+    remaining = np.bincount(dst_label[between], minlength=n_components)
+    size = np.bincount(labels, minlength=n_components)
+    # A component's nodes: itself when it has one node (most), else a short member list.
+    single_node = np.empty(n_components, dtype=np.int64)
+    single_node[labels] = np.arange(n, dtype=np.int64)
+    in_multi = np.flatnonzero(size[labels] > 1)
+    members = in_multi[np.argsort(labels[in_multi], kind="stable")]
+    member_start = np.zeros(n_components + 1, dtype=np.int64)
+    member_start[1:] = np.cumsum(np.where(size > 1, size, 0))
     depth = np.zeros(n_components, dtype=np.int64)
+    slot = np.empty(n_components, dtype=np.int64)  # scratch for de-duplicating without a sort
     frontier = np.flatnonzero(remaining == 0)
     layer = 0
     while frontier.size:
         depth[frontier] = layer
-        targets = dst_sorted[_ranges(indptr[frontier], indptr[frontier + 1])]
+        multi = frontier[size[frontier] > 1]
+        nodes = np.r_[single_node[frontier[size[frontier] == 1]],
+                      members[_ranges(member_start[multi], member_start[multi + 1])]]
+        edges = _ranges(indptr[nodes], indptr[nodes + 1])
+        targets = dst_label[edges[between[edges]]]
         if not targets.size:
             break
-        reached, hits = np.unique(targets, return_counts=True)
-        remaining[reached] -= hits
-        frontier = reached[remaining[reached] == 0]
+        np.subtract.at(remaining, targets, 1)
+        ready = targets[remaining[targets] == 0]
+        # Keep one copy of each component: the position written last for it wins.
+        slot[ready] = np.arange(ready.size)
+        frontier = ready[slot[ready] == np.arange(ready.size)]
         layer += 1
     return depth
 
@@ -342,13 +356,14 @@ def _top(candidates: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
 
 
 def _first_nodes(labels: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Components with ``keep`` true, in the order of their smallest node, and that node.
+    """Components with ``keep`` true, in the order of their smallest node, and that order
+    (0, 1, …) as a sort key.
 
     Nodes are scanned in increasing order, so a hash-based first appearance (pandas) gives
-    each component's smallest node without sorting the graph."""
+    the components in the order of their smallest node without sorting the graph."""
     nodes = np.flatnonzero(keep[labels])
-    first = pd.Series(nodes).groupby(labels[nodes], sort=False).first() if len(nodes) else pd.Series([], dtype=np.int64)
-    return first.index.to_numpy(dtype=np.int64), first.to_numpy(dtype=np.int64)
+    found = pd.unique(labels[nodes]).astype(np.int64) if len(nodes) else np.empty(0, dtype=np.int64)
+    return found, np.arange(len(found))
 
 
 def _numbered(components: np.ndarray, sort_keys: list[np.ndarray], n_components: int, prefix: str,
