@@ -78,7 +78,8 @@ def test_screen_writes_the_layout(data_dir, tmp_path, capsys):
 def test_rejected_rows_give_exit_1(data_dir, tmp_path):
     firms = data_dir / "firms.csv"
     text = firms.read_text(encoding="utf-8-sig").splitlines()
-    text.append("9133010212345678,坏代码企业,330102,C1711,10" + "," * 11)
+    fields = text[0].count(",") + 1  # as many fields as the header
+    text.append("9133010212345678,坏代码企业,330102,C1711,10" + "," * (fields - 5))
     firms.write_text("\n".join(text) + "\n", encoding="utf-8-sig")
     out = tmp_path / "out"
     assert main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(out)]) == 1

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from zjfin._arrow import as_text
 from zjfin.errors import SchemaError
 
-__all__ = ["reason_catalogue", "render_reasons", "format_values"]
+__all__ = ["reason_catalogue", "render_reasons", "format_values", "join_labels"]
 
 _PLACEHOLDER = re.compile(r"\{(\w+):(\w+)\}")
 # Separators between sentences: Chinese full-width semicolon, English semicolon.
@@ -164,20 +164,40 @@ def render_reasons(fired: pd.DataFrame | Mapping[str, Any], values: pd.DataFrame
         code_parts.append(np.full(len(rows), number, dtype=np.int32))
         texts["reasons_zh"].append(_fill(_template_pieces(code, "zh"), values, rows, "zh", cache))
         texts["reasons_en"].append(_fill(_template_pieces(code, "en"), values, rows, "en", cache))
-    out = {}
-    if rows_parts:
-        all_rows = np.concatenate(rows_parts)
-        order = pa.array(np.argsort(all_rows, kind="stable"))  # by firm, codes in catalogue order
-        offsets = pa.array(np.r_[0, np.cumsum(np.bincount(all_rows, minlength=n))].astype(np.int32))
-        texts["reason_codes"] = [pa.array(codes, type=pa.string()).take(pa.array(np.concatenate(code_parts)))]
-    for name, sep in (("reason_codes", ";"), ("reasons_zh", _SEPARATOR["zh"]), ("reasons_en", _SEPARATOR["en"])):
-        if rows_parts:
-            sentences = pa.concat_arrays([a.cast(pa.string()) for a in texts[name]]).take(order)
-            joined = pc.binary_join(pa.ListArray.from_arrays(offsets, sentences), sep)
-        else:
-            joined = pa.array(np.full(n, ""), type=pa.string())
-        out[name] = as_text(joined, index=index)
+    texts["reason_codes"] = ([pa.array(codes, type=pa.string()).take(pa.array(np.concatenate(code_parts)))]
+                             if rows_parts else [])
+    out = {name: as_text(_join_per_row(rows_parts, texts[name], sep, n), index=index)
+           for name, sep in (("reason_codes", ";"), ("reasons_zh", _SEPARATOR["zh"]), ("reasons_en", _SEPARATOR["en"]))}
     return pd.DataFrame(out, index=index)
+
+
+def _join_per_row(rows_parts: list[np.ndarray], text_parts: list[pa.Array], sep: str, n: int) -> pa.Array:
+    """Per row, the texts of the parts that name it, joined by ``sep`` in part order ("" for
+    none): one stable sort of row numbers and one join kernel over a list array."""
+    if not rows_parts:
+        return pa.array(np.full(n, ""), type=pa.string())
+    all_rows = np.concatenate(rows_parts)
+    order = pa.array(np.argsort(all_rows, kind="stable"))  # by row, parts in their order
+    offsets = pa.array(np.r_[0, np.cumsum(np.bincount(all_rows, minlength=n))].astype(np.int32))
+    texts = pa.concat_arrays([a.cast(pa.string()) for a in text_parts]).take(order)
+    return pc.binary_join(pa.ListArray.from_arrays(offsets, texts), sep)
+
+
+def join_labels(masks: list[np.ndarray], labels: list[str], sep: str, n: int) -> pa.Array:
+    """Per row, the labels whose mask holds there, joined by ``sep`` in the given order.
+
+    Examples
+    --------
+    >>> join_labels([np.array([True, False]), np.array([True, True])], ["展期", "担保增信"], "；", 2).to_pylist()
+    ['展期；担保增信', '担保增信']
+    """
+    rows_parts, text_parts = [], []
+    for mask, label in zip(masks, labels):
+        rows = np.flatnonzero(np.asarray(mask, dtype=bool))
+        if rows.size:
+            rows_parts.append(rows)
+            text_parts.append(pa.array(np.full(rows.size, label), type=pa.string()))
+    return _join_per_row(rows_parts, text_parts, sep, n)
 
 
 @lru_cache(maxsize=None)

@@ -15,6 +15,7 @@ from zjfin import __version__
 from zjfin.errors import ParameterError
 from zjfin._arrow import as_text
 from zjfin.features import SIZE_CLASSES, firm_frame, size_class
+from zjfin.lists import assign_lists
 from zjfin.reasons import render_reasons
 from zjfin.risks import RISK_LEVELS, EngineOutput
 from zjfin.risks.bonds import bond_maturities, bond_risk, short_term_funding
@@ -39,9 +40,9 @@ RISK_TABLES: dict[str, tuple[str, ...]] = {
     "pledge_risk": ("pledges", "prices"),
     "guarantee_risk": ("guarantees",),
 }
-STAGES = ["validate", "features", "distress", "bonds", "liquidity", "pledges", "mujun", "working_capital", "guarantee_network", "reasons", "assemble"]
+STAGES = ["validate", "features", "distress", "bonds", "liquidity", "pledges", "mujun", "working_capital", "guarantee_network", "lists", "reasons", "assemble"]
 # Screening columns (data_schemas/screening.json "since") produced so far.
-_STAGES_BUILT = ("foundation", "engines", "network")
+_STAGES_BUILT = ("foundation", "engines", "network", "lists")
 
 
 def _as_of(value: Any) -> pd.Timestamp:
@@ -274,11 +275,17 @@ def screen(
         if unknown.any():
             _add_size_findings(report, clean, pd.Index(frame.loc[unknown, "firm_id"]))
     outputs, extra_tables = _run_engines(frame, clean, present, as_of_ts, policy, tracker)
+    # Column look-ups, not a concatenated copy of every column.
+    fired = {code: o.fired[code] for o in outputs for code in o.fired.columns}
+    values = {name: frame[name] for name in frame.columns}
+    values.update((name, o.columns[name]) for o in outputs for name in o.columns.columns)
+    values["pd_12m"] = np.full(len(frame), np.nan)  # filled by a trained model (zjfin.model), when given
+    with tracker.stage("lists"):
+        placed = assign_lists(values, fired, policy, frame.index)
+        outputs.append(placed)
+        fired.update((code, placed.fired[code]) for code in placed.fired.columns)
+        values.update((name, placed.columns[name]) for name in placed.columns.columns)
     with tracker.stage("reasons"):
-        # Column look-ups, not a concatenated copy of every column.
-        fired = {code: o.fired[code] for o in outputs for code in o.fired.columns}
-        values = {name: frame[name] for name in frame.columns}
-        values.update((name, o.columns[name]) for o in outputs for name in o.columns.columns)
         reasons = render_reasons(fired, values, index=frame.index)
     with tracker.stage("assemble"):
         columns = pd.concat([o.columns for o in outputs], axis=1)

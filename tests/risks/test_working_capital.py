@@ -54,8 +54,7 @@ def test_exam_case_800_less_own_funds_and_loans():
     assert row["working_capital_amount"] == pytest.approx(800.0, rel=1e-12)
     assert row["working_capital_need"] == pytest.approx(800 - 300 - 280, rel=1e-12)
     assert row["suggested_credit_line"] == pytest.approx(220.0, rel=1e-12)  # < 30 % · 1000 = 300
-    assert out.fired["W1"].tolist() == [True]
-    assert list(out.columns.columns) == COLUMNS and list(out.fired.columns) == ["W1"]
+    assert list(out.columns.columns) == COLUMNS and out.fired.empty  # W1 is fired by the lists
 
 
 def test_all_five_day_figures_by_hand():
@@ -122,7 +121,7 @@ def test_credit_line_is_the_least_of_the_three():
     out = run(rows)
     assert out.columns["working_capital_need"].tolist() == pytest.approx([220, 220, 800, 800, 0], rel=1e-12)
     assert out.columns["suggested_credit_line"].tolist() == pytest.approx([220, 100, 300, 250, 0], rel=1e-12)
-    assert out.fired["W1"].tolist() == [True, True, True, True, False]
+    assert (out.columns["working_capital_need"] > 0).tolist() == [True, True, True, True, False]
     policy = POLICY.update({"working_capital": {"credit_line_revenue_share": 0.5}})
     assert run(rows[2:3], policy).columns["suggested_credit_line"].tolist() == pytest.approx([500])
 
@@ -162,8 +161,7 @@ def test_undefined_cases_are_nan_without_warnings():
     assert cols["working_capital_turnover"].isna().tolist()[5:7] == [True, True]
     assert cols["turnover_days"].tolist()[6] == 0.0 and cols["turnover_days"].tolist()[5] < 0
     assert not np.isinf(cols.to_numpy(dtype=float)).any()
-    assert out.fired["W1"].tolist() == [False] * 9 + [True]
-    assert out.fired["W1"].dtype == bool
+    assert (out.columns["working_capital_need"] > 0).tolist() == [False] * 9 + [True]
     # Operating profit above revenue: a negative 营运资金量, need 0 (not negative).
     row = run([firm(operating_profit=1500.0)]).columns.iloc[0]
     assert row["working_capital_amount"] < 0 and row["working_capital_need"] == 0.0
@@ -223,7 +221,6 @@ def test_money_unit_scales_need_and_line(rows):
     need, line = b["working_capital_need"], b["suggested_credit_line"]
     assert (need.dropna() >= 0).all() and (line.dropna() >= 0).all()
     assert (line.dropna() <= need.dropna() * (1 + 1e-12)).all()
-    assert (base.fired["W1"] == (need > 0)).all()
 
 
 # ------------------------------------------------------------------ synthetic province
@@ -254,6 +251,6 @@ def test_synthetic_province_is_finite_and_mostly_defined(province):
     cols = out.columns
     assert not np.isinf(cols.to_numpy(dtype=float)).any()
     assert cols["working_capital_need"].notna().mean() > 0.5
-    assert 0.05 < out.fired["W1"].mean() < 0.95
+    assert 0.05 < (out.columns["working_capital_need"] > 0).mean() < 0.95
     both = cols[["suggested_credit_line", "working_capital_need"]].dropna()
     assert (both["suggested_credit_line"] <= both["working_capital_need"]).all()

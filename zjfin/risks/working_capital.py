@@ -71,7 +71,6 @@ def working_capital(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     are NaN; when the day sum is ≤ 0 (no positive turnover) or operating profit is missing,
     ``working_capital_turnover`` (day sum ≤ 0 only), ``working_capital_amount``, the need and
     the credit line are NaN; when cash is missing, the need and the credit line are NaN.
-    Such firms do not fire ``W1``.
 
     Parameters
     ----------
@@ -89,7 +88,8 @@ def working_capital(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     EngineOutput
         ``columns``: ``working_capital_amount`` (营运资金量), ``turnover_days`` (the day sum),
         ``working_capital_turnover``, ``expected_growth``, ``working_capital_need``,
-        ``suggested_credit_line``. ``fired``: bool column ``W1``, True where the need is > 0.
+        ``suggested_credit_line``. ``fired``: no reason code (the W1 sentence goes to
+        sme_funding firms, :func:`zjfin.lists.assign_lists`).
 
     Examples
     --------
@@ -106,8 +106,6 @@ def working_capital(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     >>> out = working_capital(f, Policy.default())
     >>> out.columns[["working_capital_amount", "turnover_days", "working_capital_need", "suggested_credit_line"]].iloc[0].tolist()
     [800.0, 360.0, 220.0, 220.0]
-    >>> out.fired["W1"].tolist()
-    [True]
     """
     p = policy.working_capital
     days_in_year = float(p.days_in_year)
@@ -174,6 +172,5 @@ def working_capital(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
         index=frame.index,
         copy=False,
     )
-    with np.errstate(invalid="ignore"):
-        fired = pd.DataFrame({"W1": need > 0}, index=frame.index, copy=False)
-    return EngineOutput(columns, fired)
+    # The W1 sentence (need and suggested line) belongs to sme_funding firms: zjfin.lists.
+    return EngineOutput(columns, pd.DataFrame(index=frame.index))

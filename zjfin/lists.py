@@ -1,0 +1,274 @@
+"""The three lists (SPEC §4): every firm on exactly one of watch, relief, quality,
+sme_funding or none, with a priority within its list and county.
+
+Stage "lists" of the data flow, after every risk engine and the guarantee network. The
+rules are masks over the screening columns; the precedence, thresholds and weights are in
+``policy.lists``; the relief actions are a table (``data_schemas/policy/relief_actions.csv``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from zjfin._arrow import arrow_text, as_text
+from zjfin.errors import PolicyError
+from zjfin.policy import Policy
+from zjfin.reasons import join_labels
+from zjfin.risks import RISK_LEVELS, EngineOutput
+
+__all__ = ["LISTS", "assign_lists", "relief_actions"]
+
+#: The lists in the default precedence, then ``none``.
+LISTS = ("watch", "relief", "quality", "sme_funding", "none")
+
+
+@lru_cache(maxsize=None)
+def relief_actions() -> pd.DataFrame:
+    """Suggested relief actions and the reason codes that call for each, in the order they
+    are suggested (``data_schemas/policy/relief_actions.csv``)."""
+    path = resources.files("zjfin.data_schemas") / "policy" / "relief_actions.csv"
+    with path.open("r", encoding="utf-8") as fh:
+        return pd.read_csv(fh, dtype=str, keep_default_na=False)
+
+
+def _floats(values: Mapping[str, Any], name: str, n: int) -> np.ndarray:
+    if name not in values:
+        return np.full(n, np.nan)
+    column = values[name]
+    if hasattr(column, "to_numpy"):
+        return column.to_numpy(dtype=float, na_value=np.nan)
+    return np.asarray(column, dtype=float)
+
+
+def _is(values: Mapping[str, Any], name: str, n: int, wanted: list[str]) -> np.ndarray:
+    """Text column ``name`` is one of ``wanted`` (missing: False)."""
+    if name not in values:
+        return np.zeros(n, dtype=bool)
+    hit = pc.is_in(arrow_text(values[name]), value_set=pa.array(wanted, type=pa.string()))
+    return np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _flag(values: Mapping[str, Any], name: str, n: int, wanted: bool) -> np.ndarray:
+    """Nullable boolean column equals ``wanted`` (missing: False)."""
+    if name not in values:
+        return np.zeros(n, dtype=bool)
+    column = pd.array(values[name], dtype="boolean")
+    return np.asarray(column.fillna(not wanted), dtype=bool) == wanted
+
+
+def _level(values: Mapping[str, Any], name: str, n: int) -> np.ndarray:
+    """Risk level as 0 … 3; a switched-off (null) risk counts as 0: no information."""
+    if name not in values:
+        return np.zeros(n, dtype=np.int8)
+    index = pc.index_in(arrow_text(values[name]), value_set=pa.array(RISK_LEVELS, type=pa.string()))
+    return np.asarray(pc.fill_null(index, 0).to_numpy(zero_copy_only=False), dtype=np.int8)
+
+
+def _group_pct_rank(score: np.ndarray, groups: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """Percentile rank (0 … 1, average ties, missing score lowest) of each member's score
+    within its group; NaN outside ``members``."""
+    out = np.full(len(score), np.nan)
+    if members.any():
+        frame = pd.DataFrame({"g": groups[members], "s": np.nan_to_num(score[members], nan=-np.inf)})
+        out[members] = frame.groupby("g", sort=False)["s"].rank(method="average", pct=True).to_numpy(dtype=float)
+    return out
+
+
+def _settings(policy: Policy):
+    p = policy.lists
+    if sorted(p.precedence) != sorted(LISTS[:-1]):
+        raise PolicyError(f"policy key 'lists.precedence' must order {', '.join(LISTS[:-1])}, got {list(p.precedence)!r}")
+    for key in ("quality_top_share", "quality_max_pd"):
+        if not 0 <= getattr(p, key) <= 1:
+            raise PolicyError(f"policy key 'lists.{key}' must be a share from 0 to 1, got {getattr(p, key)!r}")
+    for key, size in (("quality_score_weights", 4), ("relief_priority_weights", 4), ("sme_priority_weights", 2)):
+        weights = np.asarray(getattr(p, key), dtype=float)
+        if weights.shape != (size,) or (weights < 0).any() or weights.sum() <= 0:
+            raise PolicyError(f"policy key 'lists.{key}' must be {size} numbers ≥ 0 with a positive sum, got {getattr(p, key)!r}")
+    return p
+
+
+def assign_lists(values: Mapping[str, Any], fired: Mapping[str, Any], policy: Policy,
+                 index: pd.Index) -> EngineOutput:
+    """Put every firm on one list and rank it (SPEC §4).
+
+    Eligibility (each list on its own; the policy's ``precedence`` then keeps the first):
+
+    - ``watch``: not viable, and a risk at ``high`` or a defaulted or extended bond (B1).
+    - ``relief``: viable, and one of ``lists.risks`` at ``medium`` or ``high``.
+    - ``quality``: viable, no risk above ``low``, Z'' zone ``safe`` (or ``pd_12m`` below
+      ``quality_max_pd`` when a model filled it), revenue growth ≥ 0, net profit > 0, and
+      one of: 亩均 class A; no 亩均 score and a financial quality score in the top
+      ``quality_top_share`` of the county's firms without one; a specialised SME (专精特新).
+    - ``sme_funding``: size class in ``sme_sizes``, viable, no risk above ``low``, revenue > 0,
+      no overdue loan, and a working-capital need or a declared financing demand.
+
+    A risk whose table was missing (null level) counts as giving no information, so it
+    neither qualifies a firm for relief nor bars it from quality; ``viable`` unknown
+    (null) keeps a firm off every list but ``none``.
+
+    **Priority** 1 … k within each list and county (1 = first), by a score in 0 … 1 —
+    percentile ranks within the list and county, weights from the policy:
+
+    - ``watch``: severity (sum of the risk levels), then total liabilities.
+    - ``relief``: employees, taxes paid, systemic impact, severity (``relief_priority_weights``).
+    - ``quality``: the 亩均 score, or the financial quality score without one.
+    - ``sme_funding``: need relative to revenue and the Z'' score (``sme_priority_weights``).
+
+    Ties keep the order of the firms file.
+
+    Parameters
+    ----------
+    values : mapping of column name to array
+        The firm frame and every engine's columns.
+    fired : mapping of reason code to bool array
+        Which reasons fired (B1 and the rest decide the relief actions).
+    policy : Policy
+        Section ``[lists]``.
+    index : Index
+
+    Returns
+    -------
+    EngineOutput
+        ``columns``: ``list``, ``priority`` (nullable int; null on ``none``),
+        ``list_score``, ``quality_score``, ``suggested_action`` and
+        ``suggested_action_en`` (relief only). ``fired``: Q1–Q3 (quality routes), W1
+        (working-capital need, sme_funding only) and K1 (watch).
+
+    Examples
+    --------
+    >>> v = {"viable": [True, False, True], "bond_risk": ["medium", "high", "none"], "liquidity_risk": ["none"] * 3,
+    ...      "pledge_risk": ["none"] * 3, "guarantee_risk": ["none"] * 3, "size_class": ["small"] * 3,
+    ...      "revenue": [1e7] * 3, "working_capital_need": [0.0, 0.0, 1e6], "region_code": ["330102"] * 3}
+    >>> assign_lists(v, {}, Policy.default(), pd.RangeIndex(3)).columns["list"].tolist()
+    ['relief', 'watch', 'sme_funding']
+    """
+    p = _settings(policy)
+    n = len(index)
+    levels = np.column_stack([_level(values, r, n) for r in p.risks]) if p.risks else np.zeros((n, 1), np.int8)
+    top_level = levels.max(axis=1)
+    severity = levels.sum(axis=1).astype(float)
+    viable = _flag(values, "viable", n, True)
+    not_viable = _flag(values, "viable", n, False)
+    defaulted = np.asarray(fired["B1"], dtype=bool) if "B1" in fired else np.zeros(n, dtype=bool)
+
+    county = arrow_text(values["region_code"]) if "region_code" in values else pa.nulls(n, pa.string())
+    encoded = pc.dictionary_encode(county)
+    encoded = encoded.combine_chunks() if isinstance(encoded, pa.ChunkedArray) else encoded
+    county_code = encoded.indices.to_numpy(zero_copy_only=False)
+    county_code = np.nan_to_num(np.asarray(county_code, dtype=float), nan=-1).astype(np.int64)
+
+    revenue = _floats(values, "revenue", n)
+    growth = _floats(values, "revenue_growth", n)
+    profit = _floats(values, "net_profit", n)
+    pd_12m = _floats(values, "pd_12m", n)
+    mujun_score = _floats(values, "mujun_score", n)
+    need = _floats(values, "working_capital_need", n)
+    demand = _floats(values, "financing_demand", n)
+    overdue = _floats(values, "loan_max_overdue_days", n)
+
+    # Financial quality score of firms without a 亩均 score: return on assets, growth, R&D
+    # share, taxes per employee, as percentile ranks within the county (missing lowest).
+    without_land = np.isnan(mujun_score)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        roa = profit / np.where(_floats(values, "total_assets", n) > 0, _floats(values, "total_assets", n), np.nan)
+        rd_share = _floats(values, "rd_expense", n) / np.where(revenue > 0, revenue, np.nan)
+        tax_per_employee = _floats(values, "taxes_paid", n) / np.where(_floats(values, "employees", n) > 0,
+                                                                       _floats(values, "employees", n), np.nan)
+    indicators = (roa, growth, rd_share, tax_per_employee)
+    weights = np.asarray(p.quality_score_weights, dtype=float)
+    quality_score = sum(w * _group_pct_rank(x, county_code, without_land) for w, x in zip(weights, indicators)) / weights.sum()
+    quality_rank = _group_pct_rank(quality_score, county_code, without_land)
+
+    with np.errstate(invalid="ignore"):
+        sound = viable & (top_level <= 1)
+        safe = _is(values, "z2_zone", n, ["safe"]) | (pd_12m < p.quality_max_pd)
+        profitable = (growth >= 0) & (profit > 0)
+        mujun_a = _is(values, "mujun_class", n, ["A"])
+        top_financial = without_land & (quality_rank > 1 - p.quality_top_share)
+        specialised = _flag(values, "specialised", n, True)
+        eligible = {
+            "watch": not_viable & ((top_level == 3) | defaulted),
+            "relief": viable & (top_level >= 2),
+            "quality": sound & safe & profitable & (mujun_a | top_financial | specialised),
+            "sme_funding": (_is(values, "size_class", n, list(p.sme_sizes)) & sound & (revenue > 0)
+                            & ~(overdue > 0) & ((need > 0) | (demand > 0))),
+        }
+    placed = np.zeros(n, dtype=bool)
+    which = np.full(n, LISTS.index("none"), dtype=np.int8)
+    for name in p.precedence:
+        take = eligible[name] & ~placed
+        which[take] = LISTS.index(name)
+        placed |= take
+
+    # Scores for the priority, as percentile ranks within list and county.
+    group = which.astype(np.int64) * (int(county_code.max(initial=0)) + 2) + county_code + 1
+    on = {name: which == LISTS.index(name) for name in LISTS[:-1]}
+    score = np.full(n, np.nan)
+    liabilities = _floats(values, "total_liabilities", n)
+    score[on["watch"]] = (0.5 * _group_pct_rank(severity, group, on["watch"])
+                          + 0.5 * _group_pct_rank(liabilities, group, on["watch"]))[on["watch"]]
+    relief_parts = (_floats(values, "employees", n), _floats(values, "taxes_paid", n),
+                    np.nan_to_num(_floats(values, "systemic_impact", n)), severity)
+    w = np.asarray(p.relief_priority_weights, dtype=float)
+    score[on["relief"]] = (sum(wk * _group_pct_rank(x, group, on["relief"]) for wk, x in zip(w, relief_parts)) / w.sum())[on["relief"]]
+    quality_basis = np.where(without_land, quality_score, mujun_score)
+    score[on["quality"]] = _group_pct_rank(quality_basis, group, on["quality"])[on["quality"]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        need_share = np.maximum(np.nan_to_num(need), np.nan_to_num(demand)) / np.where(revenue > 0, revenue, np.nan)
+    w = np.asarray(p.sme_priority_weights, dtype=float)
+    score[on["sme_funding"]] = ((w[0] * _group_pct_rank(need_share, group, on["sme_funding"])
+                                 + w[1] * _group_pct_rank(_floats(values, "z2_score", n), group, on["sme_funding"]))
+                                / w.sum())[on["sme_funding"]]
+    # Priority: best score first within list and county; ties in file order.
+    listed = which != LISTS.index("none")
+    order = np.lexsort((np.arange(n), -np.nan_to_num(score, nan=-1.0), group))
+    order = order[listed[order]]
+    sorted_group = group[order]
+    start = np.r_[True, sorted_group[1:] != sorted_group[:-1]]
+    position = np.arange(order.size)
+    rank = position - np.maximum.accumulate(np.where(start, position, 0)) + 1
+    priority = np.zeros(n, dtype=np.int64)
+    priority[order] = rank
+
+    # Relief actions from the reasons that fired, in the table's order.
+    actions = relief_actions()
+    masks_zh, labels_zh, labels_en = [], [], []
+    for row in actions.itertuples():
+        codes = [c for c in row.codes.split(";") if c in fired]
+        hit = np.zeros(n, dtype=bool)
+        for code in codes:
+            hit |= np.asarray(fired[code], dtype=bool)
+        masks_zh.append(hit & on["relief"])
+        labels_zh.append(row.action_zh)
+        labels_en.append(row.action_en)
+    action_zh = join_labels(masks_zh, labels_zh, "；", n)
+    action_en = join_labels(masks_zh, labels_en, "; ", n)
+    relief = pa.array(on["relief"])
+    none_text = pa.scalar(None, pa.string())
+
+    columns = pd.DataFrame({
+        "list": as_text(pa.array(LISTS, type=pa.string()).take(pa.array(which)), index=index),
+        "priority": pd.arrays.IntegerArray(priority, ~listed),
+        "list_score": score,
+        "quality_score": np.where(without_land, quality_score, np.nan),
+        "suggested_action": as_text(pc.if_else(relief, action_zh, none_text), index=index),
+        "suggested_action_en": as_text(pc.if_else(relief, action_en, none_text), index=index),
+    }, index=index, copy=False)
+    route_land = on["quality"] & mujun_a
+    route_financial = on["quality"] & ~mujun_a & top_financial
+    fired_out = pd.DataFrame({
+        "K1": on["watch"],
+        "Q1": route_land,
+        "Q2": route_financial,
+        "Q3": on["quality"] & ~route_land & ~route_financial,
+        "W1": on["sme_funding"],
+    }, index=index, copy=False)
+    return EngineOutput(columns, fired_out)
