@@ -43,7 +43,7 @@ def firm_of(planted, case, column=None):
     rows = planted[planted["case"] == case]
     if column is not None:
         rows = rows[rows["column"] == column]
-    return rows["firm_id"].tolist()
+    return list(dict.fromkeys(rows["firm_id"]))  # each firm once, in order
 
 
 def active(frame, start="start_date", end="end_date"):

@@ -901,6 +901,23 @@ def build_tables(n_firms: int = 20_000, seed: int = 0) -> tuple[dict[str, pd.Dat
     rec.append((pid["size_small"], "size_small_below", "size_class", "small"))
     rec.append((pid["healthy_sme"], "healthy_sme_need", "size_class", "small"))
     rec.append((pid["suspended"], "suspended_stock", "listed", "True"))
+    # Where SPEC §4 puts them, and the reason that says why ("reason_codes": one code that
+    # must be among the firm's codes).
+    for key in ("circle_a", "circle_b", "circle_c", "circle_d"):
+        rec.append((pid[key], "guarantee_circle_defaulter", "list", "relief"))
+        rec.append((pid[key], "guarantee_circle_defaulter", "reason_codes", "G2"))
+    rec.append((pid["circle_a"], "guarantee_circle_defaulter", "reason_codes", "B1"))
+    for key in ("pair_e", "pair_f"):
+        rec.append((pid[key], "mutual_pair", "list", "relief"))
+        rec.append((pid[key], "mutual_pair", "reason_codes", "G5"))
+    rec.append((pid["pledge_g"], "pledge_liquidation", "list", "relief"))
+    rec.append((pid["pledge_g"], "pledge_liquidation", "reason_codes", "P1"))
+    rec.append((pid["bond_wall"], "bond_wall", "list", "relief"))
+    rec.append((pid["bond_wall"], "bond_wall", "reason_codes", "B2"))
+    rec.append((pid["zombie"], "zombie", "list", "none"))  # not viable, but no high risk: no list
+    rec.append((pid["zombie"], "zombie", "reason_codes", "V1"))
+    rec.append((pid["healthy_sme"], "healthy_sme_need", "list", "sme_funding"))
+    rec.append((pid["healthy_sme"], "healthy_sme_need", "reason_codes", "W1"))
     planted_df = pd.DataFrame(
         {c: pd.Series([r[k] for r in rec], dtype=object)
          for k, c in enumerate(["firm_id", "case", "column", "expected"])}

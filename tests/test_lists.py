@@ -1,0 +1,152 @@
+"""The three lists (SPEC §4): rules on each side, precedence, priorities, actions."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import zjfin
+from zjfin.errors import PolicyError
+from zjfin.lists import LISTS, assign_lists
+from zjfin.policy import Policy
+
+RISKS = ("bond_risk", "liquidity_risk", "pledge_risk", "guarantee_risk")
+
+
+def firm(**over):
+    """A sound small firm that qualifies for nothing but sme_funding when it has a need."""
+    base = {
+        "firm_id": "F", "region_code": "330102", "viable": True, "bond_risk": "none", "liquidity_risk": "none",
+        "pledge_risk": "none", "guarantee_risk": "none", "size_class": "small", "revenue": 1e7,
+        "revenue_growth": 0.05, "net_profit": 5e5, "z2_zone": "grey", "z2_score": 2.0, "mujun_score": np.nan,
+        "mujun_class": None, "working_capital_need": 0.0, "financing_demand": np.nan, "loan_max_overdue_days": 0.0,
+        "total_assets": 2e7, "total_liabilities": 1e7, "employees": 50.0, "taxes_paid": 3e5, "rd_expense": 1e5,
+        "systemic_impact": np.nan, "specialised": False,
+    }
+    base.update(over)
+    return base
+
+
+def run(rows, fired=None, policy=None):
+    frame = pd.DataFrame(rows)
+    values = {c: frame[c] for c in frame.columns}
+    fired = {k: np.asarray(v, bool) for k, v in (fired or {}).items()}
+    return assign_lists(values, fired, policy or Policy.default(), frame.index)
+
+
+def lists_of(rows, **kw):
+    return run(rows, **kw).columns["list"].tolist()
+
+
+def test_watch_needs_not_viable_and_a_high_risk_or_a_defaulted_bond():
+    rows = [firm(viable=False, liquidity_risk="high"), firm(viable=False, liquidity_risk="medium"),
+            firm(viable=False), firm(viable=True, liquidity_risk="high")]
+    assert lists_of(rows) == ["watch", "none", "none", "relief"]
+    # A defaulted bond (B1) with a non-viable firm is watch even if bond risk were lower.
+    assert lists_of([firm(viable=False)], fired={"B1": [True]}) == ["watch"]
+
+
+@pytest.mark.parametrize("risk", RISKS)
+def test_relief_for_viable_firms_with_a_medium_or_high_risk(risk):
+    assert lists_of([firm(**{risk: "medium"}), firm(**{risk: "high"}), firm(**{risk: "low"})]) == ["relief", "relief", "none"]
+
+
+def test_viability_unknown_keeps_a_firm_off_every_list():
+    assert lists_of([firm(viable=None, liquidity_risk="high"), firm(viable=None, working_capital_need=1e6)]) == ["none", "none"]
+
+
+def test_quality_routes_and_each_condition():
+    good = dict(z2_zone="safe", mujun_score=150.0, mujun_class="A")
+    assert lists_of([firm(**good)]) == ["quality"]
+    # Each condition on its own side: class B, zone grey, growth < 0, loss, a medium risk.
+    assert lists_of([firm(**{**good, "mujun_class": "B"})]) == ["none"]
+    assert lists_of([firm(**{**good, "z2_zone": "grey"})]) == ["none"]
+    assert lists_of([firm(**{**good, "revenue_growth": -0.01})]) == ["none"]
+    assert lists_of([firm(**{**good, "revenue_growth": 0.0})]) == ["quality"]  # growth ≥ 0
+    assert lists_of([firm(**{**good, "net_profit": 0.0})]) == ["none"]
+    assert lists_of([firm(**{**good, "pledge_risk": "low"})]) == ["quality"]
+    # A trained model's pd below the cut-off stands in for the safe zone.
+    assert lists_of([firm(**{**good, "z2_zone": "grey", "pd_12m": 0.01})]) == ["quality"]
+    # 专精特新 qualifies without 亩均 class A.
+    out = run([firm(**{**good, "mujun_class": "C", "specialised": True})])
+    assert out.columns["list"].tolist() == ["quality"] and out.fired["Q3"].tolist() == [True]
+
+
+def test_quality_without_land_is_the_top_quarter_of_the_county():
+    # Eight firms without 亩均 data in one county, all otherwise eligible, ranked by every
+    # indicator in the same order: the best two (top 25 %) are quality.
+    rows = [firm(firm_id=f"F{i}", z2_zone="safe", net_profit=1e5 * (i + 1), revenue_growth=0.01 * (i + 1),
+                 rd_expense=1e4 * (i + 1), taxes_paid=1e4 * (i + 1)) for i in range(8)]
+    out = run(rows)
+    assert out.columns["list"].tolist() == ["none"] * 6 + ["quality"] * 2
+    assert out.fired["Q2"].tolist() == [False] * 6 + [True] * 2
+    # The score is the mean of four percentile ranks: the best firm has 1.0.
+    assert out.columns["quality_score"].iat[7] == pytest.approx(1.0)
+    assert out.columns["quality_score"].iat[0] == pytest.approx(1 / 8)
+
+
+def test_sme_funding_conditions():
+    need = dict(working_capital_need=1e6)
+    assert lists_of([firm(**need)]) == ["sme_funding"]
+    assert lists_of([firm(financing_demand=5e5)]) == ["sme_funding"]  # a declared demand is enough
+    assert lists_of([firm()]) == ["none"]  # no need, no demand
+    assert lists_of([firm(**need, size_class="large")]) == ["none"]
+    assert lists_of([firm(**need, loan_max_overdue_days=1.0)]) == ["none"]
+    assert lists_of([firm(**need, revenue=0.0)]) == ["none"]
+    assert lists_of([firm(**need, guarantee_risk="medium")]) == ["relief"]
+    out = run([firm(**need)])
+    assert out.fired["W1"].tolist() == [True]
+
+
+def test_precedence_and_policy_order():
+    # A firm eligible for quality and sme_funding goes to quality.
+    both = firm(z2_zone="safe", mujun_score=150.0, mujun_class="A", working_capital_need=1e6)
+    assert lists_of([both]) == ["quality"]
+    policy = Policy.default().update({"lists": {"precedence": ["watch", "relief", "sme_funding", "quality"]}})
+    assert lists_of([both], policy=policy) == ["sme_funding"]
+    with pytest.raises(PolicyError, match="lists.precedence"):
+        run([both], policy=Policy.default().update({"lists": {"precedence": ["watch", "relief"]}}))
+
+
+def test_switched_off_risk_gives_no_information():
+    assert lists_of([firm(bond_risk=None, working_capital_need=1e6)]) == ["sme_funding"]
+
+
+def test_priority_is_one_to_k_per_list_and_county():
+    rows = []
+    for county in ("330102", "330106"):
+        for i in range(4):  # relief firms with growing employees: the largest comes first
+            rows.append(firm(firm_id=f"{county}-{i}", region_code=county, guarantee_risk="medium",
+                             employees=10.0 * (i + 1), taxes_paid=1e4 * (i + 1), total_liabilities=1e6))
+    out = run(rows).columns
+    for county in ("330102", "330106"):
+        mine = out[[r["region_code"] == county for r in rows]]
+        assert mine["priority"].tolist() == [4, 3, 2, 1]
+    none = run([firm()]).columns
+    assert none["priority"].isna().all()
+
+
+def test_relief_actions_follow_the_reasons():
+    rows = [firm(bond_risk="high"), firm(pledge_risk="medium"), firm(guarantee_risk="medium", liquidity_risk="medium")]
+    fired = {"B2": [True, False, False], "P3": [False, True, False], "G5": [False, False, True], "L4": [False, False, True]}
+    out = run(rows, fired=fired).columns
+    assert out["suggested_action"].tolist() == ["展期/续贷", "纾困基金/平仓缓冲", "无还本续贷；担保增信"]
+    assert out["suggested_action_en"].iat[0] == "extension or refinancing of debt falling due"
+
+
+def test_province_lists_partition_and_respect_precedence():
+    ds = zjfin.datasets.synthetic_province(3000, seed=1)
+    s = zjfin.screen(ds, as_of="2019-03-31").screening
+    assert set(s["list"]) <= set(LISTS) and s["list"].notna().all()
+    listed = s[s["list"] != "none"]
+    # Priorities are exactly 1..k within each list and county.
+    for (_, _), group in listed.groupby(["list", "region_code"]):
+        assert sorted(group["priority"].tolist()) == list(range(1, len(group) + 1))
+    levels = s[list(RISKS)].apply(lambda c: c.map({"none": 0, "low": 1, "medium": 2, "high": 3})).max(axis=1)
+    # Precedence: no relief firm is watch-eligible; quality and sme firms carry no risk above low.
+    assert not ((s["list"] == "relief") & (s["viable"] == False)).any()  # noqa: E712
+    assert (levels[s["list"].isin(["quality", "sme_funding"])] <= 1).all()
+    assert (levels[s["list"] == "watch"] == 3).all() or s["reason_codes"][s["list"] == "watch"].str.contains("B1").all()
+    # Every listed firm carries reasons in both languages.
+    assert (listed["reason_codes"] != "").all()
+    assert (listed["reasons_zh"] != "").all() and (listed["reasons_en"] != "").all()
+    assert listed["suggested_action"].notna().eq(listed["list"] == "relief").all()
