@@ -161,7 +161,10 @@ def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
             risks.append(f"{column.removesuffix('_risk')} {int(levels.get('high', 0)):,}/{int(levels.get('medium', 0)):,}")
     if risks:
         print("risk high/medium: " + ", ".join(risks))
-    network = result.manifest()["counts"]["guarantee_network"]
+    counts = result.manifest()["counts"]
+    if counts.get("lists"):
+        print("lists: " + ", ".join(f"{name} {c['firms']:,}" for name, c in counts["lists"].items()))
+    network = counts["guarantee_network"]
     if network:
         print(f"guarantee network: {network['guarantees_in_force']:,} guarantees in force, {network['circles']:,} circles "
               f"({network['firms_in_circles']:,} firms), {network['firms_in_mutual_pairs']:,} firms in mutual pairs, "

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 
 from zjfin import __version__
-from zjfin.errors import ParameterError
+from zjfin.errors import ParameterError, SchemaError
 from zjfin._arrow import as_text
 from zjfin.features import SIZE_CLASSES, firm_frame, size_class
-from zjfin.lists import assign_lists
-from zjfin.reasons import render_reasons
+from zjfin.lists import LISTS, assign_lists
+from zjfin.reasons import reason_catalogue, render_reasons
 from zjfin.risks import RISK_LEVELS, EngineOutput
 from zjfin.risks.bonds import bond_maturities, bond_risk, short_term_funding
 from zjfin.risks.distress import distress
@@ -113,9 +113,39 @@ class ScreeningResult:
         index = pd.MultiIndex.from_arrays([row.index, [labels.get(c, c) for c in row.index]], names=["column", "label_zh"])
         return pd.Series(row.to_numpy(), index=index, name=firm_id)
 
-    def summary(self, by: str = "region") -> pd.DataFrame:
-        """Firm counts and revenue by ``region`` (county), ``city``, ``industry``
-        (GB/T 4754 section) or ``size_class``, with one column per size class."""
+    @property
+    def lists(self) -> dict[str, pd.DataFrame]:
+        """The four lists (watch, relief, quality, sme_funding): each list's firms ordered by
+        county and priority, with the columns of the list files (``data_schemas/lists.json``)."""
+        try:
+            columns = [c for c in table_schema("lists").names if c in self.screening.columns]
+        except SchemaError:  # pragma: no cover - the lists schema ships with the package
+            columns = list(self.screening.columns)
+        out = {}
+        for name in LISTS[:-1]:
+            rows = self.screening[self.screening["list"] == name]
+            out[name] = rows.sort_values(["region_code", "priority"], kind="stable")[columns].reset_index(drop=True)
+        return out
+
+    def reasons(self, firm_id: str) -> pd.DataFrame:
+        """One row per reason of one firm: code, risk, level, Chinese and English sentence."""
+        row = self.explain(firm_id)
+        codes = [c for c in str(row.xs("reason_codes", level="column").iat[0]).split(";") if c]
+        zh = [t for t in str(row.xs("reasons_zh", level="column").iat[0]).split("；") if t]
+        en = [t for t in str(row.xs("reasons_en", level="column").iat[0]).split("; ") if t]
+        catalogue = reason_catalogue()
+        return pd.DataFrame({"code": codes, "risk": catalogue.loc[codes, "risk"].tolist(),
+                             "level": catalogue.loc[codes, "level"].tolist(), "reason_zh": zh, "reason_en": en})
+
+    def summary(self, by: str = "region", of: str = "list") -> pd.DataFrame:
+        """Firm counts and amounts by ``region`` (county), ``city``, ``industry`` (GB/T 4754
+        section) or ``size_class``.
+
+        ``of="list"`` (default): one column of firms per list, then ``firms``, ``revenue``,
+        the debt of relief firms (``relief_liabilities``) and the suggested credit lines of
+        sme_funding firms (``sme_credit_lines``). ``of="size_class"``: firms per size class,
+        ``firms`` and ``revenue``.
+        """
         keys = {
             "region": self.screening["region_code"],
             "city": self.screening["region_code"].str[:4],
@@ -124,10 +154,18 @@ class ScreeningResult:
         }
         if by not in keys:
             raise ParameterError("by", f"one of {', '.join(keys)}", by)
+        groups = {"list": list(LISTS), "size_class": list(SIZE_CLASSES)}
+        if of not in groups or of not in self.screening.columns:
+            raise ParameterError("of", "list or size_class", of)
         frame = self.screening.assign(_key=keys[by].to_numpy())
-        counts = pd.crosstab(frame["_key"], frame["size_class"]).reindex(columns=list(SIZE_CLASSES), fill_value=0)
+        counts = pd.crosstab(frame["_key"], frame[of]).reindex(columns=groups[of], fill_value=0)
+        counts.columns.name = None
         counts["firms"] = counts.sum(axis=1)
-        counts["revenue"] = frame.groupby("_key")["revenue"].sum()
+        grouped = frame.groupby("_key")
+        counts["revenue"] = grouped["revenue"].sum()
+        if of == "list":
+            counts["relief_liabilities"] = frame["total_liabilities"].where(frame["list"] == "relief").groupby(frame["_key"]).sum()
+            counts["sme_credit_lines"] = frame["suggested_credit_line"].where(frame["list"] == "sme_funding").groupby(frame["_key"]).sum()
         counts.index.name = by
         return counts.reset_index()
 
@@ -161,6 +199,7 @@ class ScreeningResult:
                 "zombie": int(self.screening["zombie"].eq(True).sum()) if "zombie" in self.screening else 0,
                 "not_viable": int(self.screening["viable"].eq(False).sum()) if "viable" in self.screening else 0,
                 "guarantee_network": self._network_counts(),
+                "lists": self._list_counts(),
             },
             "timings": dict(self.timings),
         }
@@ -199,6 +238,24 @@ class ScreeningResult:
             "max_chain_depth": int(s["chain_depth"].max()) if len(s) else 0,
         }
 
+    def _list_counts(self) -> dict[str, dict[str, float]] | None:
+        """Firms and amounts per list (SPEC §7: "counts and amounts per list")."""
+        if "list" not in self.screening:
+            return None
+        s = self.screening
+        out = {}
+        for name in LISTS:
+            mine = s[s["list"] == name]
+            # Amounts in yuan, to the fen.
+            out[name] = {
+                "firms": int(len(mine)),
+                "revenue": round(float(mine["revenue"].sum()), 2),
+                "total_liabilities": round(float(mine["total_liabilities"].sum()), 2),
+                "bond_due_12m": round(float(mine["bond_due_12m"].sum()), 2) if "bond_due_12m" in mine else 0.0,
+                "suggested_credit_line": round(float(mine["suggested_credit_line"].sum()), 2) if name == "sme_funding" else 0.0,
+            }
+        return out
+
     def _level_counts(self, column: str) -> dict[str, int]:
         """Firms per risk level; ``switched_off`` counts firms whose level is null."""
         counts = self.screening[column].value_counts()
@@ -222,9 +279,18 @@ class ScreeningResult:
                 f"{f['not_screened']:,} not screened>")
 
     def _repr_html_(self) -> str:
-        head = f"<p><b>zjfin screening</b> as of {self.as_of.date()} — firms read {self.validation.firms['read']:,}, " \
-               f"screened {self.validation.firms['screened']:,}, not screened {self.validation.firms['not_screened']:,}</p>"
-        return head + self.summary("size_class").to_html(index=False)
+        f = self.validation.firms
+        head = (f"<p><b>zjfin screening</b> as of {self.as_of.date()} — firms read {f['read']:,}, "
+                f"screened {f['screened']:,}, not screened {f['not_screened']:,}</p>")
+        parts = [head]
+        if "list" in self.screening:
+            lists = self.screening["list"].value_counts().reindex(list(LISTS), fill_value=0)
+            parts.append("<p>Lists: " + ", ".join(f"{k} {int(v):,}" for k, v in lists.items()) + "</p>")
+        levels = {risk: self._level_counts(risk) for risk in RISK_TABLES if risk in self.screening}
+        if levels:
+            parts.append(pd.DataFrame(levels).T.to_html())
+        parts.append(self.summary("city").to_html(index=False))
+        return "".join(parts)
 
 
 def screen(
