@@ -294,3 +294,228 @@ def test_missing_matplotlib(result, monkeypatch):
         plot_guarantee_circle(result, "GC000001")
     with pytest.raises(ImportError, match="pip install matplotlib"):
         plot_guarantee_neighbourhood(result, result.screening["firm_id"].iloc[0])
+
+
+# --------------------------------------------------------------------------- maturity wall,
+# pledge distances and list counts: the drawn numbers are read back from ax.containers and
+# recomputed here with pandas / numpy from the same tables.
+
+from importlib import resources  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
+
+from zjfin.plots import (  # noqa: E402
+    LIST_NAMES_ZH,
+    plot_list_counts,
+    plot_maturity_wall,
+    plot_pledge_distance,
+)
+
+
+def layers(ax) -> dict[str, np.ndarray]:
+    """Bar lengths per stacked layer (heights of vertical bars, widths of horizontal ones)."""
+    out = {}
+    for container in ax.containers:
+        horizontal = container.orientation == "horizontal"
+        out[container.get_label()] = np.array([p.get_width() if horizontal else p.get_height() for p in container])
+    return out
+
+
+def effective_maturity(bonds: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
+    put_first = (bonds["put_date"].notna() & (bonds["put_date"] > as_of)
+                 & (bonds["maturity_date"].isna() | (bonds["put_date"] < bonds["maturity_date"])))
+    return bonds["put_date"].where(put_first, bonds["maturity_date"])
+
+
+def wall_by_pandas(bonds: pd.DataFrame, screening: pd.DataFrame, as_of: pd.Timestamp, months: int) -> pd.DataFrame:
+    """亿元 per bond_risk level (rows) and month 1 … months (columns)."""
+    edges = [as_of + pd.DateOffset(months=k) for k in range(months + 1)]
+    month = pd.cut(effective_maturity(bonds, as_of), bins=edges, right=True, labels=list(range(1, months + 1)))
+    level = bonds["issuer_id"].map(screening.set_index("firm_id")["bond_risk"].astype(object)).fillna("unknown")
+    frame = pd.DataFrame({"level": level, "month": month, "amount": bonds["amount_outstanding"].fillna(0.0)})
+    table = frame.dropna(subset=["month"]).groupby(["level", "month"], observed=False)["amount"].sum().unstack()
+    return table.reindex(columns=list(range(1, months + 1)), fill_value=0.0).fillna(0.0) / 1e8
+
+
+def test_maturity_wall_matches_pandas(result):
+    bonds = result.validation.dataset["bonds"]
+    as_of = result.as_of
+    expected = wall_by_pandas(bonds, result.screening, as_of, 24)
+    expected = expected[expected.sum(axis=1) > 0]
+    # The synthetic province has put dates inside the window, so the put rule is exercised.
+    put_used = effective_maturity(bonds, as_of).ne(bonds["maturity_date"])
+    assert put_used.any() and {"high", "medium", "low"} <= set(expected.index)
+    ax = plot_maturity_wall(result)
+    drawn = layers(ax)
+    assert list(drawn) == [k for k in ("high", "medium", "low", "none", "unknown") if k in expected.index]
+    bottom = np.zeros(24)
+    for container in ax.containers:  # stacked: each layer starts where the ones below end
+        level = container.get_label()
+        np.testing.assert_allclose(drawn[level], expected.loc[level].to_numpy(), rtol=1e-12)
+        np.testing.assert_allclose([p.get_y() for p in container], bottom, atol=1e-12)
+        bottom += drawn[level]
+    total_12m = expected.loc[:, 1:12].to_numpy().sum()
+    assert total_12m == pytest.approx(result.screening["bond_due_12m"].sum() / 1e8)
+    n_12m = int(effective_maturity(bonds, as_of).between(as_of, as_of + pd.DateOffset(months=12), inclusive="right").sum())
+    assert ax.get_title() == f"Bonds falling due after 2019-03-31: {total_12m:,.1f} 亿元 within 12 months ({n_12m} bonds)"
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert len(ticks) == 24 and ticks[0] == "2019-04" and ticks[-1] == "2021-03"
+    # The cash line: available cash of the screened issuers with a bond due in the 24 months.
+    edges = (as_of, as_of + pd.DateOffset(months=24))
+    due = effective_maturity(bonds, as_of).between(*edges, inclusive="right")
+    issuers = result.screening["firm_id"].isin(bonds.loc[due, "issuer_id"])
+    (cash,) = [line for line in ax.lines if line.get_gid() == "available-cash"]
+    assert cash.get_ydata()[0] == pytest.approx(result.screening.loc[issuers, "available_cash"].sum() / 1e8)
+    assert f"the {int(issuers.sum())} issuers" in cash.get_label()
+    ax.figure.canvas.draw()
+
+
+def test_maturity_wall_months_ax_and_unscreened_issuer(result):
+    bonds = result.validation.dataset["bonds"]
+    as_of = result.as_of
+    # Month 2; at the end of month 1 exactly (in it); on the as-of date (not drawn).
+    extra = bonds.iloc[[0, 0, 0]].assign(issuer_id=OUTSIDE, amount_outstanding=[7e8, 2e8, 5e8], put_date=pd.NaT,
+                                         maturity_date=[as_of + pd.Timedelta(days=45), pd.Timestamp("2019-04-30"), as_of])
+    fake = SimpleNamespace(screening=result.screening, tables=result.tables, as_of=as_of,
+                           validation=SimpleNamespace(dataset=SimpleNamespace(tables={
+                               "bonds": pd.concat([bonds, extra], ignore_index=True)})))
+    fig, ax = plt.subplots()
+    assert plot_maturity_wall(fake, months=6, ax=ax) is ax
+    drawn = layers(ax)
+    assert all(len(heights) == 6 for heights in drawn.values())
+    assert drawn["unknown"].tolist() == [2.0, 7.0, 0.0, 0.0, 0.0, 0.0]
+    expected = wall_by_pandas(bonds, result.screening, as_of, 6)
+    for level in set(drawn) - {"unknown"}:
+        np.testing.assert_allclose(drawn[level], expected.loc[level].to_numpy(), rtol=1e-12)
+    assert "issuer not screened" in [t.get_text() for t in ax.get_legend().get_texts()]
+    # The 12-month total still covers 12 months, now with the unscreened issuer's bonds.
+    total_12m = result.screening["bond_due_12m"].sum() / 1e8 + 9.0
+    assert f": {total_12m:,.1f} 亿元 within 12 months" in ax.get_title()
+
+
+def test_pledge_distance_matches_numpy_histogram(result):
+    contracts = result.tables["pledges"]
+    assert contracts["state"].isin(["released"]).any()  # left out of the drawing
+    live = contracts[contracts["state"].isin(["normal", "warning", "liquidation"])]
+    distance = live["distance"].to_numpy(dtype=float)
+    counts, edges = np.histogram(distance, bins=25)
+    ax = plot_pledge_distance(result, bins=25)
+    drawn = layers(ax)
+    assert set(drawn) <= {"normal", "warning", "liquidation"}
+    np.testing.assert_array_equal(sum(drawn.values()), counts)
+    for container in ax.containers:
+        state = container.get_label()
+        np.testing.assert_array_equal(drawn[state], np.histogram(distance[live["state"].eq(state).to_numpy()], edges)[0])
+        np.testing.assert_allclose([p.get_x() for p in container], edges[:-1])
+        np.testing.assert_allclose([p.get_width() for p in container], np.diff(edges))
+    lines = {line.get_gid(): line.get_xdata()[0] for line in ax.lines}
+    warning_at = 1 - live["liquidation_ratio"] / live["warning_ratio"]
+    assert warning_at.nunique() == 1
+    assert lines == {"liquidation-line": 0.0, "warning-line": pytest.approx(warning_at.iloc[0])}
+    below_liquidation = int((distance < 0).sum())
+    below_warning = int((distance < warning_at.to_numpy()).sum())
+    assert 0 < below_liquidation < below_warning < len(distance)
+    assert ax.get_title() == (f"Distance to the liquidation line: {len(distance)} contracts in force\n"
+                              f"{below_liquidation} below the liquidation line (平仓线), "
+                              f"{below_warning} below the warning line (预警线)")
+    ax.figure.canvas.draw()
+    # Default bins.
+    ax = plot_pledge_distance(result)
+    np.testing.assert_array_equal(sum(layers(ax).values()), np.histogram(distance, bins=40)[0])
+
+
+def test_pledge_distance_counts_contracts_without_price(result):
+    contracts = result.tables["pledges"].copy()
+    first = contracts.index[contracts["state"].eq("normal")][0]
+    contracts.loc[first, ["state", "distance"]] = [np.nan, np.nan]  # a company without a share price
+    fake = SimpleNamespace(screening=result.screening, tables={"pledges": contracts}, policy=result.policy)
+    ax = plot_pledge_distance(fake)
+    live = contracts["state"].isin(["normal", "warning", "liquidation"])
+    assert sum(layers(ax).values()).sum() == live.sum()
+    assert ax.get_title().endswith("; 1 without a share price left out")
+
+
+def region_names() -> pd.DataFrame:
+    path = resources.files("zjfin.datasets") / "zhejiang_counties.csv"
+    with path.open("r", encoding="utf-8") as handle:
+        return pd.read_csv(handle, dtype=str)
+
+
+@pytest.mark.parametrize("by", ["city", "county"])
+def test_list_counts_match_crosstab(result, by):
+    regions = region_names()
+    s = result.screening
+    if by == "city":
+        names = regions.drop_duplicates("city_code").set_index("city_code")["city_zh"]
+        key = s["region_code"].str[:4] + "00"
+    else:
+        names = regions.set_index("code")["name_zh"]
+        key = s["region_code"]
+    place = key.astype(object).map(names)
+    assert place.notna().all()
+    on_list = s["list"].ne("none")
+    table = pd.crosstab(place[on_list], s.loc[on_list, "list"]).reindex(columns=list(LIST_NAMES_ZH), fill_value=0)
+    ax = plot_list_counts(result, by=by)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert sorted(labels) == sorted(table.index)
+    drawn = layers(ax)
+    assert list(drawn) == ["关注", "纾困", "优质", "融资需求"]
+    # Tick labels run top down; the bars of a container bottom up (y = n − 1 … 0 in that order).
+    order = [int(round(p.get_y() + p.get_height() / 2)) for p in ax.containers[0]]
+    assert order == list(range(len(labels) - 1, -1, -1))
+    for key_, name in LIST_NAMES_ZH.items():
+        np.testing.assert_array_equal(drawn[name], table.loc[labels, key_].to_numpy())
+    totals = table.loc[labels].sum(axis=1).to_numpy()
+    assert (np.diff(totals) <= 0).all()  # sorted by total, the largest at the top
+    assert [t.get_text() for t in ax.texts] == [f"{t:,}" for t in totals]
+    assert {t.get_text() for t in ax.get_legend().get_texts()} == {"关注", "纾困", "优质", "融资需求"}
+    assert f"{int(on_list.sum()):,} of {len(s):,} screened firms" in ax.get_title()
+    ax.figure.canvas.draw()
+
+
+def test_list_counts_unknown_codes(result):
+    s = result.screening.head(6).copy()
+    s["region_code"] = s["region_code"].astype(object)
+    s["list"] = ["watch", "relief", "relief", "none", "quality", "sme_funding"]
+    s.loc[s.index[:3], "region_code"] = ["310101", "310104", None]  # Shanghai twice, missing
+    ax = plot_list_counts(SimpleNamespace(screening=s, tables={}))
+    drawn = pd.DataFrame(layers(ax), index=[t.get_text() for t in ax.get_yticklabels()])
+    assert drawn.loc["310100"].tolist() == [1, 1, 0, 0]
+    assert drawn.loc["unknown"].tolist() == [0, 1, 0, 0]
+    assert drawn.index[0] == "310100" and drawn.to_numpy().sum() == 5
+
+
+def test_bar_plot_arguments(result):
+    for kwargs in ({"months": 0}, {"months": -3}, {"months": 1.5}, {"months": True}, {"months": "12"}):
+        with pytest.raises(ParameterError, match="months must be a whole number ≥ 1") as error:
+            plot_maturity_wall(result, **kwargs)
+        assert error.value.name == "months"
+    for bins in (0, -1, 2.5, None):
+        with pytest.raises(ParameterError, match="bins must be a whole number ≥ 1"):
+            plot_pledge_distance(result, bins=bins)
+    for by in ("province", "City", None):
+        with pytest.raises(ParameterError, match="by must be 'city' or 'county'") as error:
+            plot_list_counts(result, by=by)
+        assert error.value.value == by
+    for call in (plot_maturity_wall, plot_pledge_distance, plot_list_counts):
+        with pytest.raises(ParameterError, match="ScreeningResult"):
+            call(result.screening)
+    with pytest.raises(ParameterError, match="list and region_code"):
+        plot_list_counts(SimpleNamespace(screening=result.screening.drop(columns="list"), tables={}))
+
+
+def test_bonds_or_pledges_switched_off():
+    ds = zjfin.datasets.synthetic_province(300, seed=1)
+    tables = {name: frame for name, frame in ds.tables.items() if name not in ("bonds", "pledges")}
+    res = zjfin.screen(zjfin.read.Dataset(tables), as_of=AS_OF)
+    with pytest.raises(ParameterError, match="screened with a bonds table.*bond risk was switched off"):
+        plot_maturity_wall(res)
+    with pytest.raises(ParameterError, match="screened with pledges and prices tables.*pledge risk was switched off"):
+        plot_pledge_distance(res)
+    assert len(plot_list_counts(res).containers) == 4  # needs neither table
+
+
+def test_bar_plots_missing_matplotlib(result, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    for call in (plot_maturity_wall, plot_pledge_distance, plot_list_counts):
+        with pytest.raises(ImportError, match="pip install matplotlib"):
+            call(result)

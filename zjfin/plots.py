@@ -1,4 +1,6 @@
-"""Drawings of the guarantee network (担保圈, 担保链) behind one screening.
+"""One-call drawings of a screening: the guarantee network (担保圈, 担保链), the bond
+maturity wall (到期墙), the share pledges' distance to the liquidation line (平仓线) and the
+firms on the lists (三张名单) per city or county.
 
 Two views of ``result.tables["graph"]`` (:class:`zjfin.risks.network.GuaranteeGraph`):
 one guarantee circle on a ring, and the guarantee neighbourhood of one firm in columns
@@ -10,6 +12,10 @@ the functions. Every artist carries a ``gid`` so a drawing can be inspected (and
 SVG export keeps the ids): node labels carry the node's firm id, arrows
 ``"<guarantor id>-><borrower id>"``, the node markers are one scatter with gid
 ``"guarantee-nodes"`` whose points are in the order of the labels.
+
+:func:`plot_maturity_wall`, :func:`plot_pledge_distance` and :func:`plot_list_counts`
+draw bars: one ``BarContainer`` per stacked layer in ``ax.containers``, labelled as in
+the legend, so the drawn numbers can be read back from the returned Axes.
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
 
+from zjfin._arrow import as_text, index_in
 from zjfin.errors import ParameterError
+from zjfin.risks.pledges import CONTRACT_STATES
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -32,7 +40,13 @@ if TYPE_CHECKING:
 __all__ = [
     "plot_guarantee_circle",
     "plot_guarantee_neighbourhood",
+    "plot_maturity_wall",
+    "plot_pledge_distance",
+    "plot_list_counts",
     "RISK_COLOURS",
+    "STATE_COLOURS",
+    "LIST_COLOURS",
+    "LIST_NAMES_ZH",
     "MIN_WIDTH",
     "MAX_WIDTH",
 ]
@@ -52,6 +66,19 @@ _LEGEND_LABELS = {
     "high": "high",
     "unknown": "unknown / outside the dataset",
 }
+#: Bar fill per pledge contract state (the colours of the risk levels they lead to).
+STATE_COLOURS: dict[str, str] = {
+    "normal": RISK_COLOURS["low"],
+    "warning": RISK_COLOURS["medium"],
+    "liquidation": RISK_COLOURS["high"],
+}
+#: The lists drawn by :func:`plot_list_counts`, in precedence order, with their Chinese names.
+LIST_NAMES_ZH: dict[str, str] = {"watch": "关注", "relief": "纾困", "quality": "优质", "sme_funding": "融资需求"}
+#: Bar fill per list.
+LIST_COLOURS: dict[str, str] = {"watch": "#d62728", "relief": "#ff7f0e", "quality": "#2ca02c",
+                                "sme_funding": "#1f77b4"}
+# Layers of the maturity wall from the bottom up; unknown: the issuer was not screened.
+_WALL_LEVELS = ("high", "medium", "low", "none", "unknown")
 #: Arrow line widths in points: an amount of 0 and the largest amount of the drawing.
 MIN_WIDTH = 0.8
 MAX_WIDTH = 6.0
@@ -248,6 +275,312 @@ def plot_guarantee_neighbourhood(result: Any, firm_id: str, depth: int = 1, ax: 
     return ax
 
 
+def plot_maturity_wall(result: Any, months: int = 24, ax: Axes | None = None) -> Axes:
+    """Draw the bond maturity wall (到期墙): amounts falling due per month after the as-of
+    date, stacked by the issuer's ``bond_risk``.
+
+    Parameters
+    ----------
+    result : ScreeningResult
+        From :func:`zjfin.screen` with a bonds table (``result.validation.dataset["bonds"]``).
+    months : int
+        Months drawn after the as-of date.
+    ax : matplotlib Axes, optional
+        Where to draw (default: a new figure).
+
+    Returns
+    -------
+    matplotlib Axes
+        One bar per month k = 1 … ``months``: the bonds whose effective maturity falls in
+        (as_of + k − 1 months, as_of + k months], in 亿元 (10⁸ yuan). The effective
+        maturity is the one of the bond engine (:func:`zjfin.risks.bonds.bond_maturities`):
+        the put date (回售日) when it lies after the as-of date and before maturity, else
+        the maturity date; a missing amount counts as 0. One stacked layer
+        (``BarContainer``, labelled with the level) per ``bond_risk`` level met, ``high``
+        at the bottom, in the colours of :data:`RISK_COLOURS`; a bond whose issuer was not
+        screened is the hatched ``unknown`` layer. Tick labels are the months' end dates.
+        A dashed line (gid ``"available-cash"``) marks the summed ``available_cash`` of the
+        screened issuers with a bond due in the months drawn, when the screening has that
+        column and such an issuer. The title gives the total due within 12 months, which
+        for screened issuers is the sum of the screening's ``bond_due_12m``.
+
+    Raises
+    ------
+    ParameterError
+        ``months`` is not a whole number ≥ 1, or the bond risk was switched off (the
+        screening had no bonds table).
+    ImportError
+        matplotlib is not installed.
+
+    Notes
+    -----
+    The status of a bond does not move it: a defaulted or extended bond falls due on its
+    (put or) maturity date like any other, as in the bond engine. A bond whose effective
+    maturity lies on or before the as-of date is not drawn.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import zjfin
+    >>> res = zjfin.screen(zjfin.datasets.synthetic_province(300, seed=4), as_of="2019-03-31")
+    >>> ax = plot_maturity_wall(res, months=12)
+    >>> ax.get_title()
+    'Bonds falling due after 2019-03-31: ... 亿元 within 12 months (... bonds)'
+    >>> [c.get_label() for c in ax.containers][0], len(ax.containers[0])
+    ('high', 12)
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+    _require_matplotlib()
+    screening = _screening(result)
+    months = _whole_number("months", months)
+    bonds = _bonds(result)
+    as_of = pd.Timestamp(result.as_of)
+    horizon = max(months, 12)  # the title's 12-month total is computed even for a shorter wall
+    ends = _month_ends(as_of, horizon)
+    month, row, amount = _bond_months(bonds, screening, as_of, ends)
+    level = _issuer_levels(screening, row)
+    slots = horizon + 2  # month 0 (on or before the as-of date), 1 … horizon, beyond
+    table = np.bincount(level * slots + month, weights=amount,
+                        minlength=len(_WALL_LEVELS) * slots).reshape(len(_WALL_LEVELS), slots)[:, 1:horizon + 1]
+    drawn = table[:, :months] / 1e8
+    total_12m = float(table[:, :12].sum())
+    count_12m = int(((month >= 1) & (month <= 12)).sum())
+
+    font = _font()
+    ax = _axes(ax, (max(6.0, 0.32 * months + 2.5), 4.5))
+    x = np.arange(1, months + 1)
+    bottom = np.zeros(months)
+    for k, key in enumerate(_WALL_LEVELS):  # one layer per risk level (five at most)
+        if not drawn[k].any():
+            continue
+        unknown = key == "unknown"
+        ax.bar(x, drawn[k], bottom=bottom, width=0.8, color=RISK_COLOURS[key],
+               edgecolor="black" if unknown else RISK_COLOURS[key], hatch="//" if unknown else None,
+               linewidth=0.6, label=key, gid=f"maturity-{key}")
+        bottom = bottom + drawn[k]
+    due_now = (month >= 1) & (month <= months) & (row >= 0)
+    issuers = np.unique(row[due_now])
+    if "available_cash" in screening.columns and issuers.size:
+        cash = screening["available_cash"].to_numpy(dtype=float, na_value=np.nan)[issuers]
+        if np.isfinite(cash).any():
+            ax.axhline(np.nansum(cash) / 1e8, color="#1f77b4", linestyle="--", linewidth=1.2,
+                       gid="available-cash",
+                       label=f"available cash of the {issuers.size} issuers: {_yi(np.nansum(cash))} 亿元")
+    step = int(np.ceil(months / 24))
+    label_format = "%Y-%m" if as_of.is_month_end else "%Y-%m-%d"
+    ticks = x[::step]
+    ax.set_xticks(ticks, ends[ticks].strftime(label_format).tolist(), rotation=90, fontsize=8)
+    ax.set_xlim(0.4, months + 0.6)
+    ax.set_xlabel(f"month falling due after {as_of:%Y-%m-%d} (put date when earlier than maturity)")
+    ax.set_ylabel("amount falling due (亿元)", **font)
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        labels = [{"unknown": "issuer not screened"}.get(text, text) for text in labels]
+        ax.legend(handles, labels, title="bond_risk", loc="upper left", bbox_to_anchor=(1.0, 1.0),
+                  frameon=False, title_fontsize=9, prop=_legend_font(font, 8))
+    ax.set_title(f"Bonds falling due after {as_of:%Y-%m-%d}: {_yi(total_12m)} 亿元 within 12 months "
+                 f"({count_12m} bonds)", fontsize=10, **font)
+    return ax
+
+
+def plot_pledge_distance(result: Any, ax: Axes | None = None, bins: int = 40) -> Axes:
+    """Draw a histogram of the share-pledge contracts' distance to the liquidation line
+    (平仓线), coloured by the contract's state.
+
+    The distance is the one of :func:`zjfin.risks.pledges.pledge_contracts`:
+    1 − liquidation price / price, the fall of the share price that would bring the
+    contract to its liquidation line (negative: already below it). A contract is below
+    its warning line (预警线) when its distance is below 1 − liquidation ratio / warning
+    ratio (1 − 1.4 / 1.6 = 12.5 % with the usual lines).
+
+    Only contracts in force with a price are drawn: released contracts, contracts that
+    start after the as-of date (``not_started``) and contracts whose company has no
+    share price (state missing) are left out; the title counts the last ones.
+
+    Parameters
+    ----------
+    result : ScreeningResult
+        From :func:`zjfin.screen` with pledges and prices tables (``result.tables["pledges"]``).
+    ax : matplotlib Axes, optional
+        Where to draw (default: a new figure).
+    bins : int
+        Number of equal-width bins between the smallest and the largest distance.
+
+    Returns
+    -------
+    matplotlib Axes
+        One stacked layer (``BarContainer`` labelled ``normal``, ``warning`` or
+        ``liquidation``) per state met; the bins' counts summed over the layers are
+        ``numpy.histogram(distance, bins)``. A solid vertical line at 0 (gid
+        ``"liquidation-line"``) and a dashed one at the warning line's distance (gid
+        ``"warning-line"``; when contracts have different ratios, the value most of them
+        share). The title gives the contracts drawn and how many are below the
+        liquidation line (state ``liquidation``) and below the warning line (state
+        ``warning`` or ``liquidation``: those below both lines are counted in both).
+
+    Raises
+    ------
+    ParameterError
+        ``bins`` is not a whole number ≥ 1, or the pledge risk was switched off (no
+        pledges or no prices table).
+    ImportError
+        matplotlib is not installed.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import zjfin
+    >>> res = zjfin.screen(zjfin.datasets.synthetic_province(300, seed=4), as_of="2019-03-31")
+    >>> ax = plot_pledge_distance(res, bins=20)
+    >>> print(ax.get_title())
+    Distance to the liquidation line: ... contracts in force
+    ... below the liquidation line (平仓线), ... below the warning line (预警线)
+    >>> [line.get_gid() for line in ax.lines]
+    ['liquidation-line', 'warning-line']
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+    _require_matplotlib()
+    _screening(result)
+    bins = _whole_number("bins", bins)
+    contracts = result.tables.get("pledges")
+    if not isinstance(contracts, pd.DataFrame):
+        raise ParameterError("result", "screened with pledges and prices tables",
+                             "a result whose pledge risk was switched off")
+    distance = pd.to_numeric(contracts["distance"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    code = index_in(contracts["state"], pd.Series(CONTRACT_STATES))
+    drawn = (code >= 0) & np.isfinite(distance)
+    out_of_force = contracts["state"].isin(["released", "not_started"]).to_numpy(dtype=bool)
+    no_price = int((~out_of_force & ~drawn).sum())
+    values, code = distance[drawn], code[drawn]
+    edges = np.histogram_bin_edges(values, bins=bins)
+    warning_at = _warning_distance(result, contracts, drawn)
+
+    font = _font()
+    ax = _axes(ax, (7.5, 4.5))
+    bottom = np.zeros(bins)
+    for k, key in enumerate(CONTRACT_STATES):  # one layer per contract state (three)
+        counts, _ = np.histogram(values[code == k], bins=edges)
+        if not counts.any():
+            continue
+        ax.bar(edges[:-1], counts, width=np.diff(edges), bottom=bottom, align="edge",
+               color=STATE_COLOURS[key], edgecolor="white", linewidth=0.5, label=key,
+               gid=f"pledges-{key}")
+        bottom = bottom + counts
+    ax.axvline(0.0, color=STATE_COLOURS["liquidation"], linewidth=1.4, gid="liquidation-line",
+               label="liquidation line (平仓线)")
+    if np.isfinite(warning_at):
+        ax.axvline(warning_at, color=STATE_COLOURS["warning"], linestyle="--", linewidth=1.4,
+                   gid="warning-line", label=f"warning line (预警线): {warning_at:.1%}")
+    from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+    ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("distance to the liquidation line = 1 − liquidation price / price")
+    ax.set_ylabel("contracts")
+    ax.legend(title="state", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False,
+              title_fontsize=9, prop=_legend_font(font, 8))
+    below_liquidation = int((code == CONTRACT_STATES.index("liquidation")).sum())
+    below_warning = below_liquidation + int((code == CONTRACT_STATES.index("warning")).sum())
+    title = (f"Distance to the liquidation line: {values.size} contracts in force\n"
+             f"{below_liquidation} below the liquidation line (平仓线), "
+             f"{below_warning} below the warning line (预警线)")
+    if no_price:
+        title += f"; {no_price} without a share price left out"
+    ax.set_title(title, fontsize=10, **font)
+    return ax
+
+
+def plot_list_counts(result: Any, by: str = "city", ax: Axes | None = None) -> Axes:
+    """Draw the firms on each list (三张名单) per city or county as horizontal stacked bars.
+
+    Parameters
+    ----------
+    result : ScreeningResult
+        From :func:`zjfin.screen` (its ``screening`` needs ``list`` and ``region_code``).
+    by : {"city", "county"}
+        ``"city"``: the prefecture-level city, the first four digits of ``region_code``
+        followed by ``"00"``; ``"county"``: the ``region_code`` itself. Names come from
+        the GB/T 2260 table of Zhejiang (``zjfin/datasets/zhejiang_counties.csv``); a code
+        outside it is shown as the code, a missing one as ``unknown``.
+    ax : matplotlib Axes, optional
+        Where to draw (default: a new figure).
+
+    Returns
+    -------
+    matplotlib Axes
+        One row per city (county) with at least one firm on a list, the largest total at
+        the top (ties by code); one stacked layer (``BarContainer``, label its Chinese
+        name) per list in the order 关注 (watch), 纾困 (relief), 优质 (quality), 融资需求
+        (sme_funding); firms on no list (``none``) are left out. The total is written at
+        the end of each bar; the y tick labels are the names, from the top row down.
+
+    Raises
+    ------
+    ParameterError
+        ``by`` is neither ``"city"`` nor ``"county"``, or the screening lacks the
+        ``list`` or ``region_code`` column.
+    ImportError
+        matplotlib is not installed.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import zjfin
+    >>> res = zjfin.screen(zjfin.datasets.synthetic_province(300, seed=4), as_of="2019-03-31")
+    >>> ax = plot_list_counts(res)
+    >>> [c.get_label() for c in ax.containers]
+    ['关注', '纾困', '优质', '融资需求']
+    >>> [t.get_text() for t in ax.get_yticklabels()][:2]   # top down: the most firms on a list first
+    ['宁波市', '台州市']
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+    _require_matplotlib()
+    screening = _screening(result)
+    if not isinstance(by, str) or by not in ("city", "county"):
+        raise ParameterError("by", "'city' or 'county'", by)
+    missing = [c for c in ("list", "region_code") if c not in screening.columns]
+    if missing:
+        raise ParameterError("result", "a screening with the list and region_code columns",
+                             f"a screening without {' and '.join(missing)}")
+    keys, labels = _region_keys(screening["region_code"], by)
+    group, names = pd.factorize(keys, sort=True)
+    on_list = index_in(screening["list"], pd.Series(list(LIST_NAMES_ZH)))
+    use = on_list >= 0
+    counts = np.bincount(group[use] * len(LIST_NAMES_ZH) + on_list[use],
+                         minlength=len(names) * len(LIST_NAMES_ZH)).reshape(len(names), len(LIST_NAMES_ZH))
+    total = counts.sum(axis=1)
+    order = np.lexsort((np.asarray(names, dtype=object).astype(str), -total))
+    order = order[total[order] > 0]
+    counts, total = counts[order], total[order]
+    raw = pd.Series(np.asarray(names, dtype=object)[order], dtype=object)
+    shown = raw.map(labels).fillna(raw).to_numpy(dtype=object)
+
+    font = _font()
+    ax = _axes(ax, (7.5, max(3.0, 0.3 * len(order) + 1.5)))
+    y = np.arange(len(order))[::-1]  # the largest total at the top
+    left = np.zeros(len(order))
+    container = None
+    for k, (key, name) in enumerate(LIST_NAMES_ZH.items()):  # one layer per list (four)
+        container = ax.barh(y, counts[:, k], left=left, height=0.7, color=LIST_COLOURS[key],
+                            label=name, gid=f"list-{key}")
+        left = left + counts[:, k]
+    if container is not None and len(order):
+        ax.bar_label(container, labels=[f"{t:,}" for t in total.tolist()], padding=3, fontsize=8)
+    ax.set_yticks(y, shown.tolist(), fontsize=8, **font)
+    ax.set_ylim(-0.6, len(order) - 0.4)
+    ax.margins(x=0.08)
+    ax.set_xlabel("firms")
+    ax.legend(title="list", loc="lower right", frameon=False, title_fontsize=9, prop=_legend_font(font, 9))
+    ax.set_title(f"Firms on the lists by {by}: {int(total.sum()):,} of {len(screening):,} screened firms",
+                 fontsize=10, **font)
+    return ax
+
 
 def _require_matplotlib() -> None:
     """Fail early, with the fix, when the optional dependency is missing."""
@@ -267,12 +600,26 @@ def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
     return ax
 
 
-def _network(result: Any) -> tuple[GuaranteeGraph, pd.DataFrame, pd.DataFrame]:
-    """The graph, the screening rows and the circles of a result, or a ParameterError."""
+def _screening(result: Any) -> pd.DataFrame:
+    """The screening rows of a result, or a ParameterError when it is not a result."""
     tables = getattr(result, "tables", None)
     screening = getattr(result, "screening", None)
     if not isinstance(tables, dict) or not isinstance(screening, pd.DataFrame):
         raise ParameterError("result", "a ScreeningResult from zjfin.screen", type(result).__name__)
+    return screening
+
+
+def _whole_number(name: str, value: Any) -> int:
+    """``value`` as an int, or a ParameterError unless it is a whole number ≥ 1."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ParameterError(name, "a whole number ≥ 1", value)
+    return int(value)
+
+
+def _network(result: Any) -> tuple[GuaranteeGraph, pd.DataFrame, pd.DataFrame]:
+    """The graph, the screening rows and the circles of a result, or a ParameterError."""
+    screening = _screening(result)
+    tables = result.tables
     if "graph" not in tables:
         raise ParameterError("result", "screened with a guarantees table",
                              "a result whose guarantee network was not computed")
@@ -426,6 +773,144 @@ def _arrow_widths(amount: np.ndarray) -> np.ndarray:
     top = amount.max(initial=0.0)
     scale = np.sqrt(amount / top) if top > 0 else np.zeros_like(amount)
     return MIN_WIDTH + (MAX_WIDTH - MIN_WIDTH) * scale
+
+
+def _bonds(result: Any) -> pd.DataFrame:
+    """The validated bonds behind a result, or a ParameterError when there were none."""
+    dataset = getattr(getattr(result, "validation", None), "dataset", None)
+    tables = getattr(dataset, "tables", None)
+    if not isinstance(tables, dict) or not isinstance(tables.get("bonds"), pd.DataFrame):
+        raise ParameterError("result", "screened with a bonds table", "a result whose bond risk was switched off")
+    return tables["bonds"]
+
+
+def _month_ends(as_of: pd.Timestamp, months: int) -> pd.DatetimeIndex:
+    """as_of + k months for k = 0 … ``months`` (a month end stays a month end).
+
+    Examples
+    --------
+    >>> _month_ends(pd.Timestamp("2019-03-31"), 3).strftime("%Y-%m-%d").tolist()
+    ['2019-03-31', '2019-04-30', '2019-05-31', '2019-06-30']
+    """
+    return pd.DatetimeIndex([as_of + pd.DateOffset(months=k) for k in range(months + 1)])
+
+
+def _bond_months(bonds: pd.DataFrame, screening: pd.DataFrame, as_of: pd.Timestamp,
+                 ends: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per bond: the month k it falls due in (its effective maturity in (ends[k − 1],
+    ends[k]]; 0 on or before the as-of date, len(ends) beyond the last or unknown), the
+    issuer's screening row (−1: not screened) and the amount outstanding (missing: 0).
+
+    The effective maturity is the put date when it lies after the as-of date and before
+    maturity, else the maturity date (:func:`zjfin.risks.bonds.bond_maturities`).
+
+    Examples
+    --------
+    >>> bonds = pd.DataFrame({"issuer_id": ["A", "B", "A"], "amount_outstanding": [1e8, 2e8, None],
+    ...     "maturity_date": pd.to_datetime(["2019-04-30", "2021-06-01", "2019-01-01"]),
+    ...     "put_date": pd.to_datetime([None, "2019-05-01", None])})
+    >>> ends = _month_ends(pd.Timestamp("2019-03-31"), 3)
+    >>> [a.tolist() for a in _bond_months(bonds, pd.DataFrame({"firm_id": ["A"]}), ends[0], ends)]
+    [[1, 2, 0], [0, -1, 0], [100000000.0, 200000000.0, 0.0]]
+    """
+    as_of64 = np.datetime64(as_of.to_datetime64(), "ns")
+    maturity = pd.to_datetime(bonds["maturity_date"]).to_numpy(dtype="datetime64[ns]")
+    put = (pd.to_datetime(bonds["put_date"]).to_numpy(dtype="datetime64[ns]") if "put_date" in bonds.columns
+           else np.full(len(bonds), np.datetime64("NaT"), "datetime64[ns]"))
+    use_put = ~np.isnat(put) & (put > as_of64) & (np.isnat(maturity) | (put < maturity))
+    effective = np.where(use_put, put, maturity)
+    month = np.searchsorted(ends.to_numpy(dtype="datetime64[ns]"), effective, side="left")
+    month = np.where(np.isnat(effective), len(ends), month)
+    row = index_in(bonds["issuer_id"], screening["firm_id"])
+    amount = np.nan_to_num(pd.to_numeric(bonds["amount_outstanding"], errors="coerce")
+                           .to_numpy(dtype=float, na_value=np.nan))
+    return month.astype(np.int64), row, amount
+
+
+def _issuer_levels(screening: pd.DataFrame, row: np.ndarray) -> np.ndarray:
+    """Position in :data:`_WALL_LEVELS` of each issuer's ``bond_risk`` (row −1, a missing
+    level or no such column: ``unknown``)."""
+    unknown = _WALL_LEVELS.index("unknown")
+    if "bond_risk" in screening.columns:
+        level = index_in(screening["bond_risk"], pd.Series(_WALL_LEVELS[:unknown]))
+        level = np.where(level >= 0, level, unknown)
+    else:
+        level = np.full(len(screening), unknown)
+    # The sentinel slot at the end is the level of an issuer that was not screened.
+    return np.r_[level, unknown][np.where(row >= 0, row, len(screening))].astype(np.int64)
+
+
+def _warning_distance(result: Any, contracts: pd.DataFrame, drawn: np.ndarray) -> float:
+    """The distance of the warning line, 1 − liquidation ratio / warning ratio: the value
+    most drawn contracts share (the smaller on a tie), else the policy's default ratios,
+    else NaN.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"warning_ratio": [1.6, 1.6, 1.5], "liquidation_ratio": [1.4, 1.4, 1.3]})
+    >>> round(_warning_distance(None, c, np.array([True, True, True])), 4)
+    0.125
+    """
+    def ratio(column: str) -> np.ndarray:
+        if column not in contracts.columns:
+            return np.full(int(drawn.sum()), np.nan)
+        return pd.to_numeric(contracts[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)[drawn]
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        line = 1.0 - ratio("liquidation_ratio") / ratio("warning_ratio")
+    line = line[np.isfinite(line)]
+    if line.size:
+        values, counts = np.unique(np.round(line, 12), return_counts=True)
+        return float(values[np.argmax(counts)])
+    pledges = getattr(getattr(result, "policy", None), "pledges", None)
+    try:
+        return 1.0 - float(pledges.default_liquidation_ratio) / float(pledges.default_warning_ratio)
+    except (AttributeError, TypeError, ValueError, ZeroDivisionError):
+        return float("nan")
+
+
+def _regions() -> pd.DataFrame:
+    """The county-level divisions of Zhejiang (GB/T 2260): code, name_zh, city_code, city_zh."""
+    from importlib import resources
+
+    path = resources.files("zjfin.datasets") / "zhejiang_counties.csv"
+    with path.open("r", encoding="utf-8") as handle:
+        return pd.read_csv(handle, dtype=str)
+
+
+def _region_keys(codes: pd.Series, by: str) -> tuple[np.ndarray, pd.Series]:
+    """Per firm the city (first four digits + ``"00"``) or county code (missing:
+    ``"unknown"``), and the names of the known codes (a Series indexed by code).
+
+    Examples
+    --------
+    >>> keys, names = _region_keys(pd.Series(["330102", "330212", None, "310101"]), "city")
+    >>> keys.tolist(), names[["330100", "330200"]].tolist()
+    (['330100', '330200', 'unknown', '310100'], ['杭州市', '宁波市'])
+    """
+    text = as_text(codes)
+    key = text.str.slice(0, 4) + "00" if by == "city" else text
+    regions = _regions()
+    code, name = ("city_code", "city_zh") if by == "city" else ("code", "name_zh")
+    names = pd.Series(regions[name].to_numpy(dtype=object), index=regions[code].to_numpy(dtype=object))
+    names = names[~names.index.duplicated()]
+    return key.astype(object).where(key.notna(), "unknown").to_numpy(dtype=object), names
+
+
+def _yi(amount: float) -> str:
+    """Yuan as 亿元 text with one decimal.
+
+    Examples
+    --------
+    >>> _yi(1.7e9), _yi(0.0)
+    ('17.0', '0.0')
+    """
+    return f"{float(amount) / 1e8:,.1f}"
+
+
+def _legend_font(font: dict[str, Any], size: float) -> dict[str, Any]:
+    """Legend ``prop`` of the given size, with the CJK fallback of :func:`_font` if any."""
+    return {"size": size, **({"family": font["fontfamily"]} if font else {})}
 
 
 def _wan(amount: float) -> str:

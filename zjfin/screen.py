@@ -222,6 +222,24 @@ class ScreeningResult:
 
         return plot_guarantee_neighbourhood(self, firm_id, depth=depth, ax=ax, max_nodes=max_nodes)
 
+    def plot_maturity_wall(self, months: int = 24, ax: Any = None) -> Any:
+        """Bonds falling due per month (see :func:`zjfin.plots.plot_maturity_wall`)."""
+        from zjfin.plots import plot_maturity_wall
+
+        return plot_maturity_wall(self, months=months, ax=ax)
+
+    def plot_pledge_distance(self, bins: int = 40, ax: Any = None) -> Any:
+        """Pledge contracts' distance to the liquidation line (see :func:`zjfin.plots.plot_pledge_distance`)."""
+        from zjfin.plots import plot_pledge_distance
+
+        return plot_pledge_distance(self, ax=ax, bins=bins)
+
+    def plot_list_counts(self, by: str = "city", ax: Any = None) -> Any:
+        """Firms per list by city or county (see :func:`zjfin.plots.plot_list_counts`)."""
+        from zjfin.plots import plot_list_counts
+
+        return plot_list_counts(self, by=by, ax=ax)
+
     def _network_counts(self) -> dict[str, int] | None:
         graph = self.tables.get("graph")
         if graph is None:
