@@ -14,6 +14,7 @@ Examples
 __version__ = "0.1.0"
 
 from zjfin import datasets
+from zjfin.diff import ListDiff, diff_lists
 from zjfin.errors import InputFileError, ParameterError, PolicyError, SchemaError, ZjfinError
 from zjfin.features import current_financials, size_class
 from zjfin.policy import Policy
@@ -28,6 +29,7 @@ __all__ = [
     "Dataset",
     "GuaranteeGraph",
     "InputFileError",
+    "ListDiff",
     "ParameterError",
     "Policy",
     "PolicyError",
@@ -38,6 +40,7 @@ __all__ = [
     "current_financials",
     "datasets",
     "debtrank",
+    "diff_lists",
     "guarantee_graph",
     "guarantee_network",
     "read_dataset",

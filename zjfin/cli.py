@@ -64,6 +64,13 @@ def _parser() -> argparse.ArgumentParser:
     scr.add_argument("--policy", default=None, help="policy TOML file (see `zjfin policy --default`)")
     scr.add_argument("--unit", type=_unit_arg, default=None, help="money unit: yuan, 10k_yuan, 100m_yuan, or TABLE=UNIT,…")
 
+    dif = sub.add_parser("diff", help="compare the lists of two screenings: firms that entered, left or moved")
+    dif.add_argument("old", help="earlier screening: an output folder of `zjfin screen` or its screening.parquet")
+    dif.add_argument("new", help="later screening: an output folder of `zjfin screen` or its screening.parquet")
+    dif.add_argument("--out", required=True, help="folder for changes.csv and changes.parquet")
+    # SUPPRESS: without the flag here, `zjfin -q diff …` keeps the top-level value.
+    dif.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print nothing")
+
     sch = sub.add_parser("schema", help="print the data contract of a table")
     sch.add_argument("table", nargs="?", help="table name; omit to list the tables")
     sch.add_argument("--json", action="store_true", help="print the schema file itself")
@@ -181,6 +188,19 @@ def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
     return result.exit_code()
 
 
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from zjfin.diff import diff_lists
+
+    diff = diff_lists(args.old, args.new)
+    written = diff.export(args.out)
+    if not args.quiet:
+        print(diff.headline())
+        print()
+        print(diff.summary().to_string())
+        print(f"\nwritten to {args.out}: {', '.join(sorted(written))}")
+    return EXIT_OK
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     from zjfin.schema import input_tables, output_tables, table_schema
 
@@ -215,7 +235,8 @@ def _say(args: argparse.Namespace, message: str) -> None:
         print(message, file=sys.stderr)
 
 
-_COMMANDS = {"demo": _cmd_demo, "validate": _cmd_validate, "screen": _cmd_screen, "schema": _cmd_schema, "policy": _cmd_policy}
+_COMMANDS = {"demo": _cmd_demo, "validate": _cmd_validate, "screen": _cmd_screen, "diff": _cmd_diff, "schema": _cmd_schema,
+             "policy": _cmd_policy}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
