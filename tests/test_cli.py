@@ -62,7 +62,10 @@ def test_policy_default_round_trips(capsys, tmp_path):
 def test_screen_writes_the_layout(data_dir, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["issues.csv", "manifest.json", "rejected.csv", "screening.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == ["issues.csv", "lists", "manifest.json", "rejected.csv",
+                                                     "screening.parquet", "summary.csv"]
+    assert sorted(p.name for p in (out / "lists").iterdir()) == sorted(
+        [f"{name}.{ext}" for name in ("relief", "quality", "sme_funding", "watch") for ext in ("parquet", "csv")] + ["三张名单.xlsx"])
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["firms"] == {"read": 3, "screened": 3, "not_screened": 0}
     assert manifest["as_of"] == "2019-03-31"
@@ -123,7 +126,9 @@ def test_same_inputs_same_bytes(data_dir, tmp_path):
     outs = [tmp_path / "a", tmp_path / "b"]
     for out in outs:
         assert main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(out)]) == 0
-    for name in ("screening.parquet", "issues.csv", "rejected.csv"):
+    files = sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*") if p.is_file() and p.name != "manifest.json")
+    assert len(files) >= 13  # the screening, findings, summary and every list file, workbook included
+    for name in files:
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
     manifests = [json.loads((o / "manifest.json").read_text(encoding="utf-8")) for o in outs]
     for m in manifests:
@@ -134,7 +139,7 @@ def test_same_inputs_same_bytes(data_dir, tmp_path):
 def test_failed_export_leaves_previous_outputs(data_dir, tmp_path, monkeypatch):
     out = tmp_path / "out"
     assert main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(out)]) == 0
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
     import zjfin.export
 
@@ -145,5 +150,15 @@ def test_failed_export_leaves_previous_outputs(data_dir, tmp_path, monkeypatch):
     monkeypatch.setattr(zjfin.export, "write_csv", explode)
     with pytest.raises(OSError):
         main(["-q", "screen", str(data_dir), "--as-of", "2018-12-31", "--out", str(out)])
-    after = {p.name: p.read_bytes() for p in out.iterdir()}
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before  # nothing replaced, no temporary folder left behind
+
+
+def test_formats_choose_the_list_files(data_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(out), "--formats", "parquet"]) == 0
+    assert sorted(p.suffix for p in (out / "lists").iterdir()) == [".parquet"] * 4
+    with pytest.raises(SystemExit):
+        main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(out), "--formats", "pdf"])
+    assert "formats must be" in capsys.readouterr().err
+

@@ -3,6 +3,11 @@
 Stage 6 of the data flow. Every file is first written into a private temporary folder
 inside the output folder and moved into place only when all are complete, the manifest
 last, so a failed run leaves the previous outputs as they were and no half-written file.
+
+The lists go to ``lists/<list>.parquet`` and ``lists/<list>.csv`` (columns of
+``data_schemas/lists.json``, ordered by county then priority) and to the workbook
+``lists/三张名单.xlsx`` (:mod:`zjfin.xlsx`); ``summary.csv`` counts firms and sums amounts by
+county × list and by industry section × list.
 """
 
 from __future__ import annotations
@@ -21,14 +26,25 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from zjfin.errors import InputFileError, ParameterError
+from zjfin.lists import LISTS
+from zjfin.schema import table_schema
 
 if TYPE_CHECKING:  # pragma: no cover
     from zjfin.screen import ScreeningResult
     from zjfin.validate import ValidationReport
 
-__all__ = ["export_result", "write_parquet", "write_csv", "escape_formulas", "write_issues"]
+__all__ = ["export_result", "write_parquet", "write_csv", "escape_formulas", "write_issues", "list_rows",
+           "list_summary", "LIST_FILES", "WORKBOOK", "SUMMARY_AMOUNTS"]
 
 _FORMULA_START = ("=", "+", "-", "@")
+#: The lists written under ``lists/`` (SPEC §7); firms on ``none`` are in no list file.
+LIST_FILES = ("relief", "quality", "sme_funding", "watch")
+#: The lists workbook, relative to the output folder.
+WORKBOOK = "lists/三张名单.xlsx"
+#: Amounts summed per group in ``summary.csv``, in yuan.
+SUMMARY_AMOUNTS = ("revenue", "total_liabilities", "bond_due_12m", "working_capital_need", "suggested_credit_line")
+# summary.csv dimension → the screening column that keys it.
+_SUMMARY_DIMENSIONS = {"region": "region_code", "industry": "industry_section"}
 
 
 def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -99,14 +115,82 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
                                   float_format="%.10g", lineterminator="\n")
 
 
+def list_rows(screening: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The rows of one list, a lender's view: the columns of ``data_schemas/lists.json``
+    that the screening has, ordered by county (``region_code``) then ``priority``.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"firm_id": ["a", "b", "c", "d"], "region_code": ["330102", "330101", "330102", "330101"],
+    ...                   "list": ["relief", "relief", "relief", "none"],
+    ...                   "priority": pd.array([2, 1, 1, None], dtype="Int64"), "zombie": [False] * 4})
+    >>> list_rows(s, "relief")
+      firm_id region_code    list  priority
+    0       b      330101  relief         1
+    1       c      330102  relief         1
+    2       a      330102  relief         2
+    """
+    columns = [c for c in table_schema("lists").names if c in screening.columns]
+    rows = screening.loc[screening["list"].eq(name).to_numpy(dtype=bool, na_value=False), columns]
+    # Priority is unique within list and county; the stable sort keeps file order if it is not.
+    return rows.sort_values(["region_code", "priority"], kind="stable", na_position="last").reset_index(drop=True)
+
+
+def list_summary(screening: pd.DataFrame) -> pd.DataFrame:
+    """``summary.csv``: firms and amounts by county × list and by industry section × list.
+
+    One row per (dimension, code, list) with every list, ``none`` included, for every code
+    seen; ordered by dimension (region, industry), code, then list in precedence order. The
+    amounts are whole yuan; a group whose firms all lack a figure has none (empty).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"region_code": ["330102", "330102", "330101"], "industry_section": ["C", "C", "F"],
+    ...                   "list": ["relief", "none", "relief"], "revenue": [1e6, 2e6, np.nan]})
+    >>> t = list_summary(s)
+    >>> t[(t["dimension"] == "region") & (t["list"] == "relief")][["code", "firms", "revenue", "total_liabilities"]]
+         code  firms  revenue  total_liabilities
+    1  330101      1     <NA>               <NA>
+    6  330102      1  1000000               <NA>
+    >>> t.groupby("dimension")["firms"].sum().to_dict()
+    {'industry': 3, 'region': 3}
+    """
+    amounts = list(SUMMARY_AMOUNTS)
+    on_list = pd.Categorical(screening["list"], categories=list(LISTS))
+    blocks = []
+    for dimension, key in _SUMMARY_DIMENSIONS.items():
+        # A missing code is a group of its own (""), so the counts still add up to the firms.
+        codes = pd.Categorical(screening[key].fillna("").astype(str) if key in screening else np.full(len(screening), ""))
+        frame = screening.reindex(columns=amounts).astype(float).assign(code=codes, list=on_list)
+        grouped = frame.groupby(["code", "list"], observed=False, sort=True)
+        firms = grouped.size()
+        sums = grouped[amounts].sum(min_count=1)
+        # Whole yuan as integers: write_csv's float format would print large sums with an exponent.
+        empty = np.broadcast_to(firms.eq(0).to_numpy()[:, None], sums.shape)
+        sums = sums.round(0).astype("Int64").mask(empty, 0)
+        block = sums.assign(firms=firms.astype(np.int64)).reset_index()
+        block.insert(0, "dimension", dimension)
+        blocks.append(block[["dimension", "code", "list", "firms", *amounts]])
+    out = pd.concat(blocks, ignore_index=True)
+    out["code"] = out["code"].astype(str)
+    out["list"] = out["list"].astype(str)
+    return out
+
+
 def write_issues(report: "ValidationReport", out: str | os.PathLike[str]) -> list[str]:
     """Write ``issues.csv`` and ``rejected.csv`` for a validation report (atomically)."""
     files = {"issues.csv": report.to_frame(), "rejected.csv": report.rejected}
     return _commit(Path(out), {name: (write_csv, frame) for name, frame in files.items()}, None)
 
 
-def export_result(result: "ScreeningResult", out: str | os.PathLike[str], formats: tuple[str, ...] = ("parquet", "csv")) -> list[str]:
-    """Write ``manifest.json``, ``screening.parquet``, ``rejected.csv``, ``issues.csv``.
+def export_result(result: "ScreeningResult", out: str | os.PathLike[str],
+                  formats: tuple[str, ...] = ("parquet", "csv", "xlsx")) -> list[str]:
+    """Write the SPEC §7 layout: ``manifest.json``, ``screening.parquet``, ``rejected.csv``,
+    ``issues.csv``, ``summary.csv``, the list files and, when the tables exist,
+    ``pledges.parquet`` and ``circles.parquet``.
+
+    ``formats`` chooses the list files: ``lists/<list>.parquet``, ``lists/<list>.csv`` and
+    the workbook ``lists/三张名单.xlsx``; the other files are always written.
 
     Returns the paths written, relative to ``out``.
     """
@@ -118,7 +202,22 @@ def export_result(result: "ScreeningResult", out: str | os.PathLike[str], format
         "screening.parquet": (lambda f, p: write_parquet(f, p, compression), result.screening),
         "rejected.csv": (write_csv, result.validation.rejected),
         "issues.csv": (write_csv, result.validation.to_frame()),
+        "summary.csv": (write_csv, list_summary(result.screening)),
     }
+    lists = {name: list_rows(result.screening, name) for name in LIST_FILES}
+    for name, rows in lists.items():
+        if "parquet" in formats:
+            plan[f"lists/{name}.parquet"] = (lambda f, p: write_parquet(f, p, compression), rows)
+        if "csv" in formats:
+            plan[f"lists/{name}.csv"] = (write_csv, rows)
+    if "xlsx" in formats:
+        # Imported here: openpyxl is loaded only when a workbook is asked for.
+        from zjfin.xlsx import write_lists_workbook
+
+        counts = result.screening["list"].value_counts()
+        plan[WORKBOOK] = (lambda frames, p: write_lists_workbook(
+            frames, p, as_of=result.as_of, policy=result.policy, counts={n: int(counts.get(n, 0)) for n in LISTS},
+            dataset=result.validation.dataset.name), lists)
     if "pledges" in result.tables:
         contracts = result.tables["pledges"]
         if result.policy.output.mask_person_ids:

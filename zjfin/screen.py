@@ -285,7 +285,7 @@ class ScreeningResult:
         """0 clean; 1 rejected rows or warnings above the policy limit."""
         return self.validation.exit_code(self.policy)
 
-    def export(self, out: str, formats: tuple[str, ...] = ("parquet", "csv")) -> list[str]:
+    def export(self, out: str, formats: tuple[str, ...] = ("parquet", "csv", "xlsx")) -> list[str]:
         """Write the output layout (SPEC §7) into ``out`` atomically; see :mod:`zjfin.export`."""
         from zjfin.export import export_result
 

@@ -1,0 +1,225 @@
+"""The list exports (SPEC §7): lists/<list>.parquet and .csv, lists/三张名单.xlsx, summary.csv."""
+
+import copy
+import json
+import zipfile
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+import zjfin
+from zjfin.errors import ParameterError
+from zjfin.export import LIST_FILES, SUMMARY_AMOUNTS, WORKBOOK, export_result
+from zjfin.lists import LISTS
+from zjfin.schema import table_schema
+from zjfin.xlsx import NOTES_SHEET, SHEETS, write_lists_workbook
+
+AS_OF = "2019-03-31"
+
+
+@pytest.fixture(scope="module")
+def result():
+    return zjfin.screen(zjfin.datasets.synthetic_province(3000, seed=1), as_of=AS_OF)
+
+
+@pytest.fixture(scope="module")
+def exported(result, tmp_path_factory):
+    out = tmp_path_factory.mktemp("export")
+    written = export_result(result, out)
+    return out, written
+
+
+@pytest.fixture(scope="module")
+def workbook(exported):
+    out, _ = exported
+    wb = load_workbook(out / WORKBOOK)
+    yield wb
+    wb.close()
+
+
+def test_every_list_file_is_written(exported):
+    out, written = exported
+    expected = {f"lists/{name}.{ext}" for name in LIST_FILES for ext in ("parquet", "csv")} | {WORKBOOK, "summary.csv"}
+    assert expected <= set(written)
+    for name in expected:
+        assert (out / name).is_file(), name
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert expected <= set(manifest["outputs"])
+    assert not [p for p in out.iterdir() if p.name.startswith(".zjfin-")]  # no staging folder left
+
+
+def test_lists_partition_the_screening(exported, result):
+    out, _ = exported
+    s = result.screening
+    total = int((s["list"] == "none").sum())
+    for name in LIST_FILES:
+        rows = pd.read_parquet(out / "lists" / f"{name}.parquet")
+        total += len(rows)
+        assert (rows["list"] == name).all()
+        assert sorted(rows["firm_id"]) == sorted(s.loc[s["list"] == name, "firm_id"])
+    assert total == len(s)
+
+
+def test_rows_ordered_by_region_then_priority(exported):
+    out, _ = exported
+    for name in LIST_FILES:
+        rows = pd.read_parquet(out / "lists" / f"{name}.parquet")
+        assert rows["priority"].notna().all()
+        keys = list(zip(rows["region_code"], rows["priority"]))
+        assert keys == sorted(keys), name
+        # Priority runs 1 … k within each county.
+        firsts = rows.groupby("region_code")["priority"].agg(["min", "max", "size"])
+        assert (firsts["min"] == 1).all() and (firsts["max"] == firsts["size"]).all()
+
+
+def test_columns_follow_the_lists_schema(exported):
+    out, _ = exported
+    names = table_schema("lists").names
+    assert len(names) == 35 and names[:3] == ["firm_id", "name", "region_code"]
+    for name in LIST_FILES:
+        assert list(pd.read_parquet(out / "lists" / f"{name}.parquet").columns) == names
+        assert list(pd.read_csv(out / "lists" / f"{name}.csv", encoding="utf-8-sig", nrows=0).columns) == names
+
+
+def test_lists_schema_copies_the_screening_columns():
+    screening = table_schema("screening")
+    for column in table_schema("lists").columns:
+        source = screening.column(column.name)
+        assert (column.type, column.unit, column.label_zh, column.description) == \
+               (source.type, source.unit, source.label_zh, source.description)
+
+
+def test_csv_has_a_bom_and_reads_back(exported):
+    out, _ = exported
+    for name in LIST_FILES:
+        path = out / "lists" / f"{name}.csv"
+        assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+        csv = pd.read_csv(path, encoding="utf-8-sig", dtype={"firm_id": str, "region_code": str})
+        parquet = pd.read_parquet(out / "lists" / f"{name}.parquet")
+        assert csv["firm_id"].tolist() == parquet["firm_id"].tolist()
+        assert csv["revenue"].to_numpy() == pytest.approx(parquet["revenue"].to_numpy(), rel=1e-9, nan_ok=True)
+
+
+def test_formulas_are_escaped_in_csv_and_xlsx(result, tmp_path):
+    planted = copy.copy(result)
+    s = result.screening.copy()
+    relief = s.index[s["list"] == "relief"]
+    risky = ['=HYPERLINK("http://example.com","x")', "+1+2", "-3", "@SUM(A1)"]
+    s.loc[relief[:4], "name"] = risky
+    # A control character (no XML can hold it) is dropped, not a reason to fail the export.
+    s.loc[relief[4], "name"] = "杭州\x07某某有限公司"
+    planted.screening = s
+    export_result(planted, tmp_path)
+
+    csv = pd.read_csv(tmp_path / "lists" / "relief.csv", encoding="utf-8-sig", dtype=str)
+    names = set(csv["name"])
+    assert {"'" + text for text in risky} <= names
+    assert not names & set(risky)
+
+    wb = load_workbook(tmp_path / WORKBOOK)
+    ws = wb[SHEETS["relief"]]
+    cells = [row[0] for row in ws.iter_rows(min_row=2, min_col=2, max_col=2)]
+    assert all(c.data_type == "s" for c in cells)  # no formula anywhere in the name column
+    assert {"'" + text for text in risky} | {"杭州某某有限公司"} <= {c.value for c in cells}
+    # Only text is escaped: a negative number stays a number.
+    z2_column = table_schema("lists").names.index("z2_score") + 1
+    z2 = [row[0].value for row in ws.iter_rows(min_row=2, min_col=z2_column, max_col=z2_column)]
+    assert any(isinstance(v, float) and v < 0 for v in z2)
+    wb.close()
+
+
+def test_workbook_sheets_headers_and_formats(workbook, result):
+    assert workbook.sheetnames == ["关注名单", "纾困名单", "优质企业名单", "中小企业融资需求名单", "说明"]
+    schema = table_schema("lists")
+    labels = [c.label_zh for c in schema.columns]
+    counts = result.screening["list"].value_counts()
+    for name, title in SHEETS.items():
+        ws = workbook[title]
+        assert [c.value for c in ws[1]] == labels
+        assert ws.freeze_panes == "A2"
+        assert ws.max_row == counts.get(name, 0) + 1
+        assert ws.auto_filter.ref == f"A1:AI{ws.max_row}"
+    ws = workbook[SHEETS["relief"]]
+    column = {n: i for i, n in enumerate(schema.names, 1)}
+    revenue = ws.cell(row=2, column=column["revenue"])
+    assert isinstance(revenue.value, float) and revenue.number_format == "#,##0"
+    assert ws.cell(row=2, column=column["z2_score"]).number_format == "0.00"
+    assert ws.cell(row=2, column=column["firm_id"]).number_format == "General"
+    shares = [ws.cell(row=r, column=column["guarantee_out_ratio"]) for r in range(2, ws.max_row + 1)]
+    assert {c.number_format for c in shares if c.value is not None} == {"0.00%"}
+    # Widths follow the content: the name column is wider than the size class.
+    assert ws.column_dimensions["B"].width > ws.column_dimensions["E"].width
+
+
+def test_notes_sheet_has_as_of_definitions_and_policy(workbook, result):
+    ws = workbook[NOTES_SHEET]
+    rows = [tuple(v for v in row) for row in ws.iter_rows(values_only=True)]
+    cells = {v for row in rows for v in row if v is not None}
+    assert AS_OF in cells
+    assert zjfin.__version__ in cells
+    counts = result.screening["list"].value_counts()
+    by_list = {row[0]: row for row in rows if row[0] in LISTS}
+    for name in LISTS:
+        assert by_list[name][2] == counts.get(name, 0)
+        assert by_list[name][3]  # a definition
+    policy = result.policy.to_dict()
+    keys = {(row[0], row[1]) for row in rows}
+    for section, values in policy.items():
+        for key in values:
+            assert (section, key) in keys, (section, key)
+    assert ("lists", "precedence") in keys
+
+
+def test_two_exports_are_byte_identical(result, tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    export_result(result, first)
+    export_result(result, second)
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert WORKBOOK in {str(p) for p in files}
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    for path in files:
+        assert (first / path).read_bytes() == (second / path).read_bytes(), path
+    # Not the clock: the workbook carries the as-of date, so equal bytes are no accident of timing.
+    with zipfile.ZipFile(first / WORKBOOK) as archive:
+        assert {info.date_time for info in archive.infolist()} == {(2019, 3, 31, 0, 0, 0)}
+        core = archive.read("docProps/core.xml").decode("utf-8")
+    assert core.count("2019-03-31T00:00:00Z") == 2  # created and modified
+
+
+def test_summary_adds_up(exported, result):
+    out, _ = exported
+    summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig", dtype={"code": str})
+    assert list(summary.columns) == ["dimension", "code", "list", "firms", *SUMMARY_AMOUNTS]
+    s = result.screening
+    keys = {"region": "region_code", "industry": "industry_section"}
+    assert list(summary["dimension"].unique()) == list(keys)
+    for dimension, key in keys.items():
+        part = summary[summary["dimension"] == dimension]
+        assert part["firms"].sum() == len(s)
+        assert part.groupby("list")["firms"].sum().to_dict() == s["list"].value_counts().to_dict() | \
+               {n: 0 for n in LISTS if n not in set(s["list"])}
+        # Every code has all five lists, in precedence order; codes ascending.
+        assert part["list"].tolist() == list(LISTS) * part["code"].nunique()
+        assert part["code"].tolist() == sorted(part["code"])
+        expected = s.groupby(key)["revenue"].sum()
+        got = part.groupby("code")["revenue"].sum()
+        assert got.to_numpy() == pytest.approx(expected.loc[got.index].to_numpy(), abs=len(LISTS))
+
+
+def test_formats_choose_the_list_files(result, tmp_path):
+    written = export_result(result, tmp_path, formats=("parquet",))
+    assert "lists/relief.parquet" in written and "lists/relief.csv" not in written and WORKBOOK not in written
+    assert {"screening.parquet", "summary.csv", "manifest.json"} <= set(written)
+    with pytest.raises(ParameterError):
+        export_result(result, tmp_path, formats=("pdf",))
+
+
+def test_missing_list_gives_a_header_only_sheet(result, tmp_path):
+    path = tmp_path / "book.xlsx"
+    write_lists_workbook({}, path, as_of=AS_OF, policy=result.policy)
+    wb = load_workbook(path)
+    for title in SHEETS.values():
+        ws = wb[title]
+        assert ws.max_row == 1 and ws["A1"].value == "统一社会信用代码"
+    wb.close()

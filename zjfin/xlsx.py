@@ -1,0 +1,382 @@
+"""The lists workbook ``lists/三张名单.xlsx`` (SPEC §7).
+
+One sheet per list with the Chinese headers of ``data_schemas/lists.json`` — 关注名单
+(watch), 纾困名单 (relief), 优质企业名单 (quality), 中小企业融资需求名单 (sme_funding) — then
+a 说明 sheet: as-of date, zjfin version, each list's definition and count, and the full
+policy. Rows are streamed with openpyxl's write-only mode, never held as a worksheet.
+
+The bytes depend on the inputs alone: the document properties carry the as-of date and
+every zip entry the same timestamp, so two exports of one screening are identical.
+
+Number formats, by the column's unit (``number_format``):
+
+- money (``yuan``) and counts of persons or days: ``#,##0``;
+- ``ratio`` columns that are shares (pledge ratio, contagion loss, guarantees / equity):
+  ``0.00%``;
+- ``cash_to_st_debt`` (a multiple, quoted as 倍), ``list_score`` and unitless scores
+  (``z2_score``, ``mujun_score``): ``0.00``;
+- ``systemic_impact``: ``0.00E+00`` — shares of the province's assets of 1e-7 … 1e-4 would
+  all read 0.00 %;
+- ``priority`` and other unitless integers: ``0``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.writer.excel import ExcelWriter
+
+from zjfin import __version__
+from zjfin._arrow import arrow_text, as_text
+from zjfin.export import escape_formulas
+from zjfin.policy import Policy
+from zjfin.schema import Column, table_schema
+
+__all__ = ["SHEETS", "LIST_NAMES_ZH", "LIST_DEFINITIONS", "number_format", "column_widths", "write_lists_workbook"]
+
+#: Sheet of each list, in the workbook's order; the 说明 sheet follows.
+SHEETS: dict[str, str] = {
+    "watch": "关注名单",
+    "relief": "纾困名单",
+    "quality": "优质企业名单",
+    "sme_funding": "中小企业融资需求名单",
+}
+NOTES_SHEET = "说明"
+#: Chinese name of every list value, ``none`` included.
+LIST_NAMES_ZH: dict[str, str] = {**SHEETS, "none": "未列入名单"}
+
+#: Definition of each list (SPEC §4, ``zjfin.lists.assign_lists``). The fields in braces are
+#: filled from the policy, so the text follows an edited policy.
+LIST_DEFINITIONS: dict[str, str] = {
+    "watch": "不具备持续经营能力，且{risks}中任一项为高，或有违约、展期债券。",
+    "relief": ("具备持续经营能力，且{risks}中至少一项为中或高。建议措施依风险原因给出：展期/续贷（债券或贷款到期）、"
+               "无还本续贷、担保增信（担保链）、纾困基金/平仓缓冲（股权质押）、债务重组。"
+               "优先级依从业人员、纳税额、系统重要性与风险严重程度。"),
+    "quality": ("具备持续经营能力，{risks}均不高于低，Z''值处于安全区（或12个月违约概率低于{quality_max_pd}），"
+                "营业收入增长率≥0，净利润>0，且亩均效益评价为A类；无亩均效益数据的企业以财务质量得分"
+                "（资产收益率、营业收入增长、研发经费占比、人均纳税）位于本县（市、区）前{quality_top_share}入选；"
+                "专精特新中小企业亦可入选。优先级依亩均效益得分或财务质量得分。"),
+    "sme_funding": ("企业规模为{sme_sizes}，具备持续经营能力，{risks}均不高于低，未列入优质企业名单，营业收入>0，"
+                    "无逾期贷款，且测算流动资金需求>0或有申报融资需求。优先级依需求占营业收入之比与Z''值。"),
+    "none": "不符合以上任何一张名单条件的企业（含持续经营能力无法判断者）。",
+}
+_SIZES_ZH = {"large": "大型", "medium": "中型", "small": "小型", "micro": "微型", "unknown": "规模未知"}
+
+_UNIT_FORMATS = {"yuan": "#,##0", "money": "#,##0", "person": "#,##0", "day": "#,##0", "ratio": "0.00%"}
+# Ratio columns that are not shares, and shares too small for two decimals of a percent.
+_COLUMN_FORMATS = {"cash_to_st_debt": "0.00", "list_score": "0.00", "systemic_impact": "0.00E+00"}
+# How Python prints a value in each number format: for the column widths.
+_PY_FORMATS = {"#,##0": "{:,.0f}", "0.00%": "{:.2%}", "0.00": "{:.2f}", "0": "{:.0f}", "0.00E+00": "{:.2E}"}
+_MAX_WIDTH = 60
+_ROWS_PER_CHUNK = 20_000  # rows turned into cells at a time: bounds the Python objects alive
+
+
+def number_format(column: Column) -> str | None:
+    """The Excel number format of a list column (None: General).
+
+    Examples
+    --------
+    >>> lists = table_schema("lists")
+    >>> [number_format(lists.column(c)) for c in ("revenue", "pledge_ratio", "cash_to_st_debt", "z2_score", "priority", "name")]
+    ['#,##0', '0.00%', '0.00', '0.00', '0', None]
+    """
+    if column.name in _COLUMN_FORMATS:
+        return _COLUMN_FORMATS[column.name]
+    if column.unit in _UNIT_FORMATS:
+        return _UNIT_FORMATS[column.unit]
+    return {"float": "0.00", "int": "0", "date": "yyyy-mm-dd"}.get(column.type)
+
+
+def _text_width(values: Any) -> int:
+    """Widest text in display columns: a CJK character (3 UTF-8 bytes) counts two."""
+    text = arrow_text(values)
+    if len(text) == 0 or text.null_count == len(text):
+        return 0
+    chars = pc.utf8_length(text)
+    wide = pc.divide(pc.subtract(pc.binary_length(text), chars), 2)
+    widest = pc.max(pc.add(chars, wide)).as_py()
+    return int(widest or 0)
+
+
+def column_widths(frame: pd.DataFrame, headers: list[str], formats: list[str | None]) -> list[int]:
+    """Column widths (in characters) from the header and the widest value, capped at 60.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"name": ["杭州某某科技有限公司", "x"], "revenue": [1234567.0, None]})
+    >>> column_widths(f, ["企业名称", "营业收入"], [None, "#,##0"])
+    [22, 11]
+    """
+    widths = []
+    for name, header, fmt in zip(frame.columns, headers, formats):
+        column = frame[name]
+        if pd.api.types.is_bool_dtype(column.dtype):
+            content = len("FALSE")
+        elif pd.api.types.is_numeric_dtype(column.dtype):
+            values = column.to_numpy(dtype=float, na_value=np.nan)
+            values = values[np.isfinite(values)]
+            # The extremes print widest (most digits, or a minus sign).
+            pattern = _PY_FORMATS.get(fmt or "", "{}")
+            content = max((len(pattern.format(v)) for v in (values.min(), values.max())), default=0) if values.size else 0
+        else:
+            content = _text_width(column.dropna().astype(str))
+        widths.append(min(_MAX_WIDTH, max(_text_width([header]), content) + 2))
+    return widths
+
+
+def _clean_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Escape formulas (as in the CSV files) and drop the control characters XML cannot hold."""
+    out = escape_formulas(frame)
+    for name in out.columns:
+        if pd.api.types.is_string_dtype(out[name]):
+            text = arrow_text(out[name].astype(object).where(out[name].notna(), None))
+            bad = pc.any(pc.match_substring_regex(text, ILLEGAL_CHARACTERS_RE.pattern)).as_py()
+            if bad:
+                out[name] = as_text(pc.replace_substring_regex(text, ILLEGAL_CHARACTERS_RE.pattern, ""), index=out.index)
+    return out
+
+
+def _cell_values(column: pd.Series) -> np.ndarray:
+    """Python values for openpyxl: missing and non-finite numbers become empty cells."""
+    if pd.api.types.is_float_dtype(column.dtype):
+        values = column.to_numpy(dtype=float, na_value=np.nan)
+        # Excel has no NaN or infinity; openpyxl would write a file Excel calls corrupt.
+        return np.where(np.isfinite(values), values.astype(object), None)
+    return column.to_numpy(dtype=object, na_value=None)
+
+
+def _styled(ws: Any, values: np.ndarray, style: Any) -> list[Any]:
+    """Wrap each value in a cell carrying ``style`` (openpyxl styles cells, not columns)."""
+    cells: list[Any] = []
+    append = cells.append
+    for value in values:
+        if value is None:
+            append(None)
+        else:
+            cell = WriteOnlyCell(ws, value)
+            cell._style = style  # one shared StyleArray: never mutated, only read at save
+            append(cell)
+    return cells
+
+
+def _write_list_sheet(wb: Workbook, title: str, frame: pd.DataFrame) -> None:
+    schema = table_schema("lists")
+    columns = [schema.column(name) for name in frame.columns]
+    formats = [number_format(c) for c in columns]
+    headers = [c.label_zh for c in columns]
+    frame = _clean_text(frame)
+    ws = wb.create_sheet(title)
+    # Widths, panes and filter go before the first row: write-only sheets stream in order.
+    for i, width in enumerate(column_widths(frame, headers, formats), 1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(max(len(columns), 1))}{len(frame) + 1}"
+    bold = Font(bold=True)
+    header_cells = []
+    for header in headers:
+        cell = WriteOnlyCell(ws, header)
+        cell.font = bold
+        header_cells.append(cell)
+    ws.append(header_cells)
+    styles = []
+    for fmt in formats:
+        template = WriteOnlyCell(ws)
+        if fmt is not None:
+            template.number_format = fmt
+        styles.append(template._style if fmt is not None else None)
+    for start in range(0, len(frame), _ROWS_PER_CHUNK):
+        part = frame.iloc[start:start + _ROWS_PER_CHUNK]
+        cells = []
+        for name, style in zip(part.columns, styles):
+            values = _cell_values(part[name])
+            cells.append(values.tolist() if style is None else _styled(ws, values, style))
+        # openpyxl takes one row at a time; this loop is its interface, not a computation.
+        for row in zip(*cells):
+            ws.append(row)
+
+
+def _escape(value: Any) -> Any:
+    """One cell of the 说明 sheet: text escaped as in the CSV files, lists as JSON text."""
+    if isinstance(value, (list, tuple, dict)):
+        value = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@")):
+        return "'" + value
+    return value
+
+
+def _policy_rows(values: Mapping[str, Any], section: str = "") -> list[tuple[str, str, Any]]:
+    """(section, key, value) rows of a nested policy dict; sub-tables become dotted sections."""
+    rows: list[tuple[str, str, Any]] = []
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            rows.extend(_policy_rows(value, f"{section}.{key}" if section else key))
+        else:
+            rows.append((section, key, value))
+    return rows
+
+
+def list_definitions(policy: Policy) -> dict[str, str]:
+    """Each list's definition in Chinese, with the thresholds of ``policy``.
+
+    Examples
+    --------
+    >>> list_definitions(Policy.default())["sme_funding"][:16]
+    '企业规模为中型、小型、微型，具备'
+    """
+    p = policy.lists
+    labels = {c.name: c.label_zh for c in table_schema("screening").columns}
+    fields = {
+        "risks": "、".join(labels.get(r, r) for r in p.risks) or "各项风险",
+        "quality_max_pd": f"{p.quality_max_pd:.0%}",
+        "quality_top_share": f"{p.quality_top_share:.0%}",
+        "sme_sizes": "、".join(_SIZES_ZH.get(s, s) for s in p.sme_sizes),
+    }
+    return {name: text.format(**fields) for name, text in LIST_DEFINITIONS.items()}
+
+
+def _write_notes_sheet(wb: Workbook, as_of: pd.Timestamp, policy: Policy, counts: Mapping[str, int],
+                       dataset: str | None) -> None:
+    ws = wb.create_sheet(NOTES_SHEET)
+    for letter, width in zip("ABCD", (26, 34, 26, 100)):
+        ws.column_dimensions[letter].width = width
+    bold = Font(bold=True)
+
+    def heading(*texts: str) -> list[Any]:
+        cells = []
+        for text in texts:
+            cell = WriteOnlyCell(ws, text)
+            cell.font = bold
+            cells.append(cell)
+        return cells
+
+    order = [*policy.lists.precedence, "none"]
+    ws.append(heading("三张名单说明"))
+    ws.append(["数据截止日（as-of）", as_of.strftime("%Y-%m-%d")])
+    ws.append(["zjfin 版本", __version__])
+    if dataset:
+        ws.append(["数据集", _escape(str(dataset))])
+    ws.append(["名单优先顺序", " > ".join(LIST_NAMES_ZH.get(n, n) for n in order)])
+    ws.append(["名单规则", "每家企业只列入一张名单，同时符合多张名单条件时取优先顺序在前者。"
+                     "各名单按行政区划代码、再按优先级排序；优先级为名单内同一县（市、区）的排名，1 为最先。"])
+    ws.append(["单位", "金额为元；比例以百分比显示；现金短债比为倍数。"])
+    ws.append([])
+    ws.append(heading("名单（list）", "工作表", "企业数", "定义"))
+    definitions = list_definitions(policy)
+    count_style = WriteOnlyCell(ws)
+    count_style.number_format = "#,##0"
+    for name in [*SHEETS, "none"]:
+        count = WriteOnlyCell(ws, int(counts.get(name, 0)))
+        count._style = count_style._style
+        ws.append([name, SHEETS.get(name, LIST_NAMES_ZH[name]), count, definitions[name]])
+    total = WriteOnlyCell(ws, int(sum(counts.get(n, 0) for n in LIST_NAMES_ZH)))
+    total._style = count_style._style
+    ws.append(["合计", "", total, ""])
+    ws.append([])
+    ws.append(heading("政策参数（policy）"))
+    ws.append(heading("部分（section）", "参数（key）", "取值（value）"))
+    for section, key, value in _policy_rows(policy.to_dict()):
+        ws.append([section, key, _escape(value)])
+
+
+class _StampedZip(zipfile.ZipFile):
+    """A zip archive whose entries all carry one timestamp, whatever the clock says."""
+
+    def __init__(self, file: str | os.PathLike[str], stamp: tuple[int, int, int, int, int, int]) -> None:
+        super().__init__(file, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        self._stamp = stamp
+
+    def _info(self, name: str, size: int | None = None) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(name, date_time=self._stamp)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = 0o600 << 16
+        if size is not None:
+            info.file_size = size  # lets zipfile pick ZIP64 up front for a very large sheet
+        return info
+
+    def writestr(self, zinfo_or_arcname: Any, data: Any, compress_type: int | None = None,
+                 compresslevel: int | None = None) -> None:
+        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
+            zinfo_or_arcname = self._info(zinfo_or_arcname)
+        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+
+    def write(self, filename: Any, arcname: str | None = None, compress_type: int | None = None,
+              compresslevel: int | None = None) -> None:
+        name = arcname if arcname is not None else os.fspath(filename)
+        # Streamed, not read whole: a sheet of 300,000 rows is a few hundred MB of XML.
+        with open(filename, "rb") as src, self.open(self._info(name, os.path.getsize(filename)), "w") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+
+
+def write_lists_workbook(lists: Mapping[str, pd.DataFrame], path: str | os.PathLike[str], *,
+                         as_of: Any, policy: Policy, counts: Mapping[str, int] | None = None,
+                         dataset: str | None = None) -> None:
+    """Write ``三张名单.xlsx``: a sheet per list, then 说明.
+
+    Parameters
+    ----------
+    lists : mapping of list name to DataFrame
+        The rows of ``watch``, ``relief``, ``quality`` and ``sme_funding`` with columns of
+        ``data_schemas/lists.json`` (see :func:`zjfin.export.list_rows`); a missing list
+        gives a sheet with headers only.
+    path : path
+        The file to write.
+    as_of : date-like
+        Shown on 说明 and stamped on the document properties and zip entries.
+    policy : Policy
+        Written in full on 说明; its thresholds fill the list definitions.
+    counts : mapping of list name to int, optional
+        Firms per list, ``none`` included; default: the rows of ``lists``.
+    dataset : str, optional
+        The dataset's name, shown on 说明.
+
+    Examples
+    --------
+    >>> import tempfile, zjfin
+    >>> from openpyxl import load_workbook
+    >>> from zjfin.export import list_rows
+    >>> res = zjfin.screen(zjfin.datasets.synthetic_province(300, seed=1), as_of="2019-03-31")
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "三张名单.xlsx"
+    >>> frames = {name: list_rows(res.screening, name) for name in SHEETS}
+    >>> write_lists_workbook(frames, path, as_of=res.as_of, policy=res.policy)
+    >>> wb = load_workbook(path, read_only=True)
+    >>> wb.sheetnames
+    ['关注名单', '纾困名单', '优质企业名单', '中小企业融资需求名单', '说明']
+    >>> [c.value for c in next(wb["纾困名单"].iter_rows(max_row=1))][:3]
+    ['统一社会信用代码', '企业名称', '行政区划代码']
+    >>> wb.close(); folder.cleanup()
+    """
+    as_of = pd.Timestamp(as_of)
+    stamp = dt.datetime(max(as_of.year, 1980), as_of.month, as_of.day)  # zip dates start in 1980
+    names = table_schema("lists").names
+    counts = dict(counts) if counts is not None else {name: len(frame) for name, frame in lists.items()}
+    wb = Workbook(write_only=True)
+    wb.properties.creator = "zjfin"
+    wb.properties.title = "三张名单"
+    wb.properties.created = wb.properties.modified = stamp
+    for name, title in SHEETS.items():
+        frame = lists.get(name)
+        if frame is None:
+            frame = pd.DataFrame({c: pd.Series(dtype=object) for c in names})
+        _write_list_sheet(wb, title, frame)
+    _write_notes_sheet(wb, as_of, policy, counts, dataset)
+    # ExcelWriter rather than wb.save(): save() stamps "modified" with the clock.
+    archive = _StampedZip(Path(path), (stamp.year, stamp.month, stamp.day, 0, 0, 0))
+    try:
+        ExcelWriter(wb, archive).save()
+    finally:
+        archive.close()
