@@ -150,3 +150,19 @@ def test_province_lists_partition_and_respect_precedence():
     assert (listed["reason_codes"] != "").all()
     assert (listed["reasons_zh"] != "").all() and (listed["reasons_en"] != "").all()
     assert listed["suggested_action"].notna().eq(listed["list"] == "relief").all()
+
+
+def test_edited_policy_round_trips_and_bad_values_name_the_key(tmp_path):
+    edited = Policy.default().update({"lists": {"quality_top_share": 0.3, "precedence": ["watch", "relief", "sme_funding", "quality"]},
+                                      "network": {"systemic_max_firms": 5}})
+    path = tmp_path / "policy.toml"
+    path.write_text(edited.to_toml(), encoding="utf-8")
+    back = Policy.from_toml(path)
+    assert back.to_dict() == edited.to_dict()
+    assert back.lists.precedence == ["watch", "relief", "sme_funding", "quality"]
+    path.write_text('[lists]\nquality_top_share = "a lot"\n', encoding="utf-8")
+    with pytest.raises(PolicyError, match="lists.quality_top_share.*a number"):
+        Policy.from_toml(path)
+    path.write_text("[lists]\ntop_share = 0.3\n", encoding="utf-8")
+    with pytest.raises(PolicyError, match="unknown policy key 'lists.top_share'"):
+        Policy.from_toml(path)
