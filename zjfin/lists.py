@@ -21,7 +21,7 @@ from zjfin._arrow import arrow_text, as_text
 from zjfin.errors import PolicyError
 from zjfin.policy import Policy
 from zjfin.reasons import join_labels
-from zjfin.risks import RISK_LEVELS, EngineOutput
+from zjfin.risks import RISK_LEVELS, EngineOutput, float_column
 
 __all__ = ["LISTS", "assign_lists", "relief_actions"]
 
@@ -36,15 +36,6 @@ def relief_actions() -> pd.DataFrame:
     path = resources.files("zjfin.data_schemas") / "policy" / "relief_actions.csv"
     with path.open("r", encoding="utf-8") as fh:
         return pd.read_csv(fh, dtype=str, keep_default_na=False)
-
-
-def _floats(values: Mapping[str, Any], name: str, n: int) -> np.ndarray:
-    if name not in values:
-        return np.full(n, np.nan)
-    column = values[name]
-    if hasattr(column, "to_numpy"):
-        return column.to_numpy(dtype=float, na_value=np.nan)
-    return np.asarray(column, dtype=float)
 
 
 def _is(values: Mapping[str, Any], name: str, n: int, wanted: list[str]) -> np.ndarray:
@@ -165,23 +156,25 @@ def assign_lists(values: Mapping[str, Any], fired: Mapping[str, Any], policy: Po
     county_code = encoded.indices.to_numpy(zero_copy_only=False)
     county_code = np.nan_to_num(np.asarray(county_code, dtype=float), nan=-1).astype(np.int64)
 
-    revenue = _floats(values, "revenue", n)
-    growth = _floats(values, "revenue_growth", n)
-    profit = _floats(values, "net_profit", n)
-    pd_12m = _floats(values, "pd_12m", n)
-    mujun_score = _floats(values, "mujun_score", n)
-    need = _floats(values, "working_capital_need", n)
-    demand = _floats(values, "financing_demand", n)
-    overdue = _floats(values, "loan_max_overdue_days", n)
+    revenue = float_column(values, "revenue", n)
+    growth = float_column(values, "revenue_growth", n)
+    profit = float_column(values, "net_profit", n)
+    pd_12m = float_column(values, "pd_12m", n)
+    mujun_score = float_column(values, "mujun_score", n)
+    need = float_column(values, "working_capital_need", n)
+    demand = float_column(values, "financing_demand", n)
+    overdue = float_column(values, "loan_max_overdue_days", n)
 
     # Financial quality score of firms without a 亩均 score: return on assets, growth, R&D
     # share, taxes per employee, as percentile ranks within the county (missing lowest).
     without_land = np.isnan(mujun_score)
+    assets = float_column(values, "total_assets", n)
+    employees = float_column(values, "employees", n)
+    taxes = float_column(values, "taxes_paid", n)
     with np.errstate(divide="ignore", invalid="ignore"):
-        roa = profit / np.where(_floats(values, "total_assets", n) > 0, _floats(values, "total_assets", n), np.nan)
-        rd_share = _floats(values, "rd_expense", n) / np.where(revenue > 0, revenue, np.nan)
-        tax_per_employee = _floats(values, "taxes_paid", n) / np.where(_floats(values, "employees", n) > 0,
-                                                                       _floats(values, "employees", n), np.nan)
+        roa = profit / np.where(assets > 0, assets, np.nan)
+        rd_share = float_column(values, "rd_expense", n) / np.where(revenue > 0, revenue, np.nan)
+        tax_per_employee = taxes / np.where(employees > 0, employees, np.nan)
     indicators = (roa, growth, rd_share, tax_per_employee)
     weights = np.asarray(p.quality_score_weights, dtype=float)
     quality_score = sum(w * _group_pct_rank(x, county_code, without_land) for w, x in zip(weights, indicators)) / weights.sum()
@@ -212,11 +205,10 @@ def assign_lists(values: Mapping[str, Any], fired: Mapping[str, Any], policy: Po
     group = which.astype(np.int64) * (int(county_code.max(initial=0)) + 2) + county_code + 1
     on = {name: which == LISTS.index(name) for name in LISTS[:-1]}
     score = np.full(n, np.nan)
-    liabilities = _floats(values, "total_liabilities", n)
+    liabilities = float_column(values, "total_liabilities", n)
     score[on["watch"]] = (0.5 * _group_pct_rank(severity, group, on["watch"])
                           + 0.5 * _group_pct_rank(liabilities, group, on["watch"]))[on["watch"]]
-    relief_parts = (_floats(values, "employees", n), _floats(values, "taxes_paid", n),
-                    np.nan_to_num(_floats(values, "systemic_impact", n)), severity)
+    relief_parts = (employees, taxes, np.nan_to_num(float_column(values, "systemic_impact", n)), severity)
     w = np.asarray(p.relief_priority_weights, dtype=float)
     score[on["relief"]] = (sum(wk * _group_pct_rank(x, group, on["relief"]) for wk, x in zip(w, relief_parts)) / w.sum())[on["relief"]]
     quality_basis = np.where(without_land, quality_score, mujun_score)
@@ -225,7 +217,7 @@ def assign_lists(values: Mapping[str, Any], fired: Mapping[str, Any], policy: Po
         need_share = np.maximum(np.nan_to_num(need), np.nan_to_num(demand)) / np.where(revenue > 0, revenue, np.nan)
     w = np.asarray(p.sme_priority_weights, dtype=float)
     score[on["sme_funding"]] = ((w[0] * _group_pct_rank(need_share, group, on["sme_funding"])
-                                 + w[1] * _group_pct_rank(_floats(values, "z2_score", n), group, on["sme_funding"]))
+                                 + w[1] * _group_pct_rank(float_column(values, "z2_score", n), group, on["sme_funding"]))
                                 / w.sum())[on["sme_funding"]]
     # Priority: best score first within list and county; ties in file order.
     listed = which != LISTS.index("none")

@@ -30,6 +30,7 @@ import scipy.sparse as sp
 
 from zjfin._arrow import as_text, index_in
 from zjfin.errors import ParameterError
+from zjfin.risks.bonds import effective_maturity
 from zjfin.risks.pledges import CONTRACT_STATES
 
 if TYPE_CHECKING:
@@ -224,16 +225,14 @@ def plot_guarantee_neighbourhood(result: Any, firm_id: str, depth: int = 1, ax: 
     """
     _require_matplotlib()
     graph, screening, _ = _network(result)
-    for name, value in (("depth", depth), ("max_nodes", max_nodes)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-            raise ParameterError(name, "a whole number ≥ 1", value)
+    depth, max_nodes = _whole_number("depth", depth), _whole_number("max_nodes", max_nodes)
     found = np.flatnonzero(pc.equal(graph.node_ids, pa.scalar(firm_id, pa.string())).fill_null(False)
                            .to_numpy(zero_copy_only=False)) if isinstance(firm_id, str) else np.empty(0)
     if not found.size:
         raise ParameterError("firm_id", "a screened firm or a firm named by the guarantees", firm_id)
     centre = int(found[0])
-    down = _steps(graph.matrix, centre, int(depth))
-    up = _steps(graph.matrix.transpose().tocsr(), centre, int(depth))
+    down = _steps(graph.matrix, centre, depth)
+    up = _steps(graph.matrix.transpose().tocsr(), centre, depth)
     nodes = np.flatnonzero((down >= 0) | (up >= 0))
     d, u = down[nodes], up[nodes]
     # The shorter way decides the side; as many steps both ways stays in the firm's column.
@@ -242,10 +241,10 @@ def plot_guarantee_neighbourhood(result: Any, firm_id: str, depth: int = 1, ax: 
     weight = (np.bincount(src, weights=amount, minlength=len(nodes))
               + np.bincount(dst, weights=amount, minlength=len(nodes)))
     is_centre = nodes == centre
-    left_out = max(len(nodes) - int(max_nodes), 0)
+    left_out = max(len(nodes) - max_nodes, 0)
     if left_out:
         # The firm first, then the heaviest neighbours; nearer, then lower node number break ties.
-        keep = np.lexsort((nodes, np.abs(column), -weight, ~is_centre))[: int(max_nodes)]
+        keep = np.lexsort((nodes, np.abs(column), -weight, ~is_centre))[: max_nodes]
         keep.sort()
         nodes, column, weight, is_centre = nodes[keep], column[keep], weight[keep], is_centre[keep]
         src, dst, amount = _edges_among(graph, nodes)
@@ -258,10 +257,10 @@ def plot_guarantee_neighbourhood(result: Any, firm_id: str, depth: int = 1, ax: 
     columns, heights = np.unique(column, return_counts=True)
     ax = _axes(ax, (max(6.0, 2.4 * len(columns) + 2.5), max(4.0, 0.6 * heights.max() + 1.5)))
     label = _node_table(graph, screening, nodes[:1])["label"].iloc[0]
-    steps = f"{int(depth)} guarantee step{'s' if depth != 1 else ''}"
+    steps = f"{depth} guarantee step{'s' if depth != 1 else ''}"
     title = f"{label} ({firm_id}) within {steps}: {len(nodes)} firms, {_wan(amount.sum())} 万元"
     if left_out:
-        title += f"\n{left_out} more firms left out (max_nodes={int(max_nodes)}, largest amounts kept)"
+        title += f"\n{left_out} more firms left out (max_nodes={max_nodes}, largest amounts kept)"
     sizes = np.where(np.arange(len(nodes)) == 0, _NODE_SIZE * 1.6, _NODE_SIZE)
     _draw(ax, graph, screening, nodes, xy, src, dst, amount, title, sizes=sizes)
     top = xy[:, 1].max()
@@ -813,12 +812,7 @@ def _bond_months(bonds: pd.DataFrame, screening: pd.DataFrame, as_of: pd.Timesta
     >>> [a.tolist() for a in _bond_months(bonds, pd.DataFrame({"firm_id": ["A"]}), ends[0], ends)]
     [[1, 2, 0], [0, -1, 0], [100000000.0, 200000000.0, 0.0]]
     """
-    as_of64 = np.datetime64(as_of.to_datetime64(), "ns")
-    maturity = pd.to_datetime(bonds["maturity_date"]).to_numpy(dtype="datetime64[ns]")
-    put = (pd.to_datetime(bonds["put_date"]).to_numpy(dtype="datetime64[ns]") if "put_date" in bonds.columns
-           else np.full(len(bonds), np.datetime64("NaT"), "datetime64[ns]"))
-    use_put = ~np.isnat(put) & (put > as_of64) & (np.isnat(maturity) | (put < maturity))
-    effective = np.where(use_put, put, maturity)
+    effective = effective_maturity(bonds, as_of)  # the bond engine's rule
     month = np.searchsorted(ends.to_numpy(dtype="datetime64[ns]"), effective, side="left")
     month = np.where(np.isnat(effective), len(ends), month)
     row = index_in(bonds["issuer_id"], screening["firm_id"])

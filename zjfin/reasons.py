@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from zjfin._arrow import as_text
 from zjfin.errors import SchemaError
+from zjfin.risks import float_column
 
 __all__ = ["reason_catalogue", "render_reasons", "format_values", "join_labels"]
 
@@ -91,13 +92,11 @@ def _figure(values: Mapping[str, Any], column: str, kind: str, lang: str, rows: 
     if key not in cache:
         if column not in values:
             raise SchemaError(f"reason template names {column!r}, which the screening does not compute")
-        column_values = values[column]
         if kind == "text":
+            column_values = values[column]
             raw = column_values.to_numpy() if hasattr(column_values, "to_numpy") else np.asarray(column_values)
-        elif hasattr(column_values, "to_numpy"):  # nullable integers and floats: missing as NaN
-            raw = column_values.to_numpy(dtype=float, na_value=np.nan)
-        else:
-            raw = np.asarray(column_values, dtype=float)
+        else:  # nullable integers and floats: missing as NaN
+            raw = float_column(values, column)
         text = format_values(raw[rows], kind, lang)
         cache[key] = pc.fill_null(text, "—") if text.null_count else text
     return cache[key]

@@ -318,12 +318,18 @@ def ref_circles(c: Case) -> list:
     return sorted(found, key=lambda comp: (-len(comp), -internal(comp), min(c.pos[n] for n in comp)))
 
 
+def expected_ids(components, prefix: str, width: int) -> tuple[dict, dict]:
+    """Node → component name (prefix + number from 1, in the given order) and size."""
+    names, sizes = {}, {}
+    for k, comp in enumerate(components, start=1):
+        for n in comp:
+            names[n], sizes[n] = f"{prefix}{k:0{width}d}", len(comp)
+    return names, sizes
+
+
 def check_circles(c: Case) -> None:
     circles = ref_circles(c)
-    expected_id, expected_size = {}, {}
-    for k, comp in enumerate(circles, start=1):
-        for n in comp:
-            expected_id[n], expected_size[n] = f"GC{k:06d}", len(comp)
+    expected_id, expected_size = expected_ids(circles, "GC", 6)
     assert column(c.r, "guarantee_circle_id") == {f: expected_id.get(f) for f in c.firms}
     assert column(c.r, "guarantee_circle_size") == {f: expected_size.get(f) for f in c.firms}
     distressed = {f: sum(1 for n in comp if n in c.seeds) for comp in circles for f in comp}
@@ -354,10 +360,7 @@ def check_circles_table(c: Case) -> None:
 def check_groups(c: Case) -> None:
     groups = [comp for comp in nx.weakly_connected_components(c.G) if len(comp) >= 2]
     groups.sort(key=lambda comp: (-len(comp), min(c.pos[n] for n in comp)))
-    expected_id, expected_size = {}, {}
-    for k, comp in enumerate(groups, start=1):
-        for n in comp:
-            expected_id[n], expected_size[n] = f"GG{k:07d}", len(comp)
+    expected_id, expected_size = expected_ids(groups, "GG", 7)
     assert column(c.r, "guarantee_group_id") == {f: expected_id.get(f) for f in c.firms}
     assert column(c.r, "guarantee_group_size") == {f: expected_size.get(f) for f in c.firms}
 

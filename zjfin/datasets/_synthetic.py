@@ -885,12 +885,19 @@ def build_tables(n_firms: int = 20_000, seed: int = 0) -> tuple[dict[str, pd.Dat
     # ---------------------------------------------------------------- planted table
     pid = {key: fid[planted[i]] for key, i in _PK.items()}
     rec = []
+    # Each case's outcome, then where SPEC §4 puts it and the reason that says why
+    # ("reason_codes": one code that must be among the firm's codes).
     for key in ("circle_a", "circle_b", "circle_c", "circle_d"):  # planted cases only
         rec.append((pid[key], "guarantee_circle_defaulter", "guarantee_circle_size", "4"))
         rec.append((pid[key], "guarantee_circle_defaulter", "guarantee_risk", "high"))
+        rec.append((pid[key], "guarantee_circle_defaulter", "list", "relief"))
+        rec.append((pid[key], "guarantee_circle_defaulter", "reason_codes", "G2"))
     rec.append((pid["circle_a"], "guarantee_circle_defaulter", "bond_risk", "high"))
-    rec.append((pid["pair_e"], "mutual_pair", "mutual_guarantee", "True"))
-    rec.append((pid["pair_f"], "mutual_pair", "mutual_guarantee", "True"))
+    rec.append((pid["circle_a"], "guarantee_circle_defaulter", "reason_codes", "B1"))
+    for key in ("pair_e", "pair_f"):
+        rec.append((pid[key], "mutual_pair", "mutual_guarantee", "True"))
+        rec.append((pid[key], "mutual_pair", "list", "relief"))
+        rec.append((pid[key], "mutual_pair", "reason_codes", "G5"))
     rec.append((pid["pledge_g"], "pledge_liquidation", "pledge_risk", "high"))
     rec.append((pid["zombie"], "zombie", "zombie", "True"))
     rec.append((pid["zombie"], "zombie", "viable", "False"))
@@ -901,15 +908,6 @@ def build_tables(n_firms: int = 20_000, seed: int = 0) -> tuple[dict[str, pd.Dat
     rec.append((pid["size_small"], "size_small_below", "size_class", "small"))
     rec.append((pid["healthy_sme"], "healthy_sme_need", "size_class", "small"))
     rec.append((pid["suspended"], "suspended_stock", "listed", "True"))
-    # Where SPEC §4 puts them, and the reason that says why ("reason_codes": one code that
-    # must be among the firm's codes).
-    for key in ("circle_a", "circle_b", "circle_c", "circle_d"):
-        rec.append((pid[key], "guarantee_circle_defaulter", "list", "relief"))
-        rec.append((pid[key], "guarantee_circle_defaulter", "reason_codes", "G2"))
-    rec.append((pid["circle_a"], "guarantee_circle_defaulter", "reason_codes", "B1"))
-    for key in ("pair_e", "pair_f"):
-        rec.append((pid[key], "mutual_pair", "list", "relief"))
-        rec.append((pid[key], "mutual_pair", "reason_codes", "G5"))
     rec.append((pid["pledge_g"], "pledge_liquidation", "list", "relief"))
     rec.append((pid["pledge_g"], "pledge_liquidation", "reason_codes", "P1"))
     rec.append((pid["bond_wall"], "bond_wall", "list", "relief"))

@@ -8,11 +8,12 @@ saying which reason codes (``data_schemas/reason_codes.json``) fired for which f
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, Mapping, NamedTuple
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["EngineOutput", "RISK_LEVELS", "level_from_masks"]
+__all__ = ["EngineOutput", "RISK_LEVELS", "float_column", "level_from_masks"]
 
 #: Risk levels in order; a firm's level is the highest whose condition holds.
 RISK_LEVELS = ("none", "low", "medium", "high")
@@ -47,3 +48,20 @@ def level_from_masks(index: pd.Index, high, medium, low) -> pd.Series:
     level[np.asarray(high, bool)] = 3
     # Built in Arrow from the level numbers: no Python string per firm.
     return as_text(pa.array(RISK_LEVELS).take(pa.array(level)), index=index)
+
+
+def float_column(values: pd.DataFrame | Mapping[str, Any], name: str, n: int | None = None) -> np.ndarray:
+    """Column ``name`` of a frame (or a mapping of columns) as float64, NaN for missing;
+    all NaN, ``n`` long (default: the frame's rows), when the column is absent.
+
+    Examples
+    --------
+    >>> float_column(pd.DataFrame({"a": [1, None]}), "a").tolist(), float_column({"a": [1.0]}, "b", 2).tolist()
+    ([1.0, nan], [nan, nan])
+    """
+    if name not in values:
+        return np.full(len(values) if n is None else n, np.nan)
+    column = values[name]
+    if isinstance(column, pd.Series):
+        return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return np.asarray(column, dtype=float)

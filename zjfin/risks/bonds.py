@@ -13,7 +13,26 @@ from zjfin._arrow import as_text, index_in
 from zjfin.policy import Policy
 from zjfin.risks import EngineOutput, level_from_masks
 
-__all__ = ["bond_maturities", "short_term_funding", "bond_risk"]
+__all__ = ["effective_maturity", "bond_maturities", "short_term_funding", "bond_risk"]
+
+
+def effective_maturity(bonds: pd.DataFrame, as_of) -> np.ndarray:
+    """Each bond's effective maturity: its put date (回售日) when that lies after the as-of
+    date and before maturity, else the maturity date (NaT when unknown).
+
+    Examples
+    --------
+    >>> bonds = pd.DataFrame({"maturity_date": pd.to_datetime(["2021-01-01", "2021-01-01"]),
+    ...                       "put_date": pd.to_datetime(["2020-02-10", "2018-02-10"])})
+    >>> effective_maturity(bonds, "2019-03-31").astype("datetime64[D]").tolist()
+    [datetime.date(2020, 2, 10), datetime.date(2021, 1, 1)]
+    """
+    as_of64 = np.datetime64(pd.Timestamp(as_of), "ns")
+    maturity = pd.to_datetime(bonds["maturity_date"]).to_numpy(dtype="datetime64[ns]")
+    put = (pd.to_datetime(bonds["put_date"]).to_numpy(dtype="datetime64[ns]") if "put_date" in bonds.columns
+           else np.full(len(bonds), np.datetime64("NaT"), "datetime64[ns]"))
+    use_put = ~np.isnat(put) & (put > as_of64) & (np.isnat(maturity) | (put < maturity))
+    return np.where(use_put, put, maturity)
 
 
 def bond_maturities(bonds: pd.DataFrame, frame: pd.DataFrame, as_of, policy: Policy) -> pd.DataFrame:
@@ -43,11 +62,8 @@ def bond_maturities(bonds: pd.DataFrame, frame: pd.DataFrame, as_of, policy: Pol
     issuer = bonds["issuer_idx"].to_numpy(dtype=np.int64)
     known = issuer >= 0
     amount = np.nan_to_num(bonds["amount_outstanding"].to_numpy(dtype=float))
-    maturity = bonds["maturity_date"].to_numpy(dtype="datetime64[ns]")
-    put = bonds["put_date"].to_numpy(dtype="datetime64[ns]") if "put_date" in bonds.columns else np.full(len(bonds), np.datetime64("NaT"), "datetime64[ns]")
     as_of64 = np.datetime64(as_of, "ns")
-    use_put = ~np.isnat(put) & (put > as_of64) & (np.isnat(maturity) | (put < maturity))
-    effective = np.where(use_put, put, maturity)
+    effective = effective_maturity(bonds, as_of)
     out = {}
 
     def per_firm(mask: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from zjfin._arrow import arrow_text, as_text, index_in
 from zjfin.errors import PolicyError
 from zjfin.policy import Policy
-from zjfin.risks import EngineOutput
+from zjfin.risks import EngineOutput, float_column
 
 __all__ = ["INDICATORS", "CLASSES", "mujun"]
 
@@ -38,14 +38,6 @@ CLASSES = ("A", "B", "C", "D")
 _SCORE_DECIMALS = 9
 # Slack on the rank thresholds: a rank exactly on a class boundary keeps the better class.
 _RANK_SLACK = 1e-9
-
-
-def _floats(frame: pd.DataFrame, name: str, rows: np.ndarray | None = None) -> np.ndarray:
-    """Column ``name`` (at ``rows``) as float64 (all NaN when the column is absent)."""
-    if name not in frame.columns:
-        return np.full(len(frame) if rows is None else len(rows), np.nan)
-    values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    return values if rows is None else values[rows]
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -206,7 +198,7 @@ def mujun(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     names = list(INDICATORS)
 
     # Land first (a cheap float test), so text work runs on the firms with land only.
-    with_land = np.flatnonzero(_floats(frame, "land_mu") > 0)
+    with_land = np.flatnonzero(float_column(frame, "land_mu") > 0)
     code = arrow_text(frame["industry_code"]).take(pa.array(with_land, type=pa.int64()))
     section = pc.utf8_slice_codeunits(code, 0, 1)
     industrial = index_in(section, pa.array(sections, type=pa.string())) >= 0
@@ -214,7 +206,7 @@ def mujun(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     code = code.filter(pa.array(industrial))
     m = len(rows)
 
-    values = np.column_stack([_ratio(_floats(frame, a, rows), _floats(frame, b, rows))
+    values = np.column_stack([_ratio(float_column(frame, a)[rows], float_column(frame, b)[rows])
                               for a, b in INDICATORS.values()]) if m else np.empty((0, len(names)))
 
     # Peer groups: county × division, division, whole frame.

@@ -29,7 +29,7 @@ from scipy.special import log_ndtr, ndtr
 
 from zjfin._arrow import arrow_text, as_text, index_in
 from zjfin.policy import Policy
-from zjfin.risks import RISK_LEVELS, EngineOutput
+from zjfin.risks import RISK_LEVELS, EngineOutput, float_column
 
 __all__ = ["CONTRACT_STATES", "REASON_CODES", "pledge_contracts", "pledge_risk"]
 
@@ -43,13 +43,6 @@ _NS_PER_DAY = 86_400 * 10**9
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _floats(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """A numeric column as float64 (NaN for missing); all NaN when the column is absent."""
-    if column not in frame.columns:
-        return np.full(len(frame), np.nan)
-    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def _flags(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -93,7 +86,7 @@ def _stock_history(prices: pd.DataFrame | None, stocks: pa.Array, as_of: np.date
         return last_close, last_date, n_returns, std
     code = index_in(prices["stock_code"], stocks)
     date = prices["date"].to_numpy(dtype="datetime64[ns]")
-    close = _floats(prices, "close")
+    close = float_column(prices, "close")
     with np.errstate(invalid="ignore"):
         # Prices after the as-of date do not exist yet; a non-positive close has no log.
         keep = (code >= 0) & (date <= as_of) & (close > 0) & np.isfinite(close)
@@ -288,12 +281,12 @@ def pledge_contracts(
     in_force = ~released & ~not_started
     years = np.where(in_force, np.maximum(elapsed, 0.0), np.nan)
 
-    shares = _floats(pledges, "pledged_shares")
-    loan = _floats(pledges, "loan_amount")
-    rate = _floats(pledges, "interest_rate")
-    warning_ratio = _floats(pledges, "warning_ratio")
+    shares = float_column(pledges, "pledged_shares")
+    loan = float_column(pledges, "loan_amount")
+    rate = float_column(pledges, "interest_rate")
+    warning_ratio = float_column(pledges, "warning_ratio")
     warning_ratio = np.where(np.isnan(warning_ratio), float(cfg.default_warning_ratio), warning_ratio)
-    liquidation_ratio = _floats(pledges, "liquidation_ratio")
+    liquidation_ratio = float_column(pledges, "liquidation_ratio")
     liquidation_ratio = np.where(np.isnan(liquidation_ratio), float(cfg.default_liquidation_ratio), liquidation_ratio)
 
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -342,7 +335,7 @@ def pledge_contracts(
             "warning_ratio": warning_ratio,
             "liquidation_ratio": liquidation_ratio,
             "pledger_is_controlling": _flags(pledges, "pledger_is_controlling"),
-            "pledger_holding_shares": _floats(pledges, "pledger_holding_shares"),
+            "pledger_holding_shares": float_column(pledges, "pledger_holding_shares"),
             "pledged_shares": shares,
             "loan_amount": loan,
         },
@@ -441,11 +434,11 @@ def pledge_risk(contracts: pd.DataFrame, frame: pd.DataFrame, policy: Policy) ->
     liquidation = (state == "liquidation").to_numpy(dtype=bool)
     warning = (state == "warning").to_numpy(dtype=bool)
     normal = (state == "normal").to_numpy(dtype=bool)
-    shares = _floats(contracts, "pledged_shares")
-    holding = _floats(contracts, "pledger_holding_shares")
-    coverage = _floats(contracts, "coverage")
-    distance = _floats(contracts, "distance")
-    hit = _floats(contracts, "hit_prob")
+    shares = float_column(contracts, "pledged_shares")
+    holding = float_column(contracts, "pledger_holding_shares")
+    coverage = float_column(contracts, "coverage")
+    distance = float_column(contracts, "distance")
+    hit = float_column(contracts, "hit_prob")
     controlling = _flags(contracts, "pledger_is_controlling")
 
     # The company's row and the pledger's row in the frame, by one look-up of the frame's
@@ -473,7 +466,7 @@ def pledge_risk(contracts: pd.DataFrame, frame: pd.DataFrame, policy: Policy) ->
     with np.errstate(invalid="ignore", divide="ignore"):
         liquidation_share = np.where(n_known > 0, n_liquidation / n_known, np.nan)
         warning_share = np.where(n_known > 0, n_warning / n_known, np.nan)
-        total_shares = _floats(frame, "total_shares")
+        total_shares = float_column(frame, "total_shares")
         ratio = np.where(total_shares > 0, pledged / total_shares, np.nan)
     min_coverage = _group_min(r, coverage[at], n)
     worst_distance = _group_min(r, distance[at], n)

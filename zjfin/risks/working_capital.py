@@ -13,7 +13,7 @@ import pandas as pd
 
 from zjfin.errors import PolicyError
 from zjfin.policy import Policy
-from zjfin.risks import EngineOutput
+from zjfin.risks import EngineOutput, float_column
 
 __all__ = ["working_capital"]
 
@@ -25,13 +25,6 @@ TURNOVER_ITEMS = {
     "prepayments": ("cost_of_sales", +1),
     "advances_from_customers": ("revenue", -1),
 }
-
-
-def _floats(frame: pd.DataFrame, name: str) -> np.ndarray:
-    """Column ``name`` as float64 (all NaN when the column is absent)."""
-    if name not in frame.columns:
-        return np.full(len(frame), np.nan)
-    return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def _average_balance(current: np.ndarray, prior: np.ndarray) -> np.ndarray:
@@ -118,8 +111,8 @@ def working_capital(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     if share < 0:
         raise PolicyError(f"policy key 'working_capital.credit_line_revenue_share' must be ≥ 0, got {share!r}")
 
-    revenue = _floats(frame, "revenue")
-    cost = _floats(frame, "cost_of_sales")
+    revenue = float_column(frame, "revenue")
+    cost = float_column(frame, "cost_of_sales")
     flows = {"revenue": revenue, "cost_of_sales": cost}
     with np.errstate(invalid="ignore"):
         flow_ok = {"revenue": revenue > 0, "cost_of_sales": cost > 0}
@@ -127,7 +120,7 @@ def working_capital(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     day_sum = np.zeros(len(frame))
     defined = flow_ok["revenue"] & flow_ok["cost_of_sales"]
     for item, (flow_name, sign) in TURNOVER_ITEMS.items():
-        balance = _average_balance(_floats(frame, item), _floats(frame, item + "_prev"))
+        balance = _average_balance(float_column(frame, item), float_column(frame, item + "_prev"))
         days = np.zeros(len(frame))
         np.divide(days_in_year * balance, flows[flow_name], out=days, where=flow_ok[flow_name])
         day_sum += sign * days
@@ -138,24 +131,24 @@ def working_capital(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     turnover = np.full(len(frame), np.nan)
     np.divide(days_in_year, day_sum, out=turnover, where=cycle_ok)
 
-    prior = _floats(frame, "revenue_prev")
+    prior = float_column(frame, "revenue_prev")
     growth = np.full(len(frame), np.nan)
     with np.errstate(invalid="ignore"):
         np.divide(revenue, prior, out=growth, where=(prior > 0) & ~np.isnan(revenue))
     growth = np.clip(np.where(np.isnan(growth), low, growth - 1.0), low, high)
 
-    operating_profit = _floats(frame, "operating_profit")
+    operating_profit = float_column(frame, "operating_profit")
     amount = np.full(len(frame), np.nan)
     # revenue · (1 − op / revenue) = revenue − op; / turnover = · day_sum / D.
     np.divide((revenue - operating_profit) * (1.0 + growth) * day_sum, days_in_year, out=amount,
               where=cycle_ok & ~np.isnan(operating_profit))
 
-    cash = _floats(frame, "cash")
-    own_funds = np.maximum(cash - np.nan_to_num(_floats(frame, "restricted_cash"), nan=0.0), 0.0)
-    short_term_debt = np.nan_to_num(_floats(frame, "short_term_debt"), nan=0.0)
+    cash = float_column(frame, "cash")
+    own_funds = np.maximum(cash - np.nan_to_num(float_column(frame, "restricted_cash"), nan=0.0), 0.0)
+    short_term_debt = np.nan_to_num(float_column(frame, "short_term_debt"), nan=0.0)
     need = np.maximum(amount - own_funds - short_term_debt, 0.0)  # NaN stays NaN
 
-    demand = _floats(frame, "financing_demand")
+    demand = float_column(frame, "financing_demand")
     line = np.where(np.isnan(demand), need, np.minimum(need, demand))  # a missing demand does not bind
     line = np.minimum(line, share * revenue)
     line = np.maximum(line, 0.0)
