@@ -22,7 +22,7 @@ from scipy.sparse.csgraph import connected_components
 from zjfin._arrow import arrow_text, as_text
 from zjfin.errors import PolicyError
 from zjfin.policy import Policy
-from zjfin.risks import EngineOutput, level_from_masks
+from zjfin.risks import RISK_LEVELS, EngineOutput, level_from_masks
 
 __all__ = [
     "GuaranteeGraph",
@@ -411,8 +411,6 @@ def distressed_firms(columns: pd.DataFrame | dict, policy: Policy) -> np.ndarray
     """The DebtRank seeds: firms whose risk named in ``network.seed_risks`` is at
     ``network.seed_level`` or above (default: bond or liquidity risk ``high``, which covers
     a defaulted or extended bond, a non-performing loan and 90+ days overdue)."""
-    from zjfin.risks import RISK_LEVELS
-
     p = policy.network
     allowed = pa.array(RISK_LEVELS[RISK_LEVELS.index(p.seed_level):], type=pa.string())
     seeds = None
