@@ -63,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     scr.add_argument("--out", required=True, help="output folder")
     scr.add_argument("--policy", default=None, help="policy TOML file (see `zjfin policy --default`)")
     scr.add_argument("--unit", type=_unit_arg, default=None, help="money unit: yuan, 10k_yuan, 100m_yuan, or TABLE=UNIT,…")
+    scr.add_argument("--model", default=None, metavar="FILE",
+                     help="default model JSON (zjfin.model.DefaultModel.to_json): fills pd_12m")
     scr.add_argument("--formats", type=_formats_arg, default=("parquet", "csv", "xlsx"),
                      help="list files to write, comma-separated from parquet, csv, xlsx (default all three; "
                           "the workbook takes about a minute per 200,000 listed firms)")
@@ -163,7 +165,9 @@ def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
     progress = Progress(["read", *STAGES, "export"], enabled=not args.quiet)
     with progress.stage("read"):
         dataset = read_dataset(data, unit=unit)
-    result = screen(dataset, as_of=as_of, policy=policy, progress=progress)
+    model = getattr(args, "model", None)
+    result = screen(dataset, as_of=as_of, policy=policy, progress=progress,
+                    model=Path(model) if model else None)
     # The manifest records every stage up to the export (it cannot time its own write).
     result.timings = dict(progress.timings)
     with progress.stage("export"):

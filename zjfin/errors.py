@@ -8,6 +8,8 @@ __all__ = [
     "SchemaError",
     "ParameterError",
     "PolicyError",
+    "ModelDataError",
+    "ModelFormatError",
 ]
 
 
@@ -50,3 +52,13 @@ class ParameterError(ZjfinError, ValueError):
 
 class PolicyError(ZjfinError):
     """A policy file has an unknown key or a value of the wrong type."""
+
+
+class ModelDataError(ZjfinError, ValueError):
+    """Training data a default model cannot learn from: one class only, more than two
+    classes, a continuous target."""
+
+
+class ModelFormatError(ZjfinError):
+    """A model file that cannot be loaded: not a zjfin model, a format version this zjfin
+    does not read, or contents that do not match their checksum (changed after writing)."""

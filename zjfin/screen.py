@@ -40,7 +40,8 @@ RISK_TABLES: dict[str, tuple[str, ...]] = {
     "pledge_risk": ("pledges", "prices"),
     "guarantee_risk": ("guarantees",),
 }
-STAGES = ["validate", "features", "distress", "bonds", "liquidity", "pledges", "mujun", "working_capital", "guarantee_network", "lists", "reasons", "assemble"]
+STAGES = ["validate", "features", "distress", "bonds", "liquidity", "pledges", "mujun", "working_capital", "guarantee_network",
+          "model", "lists", "reasons", "assemble"]
 # Screening columns (data_schemas/screening.json "since") produced so far.
 _STAGES_BUILT = ("foundation", "engines", "network", "lists")
 
@@ -72,8 +73,10 @@ class ScreeningResult:
 
     def __init__(self, screening: pd.DataFrame, validation: ValidationReport, as_of: pd.Timestamp,
                  policy: Policy, timings: dict[str, float], switched_off: list[dict[str, Any]],
-                 tables: dict[str, Any] | None = None) -> None:
+                 tables: dict[str, Any] | None = None, model: Any = None) -> None:
         self.screening = screening
+        #: The default model that filled ``pd_12m`` (None: the column is empty).
+        self.model = model
         self.validation = validation
         self.as_of = as_of
         self.policy = policy
@@ -193,6 +196,7 @@ class ScreeningResult:
             "firms": dict(self.validation.firms),
             "issues": {s: int(severity.get(s, 0)) for s in ("error", "warning", "info")},
             "risks_switched_off": self.switched_off,
+            "model": self._model_record(),
             "counts": {
                 "size_class": {c: int(sizes.get(c, 0)) for c in SIZE_CLASSES},
                 **{risk: self._level_counts(risk) for risk in RISK_TABLES if risk in self.screening},
@@ -203,6 +207,18 @@ class ScreeningResult:
             },
             "timings": dict(self.timings),
         }
+
+    def _model_record(self) -> dict[str, Any] | None:
+        """What the manifest says of the default model: its checksum (the model file's
+        ``sha256``), features and training sample."""
+        if self.model is None:
+            return None
+        from zjfin.model.persist import model_checksum
+
+        pd_12m = self.screening["pd_12m"]
+        return {"sha256": model_checksum(self.model), "features": list(self.model.features_),
+                "n_train": self.model.n_train_, "event_rate": self.model.event_rate_,
+                "pd_12m_mean": float(pd_12m.mean()) if pd_12m.notna().any() else None}
 
     @property
     def circles(self) -> pd.DataFrame | None:
@@ -316,6 +332,7 @@ def screen(
     as_of: str | dt.date | pd.Timestamp,
     policy: Policy | None = None,
     progress: bool | Progress = False,
+    model: Any = None,
 ) -> ScreeningResult:
     """Screen every firm of a dataset.
 
@@ -330,6 +347,10 @@ def screen(
         Thresholds and tables (default :meth:`Policy.default`).
     progress : bool or Progress
         Report stages (a bar on a terminal, log lines otherwise).
+    model : DefaultModel or path, optional
+        A fitted :class:`zjfin.model.DefaultModel` (or its JSON file) trained on
+        :func:`zjfin.model.features`: it fills ``pd_12m``, which the policy's
+        ``[lists] quality_max_pd`` then uses.
 
     Returns
     -------
@@ -346,6 +367,10 @@ def screen(
     policy = policy or Policy.default()
     if not isinstance(policy, Policy):
         raise ParameterError("policy", "a zjfin.Policy", policy)
+    if model is not None and not hasattr(model, "predict_proba"):
+        from zjfin.model import DefaultModel
+
+        model = DefaultModel.from_json(model)  # a bad file fails before any work is done
     tracker = progress if isinstance(progress, Progress) else Progress(STAGES, enabled=bool(progress))
     with tracker.stage("validate"):
         report = validate(dataset, as_of=as_of_ts, policy=policy)
@@ -363,7 +388,8 @@ def screen(
     fired = {code: o.fired[code] for o in outputs for code in o.fired.columns}
     values = {name: frame[name] for name in frame.columns}
     values.update((name, o.columns[name]) for o in outputs for name in o.columns.columns)
-    values["pd_12m"] = np.full(len(frame), np.nan)  # filled by a trained model (zjfin.model), when given
+    with tracker.stage("model"):
+        values["pd_12m"] = _probability_of_default(model, frame) if model is not None else np.full(len(frame), np.nan)
     with tracker.stage("lists"):
         placed = assign_lists(values, fired, policy, frame.index)
         outputs.append(placed)
@@ -375,9 +401,8 @@ def screen(
         columns = pd.concat([o.columns for o in outputs], axis=1)
         # Rows in the order of the firms file (stable for the same input); schema columns
         # first, then every further metric the engines computed.
-        # pd_12m is filled by a trained model (zjfin.model), when given.
-        model = pd.DataFrame({"pd_12m": np.full(len(frame), np.nan)}, index=frame.index)
-        everything = pd.concat([frame, columns, reasons, model], axis=1)
+        probability = pd.DataFrame({"pd_12m": values["pd_12m"]}, index=frame.index)
+        everything = pd.concat([frame, columns, reasons, probability], axis=1)
         listed = [c.name for c in table_schema("screening").columns if c.since in _STAGES_BUILT and c.name in everything.columns]
         # One consolidating copy, in schema order (the engines' columns arrive as many blocks).
         screening = everything[listed].reset_index(drop=True).copy()
@@ -387,7 +412,20 @@ def screen(
         for risk, tables in RISK_TABLES.items()
         if any(t not in present for t in tables)
     ]
-    return ScreeningResult(screening, report, as_of_ts, policy, dict(tracker.timings), switched_off, extra_tables)
+    return ScreeningResult(screening, report, as_of_ts, policy, dict(tracker.timings), switched_off, extra_tables,
+                           model=model)
+
+
+def _probability_of_default(model: Any, frame: pd.DataFrame) -> np.ndarray:
+    """``pd_12m`` of every firm from the model's features of the firm frame."""
+    from zjfin.model.features import firm_features
+
+    features = firm_features(frame)
+    missing = [name for name in model.feature_names_ if name not in features.columns]
+    if missing:
+        raise ParameterError("model", "a model fitted on zjfin.model.features columns (these are not among them)",
+                             missing)
+    return model.predict_proba(features[model.feature_names_])[:, 1]
 
 
 def _run_engines(frame: pd.DataFrame, clean: Dataset, present: set[str], as_of: pd.Timestamp, policy: Policy,
