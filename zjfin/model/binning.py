@@ -21,6 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 __all__ = ["FeatureBinning", "TRENDS", "bin_feature", "pava"]
 
@@ -28,7 +29,8 @@ __all__ = ["FeatureBinning", "TRENDS", "bin_feature", "pava"]
 TRENDS = ("ascending", "descending", "peak", "valley")
 # Half an observation added to each bin's counts keeps every WOE finite.
 _SMOOTHING = 0.5
-MISSING, SPECIAL, OTHER = "missing", "special", "other"
+# The first entry of the pooled rare categories (brackets: no real category is taken for it).
+MISSING, SPECIAL, OTHER = "missing", "special", "(other)"
 
 
 @dataclass
@@ -80,7 +82,7 @@ class FeatureBinning:
         series = pd.Series(values, copy=False)
         lookup = {category: i for i, group in enumerate(self.categories) for category in group}
         other = lookup.get(OTHER, -1)
-        codes = series.map(lookup).to_numpy(dtype=float, na_value=np.nan)
+        codes = series.map(lookup).to_numpy(dtype=float, na_value=np.nan, copy=True)
         # A category unseen in training goes to the pooled rare categories, else the riskiest bin.
         unseen = np.isnan(codes) & series.notna().to_numpy()
         codes[unseen] = other if other >= 0 else self.riskiest_bin()
@@ -237,6 +239,7 @@ def bin_feature(
     max_prebins: int = 20,
     min_bin_share: float = 0.05,
     special_values: Sequence[float] = (),
+    max_pvalue: float | None = None,
 ) -> FeatureBinning:
     """Bin one feature against a 0/1 target.
 
@@ -258,6 +261,9 @@ def bin_feature(
         Smallest share of the non-missing, non-special rows a bin may hold.
     special_values : sequence of float
         Values binned on their own (codes such as −999 for "not applicable").
+    max_pvalue : float, optional
+        Then merge neighbouring numeric bins whose default rates do not differ at this
+        significance level (Pearson χ², one degree of freedom).
 
     Examples
     --------
@@ -290,7 +296,7 @@ def bin_feature(
     min_count = min_bin_share * regular.sum()
 
     if kind == "numeric":
-        groups, chosen = _monotone_groups(fine_events, fine_totals, trend, min_count)
+        groups, chosen = _monotone_groups(fine_events, fine_totals, trend, min_count, max_pvalue)
         kept_cuts = cuts[[g[-1] for g in groups[:-1]]] if groups else np.empty(0)
         binning = FeatureBinning(name, "numeric", chosen, cuts=kept_cuts, special_values=[float(v) for v in special_values])
     else:
@@ -320,7 +326,8 @@ def bin_feature(
     return binning
 
 
-def _monotone_groups(events: np.ndarray, totals: np.ndarray, trend: str, min_count: float) -> tuple[list[np.ndarray], str]:
+def _monotone_groups(events: np.ndarray, totals: np.ndarray, trend: str, min_count: float,
+                     max_pvalue: float | None = None) -> tuple[list[np.ndarray], str]:
     """Fine bins pooled into groups following the trend; the trend chosen when ``auto``."""
     present = np.flatnonzero(totals > 0)
     if len(present) == 0:
@@ -336,6 +343,8 @@ def _monotone_groups(events: np.ndarray, totals: np.ndarray, trend: str, min_cou
         # Empty fine bins join the group on their left (the cut points stay ordered).
         groups = _with_empty(groups, len(totals))
         groups = _merge_small(groups, events, totals, min_count)
+        if max_pvalue is not None:
+            groups = _merge_alike(groups, events, totals, max_pvalue)
         iv = _iv(np.array([events[g].sum() for g in groups]), np.array([(totals - events)[g].sum() for g in groups]))
         results[candidate] = (groups, iv)
     monotone = [c for c in candidates if c in TRENDS[:2]]
@@ -346,6 +355,32 @@ def _monotone_groups(events: np.ndarray, totals: np.ndarray, trend: str, min_cou
             best = best_monotone
     groups = results[best][0]
     return groups, best if len(groups) > 1 else "none"
+
+
+def _merge_alike(groups: list[np.ndarray], events: np.ndarray, totals: np.ndarray, max_pvalue: float) -> list[np.ndarray]:
+    """Merge the two neighbouring groups whose default rates differ least significantly
+    (χ² test of the 2×2 table) while that p-value is above ``max_pvalue``."""
+    groups = list(groups)
+    while len(groups) > 1:
+        e = np.array([events[g].sum() for g in groups])
+        t = np.array([totals[g].sum() for g in groups])
+        p_values = np.array([_two_rate_pvalue(e[i], t[i], e[i + 1], t[i + 1]) for i in range(len(groups) - 1)])
+        alike = int(np.argmax(p_values))
+        if p_values[alike] <= max_pvalue:
+            break
+        groups[alike:alike + 2] = [np.r_[groups[alike], groups[alike + 1]]]
+    return groups
+
+
+def _two_rate_pvalue(events_a: float, total_a: float, events_b: float, total_b: float) -> float:
+    """p-value of Pearson's χ² test that two bins share one default rate."""
+    pooled = (events_a + events_b) / (total_a + total_b)
+    if pooled in (0.0, 1.0):
+        return 1.0
+    expected = np.array([total_a * pooled, total_a * (1 - pooled), total_b * pooled, total_b * (1 - pooled)])
+    observed = np.array([events_a, total_a - events_a, events_b, total_b - events_b])
+    statistic = float(np.sum((observed - expected) ** 2 / expected))
+    return float(stats.chi2.sf(statistic, 1))
 
 
 def _with_empty(groups: list[np.ndarray], n_fine: int) -> list[np.ndarray]:

