@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.zjfin-installed
 FIRMS  ?= 20000
 
-.PHONY: all install demo test test-compat bench bench-network clean
+.PHONY: all install demo test test-compat bench bench-network bench-model clean
 
 all: test
 
@@ -39,6 +39,11 @@ bench: install
 
 bench-network: install
 	$(BIN)/python benchmarks/bench_network.py
+
+# The default model on the real data in ../shared/data, against optbinning and boosting.
+bench-model: install
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/bench_model.py
 
 clean:
 	rm -rf $(VENV) .venv-compat zjfin-demo .pytest_cache .hypothesis build *.egg-info

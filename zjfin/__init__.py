@@ -24,6 +24,17 @@ from zjfin.schema import table_schema
 from zjfin.screen import ScreeningResult, screen
 from zjfin.validate import ValidationReport, validate
 
+
+
+def __getattr__(name: str):
+    # zjfin.model pulls in scikit-learn and statsmodels: loaded on first use, not at import.
+    if name == "model":
+        import importlib
+
+        return importlib.import_module("zjfin.model")
+    raise AttributeError(f"module 'zjfin' has no attribute {name!r}")
+
+
 __all__ = [
     "__version__",
     "Dataset",

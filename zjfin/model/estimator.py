@@ -253,8 +253,9 @@ class DefaultModel(ClassifierMixin, BaseEstimator):
             candidates, dropped = _stepwise(woe, event, candidates, self.p_enter, self.p_stay, self.l2_penalty)
             status.update(dropped)
         if self.sign_check:
+            start = None
             while candidates:
-                fit = _logit(self._woe_matrix(woe, candidates, len(event)), event, [], self.l2_penalty)
+                fit = _logit(self._woe_matrix(woe, candidates, len(event)), event, [], self.l2_penalty, start)
                 # A higher WOE is a safer bin, so a positive coefficient contradicts the bins.
                 wrong = np.flatnonzero(np.asarray(fit["params"][1:]) > 0)
                 if not len(wrong):
@@ -263,6 +264,7 @@ class DefaultModel(ClassifierMixin, BaseEstimator):
                 worst = wrong[np.argmax(np.nan_to_num(p_values[wrong], nan=1.0))]
                 status[candidates[worst]] = "wrong sign"
                 del candidates[worst]
+                start = np.delete(fit["params"], worst + 1)
         table = pd.DataFrame({
             "feature": names, "iv": [iv[n] for n in names],
             "kind": [self.binnings_[n].kind for n in names], "trend": [self.binnings_[n].trend for n in names],
@@ -467,7 +469,8 @@ class ModelSummary:
 
 
 # -------------------------------------------------------------------- helpers
-def _logit(matrix: np.ndarray, event: np.ndarray, notes: list[str], penalty: float = 0.0) -> dict[str, Any]:
+def _logit(matrix: np.ndarray, event: np.ndarray, notes: list[str], penalty: float = 0.0,
+           start: np.ndarray | None = None) -> dict[str, Any]:
     """Logistic regression with an intercept on statsmodels' Logit likelihood.
 
     ``penalty`` 0: maximum likelihood (``Logit.fit``); a ridge fit without standard errors
@@ -477,9 +480,10 @@ def _logit(matrix: np.ndarray, event: np.ndarray, notes: list[str], penalty: flo
     ``(H + λI)⁻¹ H (H + λI)⁻¹``, H the information matrix.
     """
     design = sm.add_constant(matrix, has_constant="add")
-    model = sm.Logit(event, design)
+    # Selection already dropped constant WOE columns; statsmodels' rank check is a QR per fit.
+    model = sm.Logit(event, design, check_rank=False)
     if penalty > 0:
-        return _ridge_logit(model, design, event, penalty, notes)
+        return _ridge_logit(model, design, event, penalty, notes, start)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -498,13 +502,17 @@ def _logit(matrix: np.ndarray, event: np.ndarray, notes: list[str], penalty: flo
     return fit
 
 
-def _ridge_logit(model: Any, design: np.ndarray, event: np.ndarray, penalty: float, notes: list[str]) -> dict[str, Any]:
-    """Penalised Newton–Raphson on a statsmodels Logit model (see :func:`_logit`)."""
+def _ridge_logit(model: Any, design: np.ndarray, event: np.ndarray, penalty: float, notes: list[str],
+                 start: np.ndarray | None = None) -> dict[str, Any]:
+    """Penalised Newton–Raphson on a statsmodels Logit model (see :func:`_logit`); ``start``
+    warm-starts it (the previous fit, when selection drops one column)."""
     ridge = np.full(design.shape[1], penalty)
     ridge[0] = 0.0
     rate = float(np.clip(event.mean(), 1e-6, 1 - 1e-6))
     params = np.zeros(design.shape[1])
     params[0] = np.log(rate / (1 - rate))
+    if start is not None and len(start) == design.shape[1]:
+        params = np.asarray(start, dtype=float).copy()
     def objective(p: np.ndarray) -> float:
         return float(model.loglike(p) - 0.5 * np.sum(ridge * p * p))
 
@@ -521,7 +529,7 @@ def _ridge_logit(model: Any, design: np.ndarray, event: np.ndarray, penalty: flo
                 break
             step = step / 2
         params, current = params + step, trial
-        if np.max(np.abs(step)) < 1e-10:
+        if np.max(np.abs(step)) < 1e-9:
             converged = True
             break
     if not converged:
