@@ -220,3 +220,19 @@ def test_string_labels_take_the_larger_as_the_event():
     # classes_[1] ("good") is the event column of predict_proba, as scikit-learn orders it.
     p_good = m.predict_proba(X)[:, 1]
     assert p_good[y == 0].mean() > p_good[y == 1].mean()
+
+
+def test_explain_gives_each_firm_its_points():
+    X, y = synthetic(seed=11)
+    m = DefaultModel().fit(X, y)
+    rows = X.iloc[[3, 7]]
+    table = m.explain(rows)
+    assert len(table) == 2 * (len(m.features_) + 1)
+    totals = table.groupby("row", sort=False)["points"].sum()
+    np.testing.assert_allclose(totals.to_numpy(), m.score(rows), rtol=1e-12)
+    log_odds = table.groupby("row", sort=False)["log_odds"].sum()
+    np.testing.assert_allclose(log_odds.to_numpy(), m.decision_function(rows), rtol=1e-12)
+    first = table[table["row"] == rows.index[0]].set_index("feature")
+    name = m.features_[0]
+    assert first.loc[name, "value"] == rows.iloc[0][name]
+    assert first.loc[name, "bin"] == m.binnings_[name].labels()[m.binnings_[name].codes(rows[name])[0]]

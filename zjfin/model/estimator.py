@@ -397,6 +397,40 @@ class DefaultModel(ClassifierMixin, BaseEstimator):
         table["points_rounded"] = np.round(table["points"]).astype(np.int64)
         return table
 
+    def explain(self, X: Any) -> pd.DataFrame:
+        """Why each row got its probability: per selected feature, the value, its bin, the
+        bin's WOE, the feature's share of the log-odds and its scorecard points.
+
+        Parameters
+        ----------
+        X : DataFrame or 2-D array
+            One or more rows (a DataFrame's index labels the rows).
+
+        Returns
+        -------
+        DataFrame
+            One row per (input row, feature), plus a ``(base points)`` row per input row;
+            ``points`` sum to :meth:`score` for each input row.
+        """
+        check_is_fitted(self, "coef_")
+        labels = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(X))
+        columns = dict(zip(self.feature_names_, self._columns(X).values()))
+        offset = self.base_score - self._factor * np.log(self.base_odds)
+        parts = [pd.DataFrame({"row": labels, "feature": "(base points)", "value": None, "bin": "",
+                               "woe": np.nan, "log_odds": self.intercept_,
+                               "points": offset - self._factor * self.intercept_})]
+        for coef, name in zip(self.coef_, self.features_):
+            binning = self.binnings_[name]
+            codes = binning.codes(columns[name])
+            woe = binning.woe[codes]
+            parts.append(pd.DataFrame({"row": labels, "feature": name, "value": list(columns[name]),
+                                       "bin": np.asarray(binning.labels(), dtype=object)[codes], "woe": woe,
+                                       "log_odds": coef * woe, "points": -self._factor * coef * woe}))
+        table = pd.concat(parts, ignore_index=True)
+        # Rows together, features in model order within each row.
+        order = np.argsort(np.tile(np.arange(len(labels)), len(parts)), kind="stable")
+        return table.iloc[order].reset_index(drop=True)
+
     def binning_table(self, feature: str | None = None) -> pd.DataFrame:
         """Binning tables of one feature or of every selected feature."""
         check_is_fitted(self, "coef_")
