@@ -52,7 +52,8 @@ def level_from_masks(index: pd.Index, high, medium, low) -> pd.Series:
 
 def float_column(values: pd.DataFrame | Mapping[str, Any], name: str, n: int | None = None) -> np.ndarray:
     """Column ``name`` of a frame (or a mapping of columns) as float64, NaN for missing;
-    all NaN, ``n`` long (default: the frame's rows), when the column is absent.
+    all NaN, ``n`` long (default: the frame's rows), when the column is absent. A float64
+    column comes back as a read-only view of its buffer (no copy), so never write into it.
 
     Examples
     --------
@@ -63,5 +64,9 @@ def float_column(values: pd.DataFrame | Mapping[str, Any], name: str, n: int | N
         return np.full(len(values) if n is None else n, np.nan)
     column = values[name]
     if isinstance(column, pd.Series):
+        if column.dtype == np.float64:  # the common case: the column's own buffer, read-only
+            view = column.to_numpy().view()
+            view.flags.writeable = False
+            return view
         return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     return np.asarray(column, dtype=float)

@@ -8,7 +8,6 @@ and classed A/B/C/D by rank within their county. Every number comes from the pol
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -55,21 +54,76 @@ def _codes(text: pa.ChunkedArray) -> tuple[np.ndarray, int]:
     return codes, len(encoded.dictionary)
 
 
-def _group_medians(values: np.ndarray, keys: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row median and count of non-missing values of each column over rows with the
-    same key (keys in 0 … n_keys − 1; rows with key −1 get NaN and 0)."""
-    m, k = values.shape
-    keep = keys >= 0
-    table_median = np.full((n_keys + 1, k), np.nan)  # last row: the "no group" answer
-    table_count = np.zeros((n_keys + 1, k), dtype=np.int64)
-    if keep.any():
-        kept_keys, kept = keys[keep], values[keep]
-        median = pd.DataFrame(kept).groupby(kept_keys, sort=False).median()
-        table_median[median.index.to_numpy(dtype=np.int64)] = median.to_numpy(dtype=float)
-        for j in range(k):  # counts per column: one bincount each
-            table_count[:n_keys, j] = np.bincount(kept_keys[~np.isnan(kept[:, j])], minlength=n_keys)[:n_keys]
-    rows = np.where(keep, keys, n_keys)
-    return table_median[rows], table_count[rows]
+def _group_medians(values: np.ndarray, order: np.ndarray, group: np.ndarray, n_groups: int,
+                   start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median and count of the non-missing values of one indicator in each group.
+
+    ``order`` lists the rows in increasing value order, missing last; ``group`` is each
+    row's group, 0 … n_groups − 1 (n_groups: rows in no group), and ``start`` where each
+    group begins when rows are laid out by group. A stable sort by group of the rows in
+    value order (a radix sort on small integers) lays each group's values out in order, so
+    a median is two look-ups — no float sort per group and no groupby.
+    """
+    grouped = group[order]
+    if n_groups < np.iinfo(np.int16).max:
+        ranked = order[np.argsort(grouped.astype(np.int16), kind="stable")]
+    else:  # many groups: sort (group, place in value order) as one integer
+        shift = max(len(order).bit_length(), 1)
+        ranked = order[np.sort((grouped << shift) | np.arange(len(order), dtype=np.int64)) & ((1 << shift) - 1)]
+    count = np.bincount(group[~np.isnan(values)], minlength=n_groups + 1)[:n_groups]
+    median = np.full(n_groups, np.nan)
+    some = np.flatnonzero(count > 0)
+    low = ranked[start[some] + (count[some] - 1) // 2]
+    high = ranked[start[some] + count[some] // 2]
+    median[some] = (values[low] + values[high]) / 2.0
+    return median, count
+
+
+def _starts(group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Where each group 0 … n_groups begins when rows are laid out by group."""
+    sizes = np.bincount(group, minlength=n_groups + 1)
+    return np.cumsum(sizes) - sizes
+
+
+def _benchmarks(values: np.ndarray, county: np.ndarray, division: np.ndarray, n_county: int, n_division: int,
+                min_peers: int) -> np.ndarray:
+    """Each firm's benchmark of each indicator (indicators × firms): the median of its
+    county × division, else of its division in the province, else of every firm in scope,
+    each level only with ``min_peers`` values and a positive median.
+
+    Worked per group, then spread to the firms once: a firm's "cell" is its county ×
+    division, else (county unknown) its division alone, else the single cell of firms
+    with no division.
+    """
+    k, m = values.shape
+    width = max(n_division, 1)
+    known = (county >= 0) & (division >= 0)
+    county_division = np.where(known, county * width + division, n_county * width).astype(np.int64)
+    division_group = np.where(division >= 0, division, n_division).astype(np.int64)
+    n_cells = n_county * width
+    # Cells: county × division first, then the division-only cells, then "no division".
+    cell = np.where(known, county_division, np.where(division >= 0, n_cells + division, n_cells + width))
+    cell_division = np.r_[np.arange(n_cells) % width, np.arange(width)]
+    local_start, province_start = _starts(county_division, n_cells), _starts(division_group, n_division)
+    benchmark = np.empty((k, m))
+    for j in range(k):
+        missing = np.isnan(values[j])
+        # Missing as +inf for the sort: numpy's vectorised argsort leaves its fast path on NaN.
+        order = np.argsort(np.where(missing, np.inf, values[j]))
+        local, local_count = _group_medians(values[j], order, county_division, n_cells, local_start)
+        province, province_count = _group_medians(values[j], order, division_group, n_division, province_start)
+        valid = m - int(missing.sum())
+        overall = (values[j][order[(valid - 1) // 2]] + values[j][order[valid // 2]]) / 2.0 if valid else np.nan
+        with np.errstate(invalid="ignore"):
+            province_ok = (province_count >= min_peers) & (province > 0)
+            local_ok = (local_count >= min_peers) & (local > 0)
+        by_division = np.r_[np.where(province_ok, province, np.nan), np.nan]  # "no division" last
+        fallback = by_division[cell_division]
+        fallback = np.where(np.isnan(fallback), overall if overall > 0 else np.nan, fallback)
+        table = np.r_[np.where(local_ok, local, fallback[:n_cells]), fallback[n_cells:],
+                      overall if overall > 0 else np.nan]
+        benchmark[j] = table[cell]
+    return benchmark
 
 
 def _county_classes(county: np.ndarray, score: np.ndarray, cumulative: np.ndarray) -> np.ndarray:
@@ -206,8 +260,10 @@ def mujun(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     code = code.filter(pa.array(industrial))
     m = len(rows)
 
-    values = np.column_stack([_ratio(float_column(frame, a)[rows], float_column(frame, b)[rows])
-                              for a, b in INDICATORS.values()]) if m else np.empty((0, len(names)))
+    # Indicators × firms in scope: each indicator one contiguous row.
+    values = np.empty((len(names), m))
+    for j, (numerator, denominator) in enumerate(INDICATORS.values()):
+        values[j] = _ratio(float_column(frame, numerator)[rows], float_column(frame, denominator)[rows])
 
     # Peer groups: county × division, division, whole frame.
     take = pa.array(rows, type=pa.int64())
@@ -215,31 +271,22 @@ def mujun(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     division_text = pc.utf8_slice_codeunits(code, 1, 3)
     division_ok = pc.fill_null(pc.match_substring_regex(division_text, r"^\d\d$"), False)
     division, n_division = _codes(pc.if_else(division_ok, division_text, pa.scalar(None, pa.string())))
-    width = max(n_division, 1)
-    county_division = np.where((county >= 0) & (division >= 0), county * width + division, -1)
-
-    benchmark = np.full((m, len(names)), np.nan)
-    for keys, n_keys in ((county_division, (int(county.max(initial=-1)) + 1) * width), (division, n_division)):
-        medians, counts = _group_medians(values, keys, n_keys)
-        with np.errstate(invalid="ignore"):
-            usable = np.isnan(benchmark) & (counts >= min_peers) & (medians > 0)
-        benchmark = np.where(usable, medians, benchmark)
-    lacking = np.flatnonzero(np.isnan(benchmark).any(axis=0)) if m else np.empty(0, dtype=np.int64)
-    if lacking.size:  # last resort: the median of every firm in scope, however few
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN column: no benchmark
-            overall = np.nanmedian(values[:, lacking], axis=0)
-        overall = np.where(overall > 0, overall, np.nan)
-        benchmark[:, lacking] = np.where(np.isnan(benchmark[:, lacking]), overall, benchmark[:, lacking])
+    benchmark = (_benchmarks(values, county, division, int(county.max(initial=-1)) + 1, n_division, min_peers)
+                 if m else np.empty((len(names), 0)))
 
     present = ~np.isnan(values) & ~np.isnan(benchmark)
     ratio = np.zeros_like(values)
     np.divide(values, benchmark, out=ratio, where=present)
-    ratio = np.clip(ratio, 0.0, cap)
-    weight_present = present @ weights
+    np.clip(ratio, 0.0, cap, out=ratio)
+    # Weighted sums indicator by indicator, in a fixed order (the same sum whatever the unit).
+    weight_present = np.zeros(m)
+    weighted = np.zeros(m)
+    for j, w in enumerate(weights):
+        weight_present += w * present[j]
+        weighted += w * ratio[j]  # ratio is 0 where the indicator is absent
     scored_part = weight_present > 0
     raw = np.full(m, np.nan)
-    np.divide(100.0 * (ratio * present) @ weights, weight_present, out=raw, where=scored_part)
+    np.divide(100.0 * weighted, weight_present, out=raw, where=scored_part)
     score_rows = np.round(raw, _SCORE_DECIMALS)
 
     # Classes within the county, among the scored firms.
@@ -254,7 +301,7 @@ def mujun(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     columns = {}
     for j, name in enumerate(names):
         column = np.full(n, np.nan)
-        column[rows] = values[:, j]
+        column[rows] = values[j]
         columns[name] = column
     score = np.full(n, np.nan)
     score[rows] = score_rows
@@ -265,7 +312,7 @@ def mujun(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
         pa.array(class_index, mask=class_index < 0, type=pa.int8()), pa.array(CLASSES, type=pa.string()))
     columns["mujun_class"] = as_text(letters.cast(pa.string()), index=frame.index)
     counted = np.zeros(n, dtype=np.int64)
-    counted[rows] = np.where(scored_part, present.sum(axis=1), 0)
+    counted[rows] = np.where(scored_part, present.sum(axis=0), 0)
     columns["mujun_indicators"] = counted
     out = pd.DataFrame(columns, index=frame.index, copy=False)
     return EngineOutput(out, pd.DataFrame(index=frame.index))
