@@ -325,3 +325,22 @@ def test_synthetic_province_scope_and_finiteness(province):
     assert not np.isinf(out.drop(columns="mujun_class").to_numpy(dtype=float)).any()
     # Peers around the median: the typical score is near 100.
     assert 80 < out["mujun_score"].median() < 130
+
+
+@pytest.mark.parametrize("n_groups", [7, 40_000])  # a radix sort on int16 groups; the integer-key sort beyond
+def test_group_medians_match_pandas(n_groups):
+    from zjfin.risks.mujun import _group_medians, _starts
+
+    rng = np.random.default_rng(n_groups)
+    m = 60_000
+    values = np.round(rng.normal(size=m), 1)  # many ties
+    values[rng.random(m) < 0.1] = np.nan
+    group = rng.integers(0, n_groups + 1, m)  # group n_groups: rows in no group
+    order = np.argsort(np.where(np.isnan(values), np.inf, values))
+    median, count = _group_medians(values, order, group, n_groups, _starts(group, n_groups))
+    frame = pd.DataFrame({"g": group, "v": values})
+    frame = frame[frame["g"] < n_groups]
+    expected = frame.groupby("g")["v"].median().reindex(range(n_groups))
+    expected_count = frame.groupby("g")["v"].count().reindex(range(n_groups), fill_value=0)
+    np.testing.assert_allclose(median, expected.to_numpy(), rtol=0, atol=1e-12, equal_nan=True)
+    np.testing.assert_array_equal(count, expected_count.to_numpy())

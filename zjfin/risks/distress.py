@@ -30,9 +30,11 @@ def _flag(frame: pd.DataFrame, name: str) -> np.ndarray:
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     """numerator / denominator, NaN where the denominator is not positive or the ratio
     overflows (a denominator of a fraction of a fen is no real statement)."""
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        ratio = np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1.0), np.nan)
-    return np.where(np.isfinite(ratio), ratio, np.nan)
+    ratio = np.full(len(numerator), np.nan)
+    with np.errstate(invalid="ignore", over="ignore"):
+        np.divide(numerator, denominator, out=ratio, where=denominator > 0)
+    ratio[np.isinf(ratio)] = np.nan
+    return ratio
 
 
 def _tri_state(known: np.ndarray, value: np.ndarray) -> pd.Series:
@@ -90,9 +92,10 @@ def distress(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     x4 = _ratio(equity, liabilities)
     weights = policy.distress.z2_weights
     z2 = weights[0] * x1 + weights[1] * x2 + weights[2] * x3 + weights[3] * x4
+    # 1 distress, 2 grey, 3 safe; 0 without a score (NaN compares false).
     with np.errstate(invalid="ignore"):
-        zone_number = np.select([z2 < policy.distress.z2_distress_below, z2 <= policy.distress.z2_safe_above,
-                                 z2 > policy.distress.z2_safe_above], [1, 2, 3], default=0)
+        zone_number = (z2 >= policy.distress.z2_distress_below).view(np.int8) + (z2 > policy.distress.z2_safe_above).view(np.int8)
+        zone_number += (~np.isnan(z2)).view(np.int8)
     # Zone numbers to text in Arrow; 0 (no score) is missing.
     zone = pa.array([None, "distress", "grey", "safe"], type=pa.string()).take(pa.array(zone_number))
 
