@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from zjfin._arrow import as_text, index_in
 from zjfin.policy import Policy
-from zjfin.risks import EngineOutput, level_from_masks
+from zjfin.risks import EngineOutput, float_column, level_from_masks
 
 __all__ = ["effective_maturity", "bond_maturities", "short_term_funding", "bond_risk"]
 
@@ -109,16 +109,27 @@ def short_term_funding(frame: pd.DataFrame, bond_due_not_in_statement: np.ndarra
     >>> short_term_funding(f).iloc[0].tolist()
     [100.0, 50.0, 0.5]
     """
-    parts = np.column_stack([frame[c].to_numpy(dtype=float) if c in frame.columns else np.full(len(frame), np.nan)
-                             for c in ("short_term_debt", "notes_payable", "current_portion_long_term_debt")])
-    all_missing = np.isnan(parts).all(axis=1)
-    extra = np.zeros(len(frame)) if bond_due_not_in_statement is None else np.asarray(bond_due_not_in_statement, dtype=float)
-    st_debt = np.where(all_missing & (extra == 0), np.nan, np.nansum(parts, axis=1) + extra)
-    cash = frame["cash"].to_numpy(dtype=float) if "cash" in frame.columns else np.full(len(frame), np.nan)
-    restricted = frame["restricted_cash"].to_numpy(dtype=float) if "restricted_cash" in frame.columns else np.zeros(len(frame))
-    available = cash - np.nan_to_num(restricted)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(st_debt > 0, available / np.where(st_debt > 0, st_debt, 1.0), np.nan)
+    n = len(frame)
+    # Sum of the reported items, missing as 0; missing only when no item is reported.
+    st_debt = np.zeros(n)
+    reported = np.zeros(n, dtype=bool)
+    for item in ("short_term_debt", "notes_payable", "current_portion_long_term_debt"):
+        if item in frame.columns:
+            values = float_column(frame, item)
+            known = ~np.isnan(values)
+            np.add(st_debt, values, out=st_debt, where=known)
+            reported |= known
+    if bond_due_not_in_statement is not None:
+        extra = np.asarray(bond_due_not_in_statement, dtype=float)
+        st_debt += extra
+        reported |= extra != 0
+    st_debt[~reported] = np.nan
+    cash = float_column(frame, "cash", n)
+    restricted = float_column(frame, "restricted_cash", n)
+    available = np.subtract(cash, restricted, where=~np.isnan(restricted), out=cash.copy())
+    ratio = np.full(n, np.nan)
+    with np.errstate(invalid="ignore"):
+        np.divide(available, st_debt, out=ratio, where=st_debt > 0)
     return pd.DataFrame({"st_debt": st_debt, "available_cash": available, "cash_to_st_debt": ratio}, index=frame.index, copy=False)
 
 

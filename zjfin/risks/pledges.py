@@ -91,8 +91,7 @@ def _stock_history(prices: pd.DataFrame | None, stocks: pa.Array, as_of: np.date
         # Prices after the as-of date do not exist yet; a non-positive close has no log.
         keep = (code >= 0) & (date <= as_of) & (close > 0) & np.isfinite(close)
     code, date, close = code[keep], date[keep], close[keep]
-    order = np.lexsort((date.view(np.int64), code))
-    code, date, close = code[order], date[order], close[order]
+    code, date, close = _by_stock_and_date(code, date, close, k)
 
     counts = np.bincount(code, minlength=k)
     has = counts > 0
@@ -114,6 +113,18 @@ def _stock_history(prices: pd.DataFrame | None, stocks: pa.Array, as_of: np.date
     enough = n_returns >= 2
     std[enough] = np.sqrt(squares[enough] / (n_returns[enough] - 1))
     return last_close, last_date, n_returns, std
+
+
+def _by_stock_and_date(code: np.ndarray, date: np.ndarray, close: np.ndarray, k: int):
+    """Price rows sorted by (stock, date). Price files come by date within each stock, so a
+    stable radix sort on the stock number usually does it; else a full lexsort."""
+    if k < np.iinfo(np.int16).max:
+        order = np.argsort(code.astype(np.int16), kind="stable")
+        code, date, close = code[order], date[order], close[order]
+        if not (date[1:] < date[:-1])[code[1:] == code[:-1]].any():
+            return code, date, close
+    order = np.lexsort((date.view(np.int64), code))
+    return code[order], date[order], close[order]
 
 
 def _hit_probability(price, barrier, sigma, horizon_years: float, drift: float) -> np.ndarray:

@@ -30,9 +30,14 @@ TURNOVER_ITEMS = {
 def _average_balance(current: np.ndarray, prior: np.ndarray) -> np.ndarray:
     """Mean of the prior and current year-end balances; the one available alone when the
     other is missing; 0 when both are (an item not reported is nil)."""
-    both = ~np.isnan(current) & ~np.isnan(prior)
-    one = np.where(np.isnan(current), prior, current)
-    return np.where(both, (current + prior) / 2.0, np.nan_to_num(one, nan=0.0))
+    current_known, prior_known = ~np.isnan(current), ~np.isnan(prior)
+    balance = np.zeros(len(current))
+    np.copyto(balance, current, where=current_known)
+    np.copyto(balance, prior, where=prior_known & ~current_known)
+    both = current_known & prior_known
+    np.add(current, prior, out=balance, where=both)
+    np.multiply(balance, 0.5, out=balance, where=both)
+    return balance
 
 
 def working_capital(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
@@ -119,11 +124,16 @@ def working_capital(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
 
     day_sum = np.zeros(len(frame))
     defined = flow_ok["revenue"] & flow_ok["cost_of_sales"]
+    days = np.empty(len(frame))
     for item, (flow_name, sign) in TURNOVER_ITEMS.items():
         balance = _average_balance(float_column(frame, item), float_column(frame, item + "_prev"))
-        days = np.zeros(len(frame))
-        np.divide(days_in_year * balance, flows[flow_name], out=days, where=flow_ok[flow_name])
-        day_sum += sign * days
+        balance *= days_in_year
+        days.fill(0.0)
+        np.divide(balance, flows[flow_name], out=days, where=flow_ok[flow_name])
+        if sign > 0:
+            day_sum += days
+        else:
+            day_sum -= days
     day_sum = np.where(defined, day_sum, np.nan)
 
     with np.errstate(invalid="ignore"):
