@@ -110,6 +110,8 @@ def test_bad_arguments_exit_2(data_dir, tmp_path, capsys):
     assert main(["-q", "screen", str(data_dir), "--as-of", "not-a-date", "--out", str(tmp_path / "o")]) == 2
     assert "as_of must be a date" in capsys.readouterr().err
     assert main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(tmp_path / "o"), "--unit", "euro"]) == 2
+    assert main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(tmp_path / "o"), "--jobs", "0"]) == 2
+    assert "n_jobs must be a whole number ≥ 1 or None, got 0" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main(["screen", str(data_dir)])
     assert exc.value.code == 2
@@ -124,8 +126,8 @@ def test_validate_command(data_dir, tmp_path, capsys):
 
 def test_same_inputs_same_bytes(data_dir, tmp_path):
     outs = [tmp_path / "a", tmp_path / "b"]
-    for out in outs:
-        assert main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(out)]) == 0
+    for out, jobs in zip(outs, ("1", "2")):  # threads or not, the same bytes
+        assert main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(out), "--jobs", jobs]) == 0
     files = sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*") if p.is_file() and p.name != "manifest.json")
     assert len(files) >= 13  # the screening, findings, summary and every list file, workbook included
     for name in files:

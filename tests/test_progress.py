@@ -38,3 +38,26 @@ def test_disabled_is_silent(caplog):
         with p.stage("read"):
             pass
     assert stream.getvalue() == "" and caplog.text == "" and "read" in p.timings
+
+
+def test_stages_on_threads_and_records(caplog):
+    import threading
+
+    p = Progress(["a", "b", "c"], stream=io.StringIO())
+    barrier = threading.Barrier(2)
+
+    def lane(name):
+        with p.stage(name):
+            barrier.wait(timeout=5)  # both stages are open at the same time
+
+    with caplog.at_level(logging.INFO, logger="zjfin"):
+        worker = threading.Thread(target=lane, args=("b",))
+        worker.start()
+        lane("a")
+        worker.join()
+        p.record("a_and_b_wall", 0.5)
+        with p.stage("c"):
+            pass
+    assert set(p.timings) == {"a", "b", "c", "a_and_b_wall"} and p.timings["a_and_b_wall"] == 0.5
+    # A recorded timing is not a stage: the count runs 1, 2 (in either order), then 3/3.
+    assert "[3/3] c:" in caplog.text and "[1/3]" in caplog.text and "[2/3]" in caplog.text

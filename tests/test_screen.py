@@ -140,3 +140,35 @@ def test_missing_guarantees_switch_the_network_off(tmp_path):
         assert res.screening[column].isna().all(), column
     assert "circles" not in res.tables
     assert "circles.parquet" not in res.export(str(tmp_path / "out"))
+
+
+def test_threads_change_nothing(screened):
+    ds, res = screened
+    one = zjfin.screen(ds, as_of=AS_OF, n_jobs=1)
+    two = zjfin.screen(ds, as_of=AS_OF, n_jobs=2)
+    pd.testing.assert_frame_equal(one.screening, two.screening)
+    pd.testing.assert_frame_equal(one.screening, res.screening)
+    pd.testing.assert_frame_equal(one.tables["pledges"], two.tables["pledges"])
+    # Every stage is timed, and the engines' wall time beside them.
+    assert {"distress", "bonds", "liquidity", "pledges", "mujun", "working_capital", "risk_engines_wall"} <= set(two.timings)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
+def test_n_jobs_is_checked(screened, bad):
+    ds, _ = screened
+    with pytest.raises(zjfin.ParameterError, match="n_jobs must be a whole number"):
+        zjfin.screen(ds, as_of=AS_OF, n_jobs=bad)
+
+
+def test_an_engine_error_on_a_thread_reaches_the_caller(screened, monkeypatch):
+    import sys
+
+    screen_module = sys.modules["zjfin.screen"]  # the module (zjfin.screen is the function)
+
+    def broken(frame, policy):
+        raise zjfin.PolicyError("policy key 'mujun.cap' must be positive, got 0")
+
+    monkeypatch.setattr(screen_module, "mujun", broken)  # mujun runs on the second lane
+    ds, _ = screened
+    with pytest.raises(zjfin.PolicyError, match="mujun.cap"):
+        zjfin.screen(ds, as_of=AS_OF, n_jobs=2)

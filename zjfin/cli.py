@@ -20,6 +20,10 @@ from zjfin.errors import ParameterError, ZjfinError
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 
 
+_JOBS_HELP = ("threads for the per-firm stages (default: the machine's cores, at most 2; 1: one after the "
+              "other); the outputs are the same")
+
+
 def _unit_arg(text: str) -> str | dict[str, str]:
     """``10k_yuan`` for the whole dataset, or ``financials=10k_yuan,bonds=100m_yuan``."""
     if "=" not in text:
@@ -49,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="zjfin-demo", help="output folder (default ./zjfin-demo)")
     demo.add_argument("--input-format", choices=["parquet", "csv", "xlsx"], default="parquet",
                       help="format of the input tables written to OUT/input/ (default parquet)")
+    demo.add_argument("--jobs", type=int, default=None, metavar="N", help=_JOBS_HELP)
 
     val = sub.add_parser("validate", help="check a dataset folder and report every finding")
     val.add_argument("data", help="dataset folder (one file per table)")
@@ -68,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     scr.add_argument("--formats", type=_formats_arg, default=("parquet", "csv", "xlsx"),
                      help="list files to write, comma-separated from parquet, csv, xlsx (default all three; "
                           "the workbook takes about a minute per 200,000 listed firms)")
+    scr.add_argument("--jobs", type=int, default=None, metavar="N", help=_JOBS_HELP)
 
     dif = sub.add_parser("diff", help="compare the lists of two screenings: firms that entered, left or moved")
     dif.add_argument("old", help="earlier screening: an output folder of `zjfin screen` or its screening.parquet")
@@ -167,7 +173,7 @@ def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
         dataset = read_dataset(data, unit=unit)
     model = getattr(args, "model", None)
     result = screen(dataset, as_of=as_of, policy=policy, progress=progress,
-                    model=Path(model) if model else None)
+                    model=Path(model) if model else None, n_jobs=getattr(args, "jobs", None))
     # The manifest records every stage up to the export (it cannot time its own write).
     result.timings = dict(progress.timings)
     with progress.stage("export"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from typing import IO, Iterator
@@ -41,22 +42,38 @@ class Progress:
         self.enabled = enabled
         self.timings: dict[str, float] = {}
         self._tty = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._lock = threading.Lock()  # stages may run on several threads at once
+        self._records: set[str] = set()
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        done = len(self.timings)
-        total = max(len(self.stages), done + 1)
-        if self._tty:
-            self._draw(done, total, name)
+        with self._lock:
+            total = max(len(self.stages), self._done() + 1)
+            if self._tty:
+                self._draw(self._done(), total, name)
         start = time.perf_counter()
         try:
             yield
         finally:
-            self.timings[name] = self.timings.get(name, 0.0) + round(time.perf_counter() - start, 4)
-        if self._tty:
-            self._draw(done + 1, total, name, final=done + 1 >= total)
-        elif self.enabled:
-            logger.info("[%d/%d] %s: %.2f s", done + 1, total, name, self.timings[name])
+            with self._lock:
+                self.timings[name] = self.timings.get(name, 0.0) + round(time.perf_counter() - start, 4)
+        with self._lock:
+            done = self._done()
+            total = max(len(self.stages), done)
+            if self._tty:
+                self._draw(done, total, name, final=done >= total)
+            elif self.enabled:
+                logger.info("[%d/%d] %s: %.2f s", done, total, name, self.timings[name])
+
+    def record(self, name: str, seconds: float) -> None:
+        """Keep a timing that is not a stage of its own (such as the wall time of stages
+        that ran side by side)."""
+        with self._lock:
+            self.timings[name] = round(seconds, 4)
+            self._records.add(name)
+
+    def _done(self) -> int:
+        return len(self.timings) - len(self._records)
 
     def _draw(self, done: int, total: int, name: str, final: bool = False) -> None:
         width = 30

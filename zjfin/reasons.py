@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Mapping
@@ -117,7 +118,7 @@ def _fill(pieces: list[tuple[str, str | None, str | None]], values: Mapping[str,
 
 
 def render_reasons(fired: pd.DataFrame | Mapping[str, Any], values: pd.DataFrame | Mapping[str, Any],
-                   index: pd.Index | None = None) -> pd.DataFrame:
+                   index: pd.Index | None = None, n_jobs: int = 1) -> pd.DataFrame:
     """Codes and sentences for every firm.
 
     Parameters
@@ -128,6 +129,9 @@ def render_reasons(fired: pd.DataFrame | Mapping[str, Any], values: pd.DataFrame
         The figures the templates name (same rows).
     index : Index, optional
         Index of the result (default: ``fired``'s index, or a range).
+    n_jobs : int
+        With 2 or more, the English sentences are rendered on a second thread while the
+        Chinese ones are (Arrow's kernels release the GIL); the result is the same.
 
     Returns
     -------
@@ -151,35 +155,54 @@ def render_reasons(fired: pd.DataFrame | Mapping[str, Any], values: pd.DataFrame
     n = len(index)
     # Only the fired (firm, code) pairs are rendered; then each firm's sentences are
     # gathered in catalogue order and joined by one Arrow kernel over a list array.
-    rows_parts, code_parts, texts = [], [], {"reasons_zh": [], "reasons_en": []}
     codes = [c for c in catalogue.index if c in fired]
+    selected: list[tuple[int, str, np.ndarray]] = []
     for number, code in enumerate(codes):
         column = fired[code]
         rows = np.flatnonzero(column.to_numpy(dtype=bool) if hasattr(column, "to_numpy") else np.asarray(column, bool))
-        if not len(rows):
-            continue
-        cache: dict[tuple[str, str, str], pa.Array] = {}
-        rows_parts.append(rows)
-        code_parts.append(np.full(len(rows), number, dtype=np.int32))
-        texts["reasons_zh"].append(_fill(_template_pieces(code, "zh"), values, rows, "zh", cache))
-        texts["reasons_en"].append(_fill(_template_pieces(code, "en"), values, rows, "en", cache))
-    texts["reason_codes"] = ([pa.array(codes, type=pa.string()).take(pa.array(np.concatenate(code_parts)))]
-                             if rows_parts else [])
-    out = {name: as_text(_join_per_row(rows_parts, texts[name], sep, n), index=index)
-           for name, sep in (("reason_codes", ";"), ("reasons_zh", _SEPARATOR["zh"]), ("reasons_en", _SEPARATOR["en"]))}
+        if len(rows):
+            selected.append((number, code, rows))
+    layout = _RowLayout([rows for _, _, rows in selected], n)
+
+    def sentences(lang: str, caches: dict[str, dict]) -> pa.Array:
+        parts = [_fill(_template_pieces(code, lang), values, rows, lang, caches.setdefault(code, {}))
+                 for _, code, rows in selected]
+        return layout.join(parts, _SEPARATOR[lang])
+
+    if n_jobs > 1 and selected:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="zjfin-reasons") as pool:
+            english = pool.submit(sentences, "en", {})
+            chinese = sentences("zh", {})
+            english = english.result()
+    else:
+        caches: dict[str, dict] = {}  # per code: its non-money figures serve both languages
+        chinese, english = sentences("zh", caches), sentences("en", caches)
+    numbers = np.repeat(np.array([number for number, _, _ in selected], dtype=np.int32),
+                        [len(rows) for _, _, rows in selected])
+    code_text = [pa.array(codes, type=pa.string()).take(pa.array(numbers))] if selected else []
+    out = {"reason_codes": as_text(layout.join(code_text, ";"), index=index),
+           "reasons_zh": as_text(chinese, index=index), "reasons_en": as_text(english, index=index)}
     return pd.DataFrame(out, index=index)
 
 
-def _join_per_row(rows_parts: list[np.ndarray], text_parts: list[pa.Array], sep: str, n: int) -> pa.Array:
-    """Per row, the texts of the parts that name it, joined by ``sep`` in part order ("" for
-    none): one stable sort of row numbers and one join kernel over a list array."""
-    if not rows_parts:
-        return pa.array(np.full(n, ""), type=pa.string())
-    all_rows = np.concatenate(rows_parts)
-    order = pa.array(np.argsort(all_rows, kind="stable"))  # by row, parts in their order
-    offsets = pa.array(np.r_[0, np.cumsum(np.bincount(all_rows, minlength=n))].astype(np.int32))
-    texts = pa.concat_arrays([a.cast(pa.string()) for a in text_parts]).take(order)
-    return pc.binary_join(pa.ListArray.from_arrays(offsets, texts), sep)
+class _RowLayout:
+    """Where each rendered text goes: the parts name rows (each part's rows increasing), and
+    a row's texts are joined in part order. One stable sort of the row numbers serves every
+    column joined this way."""
+
+    def __init__(self, rows_parts: list[np.ndarray], n: int) -> None:
+        self.n = n
+        if rows_parts:
+            all_rows = np.concatenate(rows_parts)
+            self.order = pa.array(np.argsort(all_rows, kind="stable"))  # by row, parts in their order
+            self.offsets = pa.array(np.r_[0, np.cumsum(np.bincount(all_rows, minlength=n))].astype(np.int32))
+
+    def join(self, text_parts: list[pa.Array], sep: str) -> pa.Array:
+        """Per row, the texts of the parts that name it, joined by ``sep`` ("" for none)."""
+        if not text_parts:
+            return pa.array(np.full(self.n, ""), type=pa.string())
+        texts = pa.concat_arrays([a.cast(pa.string()) for a in text_parts]).take(self.order)
+        return pc.binary_join(pa.ListArray.from_arrays(self.offsets, texts), sep)
 
 
 def join_labels(masks: list[np.ndarray], labels: list[str], sep: str, n: int) -> pa.Array:
@@ -196,7 +219,7 @@ def join_labels(masks: list[np.ndarray], labels: list[str], sep: str, n: int) ->
         if rows.size:
             rows_parts.append(rows)
             text_parts.append(pa.array(np.full(rows.size, label), type=pa.string()))
-    return _join_per_row(rows_parts, text_parts, sep, n)
+    return _RowLayout(rows_parts, n).join(text_parts, sep)
 
 
 @lru_cache(maxsize=None)
