@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from zjfin._arrow import as_text
+from zjfin._arrow import arrow_text, as_text
 from zjfin.errors import SchemaError
 from zjfin.risks import float_column
 
@@ -93,12 +93,10 @@ def _figure(values: Mapping[str, Any], column: str, kind: str, lang: str, rows: 
     if key not in cache:
         if column not in values:
             raise SchemaError(f"reason template names {column!r}, which the screening does not compute")
-        if kind == "text":
-            column_values = values[column]
-            raw = column_values.to_numpy() if hasattr(column_values, "to_numpy") else np.asarray(column_values)
+        if kind == "text":  # taken in Arrow: no Python string per firm
+            text = arrow_text(values[column]).take(pa.array(rows)).combine_chunks()
         else:  # nullable integers and floats: missing as NaN
-            raw = float_column(values, column)
-        text = format_values(raw[rows], kind, lang)
+            text = format_values(float_column(values, column)[rows], kind, lang)
         cache[key] = pc.fill_null(text, "—") if text.null_count else text
     return cache[key]
 
@@ -193,9 +191,22 @@ class _RowLayout:
     def __init__(self, rows_parts: list[np.ndarray], n: int) -> None:
         self.n = n
         if rows_parts:
-            all_rows = np.concatenate(rows_parts)
-            self.order = pa.array(np.argsort(all_rows, kind="stable"))  # by row, parts in their order
-            self.offsets = pa.array(np.r_[0, np.cumsum(np.bincount(all_rows, minlength=n))].astype(np.int32))
+            per_row = np.bincount(np.concatenate(rows_parts), minlength=n)
+            start = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(per_row, out=start[1:])
+            self.offsets = pa.array(start.astype(np.int32))
+            # A counting sort: each part's texts go to their row's next free place, so the
+            # texts end up by row and, within a row, in part order (no comparison sort).
+            destination = np.empty(int(start[-1]), dtype=np.int64)
+            next_free = start[:-1].copy()
+            placed = 0
+            for rows in rows_parts:  # one step per part (reason code), not per firm
+                destination[placed: placed + len(rows)] = next_free[rows]
+                next_free[rows] += 1  # a part names each row at most once
+                placed += len(rows)
+            order = np.empty_like(destination)
+            order[destination] = np.arange(len(destination))
+            self.order = pa.array(order)
 
     def join(self, text_parts: list[pa.Array], sep: str) -> pa.Array:
         """Per row, the texts of the parts that name it, joined by ``sep`` ("" for none)."""
