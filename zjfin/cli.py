@@ -70,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     scr.add_argument("--unit", type=_unit_arg, default=None, help="money unit: yuan, 10k_yuan, 100m_yuan, or TABLE=UNIT,…")
     scr.add_argument("--model", default=None, metavar="FILE",
                      help="default model JSON (zjfin.model.DefaultModel.to_json): fills pd_12m")
+    scr.add_argument("--model-key-file", default=None, metavar="FILE",
+                     help="file holding the secret the model was signed with (to_json(key=…)): its HMAC must match")
     scr.add_argument("--formats", type=_formats_arg, default=("parquet", "csv", "xlsx"),
                      help="list files to write, comma-separated from parquet, csv, xlsx (default all three; "
                           "the workbook takes about a minute per 200,000 listed firms)")
@@ -172,8 +174,19 @@ def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
     with progress.stage("read"):
         dataset = read_dataset(data, unit=unit)
     model = getattr(args, "model", None)
+    key_file = getattr(args, "model_key_file", None)
+    if key_file and not model:
+        raise ParameterError("--model-key-file", "used with --model", key_file)
+    if model and key_file:
+        from zjfin.model import DefaultModel
+
+        try:  # the key from a file: a secret on the command line shows in process lists
+            key = Path(key_file).read_bytes().strip()
+        except OSError as error:
+            raise ParameterError("--model-key-file", "a readable file", f"{key_file} ({error.strerror})") from None
+        model = DefaultModel.from_json(Path(model), key=key)
     result = screen(dataset, as_of=as_of, policy=policy, progress=progress,
-                    model=Path(model) if model else None, n_jobs=getattr(args, "jobs", None))
+                    model=Path(model) if isinstance(model, str) else model, n_jobs=getattr(args, "jobs", None))
     # The manifest records every stage up to the export (it cannot time its own write).
     result.timings = dict(progress.timings)
     with progress.stage("export"):

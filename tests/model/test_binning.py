@@ -55,6 +55,9 @@ def test_bins_follow_the_trend_and_respect_the_minimum_share(seed, trend, share)
     rate = b.events[: b.n_regular] / count[: b.n_regular]
     steps = np.diff(rate)
     assert np.all(steps >= -1e-12) if trend == "ascending" else np.all(steps <= 1e-12)
+    # The WOE (positive is safer) follows the trend too: it falls as the risk rises.
+    woe_steps = np.diff(b.woe[: b.n_regular])
+    assert np.all(woe_steps <= 1e-12) if trend == "ascending" else np.all(woe_steps >= -1e-12)
     if b.n_regular > 1:
         assert count[: b.n_regular].min() >= share * 600 - 1e-9
     assert count.sum() == 600
@@ -119,3 +122,40 @@ def test_categories_rare_ones_pooled_and_unseen_ones_with_them():
 def test_a_constant_feature_has_one_bin_and_no_information():
     b = bin_feature(np.ones(100), np.r_[np.zeros(90), np.ones(10)], "flat")
     assert b.n_regular == 1 and b.iv == pytest.approx(0.0, abs=1e-12) and b.trend == "none"
+
+
+def test_woe_follows_the_trend_when_a_small_bin_has_no_defaults():
+    # A small bin with no default and a large one with a tiny rate are in ascending order
+    # by raw rate (0 < 2/10,000), but with half counts the small bin looks riskier:
+    # (0 + ½) / 1,001 > (2 + ½) / 10,001. The bins must be pooled so the WOE keeps the trend.
+    x = np.r_[np.full(1000, 1.0), np.full(10_000, 2.0), np.full(1000, 3.0)]
+    y = np.r_[np.zeros(1000), np.r_[np.ones(2), np.zeros(9998)], np.r_[np.ones(193), np.zeros(807)]]
+    b = bin_feature(x, y, "x", trend="ascending", min_bin_share=0.05)
+    regular = b.woe[: b.n_regular]
+    assert np.all(np.diff(regular) <= 0)
+    # Worked by hand: {1, 2} pooled (2 defaults in 11,000), {3} alone (193 in 1,000).
+    assert b.n_regular == 2
+    events, non_events = 195.0, 12_000 - 195.0
+    expected = [np.log((10_998 + 0.5) / non_events) - np.log((2 + 0.5) / events),
+                np.log((807 + 0.5) / non_events) - np.log((193 + 0.5) / events)]
+    np.testing.assert_allclose(regular, expected, rtol=1e-12)
+    from zjfin.model import DefaultModel
+
+    m = DefaultModel(trend="ascending", min_iv=0.0).fit(pd.DataFrame({"x": x}), y.astype(int))
+    p = m.predict_proba(pd.DataFrame({"x": [1.0, 2.0, 3.0]}))[:, 1]
+    assert p[0] <= p[1] <= p[2]
+
+
+def test_special_categories_get_the_special_bin():
+    rng = np.random.default_rng(3)
+    sector = pd.Series(rng.choice(["C", "F", "K", "N/A"], size=2000, p=[0.5, 0.3, 0.18, 0.02]))
+    y = (rng.uniform(size=2000) < np.where(sector == "N/A", 0.6, 0.1)).astype(int)
+    b = bin_feature(sector, y, "sector", kind="categorical", special_values=["N/A"])
+    assert all("N/A" not in group for group in b.categories)
+    special_bin = b.n_regular + 1
+    codes = b.codes(sector)
+    assert (codes[(sector == "N/A").to_numpy()] == special_bin).all()
+    assert b.events[special_bin] == y[(sector == "N/A").to_numpy()].sum()
+    assert b.labels()[special_bin] == "special: N/A"
+    again = type(b).from_dict(b.to_dict())
+    np.testing.assert_array_equal(again.codes(sector), codes)

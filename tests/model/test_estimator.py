@@ -128,18 +128,19 @@ def test_stepwise_keeps_the_signal_and_logs_each_decision():
 
 
 def test_sign_check_removes_a_feature_with_a_contradicting_coefficient():
+    # b follows a, so on its own it looks risky (its bins say so), but given a it lowers
+    # the risk: its coefficient on the WOE comes out positive — the wrong sign.
     rng = np.random.default_rng(5)
-    n = 6000
+    n = 8000
     a = rng.normal(size=n)
-    b = a + 0.3 * rng.normal(size=n)  # b is informative only through a
-    y = (rng.uniform(size=n) < expit(-3 + 1.5 * a)).astype(int)
+    b = 0.7 * a + 0.5 * rng.normal(size=n)
+    y = (rng.uniform(size=n) < expit(-2 + 2 * a - 0.8 * b)).astype(int)
     X = pd.DataFrame({"a": a, "b": b})
     loose = DefaultModel(sign_check=False, max_correlation=None, l2_penalty=0.0).fit(X, y)
     strict = DefaultModel(max_correlation=None, l2_penalty=0.0).fit(X, y)
-    if np.any(loose.coef_ > 0):
-        assert len(strict.features_) < len(loose.features_)
-        assert "wrong sign" in strict.selection_table_["reason"].tolist()
-    assert np.all(strict.coef_ <= 0)
+    assert loose.features_ == ["a", "b"] and loose.coef_[1] > 0  # the case the check is for
+    assert strict.features_ == ["a"] and np.all(strict.coef_ < 0)
+    assert strict.selection_table_.set_index("feature").loc["b", "reason"].startswith("wrong sign")
 
 
 @pytest.mark.parametrize("method", ["platt", "isotonic"])
@@ -151,6 +152,23 @@ def test_calibration_maps_out_of_fold_scores_to_observed_rates(method):
     assert 0 <= p.min() and p.max() <= 1
     # Calibrated on out-of-fold predictions: the mean probability matches the default rate.
     assert p.mean() == pytest.approx(y.mean(), rel=0.1)
+    # The map is fitted on out-of-fold scores, never on the training rows' own: refit the
+    # model on the same stratified folds independently and fit the map with scikit-learn.
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    out_of_fold = np.empty(len(y))
+    for train, test in StratifiedKFold(n_splits=5, shuffle=True, random_state=0).split(np.zeros(len(y)), y):
+        part = DefaultModel().fit(X.iloc[train], y[train])
+        out_of_fold[test] = part.decision_function(X.iloc[test])
+    if method == "platt":
+        reference = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(out_of_fold[:, None], y)
+        assert m.calibrator_["slope"] == pytest.approx(reference.coef_[0, 0], rel=1e-6)
+        assert m.calibrator_["intercept"] == pytest.approx(reference.intercept_[0], rel=1e-6, abs=1e-8)
+    else:
+        reference = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(out_of_fold, y)
+        np.testing.assert_allclose(m.calibrator_["x"], reference.X_thresholds_)
+        np.testing.assert_allclose(m.calibrator_["y"], reference.y_thresholds_)
     # A monotone map: the order of the firms is that of the regression.
     linear = m.intercept_ + m.transform_woe(X).to_numpy() @ m.coef_
     order = np.argsort(linear)

@@ -111,3 +111,19 @@ def test_a_model_on_other_features_is_refused(province, tmp_path):
     zjfin.write_dataset(zjfin.datasets.synthetic_province(300, seed=1), data, format="parquet")
     assert main(["-q", "screen", str(data), "--as-of", "2019-03-31", "--out", str(tmp_path / "o"), "--model", str(bad)]) == 2
     assert not (tmp_path / "o").exists()
+
+
+def test_screen_command_checks_a_signed_model(province, tmp_path):
+    X = features(province, "2018-03-31")
+    model = DefaultModel().fit(X, default_labels(province, "2019-03-31"))
+    model_file, key_file, wrong_key = tmp_path / "model.json", tmp_path / "key", tmp_path / "wrong"
+    key_file.write_text("shared secret\n")
+    wrong_key.write_text("not the secret\n")
+    model.to_json(model_file, key=b"shared secret")
+    data = tmp_path / "data"
+    zjfin.write_dataset(province, data, format="parquet")
+    common = ["-q", "screen", str(data), "--as-of", "2019-03-31", "--model", str(model_file)]
+    assert main([*common, "--out", str(tmp_path / "bad"), "--model-key-file", str(wrong_key)]) == 2
+    assert not (tmp_path / "bad").exists()
+    assert main([*common, "--out", str(tmp_path / "good"), "--model-key-file", str(key_file), "--formats", "parquet"]) in (0, 1)
+    assert pd.read_parquet(tmp_path / "good" / "screening.parquet")["pd_12m"].notna().all()

@@ -90,3 +90,45 @@ def test_no_pickle_anywhere_in_the_package():
         text = source.read_text(encoding="utf-8")
         for word in ("import pickle", "from pickle", "joblib", "cloudpickle", "dill"):
             assert word not in text, f"{source.name} uses {word}"
+
+
+def test_a_shared_key_signs_and_checks_the_model(tmp_path):
+    X, y = mixed_data()
+    m = DefaultModel().fit(X, y)
+    path = tmp_path / "signed.json"
+    m.to_json(path, key="bank-and-regulator secret")
+    assert np.array_equal(DefaultModel.from_json(path, key="bank-and-regulator secret").predict_proba(X),
+                          m.predict_proba(X))
+    with pytest.raises(ModelFormatError, match="not signed with this key"):
+        DefaultModel.from_json(path, key="another secret")
+    # A forger who changes a coefficient and recomputes the plain checksum passes the
+    # checksum but not the key.
+    from zjfin.model.persist import _checksum
+
+    document = json.loads(path.read_text())
+    document["content"]["coef"][0] *= -1
+    document["sha256"] = _checksum(document["content"])
+    path.write_text(json.dumps(document))
+    DefaultModel.from_json(path)  # the checksum alone cannot tell
+    with pytest.raises(ModelFormatError, match="HMAC does not match"):
+        DefaultModel.from_json(path, key="bank-and-regulator secret")
+    unsigned = tmp_path / "unsigned.json"
+    m.to_json(unsigned)
+    with pytest.raises(ModelFormatError, match="HMAC missing"):
+        DefaultModel.from_json(unsigned, key="bank-and-regulator secret")
+
+
+def test_a_boolean_version_and_incomplete_contents_are_refused(tmp_path):
+    from zjfin.model.persist import _checksum
+
+    X, y = mixed_data()
+    document = json.loads(DefaultModel().fit(X, y).to_json())
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps({**document, "format_version": True}))
+    with pytest.raises(ModelFormatError, match="version True is not one"):
+        DefaultModel.from_json(path)
+    del document["content"]["binnings"]
+    document["sha256"] = _checksum(document["content"])
+    path.write_text(json.dumps(document))
+    with pytest.raises(ModelFormatError, match="not a complete model"):
+        DefaultModel.from_json(path)

@@ -83,9 +83,11 @@ class FeatureBinning:
         lookup = {category: i for i, group in enumerate(self.categories) for category in group}
         other = lookup.get(OTHER, -1)
         codes = series.map(lookup).to_numpy(dtype=float, na_value=np.nan, copy=True)
+        special = series.isin(self.special_values).to_numpy() if self.special_values else np.zeros(len(codes), bool)
         # A category unseen in training goes to the pooled rare categories, else the riskiest bin.
-        unseen = np.isnan(codes) & series.notna().to_numpy()
+        unseen = np.isnan(codes) & series.notna().to_numpy() & ~special
         codes[unseen] = other if other >= 0 else self.riskiest_bin()
+        codes[special] = special_bin
         codes[series.isna().to_numpy()] = missing_bin
         return codes.astype(np.int64)
 
@@ -104,7 +106,8 @@ class FeatureBinning:
             regular = [f"[{_number(lo)}, {_number(hi)})" for lo, hi in zip(edges[:-1], edges[1:])]
         else:
             regular = [", ".join(map(str, group)) for group in self.categories]
-        special = "special: " + ", ".join(map(_number, self.special_values)) if self.special_values else SPECIAL
+        shown = map(_number if self.kind == "numeric" else str, self.special_values)
+        special = "special: " + ", ".join(shown) if self.special_values else SPECIAL
         return regular + [MISSING, special]
 
     def table(self) -> pd.DataFrame:
@@ -124,7 +127,7 @@ class FeatureBinning:
         return {
             "name": self.name, "kind": self.kind, "trend": self.trend,
             "cuts": [float(c) for c in self.cuts], "categories": [list(map(_plain, g)) for g in self.categories],
-            "special_values": [float(v) for v in self.special_values],
+            "special_values": [float(v) if self.kind == "numeric" else _plain(v) for v in self.special_values],
             "events": [float(v) for v in self.events], "non_events": [float(v) for v in self.non_events],
             "woe": [float(v) for v in self.woe],
             "missing_source": self.missing_source, "special_source": self.special_source,
@@ -259,8 +262,9 @@ def bin_feature(
         Fine bins before pooling.
     min_bin_share : float
         Smallest share of the non-missing, non-special rows a bin may hold.
-    special_values : sequence of float
-        Values binned on their own (codes such as −999 for "not applicable").
+    special_values : sequence
+        Values binned on their own (codes such as −999 for "not applicable"; for a
+        categorical feature, categories such as "N/A").
     max_pvalue : float, optional
         Then merge neighbouring numeric bins whose default rates do not differ at this
         significance level (Pearson χ², one degree of freedom).
@@ -286,10 +290,9 @@ def bin_feature(
     else:
         series = pd.Series(values, copy=False).reset_index(drop=True)
         missing = series.isna().to_numpy()
-        special = np.zeros(len(series), dtype=bool)
-        regular = ~missing
-        codes_all, uniques = pd.factorize(series, sort=True)
-        codes = codes_all[regular]
+        special = series.isin(list(special_values)).to_numpy() & ~missing if len(special_values) else np.zeros(len(series), bool)
+        regular = ~missing & ~special
+        codes, uniques = pd.factorize(series[regular], sort=True)
         n_fine = len(uniques)
     fine_events = np.bincount(codes, weights=y[regular], minlength=n_fine)
     fine_totals = np.bincount(codes, minlength=n_fine).astype(float)
@@ -310,7 +313,8 @@ def bin_feature(
         if rare.any():
             categories.append([OTHER] + [_plain(uniques[i]) for i in np.flatnonzero(rare)])
             groups.append(np.flatnonzero(rare))
-        binning = FeatureBinning(name, "categorical", "none", categories=categories)
+        binning = FeatureBinning(name, "categorical", "none", categories=categories,
+                                 special_values=[_plain(v) for v in special_values])
     events = np.array([fine_events[g].sum() for g in groups] + [y[missing].sum(), y[special].sum()])
     totals = np.array([fine_totals[g].sum() for g in groups] + [missing.sum(), special.sum()], dtype=float)
     binning.events, binning.non_events = events, totals - events
@@ -345,6 +349,7 @@ def _monotone_groups(events: np.ndarray, totals: np.ndarray, trend: str, min_cou
         groups = _merge_small(groups, events, totals, min_count)
         if max_pvalue is not None:
             groups = _merge_alike(groups, events, totals, max_pvalue)
+        groups = _smoothed_trend(groups, events, totals, candidate)
         iv = _iv(np.array([events[g].sum() for g in groups]), np.array([(totals - events)[g].sum() for g in groups]))
         results[candidate] = (groups, iv)
     monotone = [c for c in candidates if c in TRENDS[:2]]
@@ -355,6 +360,22 @@ def _monotone_groups(events: np.ndarray, totals: np.ndarray, trend: str, min_cou
             best = best_monotone
     groups = results[best][0]
     return groups, best if len(groups) > 1 else "none"
+
+
+def _smoothed_trend(groups: list[np.ndarray], events: np.ndarray, totals: np.ndarray, trend: str) -> list[np.ndarray]:
+    """Pool neighbouring groups until the *smoothed* default rate (events + ½) / (rows + 1)
+    follows the trend too. WOE falls as that rate rises, so the WOE then follows the trend
+    exactly: pooling raw rates alone can leave a small bin with no events out of order
+    once the half counts are added (a WOE trend the bins do not show)."""
+    while len(groups) > 1:
+        e = np.array([events[g].sum() for g in groups])
+        t = np.array([totals[g].sum() for g in groups])
+        fitted = _fit_trend((e + _SMOOTHING) / (t + 2 * _SMOOTHING), t, trend)
+        starts = np.r_[0, np.flatnonzero(np.abs(np.diff(fitted)) > 1e-12) + 1]
+        if len(starts) == len(groups):
+            break
+        groups = [np.concatenate(groups[a:b]) for a, b in zip(starts, np.r_[starts[1:], len(groups)])]
+    return groups
 
 
 def _merge_alike(groups: list[np.ndarray], events: np.ndarray, totals: np.ndarray, max_pvalue: float) -> list[np.ndarray]:

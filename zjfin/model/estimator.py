@@ -61,7 +61,8 @@ class DefaultModel(ClassifierMixin, BaseEstimator):
         significance (χ² test); off by default: on small samples it merges real
         differences (German credit data: holdout AUC 0.789 against 0.793 without).
     special_values : list or dict, optional
-        Values binned on their own (for example −999); a dict per feature.
+        Values binned on their own (for example −999, or a category such as "N/A"); a
+        dict per feature.
     min_iv : float, default 0.02
         Features below this information value are left out (0.02: "not predictive").
     max_correlation : float or None, default 0.8
@@ -182,7 +183,9 @@ class DefaultModel(ClassifierMixin, BaseEstimator):
             Numeric columns are binned by value; text, category and boolean columns of a
             DataFrame are binned by category. NaN is missing.
         y : array-like
-            Two classes; the larger label (1, or "bad" after "good") is the event.
+            Two classes; the larger label in sorted order (``classes_[1]``) is the event:
+            1 of 0/1. With text labels that is the later one alphabetically ("good" of
+            "bad"/"good"), so pass ``y == "bad"`` rather than the labels themselves.
 
         Returns
         -------
@@ -224,7 +227,7 @@ class DefaultModel(ClassifierMixin, BaseEstimator):
             specials = specials.get(name, ())
         kind = "numeric" if _is_numeric(values) else "categorical"
         return bin_feature(values, event, name, kind=kind, trend=trend, max_prebins=self.max_prebins,
-                           min_bin_share=self.min_bin_share, special_values=specials if kind == "numeric" else (),
+                           min_bin_share=self.min_bin_share, special_values=specials,
                            max_pvalue=self.max_pvalue)
 
     def _select(self, woe: dict[str, np.ndarray], event: np.ndarray) -> tuple[list[str], pd.DataFrame]:
@@ -454,17 +457,19 @@ class DefaultModel(ClassifierMixin, BaseEstimator):
         }, list(self.warnings_))
 
     # ---------------------------------------------------------------- persistence
-    def to_json(self, path: Any = None) -> str | None:
-        """The fitted model as JSON (with a format version and a checksum); written to
-        ``path`` when given, else returned. See :mod:`zjfin.model.persist`."""
+    def to_json(self, path: Any = None, key: str | bytes | None = None) -> str | None:
+        """The fitted model as JSON (with a format version and a checksum; with ``key``,
+        also an HMAC only the key's holders can make); written to ``path`` when given,
+        else returned. See :mod:`zjfin.model.persist`."""
         from zjfin.model.persist import model_to_json
-        return model_to_json(self, path)
+        return model_to_json(self, path, key=key)
 
     @classmethod
-    def from_json(cls, source: Any) -> "DefaultModel":
-        """A model written by :meth:`to_json` (a path or the JSON text)."""
+    def from_json(cls, source: Any, key: str | bytes | None = None) -> "DefaultModel":
+        """A model written by :meth:`to_json` (a path or the JSON text); with ``key``, its
+        HMAC must match."""
         from zjfin.model.persist import model_from_json
-        return model_from_json(source)
+        return model_from_json(source, key=key)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -575,7 +580,8 @@ def _ridge_logit(model: Any, design: np.ndarray, event: np.ndarray, penalty: flo
         pvalues = 2 * stats.norm.sf(np.abs(params / bse))
     return {"params": params, "bse": bse, "pvalues": pvalues,
             "inference": f"penalised maximum likelihood (statsmodels Logit likelihood, L2 λ = {penalty:g}), "
-                         "sandwich standard errors"}
+                         "sandwich standard errors; the Wald p-values are approximate under the penalty "
+                         "(l2_penalty=0 for exact ones)"}
 
 
 def _coefficient_table(names: list[str], fit: dict[str, Any]) -> pd.DataFrame:

@@ -2,13 +2,19 @@
 
 Models travel between institutions, and loading a pickle runs code; a JSON file is data.
 The file carries a format name and version, and a SHA-256 checksum of its content so a
-file edited by hand (a WOE or a coefficient changed) is refused instead of scoring firms
-with numbers nobody fitted.
+file edited by hand (a WOE or a coefficient changed) or damaged on the way is refused
+instead of scoring firms with numbers nobody fitted.
+
+A checksum stops accidents, not a forger: whoever edits the file can recompute it. When
+the sender and the receiver share a secret key, ``key=`` adds an HMAC-SHA256 of the
+content that only the key's holders can produce, and loading with the key refuses a file
+whose HMAC is missing or wrong.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import math
 from pathlib import Path
@@ -36,12 +42,20 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _canonical(content: dict[str, Any]) -> bytes:
+    return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
 def _checksum(content: dict[str, Any]) -> str:
-    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_canonical(content)).hexdigest()
 
 
-def model_to_json(model: Any, path: Any = None) -> str | None:
+def _signature(content: dict[str, Any], key: str | bytes) -> str:
+    secret = key.encode("utf-8") if isinstance(key, str) else bytes(key)
+    return hmac.new(secret, _canonical(content), hashlib.sha256).hexdigest()
+
+
+def model_to_json(model: Any, path: Any = None, key: str | bytes | None = None) -> str | None:
     """Write a fitted model as JSON.
 
     Parameters
@@ -50,6 +64,9 @@ def model_to_json(model: Any, path: Any = None) -> str | None:
         Fitted.
     path : path-like, optional
         Where to write; without it the JSON text is returned.
+    key : str or bytes, optional
+        A secret shared with whoever loads the model: the file then also carries an
+        HMAC-SHA256 of its content, which :func:`model_from_json` checks with the same key.
 
     Examples
     --------
@@ -68,6 +85,8 @@ def model_to_json(model: Any, path: Any = None) -> str | None:
     content = _content(model)
     document = {"format": FORMAT, "format_version": FORMAT_VERSION, "zjfin_version": __version__,
                 "content": content, "sha256": _checksum(content)}
+    if key is not None:
+        document["hmac_sha256"] = _signature(content, key)
     text = json.dumps(document, ensure_ascii=False, indent=1, allow_nan=False)
     if path is None:
         return text
@@ -107,19 +126,22 @@ def _content(model: Any) -> dict[str, Any]:
     }
 
 
-def model_from_json(source: Any) -> Any:
+def model_from_json(source: Any, key: str | bytes | None = None) -> Any:
     """Load a model written by :func:`model_to_json`.
 
     Parameters
     ----------
     source : path-like or str
         A file, or the JSON text itself.
+    key : str or bytes, optional
+        The secret the sender wrote the model with: the file's HMAC must match it.
 
     Raises
     ------
     ModelFormatError
-        Not a zjfin model, a format version this zjfin does not read, or a checksum
-        that does not match (the file was changed after it was written).
+        Not a zjfin model, a format version this zjfin does not read, a checksum that
+        does not match (the file was changed after it was written), an HMAC missing or
+        not matching ``key``, or contents that are not a complete model.
     """
     from zjfin.model.binning import FeatureBinning
     from zjfin.model.estimator import DefaultModel
@@ -132,13 +154,26 @@ def model_from_json(source: Any) -> Any:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ModelFormatError(f"{where}: not a zjfin model file (format {FORMAT!r} expected)")
     version = document.get("format_version")
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:  # True == 1 in Python: not a version
         raise ModelFormatError(f"{where}: model format version {version!r} is not one this zjfin reads "
                                f"(it reads version {FORMAT_VERSION}); written by zjfin {document.get('zjfin_version')}")
     content = document.get("content")
     if not isinstance(content, dict) or document.get("sha256") != _checksum(content):
         raise ModelFormatError(f"{where}: the contents do not match their checksum; the file was changed after "
                                "it was written, refit or re-export the model")
+    if key is not None:
+        signature = document.get("hmac_sha256")
+        if not isinstance(signature, str) or not hmac.compare_digest(signature, _signature(content, key)):
+            raise ModelFormatError(f"{where}: the model is not signed with this key (HMAC "
+                                   f"{'missing' if signature is None else 'does not match'}); do not use it")
+    try:
+        return _model(content, DefaultModel, FeatureBinning)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ModelFormatError(f"{where}: the contents are not a complete model ({type(error).__name__}: {error})") from None
+
+
+def _model(content: dict[str, Any], DefaultModel: Any, FeatureBinning: Any) -> Any:
+    """The model object from checked content."""
     model = DefaultModel(**content["params"])
     model.classes_ = np.asarray(content["classes"])
     model.feature_names_ = content["feature_names"]
