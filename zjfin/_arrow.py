@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["TEXT", "as_text", "arrow_text", "index_in", "is_in"]
+__all__ = ["TEXT", "as_text", "arrow_text", "index_in", "is_in", "text_from_codes"]
 
 
 def _text_dtype() -> pd.StringDtype:
@@ -51,7 +51,9 @@ def as_text(values, index=None) -> pd.Series:
     if isinstance(values, pd.Series) and values.dtype == TEXT:
         return values if index is None else values.set_axis(index)
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
-        return pd.Series(pd.array(arrow_text(values), dtype=TEXT), index=index)
+        # pandas keeps either string width; casting would copy every offset (twice).
+        text = values if values.type in (pa.string(), pa.large_string()) else arrow_text(values)
+        return pd.Series(pd.array(text, dtype=TEXT), index=index)
     return pd.Series(pd.array(np.asarray(values, dtype=object), dtype=TEXT), index=index)
 
 
@@ -70,3 +72,18 @@ def index_in(values, keys) -> np.ndarray:
 def is_in(values, keys) -> np.ndarray:
     """Whether each value is among ``keys`` (missing values are not)."""
     return index_in(values, keys) >= 0
+
+
+def text_from_codes(codes: np.ndarray, labels, index=None) -> pd.Series:
+    """A text Series from small integer codes into ``labels`` (−1: missing), built in
+    Arrow: no Python string per row.
+
+    Examples
+    --------
+    >>> text_from_codes(np.array([2, -1, 0]), ["low", "medium", "high"]).tolist()
+    ['high', nan, 'low']
+    """
+    codes = np.asarray(codes)
+    table = pa.array(list(labels), type=pa.large_string())  # the width pandas keeps
+    positions = pa.array(codes, mask=codes < 0) if (codes < 0).any() else pa.array(codes)
+    return as_text(table.take(positions), index=index)

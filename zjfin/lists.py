@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from zjfin._arrow import arrow_text, as_text
+from zjfin._arrow import arrow_text, as_text, text_from_codes
 from zjfin.errors import PolicyError
 from zjfin.policy import Policy
 from zjfin.reasons import join_labels
@@ -247,7 +247,7 @@ def assign_lists(values: Mapping[str, Any], fired: Mapping[str, Any], policy: Po
     none_text = pa.scalar(None, pa.string())
 
     columns = pd.DataFrame({
-        "list": as_text(pa.array(LISTS, type=pa.string()).take(pa.array(which)), index=index),
+        "list": text_from_codes(which, LISTS, index=index),
         "priority": pd.arrays.IntegerArray(priority, ~listed),
         "list_score": score,
         "quality_score": np.where(without_land, quality_score, np.nan),

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from zjfin._arrow import TEXT, as_text
+from zjfin._arrow import as_text
 from zjfin.errors import InputFileError, ParameterError, ZjfinError
 from zjfin.schema import TableSchema, header_key, input_tables, table_schema
 

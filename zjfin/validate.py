@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from zjfin._arrow import TEXT, arrow_text, as_text, index_in, is_in
+from zjfin._arrow import arrow_text, as_text, index_in, is_in
 from zjfin.codes import normalise_industry_code, region_code_status, uscc_status
 from zjfin.policy import Policy
 from zjfin.read import Dataset, _FINDING_COLUMNS, cell_text

@@ -80,7 +80,6 @@ def model_to_json(model: Any, path: Any = None, key: str | bytes | None = None) 
     True
     """
     from zjfin import __version__
-    from sklearn.utils.validation import check_is_fitted
 
     content = _content(model)
     document = {"format": FORMAT, "format_version": FORMAT_VERSION, "zjfin_version": __version__,

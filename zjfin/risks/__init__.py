@@ -37,17 +37,13 @@ def level_from_masks(index: pd.Index, high, medium, low) -> pd.Series:
     >>> level_from_masks(pd.RangeIndex(3), np.array([1, 0, 0], bool), np.array([1, 1, 0], bool), np.array([0, 0, 0], bool)).tolist()
     ['high', 'medium', 'none']
     """
-    import numpy as np
-    import pyarrow as pa
-
-    from zjfin._arrow import as_text
+    from zjfin._arrow import text_from_codes
 
     # Lowest level first, each higher one overwriting: four cheap passes, no np.select.
     level = np.asarray(low, bool).astype(np.int8)
     level[np.asarray(medium, bool)] = 2
     level[np.asarray(high, bool)] = 3
-    # Built in Arrow from the level numbers: no Python string per firm.
-    return as_text(pa.array(RISK_LEVELS).take(pa.array(level)), index=index)
+    return text_from_codes(level, RISK_LEVELS, index=index)
 
 
 def float_column(values: pd.DataFrame | Mapping[str, Any], name: str, n: int | None = None) -> np.ndarray:

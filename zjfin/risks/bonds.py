@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from zjfin._arrow import as_text, index_in
+from zjfin._arrow import index_in, text_from_codes
 from zjfin.policy import Policy
 from zjfin.risks import EngineOutput, float_column, level_from_masks
 
@@ -168,7 +167,6 @@ def bond_risk(bonds: pd.DataFrame, frame: pd.DataFrame, funding: pd.DataFrame, m
         return out
 
     rating_rank, prev_rank = worst("rating"), worst("rating_prev")
-    scale_text = pa.array([None, *policy.bonds.rating_scale], type=pa.string())
     due = maturities["bond_due_risk_horizon"].to_numpy()
     ocf = np.nan_to_num(frame["operating_cash_flow"].to_numpy(dtype=float)) if "operating_cash_flow" in frame.columns else np.zeros(n)
     funds = funding["available_cash"].to_numpy() + ocf
@@ -199,8 +197,8 @@ def bond_risk(bonds: pd.DataFrame, frame: pd.DataFrame, funding: pd.DataFrame, m
             "bond_cover_funds": funds,
             "bond_cover_ratio": np.where(np.isinf(cover), np.nan, cover),
             # Positions on the scale to text in Arrow (no Python string per firm).
-            "rating": as_text(scale_text.take(pa.array(rating_rank + 1)), index=index),
-            "rating_prev": as_text(scale_text.take(pa.array(prev_rank + 1)), index=index),
+            "rating": text_from_codes(rating_rank, policy.bonds.rating_scale, index=index),
+            "rating_prev": text_from_codes(prev_rank, policy.bonds.rating_scale, index=index),
             "bond_risk": level,
         },
         index=index,

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from zjfin._arrow import as_text
+from zjfin._arrow import text_from_codes
 from zjfin.policy import Policy
 from zjfin.risks import EngineOutput
 
@@ -97,7 +96,6 @@ def distress(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
         zone_number = (z2 >= policy.distress.z2_distress_below).view(np.int8) + (z2 > policy.distress.z2_safe_above).view(np.int8)
         zone_number += (~np.isnan(z2)).view(np.int8)
     # Zone numbers to text in Arrow; 0 (no score) is missing.
-    zone = pa.array([None, "distress", "grey", "safe"], type=pa.string()).take(pa.array(zone_number))
 
     # Zombie: real profit negative in each of the last `loss_years` years, indebted, and
     # liabilities growing.
@@ -140,7 +138,7 @@ def distress(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     columns = pd.DataFrame(
         {
             "z2_x1": x1, "z2_x2": x2, "z2_x3": x3, "z2_x4": x4, "z2_score": z2,
-            "z2_zone": as_text(zone, index=index),
+            "z2_zone": text_from_codes(zone_number - 1, ("distress", "grey", "safe"), index=index),
             "real_profit": real[0], "debt_ratio": debt_ratio, "ebitda": ebitda,
             "revenue_growth": growth, "revenue_drop": drop,
             "zombie": zombie, "viable": viable,

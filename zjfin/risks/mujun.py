@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from zjfin._arrow import arrow_text, as_text, index_in
+from zjfin._arrow import arrow_text, index_in, text_from_codes
 from zjfin.errors import PolicyError
 from zjfin.policy import Policy
 from zjfin.risks import EngineOutput, float_column
@@ -308,9 +308,7 @@ def mujun(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     columns["mujun_score"] = score
     class_index = np.full(n, -1, dtype=np.int8)
     class_index[rows] = klass
-    letters = pa.DictionaryArray.from_arrays(
-        pa.array(class_index, mask=class_index < 0, type=pa.int8()), pa.array(CLASSES, type=pa.string()))
-    columns["mujun_class"] = as_text(letters.cast(pa.string()), index=frame.index)
+    columns["mujun_class"] = text_from_codes(class_index, CLASSES, index=frame.index)
     counted = np.zeros(n, dtype=np.int64)
     counted[rows] = np.where(scored_part, present.sum(axis=0), 0)
     columns["mujun_indicators"] = counted

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy.special import log_ndtr, ndtr
 
-from zjfin._arrow import arrow_text, as_text, index_in
+from zjfin._arrow import arrow_text, as_text, index_in, text_from_codes
 from zjfin.policy import Policy
 from zjfin.risks import RISK_LEVELS, EngineOutput, float_column
 
@@ -538,7 +538,7 @@ def pledge_risk(contracts: pd.DataFrame, frame: pd.DataFrame, policy: Policy) ->
         copy=False,
     )
     # Same values as risks.level_from_masks, built in Arrow (1M rows: 0.01 s, not 0.14 s).
-    columns["pledge_risk"] = as_text(pa.array(RISK_LEVELS).take(pa.array(level)), index=index)
+    columns["pledge_risk"] = text_from_codes(level, RISK_LEVELS, index=index)
     fired = pd.DataFrame(
         dict(zip(REASON_CODES, (p1, p2, p3, p4, p5, p6, company_low, p8, p9))), index=index, copy=False
     )
