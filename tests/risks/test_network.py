@@ -539,7 +539,8 @@ def test_random_rules_and_levels_match_reference(name):
 
 @random_param
 def test_random_public_debtrank_several_scenarios_match_reference(name):
-    """debtrank() itself, fed a W built here, several scenarios at once."""
+    """debtrank() itself, fed a W built here, several scenarios at once and each alone (one
+    scenario runs on a dense state, several on sorted keys: both against the reference)."""
     c = random_cases(name)
     n = len(c.nodes)
     rows, cols, data = [], [], []
@@ -560,6 +561,12 @@ def test_random_public_debtrank_several_scenarios_match_reference(name):
             expected += sorted((s, c.pos[x], v) for x, v in ref.items())
         assert list(zip(scenario.tolist(), node.tolist())) == [(s, k) for s, k, _ in expected]
         np.testing.assert_allclose(h, [v for _, _, v in expected], rtol=1e-12, atol=1e-12)
+        for s, seeds in enumerate(scenarios):
+            alone = debtrank(wt, np.full(len(seeds), s), np.array([c.pos[x] for x in seeds]), max_steps=max_steps)
+            mine = scenario == s
+            np.testing.assert_array_equal(alone[0], scenario[mine])
+            np.testing.assert_array_equal(alone[1], node[mine])
+            np.testing.assert_allclose(alone[2], h[mine], rtol=1e-12, atol=1e-12)
 
 
 # --------------------------------------------------------------------------- hypothesis: small graphs

@@ -194,12 +194,16 @@ def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) + offsets
 
 
-def chain_depth(matrix: sp.csr_matrix, labels: np.ndarray, n_components: int) -> np.ndarray:
+def chain_depth(matrix: sp.csr_matrix, labels: np.ndarray, n_components: int,
+                src_label: np.ndarray | None = None, dst_label: np.ndarray | None = None) -> np.ndarray:
     """Longest path, in guarantees, into each component of the condensation.
 
     A component's depth is its topological layer: 0 without predecessors, else one more
     than its deepest predecessor. Layers are peeled all at once (Kahn's algorithm one
     layer per step), so the loop runs once per layer, not once per node.
+
+    ``src_label`` and ``dst_label`` (the components of each stored guarantee's two ends,
+    row-major) are computed when not given.
 
     Examples
     --------
@@ -209,8 +213,8 @@ def chain_depth(matrix: sp.csr_matrix, labels: np.ndarray, n_components: int) ->
     """
     n = matrix.shape[0]
     indptr = matrix.indptr
-    dst_label = labels[matrix.indices]
-    between = np.repeat(labels, np.diff(indptr)) != dst_label
+    dst_label = labels[matrix.indices] if dst_label is None else dst_label
+    between = (np.repeat(labels, np.diff(indptr)) if src_label is None else src_label) != dst_label
     # Guarantees into each component from other components: Kahn's in-degrees, counted on
     # the node graph itself (no condensed matrix is built).
     remaining = np.bincount(dst_label[between], minlength=n_components)
@@ -253,6 +257,10 @@ def debtrank(impact_by_borrower: sp.csr_matrix, seed_scenario: np.ndarray, seed_
     firms whose h became positive are distressed in the next step, and a firm that has
     passed its distress on becomes inactive (each firm propagates once).
 
+    One scenario (the province-wide contagion) keeps its state in a dense array over the
+    nodes: every step is direct indexing. Several scenarios keep theirs as sorted
+    (scenario, node) keys, since a dense array per scenario would not fit.
+
     Parameters
     ----------
     impact_by_borrower : csr_matrix
@@ -276,12 +284,16 @@ def debtrank(impact_by_borrower: sp.csr_matrix, seed_scenario: np.ndarray, seed_
     >>> debtrank(wt, np.array([0]), np.array([0]))[2].tolist()
     [1.0, 0.5, 0.2]
     """
+    seed_scenario, seed_node = np.asarray(seed_scenario, dtype=np.int64), np.asarray(seed_node, dtype=np.int64)
+    if seed_scenario.size and (seed_scenario == seed_scenario[0]).all():
+        node, h = _debtrank_dense(impact_by_borrower, seed_node, max_steps)
+        return np.full(len(node), seed_scenario[0], dtype=np.int64), node, h
     n = impact_by_borrower.shape[0]
-    keys = np.unique(seed_scenario.astype(np.int64) * n + seed_node.astype(np.int64))
+    keys = np.unique(seed_scenario * n + seed_node)
     h = np.ones(len(keys))
     frontier_keys, frontier_h = keys, h.copy()
     done_keys, done_h = [], []
-    indptr, guarantor, weight = impact_by_borrower.indptr, impact_by_borrower.indices.astype(np.int64), impact_by_borrower.data
+    indptr, guarantor, weight = impact_by_borrower.indptr, impact_by_borrower.indices, impact_by_borrower.data
     step = 0
     while frontier_keys.size and (max_steps is None or step < max_steps):
         scenario, borrower = np.divmod(frontier_keys, n)
@@ -324,6 +336,37 @@ def debtrank(impact_by_borrower: sp.csr_matrix, seed_scenario: np.ndarray, seed_
     return scenario, node, h[order]
 
 
+def _debtrank_dense(impact_by_borrower: sp.csr_matrix, seed_node: np.ndarray,
+                    max_steps: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """One DebtRank scenario on a dense state over the nodes: (node, h) where h > 0, by node."""
+    indptr, guarantor, weight = impact_by_borrower.indptr, impact_by_borrower.indices, impact_by_borrower.data
+    h = np.zeros(impact_by_borrower.shape[0])
+    received = np.zeros(len(h))
+    frontier = np.unique(seed_node)
+    h[frontier] = 1.0
+    frontier_h = h[frontier]
+    step = 0
+    while frontier.size and (max_steps is None or step < max_steps):
+        starts, stops = indptr[frontier], indptr[frontier + 1]
+        at = _ranges(starts, stops)
+        impact = weight[at] * np.repeat(frontier_h, stops - starts)
+        positive = impact > 0  # a zero impact leaves the guarantor undistressed
+        target, impact = guarantor[at][positive], impact[positive]
+        if not target.size:
+            break
+        # What each guarantor receives this step, summed in the order of the guarantees.
+        np.add.at(received, target, impact)
+        touched = pd.unique(target)
+        new = h[touched] == 0  # already distressed or inactive: h grows, no second propagation
+        h[touched] = np.minimum(1.0, h[touched] + received[touched])
+        received[touched] = 0.0
+        frontier = touched[new]
+        frontier_h = h[frontier]
+        step += 1
+    node = np.flatnonzero(h)
+    return node, h[node]
+
+
 def _impact_matrix(graph: GuaranteeGraph, equity: np.ndarray, guarantor: np.ndarray) -> sp.csr_matrix:
     """W transposed: row j (borrower) lists guarantors i with W_ij = min(1, amount / equity_i);
     W = 1 when the guarantor's equity is ≤ 0 or unknown (a firm outside the dataset), and
@@ -355,28 +398,35 @@ def _top(candidates: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
     return candidates[np.lexsort((candidates, -x))]
 
 
-def _first_nodes(labels: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Components with ``keep`` true, in the order of their smallest node, and that order
-    (0, 1, …) as a sort key.
-
-    Nodes are scanned in increasing order, so a hash-based first appearance (pandas) gives
-    the components in the order of their smallest node without sorting the graph."""
-    nodes = np.flatnonzero(keep[labels])
-    found = pd.unique(labels[nodes]).astype(np.int64) if len(nodes) else np.empty(0, dtype=np.int64)
-    return found, np.arange(len(found))
+def _first_node(labels: np.ndarray, n_components: int) -> np.ndarray:
+    """Each component's smallest node (written from the last node back: the first wins)."""
+    first = np.empty(n_components, dtype=np.int64)
+    first[labels[::-1]] = np.arange(len(labels) - 1, -1, -1)
+    return first
 
 
-def _numbered(components: np.ndarray, sort_keys: list[np.ndarray], n_components: int, prefix: str,
-              width: int) -> tuple[np.ndarray, pa.Array]:
-    """Number the given components 1 … k in the order of ``sort_keys`` (np.lexsort: last
-    key first; one entry per given component) and name them ``prefix`` + zero-padded
-    number; −1 for every other component."""
-    order = components[np.lexsort(sort_keys)] if len(components) else components
-    number = np.full(n_components, -1, dtype=np.int64)
-    number[order] = np.arange(1, len(order) + 1)
-    names = pc.utf8_lpad(pa.array(np.arange(1, len(order) + 1)).cast(pa.string()), width, "0")
-    names = pc.binary_join_element_wise(pa.scalar(prefix), names, "")
-    return number, names
+def _numbered(labels: np.ndarray, keep: np.ndarray, sort_keys: list[np.ndarray]) -> np.ndarray:
+    """Number the components with ``keep`` true 1 … k in the order of ``sort_keys`` (one
+    entry per component; np.lexsort: last key first); 0 for every other component."""
+    found = np.flatnonzero(keep)
+    number = np.zeros(len(keep), dtype=np.int64)
+    number[found[np.lexsort([key[found] for key in sort_keys])]] = np.arange(1, len(found) + 1)
+    return number
+
+
+def _ids(number: np.ndarray, prefix: str, width: int) -> pa.Array:
+    """``prefix`` + the number zero-padded to ``width`` digits, null where the number is 0:
+    each distinct id is formatted once (per circle or group), then taken for every firm.
+
+    Examples
+    --------
+    >>> _ids(np.array([2, 0, 1, 2]), "GC", 3).to_pylist()
+    ['GC002', None, 'GC001', 'GC002']
+    """
+    k = int(number.max(initial=0))
+    names = pc.utf8_lpad(pa.array(np.arange(1, k + 1)).cast(pa.large_string()), width, "0")
+    names = pc.binary_join_element_wise(pa.scalar(prefix, pa.large_string()), names, pa.scalar("", pa.large_string()))
+    return names.take(pa.array(number - 1, mask=number <= 0))
 
 
 def _systemic_candidates(in_circle: np.ndarray, has_out: np.ndarray, out_amount: np.ndarray,
@@ -470,19 +520,20 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     index = frame.index
     if len(frame) != n or len(seeds) != n:
         raise ValueError("the frame, the seeds and the graph's firms must have the same length")
-    guarantor, borrower, amount = graph.edges()
-    amount = amount.astype(float)
     matrix = graph.matrix
+    borrower = matrix.indices
+    amount = matrix.data.astype(float, copy=False)
+    out_degree = np.diff(matrix.indptr)
+    guarantor = np.repeat(np.arange(n_nodes, dtype=borrower.dtype), out_degree)
     equity = frame["equity"].to_numpy(dtype=float) if "equity" in frame.columns else np.full(n, np.nan)
     assets = frame["total_assets"].to_numpy(dtype=float) if "total_assets" in frame.columns else np.full(n, np.nan)
     node_seed = np.zeros(n_nodes, dtype=bool)
     node_seed[:n] = seeds
 
     # Exposure: row sums, column sums and one product with the seed vector.
-    out_amount = np.asarray(matrix.sum(axis=1)).ravel().astype(float)
-    in_amount = np.bincount(borrower, weights=amount, minlength=n_nodes).astype(float)
-    has_out = np.diff(matrix.indptr) > 0
-    has_in = np.bincount(borrower, minlength=n_nodes) > 0
+    out_amount = np.bincount(guarantor, weights=amount, minlength=n_nodes)
+    in_amount = np.bincount(borrower, weights=amount, minlength=n_nodes)
+    has_out = out_degree > 0
     equity_ok = np.isfinite(equity) & (equity > 0)
     out_ratio = np.full(n, np.nan)
     np.divide(out_amount[:n], equity, out=out_ratio, where=equity_ok)
@@ -492,8 +543,10 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
 
     clock.lap("exposure")
     # The transpose (borrower → its guarantors) carries DebtRank's W; its pattern also
-    # gives reciprocal pairs: entries present in both the graph and its transpose.
+    # gives reciprocal pairs (entries present in both the graph and its transpose) and
+    # every firm's guarantors.
     impact = _impact_matrix(graph, equity, guarantor)
+    has_in = np.diff(impact.indptr) > 0
     pattern = sp.csr_matrix((np.ones(matrix.nnz, dtype=np.int8), matrix.indices, matrix.indptr), shape=matrix.shape)
     transpose = sp.csr_matrix((np.ones(impact.nnz, dtype=np.int8), impact.indices, impact.indptr), shape=matrix.shape)
     partners = np.diff(pattern.multiply(transpose).tocsr().indptr)
@@ -502,24 +555,22 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     # Circles: strongly connected components of two or more firms.
     n_strong, strong = connected_components(matrix, directed=True, connection="strong")
     strong_size = np.bincount(strong, minlength=n_strong)
-    internal = strong[guarantor] == strong[borrower]
-    circle_amount = np.bincount(strong[guarantor][internal], weights=amount[internal], minlength=n_strong)
-    circle_edges = np.bincount(strong[guarantor][internal], minlength=n_strong)
+    strong_guarantor, strong_borrower = strong[guarantor], strong[borrower]
+    internal = strong_guarantor == strong_borrower
+    circle_amount = np.bincount(strong_guarantor[internal], weights=amount[internal], minlength=n_strong)
+    circle_edges = np.bincount(strong_guarantor[internal], minlength=n_strong)
     is_circle = strong_size >= 2
     # Largest circles first, then by amount, then by the first member's position.
-    circles_found, circle_first = _first_nodes(strong, is_circle)
-    circle_number, circle_names = _numbered(
-        circles_found, [circle_first, -circle_amount[circles_found], -strong_size[circles_found]], n_strong, "GC", 6)
+    circle_number = _numbered(strong, is_circle, [_first_node(strong, n_strong), -circle_amount, -strong_size])
 
     clock.lap("circles")
     # Groups: weakly connected components with at least one guarantee.
     n_weak, weak = connected_components(matrix, directed=True, connection="weak")
     weak_size = np.bincount(weak, minlength=n_weak)
-    groups_found, group_first = _first_nodes(weak, weak_size >= 2)
-    group_number, group_names = _numbered(groups_found, [group_first, -weak_size[groups_found]], n_weak, "GG", 7)
+    group_number = _numbered(weak, weak_size >= 2, [_first_node(weak, n_weak), -weak_size])
 
     clock.lap("groups")
-    depth = chain_depth(matrix, strong, n_strong)[strong]
+    depth = chain_depth(matrix, strong, n_strong, src_label=strong_guarantor, dst_label=strong_borrower)[strong]
     clock.lap("depth")
 
     # DebtRank over the whole province, then one scenario per firm for systemic impact.
@@ -542,26 +593,24 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     # Risk level and reasons.
     circle_of_firm = strong[:n]
     in_circle = is_circle[circle_of_firm]
-    circle_distressed = np.bincount(strong, weights=node_seed, minlength=n_strong)
+    circle_distressed = np.bincount(strong[node_seed], minlength=n_strong)
+    distressed_circle = in_circle & (circle_distressed[circle_of_firm] > 0)
     equity_bad = ~equity_ok
     with np.errstate(invalid="ignore"):
         fired = pd.DataFrame({
             "G1": (to_distressed > 0) & ((to_distressed_ratio > p.high_distressed_exposure_ratio) | equity_bad),
-            "G2": in_circle & (circle_distressed[circle_of_firm] > 0),
+            "G2": distressed_circle,
             "G3": ~seeds & (contagion[:n] >= p.high_contagion_loss) & (contagion[:n] > 0),
             # A circle with a distressed member is said by G2 already.
-            "G4": in_circle & ~(circle_distressed[circle_of_firm] > 0),
+            "G4": in_circle & ~distressed_circle,
             "G5": partners[:n] > 0,
             "G6": has_out[:n] & ((out_ratio > p.medium_out_ratio) | equity_bad),
         }, index=index, copy=False)
-    high_mask = fired["G1"] | fired["G2"] | fired["G3"]
-    medium_mask = fired["G4"] | fired["G5"] | fired["G6"]
+    high_mask = fired["G1"].to_numpy() | fired["G2"].to_numpy() | fired["G3"].to_numpy()
+    medium_mask = fired["G4"].to_numpy() | fired["G5"].to_numpy() | fired["G6"].to_numpy()
     low_mask = has_out[:n] | has_in[:n]
 
     weak_of_firm = weak[:n]
-    in_group = weak_size[weak_of_firm] >= 2
-    circle_index = circle_number[circle_of_firm] - 1
-    group_index = group_number[weak_of_firm] - 1
     columns = pd.DataFrame({
         "guarantee_out": out_amount[:n],
         "guarantee_in": in_amount[:n],
@@ -570,17 +619,17 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
         "guarantee_to_distressed_ratio": to_distressed_ratio,
         "mutual_guarantee": partners[:n] > 0,
         "mutual_partners": partners[:n].astype(np.int64),
-        "guarantee_circle_id": _names_at(circle_names, circle_index, index),
-        "guarantee_circle_size": pd.arrays.IntegerArray(strong_size[circle_of_firm].astype(np.int64), ~in_circle),
-        "circle_distressed_count": np.where(in_circle, circle_distressed[circle_of_firm], 0).astype(np.int64),
-        "guarantee_group_id": _names_at(group_names, group_index, index),
-        "guarantee_group_size": pd.arrays.IntegerArray(weak_size[weak_of_firm].astype(np.int64), ~in_group),
+        "guarantee_circle_id": as_text(_ids(circle_number[circle_of_firm], "GC", 6), index=index),
+        "guarantee_circle_size": pd.arrays.IntegerArray(strong_size[circle_of_firm], ~in_circle),
+        "circle_distressed_count": np.where(in_circle, circle_distressed[circle_of_firm], 0),
+        "guarantee_group_id": as_text(_ids(group_number[weak_of_firm], "GG", 7), index=index),
+        "guarantee_group_size": pd.arrays.IntegerArray(weak_size[weak_of_firm], weak_size[weak_of_firm] < 2),
         "chain_depth": depth[:n],
         "contagion_loss": contagion[:n],
         "systemic_impact": systemic,
         "guarantee_risk": level_from_masks(index, high_mask, medium_mask, low_mask),
     }, index=index, copy=False)
-    circles = _circles_table(graph, strong, is_circle, circle_number, circle_names, strong_size,
+    circles = _circles_table(graph, strong, is_circle, circle_number, strong_size,
                              circle_amount, circle_edges, node_seed, contagion)
     clock.lap("assemble")
     return EngineOutput(columns, fired), circles
@@ -599,21 +648,16 @@ class _Clock:
         self.last = now
 
 
-def _names_at(names: pa.Array, at: np.ndarray, index: pd.Index) -> pd.Series:
-    """Text column: ``names[at]``, null where ``at`` is −1."""
-    positions = pa.array(at, mask=at < 0, type=pa.int64())
-    return as_text(names.take(positions) if len(names) else pa.nulls(len(at), pa.string()), index=index)
-
-
 def _circles_table(graph: GuaranteeGraph, strong: np.ndarray, is_circle: np.ndarray, circle_number: np.ndarray,
-                   circle_names: pa.Array, size: np.ndarray, total: np.ndarray, edges: np.ndarray,
+                   size: np.ndarray, total: np.ndarray, edges: np.ndarray,
                    node_seed: np.ndarray, contagion: np.ndarray) -> pd.DataFrame:
     """One row per circle: members and distressed members as lists of ids (node order)."""
     member_nodes = np.flatnonzero(is_circle[strong])
     number = circle_number[strong[member_nodes]]
-    order = np.lexsort((member_nodes, number))
+    order = np.argsort(number, kind="stable")  # nodes are increasing: they stay so in each circle
     member_nodes, number = member_nodes[order], number[order]
-    k = len(circle_names)
+    k = int(is_circle.sum())
+    circle_names = _ids(np.arange(1, k + 1), "GC", 6)
     components = np.flatnonzero(is_circle)[np.argsort(circle_number[is_circle])]
     offsets = pa.array(np.r_[0, np.cumsum(np.bincount(number - 1, minlength=k))].astype(np.int32))
     members = pa.ListArray.from_arrays(offsets, graph.node_ids.take(pa.array(member_nodes)))
