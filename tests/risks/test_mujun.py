@@ -329,7 +329,7 @@ def test_synthetic_province_scope_and_finiteness(province):
 
 @pytest.mark.parametrize("n_groups", [7, 40_000])  # a radix sort on int16 groups; the integer-key sort beyond
 def test_group_medians_match_pandas(n_groups):
-    from zjfin.risks.mujun import _group_medians, _starts
+    from zjfin.risks.mujun import _group_medians, _small, _starts
 
     rng = np.random.default_rng(n_groups)
     m = 60_000
@@ -337,7 +337,7 @@ def test_group_medians_match_pandas(n_groups):
     values[rng.random(m) < 0.1] = np.nan
     group = rng.integers(0, n_groups + 1, m)  # group n_groups: rows in no group
     order = np.argsort(np.where(np.isnan(values), np.inf, values))
-    median, count = _group_medians(values, order, group, n_groups, _starts(group, n_groups))
+    median, count = _group_medians(values, order, _small(group, n_groups), n_groups, _starts(group, n_groups))
     frame = pd.DataFrame({"g": group, "v": values})
     frame = frame[frame["g"] < n_groups]
     expected = frame.groupby("g")["v"].median().reindex(range(n_groups))

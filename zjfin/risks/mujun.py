@@ -65,18 +65,26 @@ def _group_medians(values: np.ndarray, order: np.ndarray, group: np.ndarray, n_g
     a median is two look-ups — no float sort per group and no groupby.
     """
     grouped = group[order]
-    if n_groups < np.iinfo(np.int16).max:
-        ranked = order[np.argsort(grouped.astype(np.int16), kind="stable")]
+    if grouped.dtype == np.int16:  # few groups: numpy's stable sort is a radix sort
+        ranked = order[np.argsort(grouped, kind="stable")]
     else:  # many groups: sort (group, place in value order) as one integer
         shift = max(len(order).bit_length(), 1)
-        ranked = order[np.sort((grouped << shift) | np.arange(len(order), dtype=np.int64)) & ((1 << shift) - 1)]
-    count = np.bincount(group[~np.isnan(values)], minlength=n_groups + 1)[:n_groups]
+        ranked = order[np.sort((grouped.astype(np.int64) << shift) | np.arange(len(order), dtype=np.int64))
+                       & ((1 << shift) - 1)]
+    missing = np.isnan(values)
+    count = np.bincount(group[~missing] if missing.any() else group, minlength=n_groups + 1)[:n_groups]
     median = np.full(n_groups, np.nan)
     some = np.flatnonzero(count > 0)
     low = ranked[start[some] + (count[some] - 1) // 2]
     high = ranked[start[some] + count[some] // 2]
     median[some] = (values[low] + values[high]) / 2.0
     return median, count
+
+
+def _small(group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Group numbers 0 … n_groups as int16 when they fit (so the sorts by group are radix
+    sorts), else as they are."""
+    return group.astype(np.int16) if n_groups < np.iinfo(np.int16).max else group
 
 
 def _starts(group: np.ndarray, n_groups: int) -> np.ndarray:
@@ -105,11 +113,12 @@ def _benchmarks(values: np.ndarray, county: np.ndarray, division: np.ndarray, n_
     cell = np.where(known, county_division, np.where(division >= 0, n_cells + division, n_cells + width))
     cell_division = np.r_[np.arange(n_cells) % width, np.arange(width)]
     local_start, province_start = _starts(county_division, n_cells), _starts(division_group, n_division)
+    county_division, division_group = _small(county_division, n_cells), _small(division_group, n_division)
     benchmark = np.empty((k, m))
     for j in range(k):
         missing = np.isnan(values[j])
         # Missing as +inf for the sort: numpy's vectorised argsort leaves its fast path on NaN.
-        order = np.argsort(np.where(missing, np.inf, values[j]))
+        order = np.argsort(np.where(missing, np.inf, values[j]) if missing.any() else values[j])
         local, local_count = _group_medians(values[j], order, county_division, n_cells, local_start)
         province, province_count = _group_medians(values[j], order, division_group, n_division, province_start)
         valid = m - int(missing.sum())
