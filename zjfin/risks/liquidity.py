@@ -57,7 +57,8 @@ def liquidity_risk(loans: pd.DataFrame, frame: pd.DataFrame, funding: pd.DataFra
     n_substandard = np.bincount(firm[known & is_substandard], minlength=n)[:n]
     n_special = np.bincount(firm[known & is_special], minlength=n)[:n]
     max_overdue = np.zeros(n)
-    np.maximum.at(max_overdue, firm[known], overdue[known])
+    late = known & (overdue > 0)  # most loans are not overdue: only the late ones are scattered
+    np.maximum.at(max_overdue, firm[late], overdue[late])
     has_loans = np.bincount(firm[known], minlength=n)[:n] > 0
     ocf = frame["operating_cash_flow"].to_numpy(dtype=float) if "operating_cash_flow" in frame.columns else np.full(n, np.nan)
     ratio = funding["cash_to_st_debt"].to_numpy(dtype=float)
@@ -73,8 +74,8 @@ def liquidity_risk(loans: pd.DataFrame, frame: pd.DataFrame, funding: pd.DataFra
             index=index,
             copy=False,
         )
-    high = fired["L1"] | fired["L2"]
-    medium = fired["L3"] | fired["L4"] | fired["L5"]
+    high = fired["L1"].to_numpy() | fired["L2"].to_numpy()
+    medium = fired["L3"].to_numpy() | fired["L4"].to_numpy() | fired["L5"].to_numpy()
     columns = pd.DataFrame(
         {
             "loan_total": total(np.ones(len(loans), dtype=bool)),
