@@ -49,3 +49,13 @@ def test_unknown_code_or_column_is_an_error():
         render_reasons(pd.DataFrame({"X9": [True]}), pd.DataFrame(index=[0]))
     with pytest.raises(SchemaError, match="bond_due_12m"):
         render_reasons(pd.DataFrame({"B6": [True]}), pd.DataFrame(index=[0]))
+
+
+def test_a_missing_figure_reads_a_dash_without_its_unit():
+    fired = pd.DataFrame({"B1": [True, True]})
+    values = pd.DataFrame({"bond_defaulted_amount": [3.2e8, np.nan]})
+    out = render_reasons(fired, values)
+    assert out["reasons_zh"].tolist() == ["债券已违约或展期，未偿余额3.2亿元", "债券已违约或展期，未偿余额—"]
+    assert out["reasons_en"].tolist() == ["bonds in default or extended: CNY 320m outstanding",
+                                          "bonds in default or extended: — outstanding"]
+    assert format_values(np.array([np.nan, 5e4]), "money", "zh").to_pylist() == [None, "5万元"]

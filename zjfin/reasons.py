@@ -58,20 +58,28 @@ def format_values(values: np.ndarray | pd.Series, kind: str, lang: str) -> pa.Ar
     """
     if kind == "text":
         return pa.array(pd.Series(values, dtype=object).where(pd.notna(values), "—"), type=pa.string())
-    x = np.asarray(values, dtype=float)
+    parts = _figure_parts(np.asarray(values, dtype=float), kind, lang)
+    if len(parts) == 1:
+        return parts[0]
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _figure_parts(x: np.ndarray, kind: str, lang: str) -> list[Any]:
+    """A figure as the pieces of its text (number, then unit or sign), for the template's
+    join to put together: no separate join per figure."""
     if kind == "money":
         big = np.abs(x) >= (1e8 if lang == "zh" else 1e9)
+        scale = np.where(big, 1e8 if lang == "zh" else 1e9, 1e4 if lang == "zh" else 1e6)
+        number = _text(np.round(x / scale, 2))
         if lang == "zh":
-            number = np.where(big, np.round(x / 1e8, 2), np.round(x / 1e4, 2))
-            return pc.binary_join_element_wise(_text(number), pc.if_else(pa.array(big), "亿元", "万元"), "")
-        number = np.where(big, np.round(x / 1e9, 2), np.round(x / 1e6, 2))
-        return pc.binary_join_element_wise("CNY ", _text(number), pc.if_else(pa.array(big), "bn", "m"), "")
+            return [number, pc.if_else(pa.array(big), "亿元", "万元")]
+        return [pa.scalar("CNY "), number, pc.if_else(pa.array(big), "bn", "m")]
     if kind == "pct":
-        return pc.binary_join_element_wise(_text(np.round(x * 100, 1)), "%", "")
+        return [_text(np.round(x * 100, 1)), pa.scalar("%")]
     if kind in ("ratio", "num"):
-        return _text(np.round(x, 2))
+        return [_text(np.round(x, 2))]
     if kind == "int":
-        return pa.array(np.round(np.nan_to_num(x)).astype(np.int64)).cast(pa.string())
+        return [pa.array(np.round(np.nan_to_num(x)).astype(np.int64)).cast(pa.string())]
     raise SchemaError(f"unknown placeholder format {kind!r} in reason_codes.json")
 
 
@@ -86,30 +94,35 @@ def _pieces(template: str) -> list[tuple[str, str | None, str | None]]:
 
 
 def _figure(values: Mapping[str, Any], column: str, kind: str, lang: str, rows: np.ndarray,
-            cache: dict[tuple[str, str, str], pa.Array]) -> pa.Array:
-    """One placeholder's figures for ``rows``; money depends on the language, the other
-    formats do not, so those are formatted once for both sentences."""
+            cache: dict[tuple[str, str, str], list[Any]]) -> list[Any]:
+    """One placeholder's figures for ``rows``, as text pieces; money depends on the
+    language, the other formats do not, so those are formatted once for both sentences."""
     key = (column, kind, lang if kind == "money" else "")
     if key not in cache:
         if column not in values:
             raise SchemaError(f"reason template names {column!r}, which the screening does not compute")
         if kind == "text":  # taken in Arrow: no Python string per firm
-            text = arrow_text(values[column]).take(pa.array(rows)).combine_chunks()
+            parts = [arrow_text(values[column]).take(pa.array(rows)).combine_chunks()]
         else:  # nullable integers and floats: missing as NaN
-            text = format_values(float_column(values, column)[rows], kind, lang)
-        cache[key] = pc.fill_null(text, "—") if text.null_count else text
+            parts = _figure_parts(float_column(values, column)[rows], kind, lang)
+        # A missing figure reads "—", its unit and sign dropped with it.
+        number = next(part for part in parts if isinstance(part, pa.Array))
+        if number.null_count:
+            missing = number.is_null()
+            parts = [pc.fill_null(part, "—") if part is number else pc.if_else(missing, "", part) for part in parts]
+        cache[key] = parts
     return cache[key]
 
 
 def _fill(pieces: list[tuple[str, str | None, str | None]], values: Mapping[str, Any], rows: np.ndarray,
-          lang: str, cache: dict[tuple[str, str, str], pa.Array]) -> pa.Array:
+          lang: str, cache: dict[tuple[str, str, str], list[Any]]) -> pa.Array:
     """The template filled for the given rows."""
     parts: list[Any] = []
     for literal, column, kind in pieces:
         if literal:
             parts.append(pa.scalar(literal))  # broadcast by the join kernel
         if column is not None:
-            parts.append(_figure(values, column, kind, lang, rows, cache))
+            parts.extend(_figure(values, column, kind, lang, rows, cache))
     if not any(isinstance(p, pa.Array) for p in parts):  # a sentence with no figures
         return pa.array(np.full(len(rows), pieces[0][0]), type=pa.string())
     return pc.binary_join_element_wise(*parts, "")

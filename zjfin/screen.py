@@ -452,7 +452,7 @@ def _probability_of_default(model: Any, frame: pd.DataFrame) -> np.ndarray:
 #: run at once on threads — numpy, Arrow and the sorts release the GIL — and the result is
 #: the same, column for column, as one after the other.
 _ENGINE_ORDER = ("distress", "bonds", "liquidity", "pledges", "mujun", "working_capital")
-_ENGINE_LANES = (("distress", "bonds", "liquidity", "working_capital"), ("mujun", "pledges"))
+_ENGINE_LANES = (("distress", "bonds", "liquidity", "pledges", "working_capital"), ("mujun",))
 
 
 def _run_engines(frame: pd.DataFrame, clean: Dataset, present: set[str], as_of: pd.Timestamp, policy: Policy,
