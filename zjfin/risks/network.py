@@ -60,13 +60,15 @@ class GuaranteeGraph:
     """
 
     def __init__(self, matrix: sp.csr_matrix, n_firms: int, node_ids: pa.Array, guarantor: np.ndarray,
-                 borrower: np.ndarray, joint: np.ndarray) -> None:
+                 borrower: np.ndarray, kind: tuple[pa.ChunkedArray, np.ndarray] | None = None) -> None:
         self.matrix = matrix
         self.n_firms = n_firms
         self.node_ids = node_ids
         #: Active guarantee rows that entered the graph.
         self.guarantees_used = int(len(guarantor))
-        self._rows = (guarantor, borrower, joint)  # one entry per guarantee, for the per-pair extras
+        # One entry per guarantee, for the per-pair extras (worked out when asked for).
+        self._rows = (guarantor, borrower)
+        self._kind = kind
 
     def __repr__(self) -> str:
         return (f"<GuaranteeGraph: {self.n_nodes:,} nodes ({self.n_firms:,} screened firms), "
@@ -78,7 +80,7 @@ class GuaranteeGraph:
 
     def _per_pair(self, values: np.ndarray) -> np.ndarray:
         # Same coordinates as the matrix, so the same layout (explicit zeros are kept).
-        g, b, _ = self._rows
+        g, b = self._rows
         return sp.csr_matrix((values, (g, b)), shape=self.matrix.shape).data
 
     @property
@@ -89,7 +91,11 @@ class GuaranteeGraph:
     @property
     def joint(self) -> np.ndarray:
         """Whether any contract behind each stored entry is a joint guarantee (联保)."""
-        return self._per_pair(self._rows[2].astype(float)) > 0
+        if self._kind is None:
+            return np.zeros(self.matrix.nnz, dtype=bool)
+        column, rows = self._kind  # the kind of each guarantee in the graph, taken when asked for
+        joint = pc.fill_null(pc.equal(column.take(pa.array(rows)), "joint"), False).to_numpy(zero_copy_only=False)
+        return self._per_pair(np.asarray(joint, dtype=float)) > 0
 
     def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(guarantor, borrower, amount) of every stored pair, row-major."""
@@ -141,8 +147,19 @@ def guarantee_graph(guarantees: pd.DataFrame, firm_ids: pd.Series | pa.Array, as
     n_firms = len(firm_text)
     active = _active(guarantees, pd.Timestamp(as_of))
     # A self-guarantee is no relation (validation rejects it); it must not make a node either.
-    same = pc.equal(arrow_text(guarantees["guarantor_id"]), arrow_text(guarantees["borrower_id"]))
-    active &= ~np.asarray(pc.fill_null(same, False).to_numpy(zero_copy_only=False), dtype=bool)
+    # Screened firms compare by position; only ends outside the firms compare as text.
+    if {"guarantor_idx", "borrower_idx"} <= set(guarantees.columns):
+        g_idx, b_idx = (guarantees[f"{side}_idx"].to_numpy(dtype=np.int64) for side in ("guarantor", "borrower"))
+        same = (g_idx == b_idx) & (g_idx >= 0)
+        both_outside = np.flatnonzero((g_idx < 0) & (b_idx < 0))
+        if both_outside.size:
+            at = pa.array(both_outside)
+            text_same = pc.equal(arrow_text(guarantees["guarantor_id"]).take(at), arrow_text(guarantees["borrower_id"]).take(at))
+            same[both_outside] = np.asarray(pc.fill_null(text_same, False).to_numpy(zero_copy_only=False), dtype=bool)
+    else:
+        same = pc.equal(arrow_text(guarantees["guarantor_id"]), arrow_text(guarantees["borrower_id"]))
+        same = np.asarray(pc.fill_null(same, False).to_numpy(zero_copy_only=False), dtype=bool)
+    active &= ~same
     rows = np.flatnonzero(active)
     take = pa.array(rows, type=pa.int64())
     position, outside_text = {}, []
@@ -168,11 +185,6 @@ def guarantee_graph(guarantees: pd.DataFrame, firm_ids: pd.Series | pa.Array, as
         taken += int(outside.sum())
     n_nodes = n_firms + n_outside
     amount = np.nan_to_num(guarantees["amount"].to_numpy(dtype=float)[rows])
-    if "kind" in guarantees.columns:
-        joint = np.asarray(pc.fill_null(pc.equal(arrow_text(guarantees["kind"]).take(take), "joint"), False)
-                           .to_numpy(zero_copy_only=False), dtype=bool)
-    else:
-        joint = np.zeros(len(rows), dtype=bool)
     loop = node["guarantor"] == node["borrower"]
     g, b = node["guarantor"][~loop], node["borrower"][~loop]
     shape = (n_nodes, n_nodes)
@@ -181,7 +193,8 @@ def guarantee_graph(guarantees: pd.DataFrame, firm_ids: pd.Series | pa.Array, as
     matrix = sp.csr_matrix((amount[~loop], (g, b)), shape=shape)
     node_ids = pa.concat_arrays([firm_text.combine_chunks() if isinstance(firm_text, pa.ChunkedArray) else firm_text,
                                  encoded.dictionary.cast(pa.string())])
-    return GuaranteeGraph(matrix, n_firms, node_ids, g, b, joint[~loop])
+    kind = (arrow_text(guarantees["kind"]), rows[~loop]) if "kind" in guarantees.columns else None
+    return GuaranteeGraph(matrix, n_firms, node_ids, g, b, kind)
 
 
 def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
