@@ -419,19 +419,28 @@ class DefaultModel(ClassifierMixin, BaseEstimator):
         labels = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(X))
         columns = dict(zip(self.feature_names_, self._columns(X).values()))
         offset = self.base_score - self._factor * np.log(self.base_odds)
-        parts = [pd.DataFrame({"row": labels, "feature": "(base points)", "value": None, "bin": "",
-                               "woe": np.nan, "log_odds": self.intercept_,
-                               "points": offset - self._factor * self.intercept_})]
+        n = len(labels)
+        # Column by column, base points first, then each feature (one block of n rows each).
+        feature, value, bins = [np.full(n, "(base points)", dtype=object)], [np.full(n, None, dtype=object)], [np.full(n, "", dtype=object)]
+        woes, log_odds = [np.full(n, np.nan)], [np.full(n, float(self.intercept_))]
         for coef, name in zip(self.coef_, self.features_):
             binning = self.binnings_[name]
             codes = binning.codes(columns[name])
             woe = binning.woe[codes]
-            parts.append(pd.DataFrame({"row": labels, "feature": name, "value": list(columns[name]),
-                                       "bin": np.asarray(binning.labels(), dtype=object)[codes], "woe": woe,
-                                       "log_odds": coef * woe, "points": -self._factor * coef * woe}))
-        table = pd.concat(parts, ignore_index=True)
+            feature.append(np.full(n, name, dtype=object))
+            value.append(np.asarray(list(columns[name]), dtype=object))
+            bins.append(np.asarray(binning.labels(), dtype=object)[codes])
+            woes.append(woe)
+            log_odds.append(coef * woe)
+        blocks = len(feature)
+        log_odds_all = np.concatenate(log_odds)
+        points = -self._factor * log_odds_all
+        points[:n] += offset  # the base row: offset − factor · intercept
+        table = pd.DataFrame({"row": np.tile(np.asarray(labels), blocks), "feature": np.concatenate(feature),
+                              "value": np.concatenate(value), "bin": np.concatenate(bins), "woe": np.concatenate(woes),
+                              "log_odds": log_odds_all, "points": points})
         # Rows together, features in model order within each row.
-        order = np.argsort(np.tile(np.arange(len(labels)), len(parts)), kind="stable")
+        order = np.argsort(np.tile(np.arange(n), blocks), kind="stable")
         return table.iloc[order].reset_index(drop=True)
 
     def binning_table(self, feature: str | None = None) -> pd.DataFrame:
