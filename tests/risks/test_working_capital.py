@@ -204,12 +204,27 @@ def test_money_unit_scales_need_and_line(rows):
     for column in COLUMNS:
         assert not np.isinf(b[column]).any()
         assert (b[column].isna() == s[column].isna()).all(), column
-    # Unit-free figures stay; money figures scale by exactly 10^4. The need is a difference,
-    # so its rounding error is relative to the terms subtracted, not to the need itself.
-    np.testing.assert_allclose(s["turnover_days"], b["turnover_days"], rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(s["expected_growth"], b["expected_growth"], rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(s["working_capital_amount"], 1e4 * b["working_capital_amount"], rtol=1e-9)
+    # Unit-free figures stay; money figures scale by exactly 10^4. The turnover days and the
+    # need are differences, so their rounding error is relative to the terms subtracted,
+    # not to the result (receivables and advances of 10^11 on a revenue of 0.01 cancel).
     f = pd.DataFrame(rows)
+    flows = {"inventory": "cost_of_sales", "accounts_receivable": "revenue", "accounts_payable": "cost_of_sales",
+             "prepayments": "cost_of_sales", "advances_from_customers": "revenue"}
+    day_terms = sum(np.where(f[flow] > 0, 360 * (f[item].abs().fillna(0) + f[item + "_prev"].abs().fillna(0))
+                             / f[flow].where(f[flow] > 0, 1.0), 0.0) for item, flow in flows.items())
+    days_b, days_s = b["turnover_days"].to_numpy(), s["turnover_days"].to_numpy()
+    known = ~np.isnan(days_b)
+    np.testing.assert_array_less(np.abs(days_s - days_b)[known], 1e-9 * (np.abs(days_b) + day_terms)[known] + 1e-9)
+    clear_days = known & (day_terms <= 1e3 * np.abs(days_b))  # no cancellation: equal at rtol 1e-9
+    np.testing.assert_allclose(days_s[clear_days], days_b[clear_days], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(s["expected_growth"], b["expected_growth"], rtol=1e-9, atol=1e-12)
+    amount_b, amount_s = b["working_capital_amount"].to_numpy(), s["working_capital_amount"].to_numpy()
+    known = ~np.isnan(amount_b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = 1 + day_terms / np.abs(days_b)  # how much the day sum's rounding is magnified
+    np.testing.assert_array_less(np.abs(amount_s - 1e4 * amount_b)[known],
+                                 (1e-9 * 1e4 * np.abs(amount_b) * spread)[known] + 1e-300)
+    np.testing.assert_allclose(amount_s[clear_days & known], 1e4 * amount_b[clear_days & known], rtol=1e-9)
     terms = (b["working_capital_amount"].abs() + f["cash"].abs() + f["restricted_cash"].fillna(0).abs()
              + f["short_term_debt"].fillna(0).abs()).to_numpy()
     for column in ("working_capital_need", "suggested_credit_line"):
