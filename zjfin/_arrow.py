@@ -85,5 +85,4 @@ def text_from_codes(codes: np.ndarray, labels, index=None) -> pd.Series:
     """
     codes = np.asarray(codes)
     table = pa.array(list(labels), type=pa.large_string())  # the width pandas keeps
-    positions = pa.array(codes, mask=codes < 0) if (codes < 0).any() else pa.array(codes)
-    return as_text(table.take(positions), index=index)
+    return as_text(table.take(pa.array(codes, mask=codes < 0)), index=index)

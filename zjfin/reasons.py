@@ -198,7 +198,7 @@ def render_reasons(fired: pd.DataFrame | Mapping[str, Any], values: pd.DataFrame
 
 class _RowLayout:
     """Where each rendered text goes: the parts name rows (each part's rows increasing), and
-    a row's texts are joined in part order. One stable sort of the row numbers serves every
+    a row's texts are joined in part order. One placement of the row numbers serves every
     column joined this way."""
 
     def __init__(self, rows_parts: list[np.ndarray], n: int) -> None:

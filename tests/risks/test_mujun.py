@@ -337,7 +337,8 @@ def test_group_medians_match_pandas(n_groups):
     values[rng.random(m) < 0.1] = np.nan
     group = rng.integers(0, n_groups + 1, m)  # group n_groups: rows in no group
     order = np.argsort(np.where(np.isnan(values), np.inf, values))
-    median, count = _group_medians(values, order, _small(group, n_groups), n_groups, _starts(group, n_groups))
+    median, count = _group_medians(values, np.isnan(values), order, _small(group, n_groups), n_groups,
+                                   _starts(group, n_groups))
     frame = pd.DataFrame({"g": group, "v": values})
     frame = frame[frame["g"] < n_groups]
     expected = frame.groupby("g")["v"].median().reindex(range(n_groups))

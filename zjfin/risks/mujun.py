@@ -8,7 +8,6 @@ and classed A/B/C/D by rank within their county. Every number comes from the pol
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -54,11 +53,12 @@ def _codes(text: pa.ChunkedArray) -> tuple[np.ndarray, int]:
     return codes, len(encoded.dictionary)
 
 
-def _group_medians(values: np.ndarray, order: np.ndarray, group: np.ndarray, n_groups: int,
+def _group_medians(values: np.ndarray, missing: np.ndarray, order: np.ndarray, group: np.ndarray, n_groups: int,
                    start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Median and count of the non-missing values of one indicator in each group.
 
-    ``order`` lists the rows in increasing value order, missing last; ``group`` is each
+    ``missing`` flags the rows without a value; ``order`` lists the rows in increasing
+    value order, missing last; ``group`` is each
     row's group, 0 … n_groups − 1 (n_groups: rows in no group), and ``start`` where each
     group begins when rows are laid out by group. A stable sort by group of the rows in
     value order (a radix sort on small integers) lays each group's values out in order, so
@@ -71,7 +71,6 @@ def _group_medians(values: np.ndarray, order: np.ndarray, group: np.ndarray, n_g
         shift = max(len(order).bit_length(), 1)
         ranked = order[np.sort((grouped.astype(np.int64) << shift) | np.arange(len(order), dtype=np.int64))
                        & ((1 << shift) - 1)]
-    missing = np.isnan(values)
     count = np.bincount(group[~missing] if missing.any() else group, minlength=n_groups + 1)[:n_groups]
     median = np.full(n_groups, np.nan)
     some = np.flatnonzero(count > 0)
@@ -119,18 +118,18 @@ def _benchmarks(values: np.ndarray, county: np.ndarray, division: np.ndarray, n_
         missing = np.isnan(values[j])
         # Missing as +inf for the sort: numpy's vectorised argsort leaves its fast path on NaN.
         order = np.argsort(np.where(missing, np.inf, values[j]) if missing.any() else values[j])
-        local, local_count = _group_medians(values[j], order, county_division, n_cells, local_start)
-        province, province_count = _group_medians(values[j], order, division_group, n_division, province_start)
+        local, local_count = _group_medians(values[j], missing, order, county_division, n_cells, local_start)
+        province, province_count = _group_medians(values[j], missing, order, division_group, n_division, province_start)
         valid = m - int(missing.sum())
         overall = (values[j][order[(valid - 1) // 2]] + values[j][order[valid // 2]]) / 2.0 if valid else np.nan
+        overall = overall if overall > 0 else np.nan  # only a positive median serves
         with np.errstate(invalid="ignore"):
             province_ok = (province_count >= min_peers) & (province > 0)
             local_ok = (local_count >= min_peers) & (local > 0)
         by_division = np.r_[np.where(province_ok, province, np.nan), np.nan]  # "no division" last
         fallback = by_division[cell_division]
-        fallback = np.where(np.isnan(fallback), overall if overall > 0 else np.nan, fallback)
-        table = np.r_[np.where(local_ok, local, fallback[:n_cells]), fallback[n_cells:],
-                      overall if overall > 0 else np.nan]
+        fallback = np.where(np.isnan(fallback), overall, fallback)
+        table = np.r_[np.where(local_ok, local, fallback[:n_cells]), fallback[n_cells:], overall]
         benchmark[j] = table[cell]
     return benchmark
 

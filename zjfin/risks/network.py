@@ -100,8 +100,8 @@ class GuaranteeGraph:
     def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(guarantor, borrower, amount) of every stored pair, row-major."""
         m = self.matrix
-        guarantor = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr))
-        return guarantor, m.indices.astype(np.int64), m.data
+        guarantor = np.repeat(np.arange(m.shape[0], dtype=m.indices.dtype), np.diff(m.indptr))
+        return guarantor, m.indices, m.data
 
 
 def _active(guarantees: pd.DataFrame, as_of: pd.Timestamp) -> np.ndarray:
@@ -534,10 +534,9 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     if len(frame) != n or len(seeds) != n:
         raise ValueError("the frame, the seeds and the graph's firms must have the same length")
     matrix = graph.matrix
-    borrower = matrix.indices
-    amount = matrix.data.astype(float, copy=False)
+    guarantor, borrower, amount = graph.edges()
+    amount = amount.astype(float, copy=False)
     out_degree = np.diff(matrix.indptr)
-    guarantor = np.repeat(np.arange(n_nodes, dtype=borrower.dtype), out_degree)
     equity = frame["equity"].to_numpy(dtype=float) if "equity" in frame.columns else np.full(n, np.nan)
     assets = frame["total_assets"].to_numpy(dtype=float) if "total_assets" in frame.columns else np.full(n, np.nan)
     node_seed = np.zeros(n_nodes, dtype=bool)
