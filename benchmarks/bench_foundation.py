@@ -135,7 +135,6 @@ def measure(folder: Path, repeat: int, skip_xlsx: bool = False) -> dict:
     from scipy.sparse.csgraph import connected_components
 
     import zjfin
-    from zjfin.export import write_parquet
 
     files = sorted(folder.glob("*.parquet"))
     floor_read, tables = _median_time(lambda: {f.stem: pq.read_table(f) for f in files}, repeat)

@@ -6,7 +6,6 @@ The orchestration of the data flow read → validate → features → risks → 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -20,7 +19,7 @@ from zjfin._arrow import as_text
 from zjfin.features import SIZE_CLASSES, firm_frame, size_class
 from zjfin.lists import LISTS, assign_lists
 from zjfin.reasons import reason_catalogue, render_reasons
-from zjfin.risks import RISK_LEVELS, EngineOutput
+from zjfin.risks import RISK_LEVELS, EngineOutput, threads
 from zjfin.risks.bonds import bond_maturities, bond_risk, short_term_funding
 from zjfin.risks.distress import distress
 from zjfin.risks.liquidity import liquidity_risk
@@ -356,8 +355,9 @@ def screen(
         :func:`zjfin.model.features`: it fills ``pd_12m``, which the policy's
         ``[lists] quality_max_pd`` then uses.
     n_jobs : int, optional
-        Threads for the independent per-firm stages (the risk engines run in two lanes,
-        the Chinese and English reasons side by side). ``None`` (default): as many as the
+        Threads for the independent stages (the risk engines run in two lanes, chain
+        depth beside the DebtRank runs in the guarantee network, the Chinese and English
+        reasons side by side). ``None`` (default): as many as the
         machine has cores, at most two; ``1``: one stage after the other. The result is the
         same either way.
 
@@ -373,7 +373,7 @@ def screen(
     1
     """
     as_of_ts = _as_of(as_of)
-    n_jobs = _n_jobs(n_jobs)
+    n_jobs = threads(n_jobs)
     policy = policy or Policy.default()
     if not isinstance(policy, Policy):
         raise ParameterError("policy", "a zjfin.Policy", policy)
@@ -424,15 +424,6 @@ def screen(
     ]
     return ScreeningResult(screening, report, as_of_ts, policy, dict(tracker.timings), switched_off, extra_tables,
                            model=model)
-
-
-def _n_jobs(value: int | None) -> int:
-    """Threads for the per-firm stages: ``None`` is every core, at most two lanes' worth."""
-    if value is None:
-        return max(1, min(2, os.cpu_count() or 1))
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ParameterError("n_jobs", "a whole number ≥ 1 or None", value)
-    return int(value)
 
 
 def _probability_of_default(model: Any, frame: pd.DataFrame) -> np.ndarray:
@@ -519,7 +510,7 @@ def _run_engines(frame: pd.DataFrame, clean: Dataset, present: set[str], as_of: 
         if "guarantees" in present:
             graph = guarantee_graph(clean["guarantees"], frame["firm_id"], as_of)
             risks = {name: o.columns[name] for o in outputs for name in o.columns.columns if name.endswith("_risk")}
-            network, circles = guarantee_network(graph, frame, distressed_firms(risks, policy), policy)
+            network, circles = guarantee_network(graph, frame, distressed_firms(risks, policy), policy, n_jobs=n_jobs)
             outputs.append(network)
             tables["circles"] = circles
             tables["graph"] = graph

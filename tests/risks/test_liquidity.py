@@ -1,6 +1,5 @@
 import numpy as np
 import pandas as pd
-import pytest
 
 from zjfin.policy import Policy
 from zjfin.risks.liquidity import liquidity_risk

@@ -1054,3 +1054,62 @@ def test_circles_table_by_hand():
                                                 "D": "GC000002", "E": None}
     assert column(r, "circle_distressed_count") == {"A": 1, "B": 1, "C": 0, "D": 0, "E": 0}
     assert column(r, "chain_depth") == {"A": 0, "B": 0, "C": 1, "D": 1, "E": 0}
+
+
+# --------------------------------------------------------------------------- the working order and its helpers
+
+
+@random_param
+def test_random_results_do_not_depend_on_threads(name):
+    """Chain depth beside DebtRank in a second thread (n_jobs=2) gives the very same
+    columns and circles as one thread."""
+    c = random_cases(name)
+    graph = guarantee_graph(c.df, c.frame["firm_id"], AS_OF)
+    seeds = c.frame["firm_id"].isin(c.seeds).to_numpy()
+    one, circles_one = guarantee_network(graph, c.frame, seeds, POLICY, n_jobs=1)
+    two, circles_two = guarantee_network(graph, c.frame, seeds, POLICY, n_jobs=2)
+    pd.testing.assert_frame_equal(one.columns, two.columns)
+    pd.testing.assert_frame_equal(one.fired, two.fired)
+    pd.testing.assert_frame_equal(circles_one, circles_two)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 70_000), max_size=60))
+def test_grouped_order_is_a_stable_sort_by_label(labels):
+    """Two 16-bit radix passes reach labels above 65,535 and keep positions in order."""
+    from zjfin.risks.network import _grouped_order
+
+    labels = np.array(labels, dtype=np.int32)
+    n_labels = int(labels.max(initial=-1)) + 1
+    assert _grouped_order(labels, n_labels).tolist() == np.argsort(labels, kind="stable").tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 12).flatmap(lambda n: st.tuples(
+    st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1), st.integers(1, 9)), max_size=30),
+    st.permutations(range(n)))))
+def test_renumbered_graph_is_the_same_graph(case):
+    """Node order[k] becomes k: every entry moves with both its ends (checked densely)."""
+    from zjfin.risks.network import _renumbered
+
+    n, entries, order = case
+    g, b, a = (np.array([e[k] for e in entries], dtype=np.int64) for k in range(3))
+    matrix = sp.csr_matrix((a.astype(float), (g, b)), shape=(n, n))
+    order = np.array(order, dtype=np.int64)
+    position = np.empty(n, dtype=np.int32)
+    position[order] = np.arange(n, dtype=np.int32)
+    local = _renumbered(matrix, order, position)
+    dense = matrix.toarray()
+    np.testing.assert_array_equal(local.toarray(), dense[np.ix_(order, order)])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 1_234_567), max_size=40), st.sampled_from([("GC", 6), ("GG", 7), ("X", 2)]))
+def test_ids_are_prefix_and_zero_padded_number(numbers, form):
+    """The numpy byte layout gives the same text as Python's formatting; 0 is missing."""
+    from zjfin.risks.network import _ids
+
+    prefix, width = form
+    numbers = np.array(numbers, dtype=np.int64) % (10 ** width)
+    expected = [f"{prefix}{x:0{width}d}" if x > 0 else None for x in numbers.tolist()]
+    assert _ids(numbers, prefix, width).to_pylist() == expected

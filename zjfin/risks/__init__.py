@@ -13,7 +13,7 @@ from typing import Any, Mapping, NamedTuple
 import numpy as np
 import pandas as pd
 
-__all__ = ["EngineOutput", "RISK_LEVELS", "float_column", "level_from_masks"]
+__all__ = ["EngineOutput", "RISK_LEVELS", "float_column", "level_from_masks", "threads"]
 
 #: Risk levels in order; a firm's level is the highest whose condition holds.
 RISK_LEVELS = ("none", "low", "medium", "high")
@@ -26,6 +26,26 @@ class EngineOutput(NamedTuple):
     """New per-firm columns, same index as the firm frame."""
     fired: pd.DataFrame
     """Boolean columns named by reason code: where each rule fired."""
+
+
+def threads(n_jobs: int | None) -> int:
+    """Threads for the stages that run side by side: ``None`` is every core, at most two
+    (no stage has more than two lanes).
+
+    Examples
+    --------
+    >>> threads(1)
+    1
+    """
+    import os
+
+    from zjfin.errors import ParameterError
+
+    if n_jobs is None:
+        return max(1, min(2, os.cpu_count() or 1))
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
+        raise ParameterError("n_jobs", "a whole number ≥ 1 or None", n_jobs)
+    return int(n_jobs)
 
 
 def level_from_masks(index: pd.Index, high, medium, low) -> pd.Series:
