@@ -262,8 +262,15 @@ def chain_depth(matrix: sp.csr_matrix, labels: np.ndarray, n_components: int,
     representative = first[labels]
     others = np.flatnonzero(representative != np.arange(n))  # members that do not represent
     others = others[np.argsort(representative[others], kind="stable")]
-    other_start = np.searchsorted(representative[others], np.arange(n + 1))
-    successor = np.where(src_label != dst_label, representative[matrix.indices], n)
+    other_start = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(representative[others], minlength=n), out=other_start[1:])
+    between = src_label != dst_label
+    successor = np.where(between, representative[matrix.indices], n)
+    # Only components with a successor pass anything on (about half of them): the others
+    # get their layer and are not expanded.
+    passes_on = np.zeros(n_components, dtype=bool)
+    passes_on[src_label[between]] = True
+    passes_on = passes_on[labels]
     # Kahn's in-degrees: predecessors not yet in a layer.
     remaining = np.bincount(successor, minlength=n + 1)
     remaining[n] = len(successor) + 1  # the sink: never down to 0
@@ -273,6 +280,7 @@ def chain_depth(matrix: sp.csr_matrix, labels: np.ndarray, n_components: int,
     layer = 0
     while frontier.size:
         node_depth[frontier] = layer
+        frontier = frontier[passes_on[frontier]]
         nodes = np.r_[frontier, others[_ranges(other_start[frontier], other_start[frontier + 1])]]
         targets = successor[_ranges(indptr[nodes], indptr[nodes + 1])]
         if not targets.size:
@@ -324,7 +332,9 @@ def debtrank(impact_by_borrower: sp.csr_matrix, seed_scenario: np.ndarray, seed_
     """
     seed_scenario, seed_node = np.asarray(seed_scenario, dtype=np.int64), np.asarray(seed_node, dtype=np.int64)
     if seed_scenario.size and (seed_scenario == seed_scenario[0]).all():
-        node, h = _debtrank_dense(impact_by_borrower, seed_node, max_steps)
+        # One scenario: a dense state over the nodes.
+        node, h = _debtrank_cells(impact_by_borrower, np.zeros(1, dtype=np.int64), impact_by_borrower.shape[0],
+                                  np.zeros(seed_node.size, dtype=np.int64), seed_node, max_steps)
         return np.full(len(node), seed_scenario[0], dtype=np.int64), node, h
     n = impact_by_borrower.shape[0]
     keys = np.unique(seed_scenario * n + seed_node)
@@ -374,35 +384,75 @@ def debtrank(impact_by_borrower: sp.csr_matrix, seed_scenario: np.ndarray, seed_
     return scenario, node, h[order]
 
 
-def _debtrank_dense(impact_by_borrower: sp.csr_matrix, seed_node: np.ndarray,
-                    max_steps: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """One DebtRank scenario on a dense state over the nodes: (node, h) where h > 0, by node."""
+def _debtrank_cells(impact_by_borrower: sp.csr_matrix, base: np.ndarray, n_cells: int, seed_scenario: np.ndarray,
+                    seed_node: np.ndarray, max_steps: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """DebtRank for scenarios whose states share one dense array: scenario s keeps node j's
+    h in cell ``base[s] + j``. For one scenario, base is [0] and there is a cell per node.
+    For several, each scenario owns the cells of a range of nodes its distress cannot
+    leave (its guarantee group, laid out side by side), so the cell a guarantor's share
+    lands in is found by an addition, with no search. Returns (cell, h) where h > 0, by cell.
+    """
     indptr, guarantor, weight = impact_by_borrower.indptr, impact_by_borrower.indices, impact_by_borrower.data
-    h = np.zeros(impact_by_borrower.shape[0])
-    received = np.zeros(len(h))
-    frontier = np.unique(seed_node)
-    h[frontier] = 1.0
-    frontier_h = h[frontier]
+    h = np.zeros(n_cells)
+    received = np.zeros(n_cells)
+    cell, first = np.unique(base[seed_scenario] + seed_node, return_index=True)
+    scenario = np.asarray(seed_scenario)[first]
+    h[cell] = 1.0
     step = 0
-    while frontier.size and (max_steps is None or step < max_steps):
-        starts, stops = indptr[frontier], indptr[frontier + 1]
+    while cell.size and (max_steps is None or step < max_steps):
+        offset = base[scenario]
+        starts, stops = indptr[cell - offset], indptr[cell - offset + 1]
+        counts = stops - starts
         at = _ranges(starts, stops)
-        impact = weight[at] * np.repeat(frontier_h, stops - starts)
+        impact = weight[at] * np.repeat(h[cell], counts)
         positive = impact > 0  # a zero impact leaves the guarantor undistressed
-        target, impact = guarantor[at][positive], impact[positive]
+        target = (guarantor[at] + np.repeat(offset, counts))[positive]
+        owner = np.repeat(scenario, counts)[positive]
+        impact = impact[positive]
         if not target.size:
             break
         # What each guarantor receives this step, summed in the order of the guarantees.
         np.add.at(received, target, impact)
-        touched = pd.unique(target)
-        new = h[touched] == 0  # already distressed or inactive: h grows, no second propagation
-        h[touched] = np.minimum(1.0, h[touched] + received[touched])
-        received[touched] = 0.0
-        frontier = touched[new]
-        frontier_h = h[frontier]
+        before = h[target]
+        # A cell named twice gets the same value twice: both read the state before the step.
+        h[target] = np.minimum(1.0, before + received[target])
+        received[target] = 0.0
+        new = before == 0  # already distressed or inactive: h grows, no second propagation
+        cell, first = np.unique(target[new], return_index=True)
+        scenario = owner[new][first]
         step += 1
-    node = np.flatnonzero(h)
-    return node, h[node]
+    cell = np.flatnonzero(h)
+    return cell, h[cell]
+
+
+def _debtrank_in_groups(impact_by_borrower: sp.csr_matrix, seed_node: np.ndarray, group_start: np.ndarray,
+                        group_size: np.ndarray, budget: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One DebtRank scenario per seed node (in the numbering where every guarantee group is
+    a range of nodes: ``group_start`` and ``group_size`` of each seed's group). Scenarios
+    whose groups fit in ``budget`` cells in all run together on dense cells; any others
+    (groups too large for that) run on sorted keys. Returns (scenario, node, h) for h > 0,
+    in no particular order."""
+    k = len(seed_node)
+    by_size = np.argsort(group_size, kind="stable")
+    dense = np.zeros(k, dtype=bool)
+    dense[by_size[np.cumsum(group_size[by_size]) <= budget]] = True
+    parts = []
+    together = np.flatnonzero(dense)
+    if together.size:
+        cell_start = np.zeros(together.size + 1, dtype=np.int64)
+        np.cumsum(group_size[together], out=cell_start[1:])
+        base = cell_start[:-1] - group_start[together]
+        cell, h = _debtrank_cells(impact_by_borrower, base, int(cell_start[-1]), np.arange(together.size),
+                                  seed_node[together], None)
+        scenario = np.searchsorted(cell_start, cell, side="right") - 1
+        parts.append((together[scenario], cell - base[scenario], h))
+    apart = np.flatnonzero(~dense)
+    if apart.size:
+        scenario, node, h = debtrank(impact_by_borrower, np.arange(apart.size), seed_node[apart])
+        parts.append((apart[scenario], node, h))
+    if not parts:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
+    return tuple(np.concatenate(column) for column in zip(*parts))
 
 
 def _impact_matrix(matrix: sp.csr_matrix, node_equity: np.ndarray, guarantor: np.ndarray) -> sp.csr_matrix:
@@ -612,7 +662,8 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     position = np.empty(n_nodes, dtype=matrix.indices.dtype)  # node → local node
     position[order] = np.arange(n_nodes, dtype=position.dtype)
     at = position[:n]  # each firm's local node
-    group_first = order[np.cumsum(weak_size) - weak_size]
+    group_start = np.cumsum(weak_size) - weak_size  # where each group begins in the new numbering
+    group_first = order[group_start]
     is_group = weak_size >= 2
     group_number = _numbered(n_weak, np.flatnonzero(is_group), [group_first[is_group], -weak_size[is_group]])
     local = _renumbered(matrix, order, position)
@@ -666,15 +717,13 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     firm_in = in_amount[at]
     weak_of_firm = weak[:n]
 
-    def layers_and_ids():
+    def layers():
         lane = _Clock(timings)
         depth = chain_depth(local, strong, n_strong, src_label=strong_guarantor, dst_label=strong_borrower)
         lane.lap("  lane 1: depth")
-        ids = _ids(circle_number[circle_of_firm], "GC", 6), _ids(group_number[weak_of_firm], "GG", 7)
-        lane.lap("  lane 1: circle and group ids")
-        return (depth[circle_of_firm], *ids)
+        return depth[circle_of_firm]
 
-    def contagion_and_impact():
+    def spread_and_ids():
         # DebtRank over the whole province, then one scenario per firm for systemic impact.
         lane = _Clock(timings)
         _, node, h = debtrank(impact, np.zeros(int(seed.sum()), dtype=np.int64), np.flatnonzero(seed))
@@ -688,20 +737,25 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
         chosen = _systemic_candidates(in_circle, has_out[at], firm_out, firm_in, p)
         systemic = np.full(n, np.nan)
         if chosen.size:
-            scenario, node, h = debtrank(impact, np.arange(chosen.size), at[chosen])
+            # Distress never leaves a guarantee group, and groups are ranges of nodes here.
+            group = weak[chosen]
+            scenario, node, h = _debtrank_in_groups(impact, at[chosen], group_start[group], weak_size[group],
+                                                    budget=max(4 * n_nodes, 1 << 20))
             # R = Σ_i v_i h_i(T) − Σ_i v_i h_i(1): the seed's own value does not count.
             reached = np.bincount(scenario, weights=value[node] * h, minlength=chosen.size)
             systemic[chosen] = np.maximum(reached - value[at[chosen]], 0.0)
         lane.lap("  lane 2: systemic impact")
-        return contagion, systemic
+        ids = _ids(circle_number[circle_of_firm], "GC", 6), _ids(group_number[weak_of_firm], "GG", 7)
+        lane.lap("  lane 2: circle and group ids")
+        return contagion, systemic, *ids
 
     # Two independent lanes (numpy lets go of the interpreter inside each array step).
     if threads(n_jobs) > 1:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="zjfin-network") as pool:
-            spreading = pool.submit(contagion_and_impact)
-            (firm_depth, circle_ids, group_ids), (contagion, systemic) = layers_and_ids(), spreading.result()
+            spreading = pool.submit(spread_and_ids)
+            firm_depth, (contagion, systemic, circle_ids, group_ids) = layers(), spreading.result()
     else:
-        (firm_depth, circle_ids, group_ids), (contagion, systemic) = layers_and_ids(), contagion_and_impact()
+        firm_depth, (contagion, systemic, circle_ids, group_ids) = layers(), spread_and_ids()
 
     clock.lap("depth ‖ contagion, systemic")
     # Risk level and reasons.
