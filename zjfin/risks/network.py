@@ -12,7 +12,7 @@ Python loop over firms or guarantees (loops run over propagation steps or graph 
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -693,71 +693,75 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     # every firm's guarantors.
     impact = _impact_matrix(local, node_equity, guarantor)
     has_in = np.diff(impact.indptr) > 0
-    pattern = sp.csr_matrix((np.ones(local.nnz, dtype=np.int8), local.indices, local.indptr), shape=local.shape)
-    transpose = sp.csr_matrix((np.ones(impact.nnz, dtype=np.int8), impact.indices, impact.indptr), shape=local.shape)
-    partners = np.diff(pattern.multiply(transpose).tocsr().indptr)[at]
+    lane = _Lane(n_jobs)  # a second thread for DebtRank and what follows it, beside this one
+    try:
+        def spread():
+            # DebtRank over the whole province (only W is needed: it starts right away).
+            clock2 = _Clock(timings)
+            _, node, h = debtrank(impact, np.zeros(int(seed.sum()), dtype=np.int64), np.flatnonzero(seed))
+            contagion = np.zeros(n_nodes)
+            contagion[node] = h
+            clock2.lap("  lane 2: contagion")
+            return contagion
 
-    clock.lap("reciprocity")
-    # Circles: strongly connected components of two or more firms.
-    n_strong, strong = connected_components(local, directed=True, connection="strong")
-    strong_size = np.bincount(strong, minlength=n_strong)
-    strong_guarantor, strong_borrower = strong[guarantor], strong[borrower]
-    internal = strong_guarantor == strong_borrower
-    circle_amount = np.bincount(strong_guarantor[internal], weights=amount[internal], minlength=n_strong)
-    circle_edges = np.bincount(strong_guarantor[internal], minlength=n_strong)
-    is_circle = strong_size >= 2
-    circle = np.flatnonzero(is_circle)
-    # Largest circles first, then by amount, then by the first member's position.
-    circle_first = order[_first_node(strong, n_strong)[circle]]
-    circle_number = _numbered(n_strong, circle, [circle_first, -circle_amount[circle], -strong_size[circle]])
+        spreading = lane.submit(spread)
+        pattern = sp.csr_matrix((np.ones(local.nnz, dtype=np.int8), local.indices, local.indptr), shape=local.shape)
+        transpose = sp.csr_matrix((np.ones(impact.nnz, dtype=np.int8), impact.indices, impact.indptr), shape=local.shape)
+        partners = np.diff(pattern.multiply(transpose).tocsr().indptr)[at]
 
-    clock.lap("circles")
-    circle_of_firm = strong[at]
-    in_circle = is_circle[circle_of_firm]
-    firm_in = in_amount[at]
-    weak_of_firm = weak[:n]
+        clock.lap("reciprocity")
+        # Circles: strongly connected components of two or more firms.
+        n_strong, strong = connected_components(local, directed=True, connection="strong")
+        strong_size = np.bincount(strong, minlength=n_strong)
+        strong_guarantor, strong_borrower = strong[guarantor], strong[borrower]
+        internal = strong_guarantor == strong_borrower
+        circle_amount = np.bincount(strong_guarantor[internal], weights=amount[internal], minlength=n_strong)
+        circle_edges = np.bincount(strong_guarantor[internal], minlength=n_strong)
+        is_circle = strong_size >= 2
+        circle = np.flatnonzero(is_circle)
+        # Largest circles first, then by amount, then by the first member's position.
+        circle_first = order[_first_node(strong, n_strong)[circle]]
+        circle_number = _numbered(n_strong, circle, [circle_first, -circle_amount[circle], -strong_size[circle]])
+        circle_of_firm = strong[at]
+        in_circle = is_circle[circle_of_firm]
+        firm_in = in_amount[at]
+        weak_of_firm = weak[:n]
 
-    def layers():
-        lane = _Clock(timings)
+        def impact_ids_and_circles():
+            # One DebtRank scenario per chosen firm for systemic impact, then the text.
+            clock2 = _Clock(timings)
+            firm_value = np.where(np.isfinite(assets) & (assets > 0), assets, 0.0)
+            total_value = firm_value.sum()
+            value = np.zeros(n_nodes)
+            value[at] = firm_value / total_value if total_value > 0 else firm_value
+            chosen = _systemic_candidates(in_circle, has_out[at], firm_out, firm_in, p)
+            systemic = np.full(n, np.nan)
+            if chosen.size:
+                # Distress never leaves a guarantee group, and groups are ranges of nodes here.
+                group = weak[chosen]
+                scenario, node, h = _debtrank_in_groups(impact, at[chosen], group_start[group], weak_size[group],
+                                                        budget=max(4 * n_nodes, 1 << 20))
+                # R = Σ_i v_i h_i(T) − Σ_i v_i h_i(1): the seed's own value does not count.
+                reached = np.bincount(scenario, weights=value[node] * h, minlength=chosen.size)
+                systemic[chosen] = np.maximum(reached - value[at[chosen]], 0.0)
+            clock2.lap("  lane 2: systemic impact")
+            ids = _ids(circle_number[circle_of_firm], "GC", 6), _ids(group_number[weak_of_firm], "GG", 7)
+            circles = _circles_table(graph, order, strong, circle, circle_number, strong_size, circle_amount,
+                                     circle_edges, seed, spreading.result())
+            clock2.lap("  lane 2: ids and the circles table")
+            return systemic, circles, *ids
+
+        clock.lap("circles")
+        rest = lane.submit(impact_ids_and_circles)
         depth = chain_depth(local, strong, n_strong, src_label=strong_guarantor, dst_label=strong_borrower)
-        lane.lap("  lane 1: depth")
-        return depth[circle_of_firm]
+        firm_depth = depth[circle_of_firm]
+        clock.lap("depth (lane 1)")
+        contagion = spreading.result()
+        systemic, circles, circle_ids, group_ids = rest.result()
+    finally:
+        lane.close()
 
-    def spread_and_ids():
-        # DebtRank over the whole province, then one scenario per firm for systemic impact.
-        lane = _Clock(timings)
-        _, node, h = debtrank(impact, np.zeros(int(seed.sum()), dtype=np.int64), np.flatnonzero(seed))
-        contagion = np.zeros(n_nodes)
-        contagion[node] = h
-        firm_value = np.where(np.isfinite(assets) & (assets > 0), assets, 0.0)
-        total_value = firm_value.sum()
-        value = np.zeros(n_nodes)
-        value[at] = firm_value / total_value if total_value > 0 else firm_value
-        lane.lap("  lane 2: contagion")
-        chosen = _systemic_candidates(in_circle, has_out[at], firm_out, firm_in, p)
-        systemic = np.full(n, np.nan)
-        if chosen.size:
-            # Distress never leaves a guarantee group, and groups are ranges of nodes here.
-            group = weak[chosen]
-            scenario, node, h = _debtrank_in_groups(impact, at[chosen], group_start[group], weak_size[group],
-                                                    budget=max(4 * n_nodes, 1 << 20))
-            # R = Σ_i v_i h_i(T) − Σ_i v_i h_i(1): the seed's own value does not count.
-            reached = np.bincount(scenario, weights=value[node] * h, minlength=chosen.size)
-            systemic[chosen] = np.maximum(reached - value[at[chosen]], 0.0)
-        lane.lap("  lane 2: systemic impact")
-        ids = _ids(circle_number[circle_of_firm], "GC", 6), _ids(group_number[weak_of_firm], "GG", 7)
-        lane.lap("  lane 2: circle and group ids")
-        return contagion, systemic, *ids
-
-    # Two independent lanes (numpy lets go of the interpreter inside each array step).
-    if threads(n_jobs) > 1:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="zjfin-network") as pool:
-            spreading = pool.submit(spread_and_ids)
-            firm_depth, (contagion, systemic, circle_ids, group_ids) = layers(), spreading.result()
-    else:
-        firm_depth, (contagion, systemic, circle_ids, group_ids) = layers(), spread_and_ids()
-
-    clock.lap("depth ‖ contagion, systemic")
+    clock.lap("waiting for lane 2")
     # Risk level and reasons.
     firm_contagion = contagion[at]
     circle_distressed = np.bincount(strong[seed], minlength=n_strong)
@@ -797,10 +801,27 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
         "systemic_impact": systemic,
         "guarantee_risk": level_from_masks(index, high_mask, medium_mask, low_mask),
     }, index=index, copy=False)
-    circles = _circles_table(graph, order, strong, circle, circle_number, strong_size,
-                             circle_amount, circle_edges, seed, contagion)
     clock.lap("assemble")
     return EngineOutput(columns, fired), circles
+
+
+class _Lane:
+    """Work handed to a second thread (one worker, so tasks run in the order given), or
+    done on the spot when there is one thread."""
+
+    def __init__(self, n_jobs: int | None) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zjfin-network") if threads(n_jobs) > 1 else None
+
+    def submit(self, task) -> Future:
+        if self.pool is not None:
+            return self.pool.submit(task)
+        done: Future = Future()
+        done.set_result(task())
+        return done
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
 
 
 class _Clock:
