@@ -675,25 +675,12 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     node_equity[at] = equity
 
     clock.lap("groups")
-    # Exposure: row sums, column sums and one product with the seed vector.
-    out_amount = np.bincount(guarantor, weights=amount, minlength=n_nodes)
-    in_amount = np.bincount(borrower, weights=amount, minlength=n_nodes)
-    has_out = np.diff(local.indptr) > 0
-    equity_ok = np.isfinite(equity) & (equity > 0)
-    out_ratio = np.full(n, np.nan)
-    firm_out = out_amount[at]
-    np.divide(firm_out, equity, out=out_ratio, where=equity_ok)
-    to_distressed = (local @ seed.astype(float))[at]
-    to_distressed_ratio = np.full(n, np.nan)
-    np.divide(to_distressed, equity, out=to_distressed_ratio, where=equity_ok)
-
-    clock.lap("exposure")
     # The transpose (borrower → its guarantors) carries DebtRank's W; its pattern also
     # gives reciprocal pairs (entries present in both the graph and its transpose) and
     # every firm's guarantors.
     impact = _impact_matrix(local, node_equity, guarantor)
-    has_in = np.diff(impact.indptr) > 0
-    lane = _Lane(n_jobs)  # a second thread for DebtRank and what follows it, beside this one
+    equity_ok = np.isfinite(equity) & (equity > 0)
+    lane = _Lane(n_jobs)  # a second thread for DebtRank and what needs no components, beside this one
     try:
         def spread():
             # DebtRank over the whole province (only W is needed: it starts right away).
@@ -704,12 +691,25 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
             clock2.lap("  lane 2: contagion")
             return contagion
 
-        spreading = lane.submit(spread)
-        pattern = sp.csr_matrix((np.ones(local.nnz, dtype=np.int8), local.indices, local.indptr), shape=local.shape)
-        transpose = sp.csr_matrix((np.ones(impact.nnz, dtype=np.int8), impact.indices, impact.indptr), shape=local.shape)
-        partners = np.diff(pattern.multiply(transpose).tocsr().indptr)[at]
+        def exposure():
+            # Row sums, column sums, one product with the seed vector; reciprocal pairs.
+            clock2 = _Clock(timings)
+            out_amount = np.bincount(guarantor, weights=amount, minlength=n_nodes)
+            in_amount = np.bincount(borrower, weights=amount, minlength=n_nodes)
+            firm = {"out": out_amount[at], "in": in_amount[at], "has_out": (np.diff(local.indptr) > 0)[at],
+                    "has_in": (np.diff(impact.indptr) > 0)[at], "to_distressed": (local @ seed.astype(float))[at]}
+            firm["out_ratio"], firm["to_distressed_ratio"] = np.full(n, np.nan), np.full(n, np.nan)
+            np.divide(firm["out"], equity, out=firm["out_ratio"], where=equity_ok)
+            np.divide(firm["to_distressed"], equity, out=firm["to_distressed_ratio"], where=equity_ok)
+            pattern = sp.csr_matrix((np.ones(local.nnz, dtype=np.int8), local.indices, local.indptr), shape=local.shape)
+            transpose = sp.csr_matrix((np.ones(impact.nnz, dtype=np.int8), impact.indices, impact.indptr),
+                                      shape=local.shape)
+            firm["partners"] = np.diff(pattern.multiply(transpose).tocsr().indptr)[at]
+            clock2.lap("  lane 2: exposure and reciprocity")
+            return firm
 
-        clock.lap("reciprocity")
+        spreading, exposing = lane.submit(spread), lane.submit(exposure)
+        clock.lap("W")
         # Circles: strongly connected components of two or more firms.
         n_strong, strong = connected_components(local, directed=True, connection="strong")
         strong_size = np.bincount(strong, minlength=n_strong)
@@ -724,7 +724,6 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
         circle_number = _numbered(n_strong, circle, [circle_first, -circle_amount[circle], -strong_size[circle]])
         circle_of_firm = strong[at]
         in_circle = is_circle[circle_of_firm]
-        firm_in = in_amount[at]
         weak_of_firm = weak[:n]
 
         def impact_ids_and_circles():
@@ -734,7 +733,8 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
             total_value = firm_value.sum()
             value = np.zeros(n_nodes)
             value[at] = firm_value / total_value if total_value > 0 else firm_value
-            chosen = _systemic_candidates(in_circle, has_out[at], firm_out, firm_in, p)
+            firm = exposing.result()
+            chosen = _systemic_candidates(in_circle, firm["has_out"], firm["out"], firm["in"], p)
             systemic = np.full(n, np.nan)
             if chosen.size:
                 # Distress never leaves a guarantee group, and groups are ranges of nodes here.
@@ -746,18 +746,20 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
                 systemic[chosen] = np.maximum(reached - value[at[chosen]], 0.0)
             clock2.lap("  lane 2: systemic impact")
             ids = _ids(circle_number[circle_of_firm], "GC", 6), _ids(group_number[weak_of_firm], "GG", 7)
-            circles = _circles_table(graph, order, strong, circle, circle_number, strong_size, circle_amount,
-                                     circle_edges, seed, spreading.result())
-            clock2.lap("  lane 2: ids and the circles table")
-            return systemic, circles, *ids
+            clock2.lap("  lane 2: circle and group ids")
+            return systemic, *ids
 
         clock.lap("circles")
         rest = lane.submit(impact_ids_and_circles)
         depth = chain_depth(local, strong, n_strong, src_label=strong_guarantor, dst_label=strong_borrower)
         firm_depth = depth[circle_of_firm]
-        clock.lap("depth (lane 1)")
+        clock.lap("depth")
         contagion = spreading.result()
-        systemic, circles, circle_ids, group_ids = rest.result()
+        circles = _circles_table(graph, order, strong, circle, circle_number, strong_size, circle_amount,
+                                 circle_edges, seed, contagion)
+        clock.lap("circles table")
+        firm = exposing.result()
+        systemic, circle_ids, group_ids = rest.result()
     finally:
         lane.close()
 
@@ -770,27 +772,27 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     equity_bad = ~equity_ok
     with np.errstate(invalid="ignore"):
         fired = pd.DataFrame({
-            "G1": (to_distressed > 0) & ((to_distressed_ratio > p.high_distressed_exposure_ratio) | equity_bad),
+            "G1": (firm["to_distressed"] > 0) & ((firm["to_distressed_ratio"] > p.high_distressed_exposure_ratio) | equity_bad),
             "G2": distressed_circle,
             "G3": ~seeds & (firm_contagion >= p.high_contagion_loss) & (firm_contagion > 0),
             # A circle with a distressed member is said by G2 already.
             "G4": in_circle & ~distressed_circle,
-            "G5": partners > 0,
-            "G6": has_out[at] & ((out_ratio > p.medium_out_ratio) | equity_bad),
+            "G5": firm["partners"] > 0,
+            "G6": firm["has_out"] & ((firm["out_ratio"] > p.medium_out_ratio) | equity_bad),
         }, index=index, copy=False)
     high_mask = fired["G1"].to_numpy() | fired["G2"].to_numpy() | fired["G3"].to_numpy()
     medium_mask = fired["G4"].to_numpy() | fired["G5"].to_numpy() | fired["G6"].to_numpy()
-    low_mask = (has_out | has_in)[at]
+    low_mask = firm["has_out"] | firm["has_in"]
 
     firm_group_size = weak_size[weak_of_firm]
     columns = pd.DataFrame({
-        "guarantee_out": firm_out,
-        "guarantee_in": firm_in,
-        "guarantee_out_ratio": out_ratio,
-        "guarantee_to_distressed": to_distressed,
-        "guarantee_to_distressed_ratio": to_distressed_ratio,
-        "mutual_guarantee": partners > 0,
-        "mutual_partners": partners.astype(np.int64),
+        "guarantee_out": firm["out"],
+        "guarantee_in": firm["in"],
+        "guarantee_out_ratio": firm["out_ratio"],
+        "guarantee_to_distressed": firm["to_distressed"],
+        "guarantee_to_distressed_ratio": firm["to_distressed_ratio"],
+        "mutual_guarantee": firm["partners"] > 0,
+        "mutual_partners": firm["partners"].astype(np.int64),
         "guarantee_circle_id": as_text(circle_ids, index=index),
         "guarantee_circle_size": pd.arrays.IntegerArray(strong_size[circle_of_firm], ~in_circle),
         "circle_distressed_count": firm_circle_distressed,
