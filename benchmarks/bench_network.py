@@ -8,7 +8,8 @@ in one process, on that same graph:
 
 - the floor: scipy's strongly connected components on the graph's CSR plus 20 sparse
   matrix–vector products;
-- zjfin: ``guarantee_graph`` and ``guarantee_network`` (default policy, ~1 % seed firms);
+- zjfin: ``guarantee_graph`` and ``guarantee_network`` (default policy, ~1 % seed firms),
+  with its default two threads and again with one;
 - networkx: building the ``DiGraph`` and its strongly connected components (once);
 
 and prints zjfin's total as a ratio to the floor and networkx as a ratio to zjfin. Before
@@ -307,7 +308,7 @@ def build_network(nodes: int, edges: int, seed: int, outside_share: float, commu
 # ------------------------------------------------------------------------------ stages
 
 
-def zjfin_stage(net: dict, policy) -> tuple[float, float, object, object]:
+def zjfin_stage(net: dict, policy, n_jobs: int | None = None) -> tuple[float, float, object, object]:
     """guarantee_graph then guarantee_network; returns their times and results."""
     from zjfin.risks.network import guarantee_graph, guarantee_network
 
@@ -315,12 +316,12 @@ def zjfin_stage(net: dict, policy) -> tuple[float, float, object, object]:
     graph = guarantee_graph(net["guarantees"], net["frame"]["firm_id"], AS_OF)
     built = time.perf_counter()
     steps: dict = {}
-    out = guarantee_network(graph, net["frame"], net["seeds"], policy, timings=steps)
+    out = guarantee_network(graph, net["frame"], net["seeds"], policy, timings=steps, n_jobs=n_jobs)
     zjfin_stage.steps = steps  # seconds per step of the last run
     return built - start, time.perf_counter() - built, graph, out
 
 
-def time_zjfin(net: dict, repeat: int) -> dict:
+def time_zjfin(net: dict, repeat: int, n_jobs: int | None = None) -> dict:
     from zjfin.policy import Policy
 
     policy = Policy.default()
@@ -329,7 +330,7 @@ def time_zjfin(net: dict, repeat: int) -> dict:
     for _ in range(repeat):
         result = graph = out = None  # the previous run's results are not alive during this one
         gc.collect()
-        t_graph, t_network, graph, out = zjfin_stage(net, policy)
+        t_graph, t_network, graph, out = zjfin_stage(net, policy, n_jobs)
         graph_s.append(t_graph)
         network_s.append(t_network)
         total_s.append(t_graph + t_network)
@@ -546,6 +547,7 @@ def main() -> None:
     figures["network"] = net["stats"]
     figures["floor"] = floor = time_floor(net, args.repeat)
     figures["zjfin"] = zj = time_zjfin(net, args.repeat)
+    figures["zjfin_one_thread"] = zj1 = time_zjfin(net, args.repeat, n_jobs=1)
     figures["profile"] = profile_zjfin(net) if args.profile else None
     if args.networkx_edges == 0:
         figures["networkx"] = nxf = None
@@ -554,6 +556,7 @@ def main() -> None:
         figures["networkx"] = nxf = time_networkx(net, args.networkx_edges)
     figures["ratios"] = {
         "zjfin total / floor": zj["total_s"] / floor["total_s"],
+        "zjfin one thread / floor": zj1["total_s"] / floor["total_s"],
         "guarantee_graph / floor": zj["guarantee_graph_s"] / floor["total_s"],
         "guarantee_network / floor": zj["guarantee_network_s"] / floor["total_s"],
     }
@@ -589,6 +592,8 @@ def main() -> None:
     for step, seconds in zj["steps_s"].items():
         print(f"      {step:<32} {seconds:8.3f} s")
     print(f"    {'total':<34} {zj['total_s']:8.3f} s   (runs: {', '.join(f'{t:.2f}' for t in zj['total_runs_s'])})")
+    print(f"    {'total, one thread (n_jobs=1)':<34} {zj1['total_s']:8.3f} s   "
+          f"(runs: {', '.join(f'{t:.2f}' for t in zj1['total_runs_s'])})")
     if nxf:
         label = "networkx" if nxf["full_graph"] else f"networkx (first {nxf['edges_used']:,} active guarantees)"
         print(f"  {label}:")
@@ -599,7 +604,8 @@ def main() -> None:
             print(f"    {'scaled to the whole graph (est.)':<34} {nxf['full_size_s']:8.3f} s")
     print("  ratios:")
     for k, v in figures["ratios"].items():
-        target = {"zjfin total / floor": "   (target ≤ 2×)", "networkx / zjfin total": "   (target ≥ 50×)",
+        target = {"zjfin total / floor": "   (target ≤ 2×)", "zjfin one thread / floor": "   (the floor runs on one thread)",
+                  "networkx / zjfin total": "   (target ≥ 50×)",
                   "networkx (scaled, est.) / zjfin total": "   (target ≥ 50×)",
                   "networkx / zjfin graph + circles": "   (the same work: graph build + strong components)"}.get(k, "")
         print(f"    {k:<34} {v:8.2f}×{target}")
