@@ -959,6 +959,15 @@ def test_g3_contagion_threshold(amount, threshold, fires):
     assert not r.fired.loc["S", "G3"]  # the seed itself (h = 1)
 
 
+def test_g3_weight_is_amount_divided_by_equity():
+    """W = amount / equity, divided: 24.5 / 49 is 0.5 exactly and meets the 0.5 threshold
+    (24.5 × (1 / 49) would be 0.49999999999999994 and would not)."""
+    r = run([G("A", "S", 24.5)], ["A", "S"], equity={"A": 49.0}, seeds={"S"})
+    assert column(r, "contagion_loss")["A"] == 0.5
+    assert bool(r.fired.loc["A", "G3"])
+    assert column(r, "guarantee_risk")["A"] == "high"
+
+
 def test_g5_needs_a_reciprocal_active_pair():
     rows = [G("A", "B", 1), G("B", "A", 1),  # mutual
             G("C", "D", 1), G("D", "E", 1), G("E", "C", 1),  # a 3-cycle is not mutual
@@ -1109,8 +1118,8 @@ def test_ids_are_prefix_and_zero_padded_number(numbers, form):
     """The numpy byte layout gives the same text as Python's formatting; 0 is missing."""
     from zjfin.risks.network import _ids
 
-    prefix, width = form
-    numbers = np.array(numbers, dtype=np.int64) % (10 ** width)
+    prefix, width = form  # numbers past the width (X at 100, GC at 1,000,000) get more digits
+    numbers = np.array(numbers, dtype=np.int64)
     expected = [f"{prefix}{x:0{width}d}" if x > 0 else None for x in numbers.tolist()]
     assert _ids(numbers, prefix, width).to_pylist() == expected
 
@@ -1146,3 +1155,42 @@ def test_debtrank_in_groups_matches_debtrank_whatever_the_budget(case):
     want = sorted(zip(*(a.tolist() for a in ref)))
     assert [g[:2] for g in got] == [w[:2] for w in want]
     np.testing.assert_allclose([g[2] for g in got], [w[2] for w in want], rtol=1e-12)
+
+
+def test_chain_depth_public_function_with_unused_component_numbers():
+    """Component numbers that no node carries get depth 0 and do not disturb the others."""
+    m = sp.csr_matrix(([1.0], ([0], [1])), shape=(2, 2))  # 0 → 1
+    assert chain_depth(m, np.array([1, 0]), 3).tolist() == [1, 0, 0]
+    assert chain_depth(m, np.array([0, 2]), 3).tolist() == [0, 0, 1]
+
+
+def test_error_in_the_second_thread_reaches_the_caller(monkeypatch):
+    """A failure in the DebtRank lane is raised by guarantee_network, and its thread ends."""
+    import threading
+
+    import zjfin.risks.network as network
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("broken on purpose")
+
+    monkeypatch.setattr(network, "_one_scenario", broken)
+    c = random_cases("n60")
+    graph = guarantee_graph(c.df, c.frame["firm_id"], AS_OF)
+    seeds = c.frame["firm_id"].isin(c.seeds).to_numpy()
+    for n_jobs in (1, 2):
+        with pytest.raises(RuntimeError, match="broken on purpose"):
+            guarantee_network(graph, c.frame, seeds, POLICY, n_jobs=n_jobs)
+    assert not [t for t in threading.enumerate() if t.name.startswith("zjfin-network")]
+
+
+def test_timings_name_every_step_once():
+    """With one thread the second lane's steps run inline and are not counted twice."""
+    c = random_cases("n120")
+    graph = guarantee_graph(c.df, c.frame["firm_id"], AS_OF)
+    seeds = c.frame["firm_id"].isin(c.seeds).to_numpy()
+    for n_jobs in (1, 2):
+        steps: dict = {}
+        guarantee_network(graph, c.frame, seeds, POLICY, timings=steps, n_jobs=n_jobs)
+        assert set(steps) == {"groups", "W", "circles", "depth", "circles table", "circle and group ids",
+                              "waiting for lane 2", "assemble", "lane 2: contagion",
+                              "lane 2: exposure and reciprocity", "lane 2: systemic impact"}

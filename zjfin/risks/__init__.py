@@ -8,10 +8,13 @@ saying which reason codes (``data_schemas/reason_codes.json``) fired for which f
 
 from __future__ import annotations
 
+import os
 from typing import Any, Mapping, NamedTuple
 
 import numpy as np
 import pandas as pd
+
+from zjfin.errors import ParameterError
 
 __all__ = ["EngineOutput", "RISK_LEVELS", "float_column", "level_from_masks", "threads"]
 
@@ -37,10 +40,6 @@ def threads(n_jobs: int | None) -> int:
     >>> threads(1)
     1
     """
-    import os
-
-    from zjfin.errors import ParameterError
-
     if n_jobs is None:
         return max(1, min(2, os.cpu_count() or 1))
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:

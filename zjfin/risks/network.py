@@ -225,8 +225,8 @@ def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
 
 
 def _grouped_order(labels: np.ndarray, n_labels: int) -> np.ndarray:
-    """Positions grouped by label (labels in increasing order, positions increasing within
-    each): a stable radix sort, 16 bits at a time (numpy sorts 16-bit keys by radix; a
+    """Positions grouped by label (labels 0 … n_labels − 1 < 2³², in increasing order,
+    positions increasing within each): a stable radix sort, 16 bits at a time (numpy sorts 16-bit keys by radix; a
     stable argsort of wider integers would be a merge sort, about twice as slow).
 
     Examples
@@ -234,8 +234,6 @@ def _grouped_order(labels: np.ndarray, n_labels: int) -> np.ndarray:
     >>> _grouped_order(np.array([1, 0, 1, 0]), 2).tolist()
     [1, 3, 0, 2]
     """
-    if n_labels > np.iinfo(np.uint32).max:
-        return np.argsort(labels, kind="stable")
     order = np.argsort((labels & 0xFFFF).astype(np.uint16), kind="stable")
     if n_labels > 0xFFFF:
         order = order[np.argsort((labels[order] >> 16).astype(np.uint16), kind="stable")]
@@ -283,6 +281,7 @@ def chain_depth(matrix: sp.csr_matrix, labels: np.ndarray, n_components: int,
     remaining[n] = len(successor) + 1  # the sink: never down to 0
     node_depth = np.zeros(n, dtype=np.int64)
     slot = np.empty(n, dtype=np.int64)  # scratch for de-duplicating without a sort
+    first = first[first >= 0]  # a component number no node carries has no layer to find
     frontier = first[remaining[first] == 0]
     layer = 0
     while frontier.size:
@@ -298,7 +297,9 @@ def chain_depth(matrix: sp.csr_matrix, labels: np.ndarray, n_components: int,
         slot[ready] = np.arange(ready.size)
         frontier = ready[slot[ready] == np.arange(ready.size)]
         layer += 1
-    return node_depth[first]
+    depth = np.zeros(n_components, dtype=np.int64)
+    depth[labels[first]] = node_depth[first]
+    return depth
 
 
 def debtrank(impact_by_borrower: sp.csr_matrix, seed_scenario: np.ndarray, seed_node: np.ndarray,
@@ -340,8 +341,7 @@ def debtrank(impact_by_borrower: sp.csr_matrix, seed_scenario: np.ndarray, seed_
     seed_scenario, seed_node = np.asarray(seed_scenario, dtype=np.int64), np.asarray(seed_node, dtype=np.int64)
     if seed_scenario.size and (seed_scenario == seed_scenario[0]).all():
         # One scenario: a dense state over the nodes.
-        node, h = _debtrank_cells(impact_by_borrower, np.zeros(1, dtype=np.int64), impact_by_borrower.shape[0],
-                                  np.zeros(seed_node.size, dtype=np.int64), seed_node, max_steps)
+        node, h = _one_scenario(impact_by_borrower, np.unique(seed_node), max_steps)
         return np.full(len(node), seed_scenario[0], dtype=np.int64), node, h
     n = impact_by_borrower.shape[0]
     keys = np.unique(seed_scenario * n + seed_node)
@@ -391,30 +391,39 @@ def debtrank(impact_by_borrower: sp.csr_matrix, seed_scenario: np.ndarray, seed_
     return scenario, node, h[order]
 
 
-def _debtrank_cells(impact_by_borrower: sp.csr_matrix, base: np.ndarray, n_cells: int, seed_scenario: np.ndarray,
-                    seed_node: np.ndarray, max_steps: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """DebtRank for scenarios whose states share one dense array: scenario s keeps node j's
-    h in cell ``base[s] + j``. For one scenario, base is [0] and there is a cell per node.
-    For several, each scenario owns the cells of a range of nodes its distress cannot
-    leave (its guarantee group, laid out side by side), so the cell a guarantor's share
-    lands in is found by an addition, with no search. Returns (cell, h) where h > 0, by cell.
+def _debtrank_cells(impact_by_borrower: sp.csr_matrix, cell_start: np.ndarray, node_start: np.ndarray,
+                    seed_scenario: np.ndarray, seed_node: np.ndarray, max_steps: int | None,
+                    sorted_frontier: bool) -> tuple[np.ndarray, np.ndarray]:
+    """DebtRank for scenarios whose states share one dense array of cells: scenario s owns
+    cells ``cell_start[s]`` … ``cell_start[s + 1] − 1``, one per node from ``node_start[s]``
+    on. For one scenario that is a cell per node. For several, each owns the nodes its
+    distress cannot leave (its guarantee group, laid out side by side), so the cell a
+    guarantor's share lands in is found by an addition, with no search.
+
+    Returns (cell, h) where h > 0, by cell. The frontier (seeds first) is taken in cell
+    order when ``sorted_frontier``, else in the order its cells were given or first
+    reached: that order is the order in which a guarantor's shares are added up.
     """
     indptr, guarantor, weight = impact_by_borrower.indptr, impact_by_borrower.indices, impact_by_borrower.data
-    h = np.zeros(n_cells)
-    received = np.zeros(n_cells)
-    cell, first = np.unique(base[seed_scenario] + seed_node, return_index=True)
-    scenario = np.asarray(seed_scenario)[first]
+    base = cell_start[:-1] - node_start  # cell = base[scenario] + node
+    h = np.zeros(int(cell_start[-1]))
+    received = np.zeros(len(h))
+
+    def distinct(cells: np.ndarray) -> np.ndarray:  # a hash keeps first appearances; sort only those
+        once = pd.unique(cells)
+        return np.sort(once) if sorted_frontier else once
+
+    cell = distinct(base[seed_scenario] + seed_node)
     h[cell] = 1.0
     step = 0
     while cell.size and (max_steps is None or step < max_steps):
-        offset = base[scenario]
+        offset = base[np.searchsorted(cell_start, cell, side="right") - 1]
         starts, stops = indptr[cell - offset], indptr[cell - offset + 1]
         counts = stops - starts
         at = _ranges(starts, stops)
         impact = weight[at] * np.repeat(h[cell], counts)
         positive = impact > 0  # a zero impact leaves the guarantor undistressed
         target = (guarantor[at] + np.repeat(offset, counts))[positive]
-        owner = np.repeat(scenario, counts)[positive]
         impact = impact[positive]
         if not target.size:
             break
@@ -424,12 +433,20 @@ def _debtrank_cells(impact_by_borrower: sp.csr_matrix, base: np.ndarray, n_cells
         # A cell named twice gets the same value twice: both read the state before the step.
         h[target] = np.minimum(1.0, before + received[target])
         received[target] = 0.0
-        new = before == 0  # already distressed or inactive: h grows, no second propagation
-        cell, first = np.unique(target[new], return_index=True)
-        scenario = owner[new][first]
+        # Already distressed or inactive: h grows, no second propagation.
+        cell = distinct(target[before == 0])
         step += 1
     cell = np.flatnonzero(h)
     return cell, h[cell]
+
+
+def _one_scenario(impact_by_borrower: sp.csr_matrix, seed_node: np.ndarray,
+                  max_steps: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One DebtRank scenario on a cell per node, the seeds taken in the order given:
+    (node, h) where h > 0, by node."""
+    n = impact_by_borrower.shape[0]
+    return _debtrank_cells(impact_by_borrower, np.array([0, n], dtype=np.int64), np.zeros(1, dtype=np.int64),
+                           np.zeros(len(seed_node), dtype=np.int64), seed_node, max_steps, sorted_frontier=False)
 
 
 def _debtrank_in_groups(impact_by_borrower: sp.csr_matrix, seed_node: np.ndarray, group_start: np.ndarray,
@@ -448,11 +465,11 @@ def _debtrank_in_groups(impact_by_borrower: sp.csr_matrix, seed_node: np.ndarray
     if together.size:
         cell_start = np.zeros(together.size + 1, dtype=np.int64)
         np.cumsum(group_size[together], out=cell_start[1:])
-        base = cell_start[:-1] - group_start[together]
-        cell, h = _debtrank_cells(impact_by_borrower, base, int(cell_start[-1]), np.arange(together.size),
-                                  seed_node[together], None)
+        # Sorted frontiers: (scenario, node) order, as debtrank() sums on its sorted keys.
+        cell, h = _debtrank_cells(impact_by_borrower, cell_start, group_start[together], np.arange(together.size),
+                                  seed_node[together], None, sorted_frontier=True)
         scenario = np.searchsorted(cell_start, cell, side="right") - 1
-        parts.append((together[scenario], cell - base[scenario], h))
+        parts.append((together[scenario], cell - cell_start[scenario] + group_start[together][scenario], h))
     apart = np.flatnonzero(~dense)
     if apart.size:
         scenario, node, h = debtrank(impact_by_borrower, np.arange(apart.size), seed_node[apart])
@@ -467,14 +484,13 @@ def _impact_matrix(matrix: sp.csr_matrix, node_equity: np.ndarray, guarantor: np
     W = 1 when the guarantor's equity is ≤ 0 or unknown (a firm outside the dataset), and
     0 for an amount of 0 (kept as a stored entry, so the structure is the transpose's).
     ``guarantor`` is the row of each stored entry."""
-    # 1 / equity per guarantor once; infinite where W is 1 whatever the amount.
-    scale = np.full(len(node_equity), np.inf)
-    np.divide(1.0, node_equity, out=scale, where=np.isfinite(node_equity) & (node_equity > 0))
+    # Divided, not multiplied by 1 / equity: 24.5 / 49 is 0.5 exactly, 24.5 · (1/49) is not.
+    equity = node_equity[guarantor]
     amount = matrix.data
-    with np.errstate(invalid="ignore"):
-        w = amount * scale[guarantor]
+    w = np.ones(len(amount))  # W = 1 where equity is ≤ 0 or unknown
+    np.divide(amount, equity, out=w, where=np.isfinite(equity) & (equity > 0))
     np.minimum(w, 1.0, out=w)
-    w[~(amount > 0)] = 0.0  # also 0 · ∞
+    w[~(amount > 0)] = 0.0
     # CSR → CSC keeps every stored entry; read column-major it is the transpose in CSR.
     by_borrower = sp.csr_matrix((w, matrix.indices, matrix.indptr), shape=matrix.shape).tocsc()
     return sp.csr_matrix((by_borrower.data, by_borrower.indices, by_borrower.indptr), shape=matrix.shape)
@@ -517,8 +533,9 @@ def _top(candidates: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
 
 
 def _first_node(labels: np.ndarray, n_components: int) -> np.ndarray:
-    """Each component's smallest node (written from the last node back: the first wins)."""
-    first = np.empty(n_components, dtype=np.int64)
+    """Each component's smallest node (written from the last node back: the first wins);
+    −1 for a component number no node carries."""
+    first = np.full(n_components, -1, dtype=np.int64)
     first[labels[::-1]] = np.arange(len(labels) - 1, -1, -1)
     return first
 
@@ -532,17 +549,24 @@ def _numbered(n_components: int, found: np.ndarray, sort_keys: list[np.ndarray])
 
 
 def _ids(number: np.ndarray, prefix: str, width: int) -> pa.Array:
-    """``prefix`` + the number zero-padded to ``width`` digits, null where the number is 0.
+    """``prefix`` + the number zero-padded to ``width`` digits (more digits when it has
+    more), null where the number is 0.
 
-    The ids have one width, so they are laid out as bytes by numpy: each distinct id is
-    written once (per circle or group), then copied row by row for every firm.
+    When every id has the one width, they are laid out as bytes by numpy: each distinct
+    id is written once (per circle or group), then copied row by row for every firm.
 
     Examples
     --------
     >>> _ids(np.array([2, 0, 1, 2]), "GC", 3).to_pylist()
     ['GC002', None, 'GC001', 'GC002']
+    >>> _ids(np.array([1000, 7]), "GC", 3).to_pylist()
+    ['GC1000', 'GC007']
     """
     k = int(number.max(initial=0))
+    if k >= 10 ** width:  # a number wider than ``width``: ids of several lengths, made in Arrow
+        names = pc.utf8_lpad(pa.array(np.arange(1, k + 1)).cast(pa.large_string()), width, "0")
+        names = pc.binary_join_element_wise(pa.scalar(prefix, pa.large_string()), names, pa.scalar("", pa.large_string()))
+        return names.take(pa.array(number - 1, mask=number <= 0))
     size = len(prefix) + width
     names = np.empty((k, size), dtype=np.uint8)
     names[:, : len(prefix)] = np.frombuffer(prefix.encode(), dtype=np.uint8)
@@ -623,11 +647,15 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     policy : Policy
         Section ``[network]``.
     timings : dict, optional
-        Filled with seconds per step (groups, exposure, reciprocity, circles; then chain
-        depth beside DebtRank contagion and systemic impact; assemble), for benchmarks.
+        Filled with seconds per step, for benchmarks: ``groups``, ``W``, ``circles``,
+        ``depth``, ``circles table``, ``circle and group ids``, ``waiting for lane 2``
+        and ``assemble`` in this thread, and ``lane 2: contagion``, ``lane 2: exposure
+        and reciprocity`` and ``lane 2: systemic impact`` in the other (with one thread
+        they run in this one, and are not counted twice).
     n_jobs : int, optional
-        Threads: with 2 or more (default: 2 where the machine has two cores), chain depth
-        and the DebtRank runs go side by side. Results do not depend on it.
+        Threads. ``None`` (default): as many as the machine has cores, at most two; with
+        two, DebtRank and the per-firm sums run beside the circles and chain depth.
+        Results do not depend on it.
 
     Returns
     -------
@@ -649,6 +677,7 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     [['GC000001', 3, 150.0, 1]]
     """
     p = _settings(policy)
+    jobs = threads(n_jobs)
     clock = _Clock(timings)
     n, n_nodes = graph.n_firms, graph.n_nodes
     index = frame.index
@@ -687,36 +716,43 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     # every firm's guarantors.
     impact = _impact_matrix(local, node_equity, guarantor)
     equity_ok = np.isfinite(equity) & (equity > 0)
-    lane = _Lane(n_jobs)  # a second thread for DebtRank and what needs no components, beside this one
+    clock.lap("W")
+    # A second lane (a thread when n_jobs ≥ 2) takes DebtRank and the per-firm sums while
+    # this one finds the circles and the chain depths; its tasks run in the order given.
+    lane = _Lane(jobs, clock)
     try:
-        def spread():
-            # DebtRank over the whole province (only W is needed: it starts right away).
-            clock2 = _Clock(timings)
-            _, node, h = debtrank(impact, np.zeros(int(seed.sum()), dtype=np.int64), np.flatnonzero(seed))
+        def contagion_step() -> np.ndarray:
+            # DebtRank over the whole province: it needs only W, so it starts at once. Seeds
+            # in firm order: shares add up in the order the firm-numbered graph gives them.
+            lane_clock = _Clock(timings)
+            node, h = _one_scenario(impact, at[np.flatnonzero(seeds)])
             contagion = np.zeros(n_nodes)
             contagion[node] = h
-            clock2.lap("  lane 2: contagion")
+            lane_clock.lap("lane 2: contagion")
             return contagion
 
-        def exposure():
+        def exposure_step() -> dict[str, np.ndarray]:
             # Row sums, column sums, one product with the seed vector; reciprocal pairs.
-            clock2 = _Clock(timings)
-            out_amount = np.bincount(guarantor, weights=amount, minlength=n_nodes)
-            in_amount = np.bincount(borrower, weights=amount, minlength=n_nodes)
-            firm = {"out": out_amount[at], "in": in_amount[at], "has_out": (np.diff(local.indptr) > 0)[at],
-                    "has_in": (np.diff(impact.indptr) > 0)[at], "to_distressed": (local @ seed.astype(float))[at]}
-            firm["out_ratio"], firm["to_distressed_ratio"] = np.full(n, np.nan), np.full(n, np.nan)
-            np.divide(firm["out"], equity, out=firm["out_ratio"], where=equity_ok)
-            np.divide(firm["to_distressed"], equity, out=firm["to_distressed_ratio"], where=equity_ok)
+            lane_clock = _Clock(timings)
+            out_amount = np.bincount(guarantor, weights=amount, minlength=n_nodes)[at]
+            to_distressed = (local @ seed.astype(float))[at]
             pattern = sp.csr_matrix((np.ones(local.nnz, dtype=np.int8), local.indices, local.indptr), shape=local.shape)
             transpose = sp.csr_matrix((np.ones(impact.nnz, dtype=np.int8), impact.indices, impact.indptr),
                                       shape=local.shape)
-            firm["partners"] = np.diff(pattern.multiply(transpose).tocsr().indptr)[at]
-            clock2.lap("  lane 2: exposure and reciprocity")
+            firm = {
+                "guarantee_out": out_amount,
+                "guarantee_in": np.bincount(borrower, weights=amount, minlength=n_nodes)[at],
+                "guarantee_out_ratio": np.divide(out_amount, equity, out=np.full(n, np.nan), where=equity_ok),
+                "guarantee_to_distressed": to_distressed,
+                "guarantee_to_distressed_ratio": np.divide(to_distressed, equity, out=np.full(n, np.nan), where=equity_ok),
+                "mutual_partners": np.diff(pattern.multiply(transpose).tocsr().indptr)[at].astype(np.int64),
+                "gives": (np.diff(local.indptr) > 0)[at],
+                "receives": (np.diff(impact.indptr) > 0)[at],
+            }
+            lane_clock.lap("lane 2: exposure and reciprocity")
             return firm
 
-        spreading, exposing = lane.submit(spread), lane.submit(exposure)
-        clock.lap("W")
+        contagion_done, exposure_done = lane.submit(contagion_step), lane.submit(exposure_step)
         # Circles: strongly connected components of two or more firms.
         n_strong, strong = connected_components(local, directed=True, connection="strong")
         strong_size = np.bincount(strong, minlength=n_strong)
@@ -733,40 +769,41 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
         in_circle = is_circle[circle_of_firm]
         weak_of_firm = weak[:n]
 
-        def impact_ids_and_circles():
-            # One DebtRank scenario per chosen firm for systemic impact, then the text.
-            clock2 = _Clock(timings)
-            firm_value = np.where(np.isfinite(assets) & (assets > 0), assets, 0.0)
-            total_value = firm_value.sum()
+        def systemic_step() -> np.ndarray:
+            # One DebtRank scenario per chosen firm for systemic impact.
+            lane_clock = _Clock(timings)
+            node_value = np.zeros(n_nodes)  # in firm order: the total is the same sum as ever
+            node_value[:n] = np.where(np.isfinite(assets) & (assets > 0), assets, 0.0)
+            total_value = node_value.sum()
             value = np.zeros(n_nodes)
-            value[at] = firm_value / total_value if total_value > 0 else firm_value
-            firm = exposing.result()
-            chosen = _systemic_candidates(in_circle, firm["has_out"], firm["out"], firm["in"], p)
+            value[at] = node_value[:n] / total_value if total_value > 0 else node_value[:n]
+            firm = exposure_done.result()  # done: the lane runs its tasks in order
+            chosen = _systemic_candidates(in_circle, firm["gives"], firm["guarantee_out"], firm["guarantee_in"], p)
             systemic = np.full(n, np.nan)
             if chosen.size:
                 # Distress never leaves a guarantee group, and groups are ranges of nodes here.
+                # Dense cells for up to 4 per node (two float arrays, so memory stays linear).
                 group = weak[chosen]
                 scenario, node, h = _debtrank_in_groups(impact, at[chosen], group_start[group], weak_size[group],
                                                         budget=max(4 * n_nodes, 1 << 20))
                 # R = Σ_i v_i h_i(T) − Σ_i v_i h_i(1): the seed's own value does not count.
                 reached = np.bincount(scenario, weights=value[node] * h, minlength=chosen.size)
                 systemic[chosen] = np.maximum(reached - value[at[chosen]], 0.0)
-            clock2.lap("  lane 2: systemic impact")
-            ids = _ids(circle_number[circle_of_firm], "GC", 6), _ids(group_number[weak_of_firm], "GG", 7)
-            clock2.lap("  lane 2: circle and group ids")
-            return systemic, *ids
+            lane_clock.lap("lane 2: systemic impact")
+            return systemic
 
         clock.lap("circles")
-        rest = lane.submit(impact_ids_and_circles)
+        systemic_done = lane.submit(systemic_step)
         depth = chain_depth(local, strong, n_strong, src_label=strong_guarantor, dst_label=strong_borrower)
         firm_depth = depth[circle_of_firm]
         clock.lap("depth")
-        contagion = spreading.result()
+        contagion = contagion_done.result()
         circles = _circles_table(graph, order, strong, circle, circle_number, strong_size, circle_amount,
                                  circle_edges, seed, contagion)
         clock.lap("circles table")
-        firm = exposing.result()
-        systemic, circle_ids, group_ids = rest.result()
+        circle_ids, group_ids = _ids(circle_number[circle_of_firm], "GC", 6), _ids(group_number[weak_of_firm], "GG", 7)
+        clock.lap("circle and group ids")
+        firm, systemic = exposure_done.result(), systemic_done.result()
     finally:
         lane.close()
 
@@ -779,27 +816,25 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     equity_bad = ~equity_ok
     with np.errstate(invalid="ignore"):
         fired = pd.DataFrame({
-            "G1": (firm["to_distressed"] > 0) & ((firm["to_distressed_ratio"] > p.high_distressed_exposure_ratio) | equity_bad),
+            "G1": (firm["guarantee_to_distressed"] > 0)
+                  & ((firm["guarantee_to_distressed_ratio"] > p.high_distressed_exposure_ratio) | equity_bad),
             "G2": distressed_circle,
             "G3": ~seeds & (firm_contagion >= p.high_contagion_loss) & (firm_contagion > 0),
             # A circle with a distressed member is said by G2 already.
             "G4": in_circle & ~distressed_circle,
-            "G5": firm["partners"] > 0,
-            "G6": firm["has_out"] & ((firm["out_ratio"] > p.medium_out_ratio) | equity_bad),
+            "G5": firm["mutual_partners"] > 0,
+            "G6": firm["gives"] & ((firm["guarantee_out_ratio"] > p.medium_out_ratio) | equity_bad),
         }, index=index, copy=False)
     high_mask = fired["G1"].to_numpy() | fired["G2"].to_numpy() | fired["G3"].to_numpy()
     medium_mask = fired["G4"].to_numpy() | fired["G5"].to_numpy() | fired["G6"].to_numpy()
-    low_mask = firm["has_out"] | firm["has_in"]
+    low_mask = firm["gives"] | firm["receives"]
 
     firm_group_size = weak_size[weak_of_firm]
     columns = pd.DataFrame({
-        "guarantee_out": firm["out"],
-        "guarantee_in": firm["in"],
-        "guarantee_out_ratio": firm["out_ratio"],
-        "guarantee_to_distressed": firm["to_distressed"],
-        "guarantee_to_distressed_ratio": firm["to_distressed_ratio"],
-        "mutual_guarantee": firm["partners"] > 0,
-        "mutual_partners": firm["partners"].astype(np.int64),
+        **{name: firm[name] for name in ("guarantee_out", "guarantee_in", "guarantee_out_ratio",
+                                         "guarantee_to_distressed", "guarantee_to_distressed_ratio")},
+        "mutual_guarantee": firm["mutual_partners"] > 0,
+        "mutual_partners": firm["mutual_partners"],
         "guarantee_circle_id": as_text(circle_ids, index=index),
         "guarantee_circle_size": pd.arrays.IntegerArray(strong_size[circle_of_firm], ~in_circle),
         "circle_distressed_count": firm_circle_distressed,
@@ -816,34 +851,50 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
 
 class _Lane:
     """Work handed to a second thread (one worker, so tasks run in the order given), or
-    done on the spot when there is one thread."""
+    done on the spot with one thread — then left out of the caller's ``clock``, which
+    would otherwise count it a second time."""
 
-    def __init__(self, n_jobs: int | None) -> None:
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zjfin-network") if threads(n_jobs) > 1 else None
+    def __init__(self, n_jobs: int, clock: _Clock) -> None:
+        self.clock = clock
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zjfin-network") if n_jobs > 1 else None
 
     def submit(self, task) -> Future:
         if self.pool is not None:
             return self.pool.submit(task)
         done: Future = Future()
-        done.set_result(task())
+        self.clock.pause()
+        try:
+            done.set_result(task())
+        finally:
+            self.clock.resume()
         return done
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown()
+        if self.pool is not None:  # on an error here, queued tasks are dropped, not waited for
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Clock:
     """Seconds per step into a dict (nothing is kept when it is None)."""
 
     def __init__(self, out: dict[str, float] | None) -> None:
-        self.out, self.last = out, time.perf_counter()
+        self.out, self.last, self.held = out, time.perf_counter(), 0.0
 
     def lap(self, name: str) -> None:
+        """The time since the last lap (and any held) goes to step ``name``."""
         now = time.perf_counter()
         if self.out is not None:
-            self.out[name] = self.out.get(name, 0.0) + now - self.last
+            self.out[name] = self.out.get(name, 0.0) + self.held + now - self.last
+        self.last, self.held = now, 0.0
+
+    def pause(self) -> None:
+        """Hold the time so far for the next lap: what runs until ``resume`` is not counted."""
+        now = time.perf_counter()
+        self.held += now - self.last
         self.last = now
+
+    def resume(self) -> None:
+        self.last = time.perf_counter()
 
 
 def _circles_table(graph: GuaranteeGraph, order: np.ndarray, strong: np.ndarray, circle: np.ndarray,
