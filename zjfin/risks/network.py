@@ -267,8 +267,9 @@ def chain_depth(matrix: sp.csr_matrix, labels: np.ndarray, n_components: int,
     representative = first[labels]
     others = np.flatnonzero(representative != np.arange(n))  # members that do not represent
     others = others[np.argsort(representative[others], kind="stable")]
-    other_start = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(representative[others], minlength=n), out=other_start[1:])
+    other_count = np.bincount(representative[others], minlength=n)
+    other_start = np.cumsum(other_count) - other_count
+    row_start, row_length = indptr[:-1], np.diff(indptr)
     between = src_label != dst_label
     successor = np.where(between, representative[matrix.indices], n)
     # Only components with a successor pass anything on (about half of them): the others
@@ -287,11 +288,17 @@ def chain_depth(matrix: sp.csr_matrix, labels: np.ndarray, n_components: int,
     while frontier.size:
         node_depth[frontier] = layer
         frontier = frontier[passes_on[frontier]]
-        nodes = np.r_[frontier, others[_ranges(other_start[frontier], other_start[frontier + 1])]]
-        targets = successor[_ranges(indptr[nodes], indptr[nodes + 1])]
+        larger = frontier[other_count[frontier] > 0]  # components of several firms: few
+        start = other_start[larger]
+        nodes = np.concatenate([frontier, others[_ranges(start, start + other_count[larger])]])
+        start = row_start[nodes]
+        targets = successor[_ranges(start, start + row_length[nodes])]
         if not targets.size:
             break
-        np.subtract.at(remaining, targets, 1)
+        if targets.size > n // 4:  # a wide layer: one count over all nodes beats ufunc.at
+            remaining -= np.bincount(targets, minlength=n + 1)
+        else:
+            np.subtract.at(remaining, targets, 1)
         ready = targets[remaining[targets] == 0]  # the sink never is
         # Keep one copy of each component: the position written last for it wins.
         slot[ready] = np.arange(ready.size)
@@ -648,10 +655,10 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
         Section ``[network]``.
     timings : dict, optional
         Filled with seconds per step, for benchmarks: ``groups``, ``W``, ``circles``,
-        ``depth``, ``circles table``, ``circle and group ids``, ``waiting for lane 2``
-        and ``assemble`` in this thread, and ``lane 2: contagion``, ``lane 2: exposure
-        and reciprocity`` and ``lane 2: systemic impact`` in the other (with one thread
-        they run in this one, and are not counted twice).
+        ``depth``, ``circles table``, ``waiting for lane 2`` and ``assemble`` in this
+        thread, and ``lane 2: contagion``, ``lane 2: exposure and reciprocity``,
+        ``lane 2: systemic impact`` and ``lane 2: circle and group ids`` in the other
+        (with one thread they run in this one, and are not counted twice).
     n_jobs : int, optional
         Threads. ``None`` (default): as many as the machine has cores, at most two; with
         two, DebtRank and the per-firm sums run beside the circles and chain depth.
@@ -769,8 +776,8 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
         in_circle = is_circle[circle_of_firm]
         weak_of_firm = weak[:n]
 
-        def systemic_step() -> np.ndarray:
-            # One DebtRank scenario per chosen firm for systemic impact.
+        def systemic_and_ids_step() -> tuple[np.ndarray, pa.Array, pa.Array]:
+            # One DebtRank scenario per chosen firm for systemic impact, then the id text.
             lane_clock = _Clock(timings)
             node_value = np.zeros(n_nodes)  # in firm order: the total is the same sum as ever
             node_value[:n] = np.where(np.isfinite(assets) & (assets > 0), assets, 0.0)
@@ -790,10 +797,12 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
                 reached = np.bincount(scenario, weights=value[node] * h, minlength=chosen.size)
                 systemic[chosen] = np.maximum(reached - value[at[chosen]], 0.0)
             lane_clock.lap("lane 2: systemic impact")
-            return systemic
+            ids = _ids(circle_number[circle_of_firm], "GC", 6), _ids(group_number[weak_of_firm], "GG", 7)
+            lane_clock.lap("lane 2: circle and group ids")
+            return systemic, *ids
 
         clock.lap("circles")
-        systemic_done = lane.submit(systemic_step)
+        systemic_done = lane.submit(systemic_and_ids_step)
         depth = chain_depth(local, strong, n_strong, src_label=strong_guarantor, dst_label=strong_borrower)
         firm_depth = depth[circle_of_firm]
         clock.lap("depth")
@@ -801,9 +810,7 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
         circles = _circles_table(graph, order, strong, circle, circle_number, strong_size, circle_amount,
                                  circle_edges, seed, contagion)
         clock.lap("circles table")
-        circle_ids, group_ids = _ids(circle_number[circle_of_firm], "GC", 6), _ids(group_number[weak_of_firm], "GG", 7)
-        clock.lap("circle and group ids")
-        firm, systemic = exposure_done.result(), systemic_done.result()
+        firm, (systemic, circle_ids, group_ids) = exposure_done.result(), systemic_done.result()
     finally:
         lane.close()
 
