@@ -320,7 +320,9 @@ def debtrank(impact_by_borrower: sp.csr_matrix, seed_scenario: np.ndarray, seed_
 
     One scenario (the province-wide contagion) keeps its state in a dense array over the
     nodes: every step is direct indexing. Several scenarios keep theirs as sorted
-    (scenario, node) keys, since a dense array per scenario would not fit.
+    (scenario, node) keys, since a dense array per scenario would not fit. (Inside
+    :func:`guarantee_network`, where every scenario's guarantee group is known and laid
+    out as a range of nodes, they run on dense cells instead, with the same results.)
 
     Parameters
     ----------
