@@ -95,7 +95,6 @@ def distress(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     with np.errstate(invalid="ignore"):
         zone_number = (z2 >= policy.distress.z2_distress_below).view(np.int8) + (z2 > policy.distress.z2_safe_above).view(np.int8)
         zone_number += (~np.isnan(z2)).view(np.int8)
-    # Zone numbers to text in Arrow; 0 (no score) is missing.
 
     # Zombie: real profit negative in each of the last `loss_years` years, indebted, and
     # liabilities growing.
@@ -138,7 +137,7 @@ def distress(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     columns = pd.DataFrame(
         {
             "z2_x1": x1, "z2_x2": x2, "z2_x3": x3, "z2_x4": x4, "z2_score": z2,
-            "z2_zone": text_from_codes(zone_number - 1, ("distress", "grey", "safe"), index=index),
+            "z2_zone": text_from_codes(zone_number - 1, ("distress", "grey", "safe"), index=index),  # 0: missing
             "real_profit": real[0], "debt_ratio": debt_ratio, "ebitda": ebitda,
             "revenue_growth": growth, "revenue_drop": drop,
             "zombie": zombie, "viable": viable,

@@ -108,9 +108,13 @@ class GuaranteeGraph:
 
     def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(guarantor, borrower, amount) of every stored pair, row-major."""
-        m = self.matrix
-        guarantor = np.repeat(np.arange(m.shape[0], dtype=m.indices.dtype), np.diff(m.indptr))
-        return guarantor, m.indices, m.data
+        return _edges(self.matrix)
+
+
+def _edges(matrix: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, value) of every stored entry of a CSR matrix, row-major."""
+    row = np.repeat(np.arange(matrix.shape[0], dtype=matrix.indices.dtype), np.diff(matrix.indptr))
+    return row, matrix.indices, matrix.data
 
 
 def _active(guarantees: pd.DataFrame, as_of: pd.Timestamp) -> np.ndarray:
@@ -206,22 +210,35 @@ def guarantee_graph(guarantees: pd.DataFrame, firm_ids: pd.Series | pa.Array, as
     return GuaranteeGraph(matrix, n_firms, node_ids, g, b, kind)
 
 
-def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
-    """Concatenation of arange(start, stop) for each pair, vectorised.
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenation of arange(start, start + length) for each pair, vectorised.
 
     Examples
     --------
-    >>> _ranges(np.array([5, 0, 2]), np.array([7, 0, 3])).tolist()
+    >>> _ranges(np.array([5, 0, 2]), np.array([2, 0, 1])).tolist()
     [5, 6, 2]
     """
-    lengths = stops - starts
     ends = np.cumsum(lengths)
     if not ends.size or ends[-1] == 0:
         return np.empty(0, dtype=np.int64)
-    # Item k of a range is k plus (stop − where that range ends in the output).
-    out = np.repeat((stops - ends).astype(np.int64, copy=False), lengths)
+    # Item k of a range is k plus (its stop − where that range ends in the output).
+    out = np.repeat((starts + lengths - ends).astype(np.int64, copy=False), lengths)
     out += np.arange(out.size, dtype=np.int64)
     return out
+
+
+def _row_entries(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the stored entries of the given CSR rows, row after row, and each
+    row's number of entries.
+
+    Examples
+    --------
+    >>> [a.tolist() for a in _row_entries(np.array([0, 2, 2, 5]), np.array([2, 0]))]
+    [[2, 3, 4, 0, 1], [3, 2]]
+    """
+    starts = indptr[rows]
+    counts = indptr[rows + 1] - starts
+    return _ranges(starts, counts), counts
 
 
 def _grouped_order(labels: np.ndarray, n_labels: int) -> np.ndarray:
@@ -269,7 +286,6 @@ def chain_depth(matrix: sp.csr_matrix, labels: np.ndarray, n_components: int,
     others = others[np.argsort(representative[others], kind="stable")]
     other_count = np.bincount(representative[others], minlength=n)
     other_start = np.cumsum(other_count) - other_count
-    row_start, row_length = indptr[:-1], np.diff(indptr)
     between = src_label != dst_label
     successor = np.where(between, representative[matrix.indices], n)
     # Only components with a successor pass anything on (about half of them): the others
@@ -289,10 +305,8 @@ def chain_depth(matrix: sp.csr_matrix, labels: np.ndarray, n_components: int,
         node_depth[frontier] = layer
         frontier = frontier[passes_on[frontier]]
         larger = frontier[other_count[frontier] > 0]  # components of several firms: few
-        start = other_start[larger]
-        nodes = np.concatenate([frontier, others[_ranges(start, start + other_count[larger])]])
-        start = row_start[nodes]
-        targets = successor[_ranges(start, start + row_length[nodes])]
+        nodes = np.concatenate([frontier, others[_ranges(other_start[larger], other_count[larger])]])
+        targets = successor[_row_entries(indptr, nodes)[0]]
         if not targets.size:
             break
         if targets.size > n // 4:  # a wide layer: one count over all nodes beats ufunc.at
@@ -361,9 +375,7 @@ def debtrank(impact_by_borrower: sp.csr_matrix, seed_scenario: np.ndarray, seed_
     step = 0
     while frontier_keys.size and (max_steps is None or step < max_steps):
         scenario, borrower = np.divmod(frontier_keys, n)
-        starts, stops = indptr[borrower], indptr[borrower + 1]
-        at = _ranges(starts, stops)
-        counts = stops - starts
+        at, counts = _row_entries(indptr, borrower)
         impact = weight[at] * np.repeat(frontier_h, counts)
         target = np.repeat(scenario, counts) * n + guarantor[at]
         positive = impact > 0  # a zero impact leaves the guarantor undistressed
@@ -427,9 +439,7 @@ def _debtrank_cells(impact_by_borrower: sp.csr_matrix, cell_start: np.ndarray, n
     step = 0
     while cell.size and (max_steps is None or step < max_steps):
         offset = base[np.searchsorted(cell_start, cell, side="right") - 1]
-        starts, stops = indptr[cell - offset], indptr[cell - offset + 1]
-        counts = stops - starts
-        at = _ranges(starts, stops)
+        at, counts = _row_entries(indptr, cell - offset)
         impact = weight[at] * np.repeat(h[cell], counts)
         positive = impact > 0  # a zero impact leaves the guarantor undistressed
         target = (guarantor[at] + np.repeat(offset, counts))[positive]
@@ -517,12 +527,9 @@ def _renumbered(matrix: sp.csr_matrix, order: np.ndarray, position: np.ndarray) 
     >>> _renumbered(m, order, position).toarray().tolist()
     [[0.0, 0.0, 2.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
     """
-    indptr = matrix.indptr
-    starts = indptr[:-1][order]
-    lengths = np.diff(indptr)[order]
-    indptr_new = np.zeros(len(order) + 1, dtype=indptr.dtype)
+    at, lengths = _row_entries(matrix.indptr, order)  # each moved row's entries, in the new row order
+    indptr_new = np.zeros(len(order) + 1, dtype=matrix.indptr.dtype)
     np.cumsum(lengths, out=indptr_new[1:])
-    at = _ranges(starts, starts + lengths)  # each moved row's entries, in the new row order
     indices = position.astype(matrix.indices.dtype, copy=False)[matrix.indices[at]]
     return sp.csr_matrix((matrix.data[at], indices, indptr_new), shape=matrix.shape)
 
@@ -712,8 +719,8 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     is_group = weak_size >= 2
     group_number = _numbered(n_weak, np.flatnonzero(is_group), [group_first[is_group], -weak_size[is_group]])
     local = _renumbered(matrix, order, position)
-    guarantor, borrower, amount = (np.repeat(np.arange(n_nodes, dtype=local.indices.dtype), np.diff(local.indptr)),
-                                   local.indices, local.data.astype(float, copy=False))
+    guarantor, borrower, amount = _edges(local)
+    amount = amount.astype(float, copy=False)
     seed = np.zeros(n_nodes, dtype=bool)  # in local numbering, as every node array below
     seed[at] = seeds
     node_equity = np.full(n_nodes, np.nan)

@@ -537,7 +537,7 @@ def pledge_risk(contracts: pd.DataFrame, frame: pd.DataFrame, policy: Policy) ->
         index=index,
         copy=False,
     )
-    # Same values as risks.level_from_masks, built in Arrow (1M rows: 0.01 s, not 0.14 s).
+    # The level numbers to text, as risks.level_from_masks does (in Arrow: no string per firm).
     columns["pledge_risk"] = text_from_codes(level, RISK_LEVELS, index=index)
     fired = pd.DataFrame(
         dict(zip(REASON_CODES, (p1, p2, p3, p4, p5, p6, company_low, p8, p9))), index=index, copy=False
