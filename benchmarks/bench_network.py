@@ -19,6 +19,10 @@ report their peak RSS, so linear growth of memory can be read off.
 Usage: python benchmarks/bench_network.py [--nodes N] [--edges E] [--repeat R] [--json PATH]
                                           [--networkx-edges K] [--fractions 0.25,0.5,1]
                                           [--community-size M] [--outside-share S] [--profile]
+                                          [--allocator kept|default]
+
+The process first calls ``zjfin.keep_freed_memory()``, as the ``zjfin`` command does
+(``--allocator default`` leaves glibc's settings).
 """
 
 from __future__ import annotations
@@ -488,7 +492,8 @@ def memory_series(args) -> list[dict]:
         nodes, edges = int(round(args.nodes * fraction)), int(round(args.edges * fraction))
         done = subprocess.run([sys.executable, __file__, "--child", "--nodes", str(nodes), "--edges", str(edges),
                                "--seed", str(args.seed), "--outside-share", str(args.outside_share),
-                               "--community-size", str(args.community_size), "--repeat", str(args.repeat)],
+                               "--community-size", str(args.community_size), "--repeat", str(args.repeat),
+                               "--allocator", args.allocator],
                               capture_output=True, text=True)
         if done.returncode != 0:
             print(f"  child at {fraction:g} × failed:\n{done.stderr}", file=sys.stderr)
@@ -530,15 +535,26 @@ def main() -> None:
                         help="sizes of the memory children, as fractions of the full size (default 0.25,0.5,1; '' skips)")
     parser.add_argument("--profile", action="store_true", help="also cProfile one zjfin stage")
     parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    parser.add_argument("--allocator", choices=("kept", "default"), default="kept",
+                        help="'kept' (default): zjfin.keep_freed_memory() first, as the zjfin command does; "
+                             "'default': glibc's own settings")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    allocator_kept = False
+    if args.allocator == "kept":  # before anything is measured, for the floor and zjfin alike
+        from zjfin import keep_freed_memory
+
+        allocator_kept = keep_freed_memory()
     if args.child:
         print(json.dumps(child(args.nodes, args.edges, args.seed, args.outside_share, args.community_size, args.repeat)))
         return
 
     print(f"zjfin guarantee-network benchmark — {args.nodes:,} firms, {args.edges:,} guarantees, median of {args.repeat}", flush=True)
+    print(f"  allocator: {'freed memory kept for reuse (zjfin.keep_freed_memory)' if allocator_kept else 'glibc defaults'}"
+          " — the same for the floor, zjfin and networkx", flush=True)
     figures: dict = {"nodes": args.nodes, "edges": args.edges, "seed": args.seed, "repeat": args.repeat,
-                     "outside_share": args.outside_share, "community_size": args.community_size}
+                     "outside_share": args.outside_share, "community_size": args.community_size,
+                     "allocator_kept": allocator_kept}
     figures["memory"] = memory_series(args)
 
     start = time.perf_counter()

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import zjfin
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_network.py"
 
 
@@ -24,3 +26,5 @@ def test_bench_network_small_run(tmp_path):
     # Both runs found the same network (the benchmark's own consistency checks).
     assert figures["zjfin"]["circles"] == figures["zjfin_one_thread"]["circles"] == figures["floor"]["scc_two_or_more"]
     assert [row["fraction"] for row in figures["memory"]] == [0.5, 1.0]
+    assert figures["allocator_kept"] is zjfin.keep_freed_memory()  # the default: as the zjfin command runs
+    assert "allocator: " in done.stdout

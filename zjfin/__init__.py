@@ -14,6 +14,7 @@ Examples
 __version__ = "0.1.0"
 
 from zjfin import datasets
+from zjfin.allocator import keep_freed_memory
 from zjfin.diff import ListDiff, diff_lists
 from zjfin.errors import InputFileError, ParameterError, PolicyError, SchemaError, ZjfinError
 from zjfin.features import current_financials, size_class
@@ -54,6 +55,7 @@ __all__ = [
     "diff_lists",
     "guarantee_graph",
     "guarantee_network",
+    "keep_freed_memory",
     "read_dataset",
     "read_table",
     "screen",

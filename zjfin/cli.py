@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 from zjfin import __version__
+from zjfin.allocator import keep_freed_memory
 from zjfin.errors import ParameterError, ZjfinError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
@@ -102,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_UNUSABLE
+    # This process is ours: large arrays reuse freed memory instead of fresh pages.
+    keep_freed_memory()
     if not args.quiet and not sys.stderr.isatty():
         logging.basicConfig(level=logging.INFO, format="%(asctime)s zjfin %(message)s", stream=sys.stderr)
     try:

@@ -1,0 +1,58 @@
+"""zjfin.keep_freed_memory: freed arrays are reused rather than mapped afresh."""
+
+import platform
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import zjfin
+from zjfin import cli
+
+GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+
+# Arrays of 8–31 MiB, made and freed twice; the page faults of the second round are
+# printed. glibc by default maps such arrays afresh (or grows its heap for them) after
+# they were freed, so the second round touches new pages again.
+_ROUNDS = textwrap.dedent("""
+    import resource, sys
+    import numpy as np
+    import zjfin
+    if sys.argv[1] == "kept":
+        assert zjfin.keep_freed_memory()
+    def one_round():
+        for mib in (8, 16, 24, 31):
+            a = np.ones(mib * 2**20 // 8)
+            del a
+    one_round()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    one_round()
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+""")
+
+
+def _faults(mode: str) -> int:
+    done = subprocess.run([sys.executable, "-c", _ROUNDS, mode], capture_output=True, text=True, check=True)
+    return int(done.stdout.strip())
+
+
+def test_returns_whether_in_force_and_is_idempotent():
+    first = zjfin.keep_freed_memory()
+    assert isinstance(first, bool)
+    assert zjfin.keep_freed_memory() is first
+    assert first is GLIBC
+
+
+@pytest.mark.skipif(not GLIBC, reason="the settings are glibc's")
+def test_freed_memory_is_reused_without_new_page_faults():
+    kept, default = _faults("kept"), _faults("default")
+    assert kept < 100  # 31 MiB is ~7,900 pages: none of them new
+    assert default > 4 * max(kept, 25)  # the default really does fault: the check measures something
+
+
+def test_command_line_keeps_freed_memory(monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(cli, "keep_freed_memory", lambda: calls.append(1) or True)
+    assert cli.main(["schema", "firms"]) == 0
+    assert calls == [1]
