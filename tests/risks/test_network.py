@@ -1112,6 +1112,22 @@ def test_renumbered_graph_is_the_same_graph(case):
     np.testing.assert_array_equal(local.toarray(), dense[np.ix_(order, order)])
 
 
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 12).flatmap(lambda n: st.tuples(
+    st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=40))))
+def test_mutual_partners_count_reverse_pairs(case):
+    """Sorted unordered keys give, per node, the partners it guarantees and is guaranteed
+    by (checked against sets of pairs), on distinct pairs without self-guarantees."""
+    from zjfin.risks.network import _mutual_partners
+
+    n, pairs = case
+    pairs = sorted({(g, b) for g, b in pairs if g != b})
+    g = np.array([p[0] for p in pairs], dtype=np.int32)
+    b = np.array([p[1] for p in pairs], dtype=np.int32)
+    expected = [sum((j, i) in pairs for (k, j) in pairs if k == i) for i in range(n)]
+    assert _mutual_partners(g, b, n).tolist() == expected
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(0, 1_234_567), max_size=40), st.sampled_from([("GC", 6), ("GG", 7), ("X", 2)]))
 def test_ids_are_prefix_and_zero_padded_number(numbers, form):

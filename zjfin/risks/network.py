@@ -12,8 +12,8 @@ propagation steps or graph layers).
 Two things make it fast at provincial scale. After the weak components, the stage works
 on the graph renumbered group by group, so each traversal reads neighbouring memory
 instead of the whole province (a group's firms are scattered through the firm table);
-results come back to firm order at the end. And with two threads, DebtRank and the
-per-firm sums run beside the strong components and chain depth.
+results come back to firm order at the end. And with two threads, the per-firm sums
+run beside the weak components, and DebtRank beside the strong components and chain depth.
 """
 
 from __future__ import annotations
@@ -498,6 +498,23 @@ def _debtrank_in_groups(impact_by_borrower: sp.csr_matrix, seed_node: np.ndarray
     return tuple(np.concatenate(column) for column in zip(*parts))
 
 
+def _mutual_partners(guarantor: np.ndarray, borrower: np.ndarray, n_nodes: int) -> np.ndarray:
+    """Per node, how many firms it both guarantees and is guaranteed by, from the distinct
+    (guarantor, borrower) pairs of a graph without self-guarantees: a pair and its reverse
+    share one unordered key, so a key found twice is a mutual guarantee (sorting the keys,
+    SPEC §10, instead of intersecting the graph with its transpose).
+
+    Examples
+    --------
+    >>> _mutual_partners(np.array([0, 1, 0, 2]), np.array([1, 0, 2, 1]), 3).tolist()
+    [1, 1, 0]
+    """
+    key = np.minimum(guarantor, borrower).astype(np.int64) * n_nodes + np.maximum(guarantor, borrower)
+    key.sort()
+    twice = key[1:][key[1:] == key[:-1]]
+    return np.bincount(twice // n_nodes, minlength=n_nodes) + np.bincount(twice % n_nodes, minlength=n_nodes)
+
+
 def _impact_matrix(matrix: sp.csr_matrix, node_equity: np.ndarray, guarantor: np.ndarray) -> sp.csr_matrix:
     """W transposed: row j (borrower) lists guarantors i with W_ij = min(1, amount / equity_i);
     W = 1 when the guarantor's equity is ≤ 0 or unknown (a firm outside the dataset), and
@@ -665,12 +682,13 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     timings : dict, optional
         Filled with seconds per step, for benchmarks: ``groups``, ``W``, ``circles``,
         ``depth``, ``circles table``, ``waiting for lane 2`` and ``assemble`` in this
-        thread, and ``lane 2: contagion``, ``lane 2: exposure and reciprocity``,
+        thread, and ``lane 2: exposure and reciprocity``, ``lane 2: contagion``,
         ``lane 2: systemic impact`` and ``lane 2: circle and group ids`` in the other
         (with one thread they run in this one, and are not counted twice).
     n_jobs : int, optional
         Threads. ``None`` (default): as many as the machine has cores, at most two; with
-        two, DebtRank and the per-firm sums run beside the circles and chain depth.
+        two, the per-firm sums run beside the groups, and DebtRank beside the circles and
+        chain depth.
         Results do not depend on it.
 
     Returns
@@ -702,41 +720,66 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     matrix = graph.matrix
     equity = frame["equity"].to_numpy(dtype=float) if "equity" in frame.columns else np.full(n, np.nan)
     assets = frame["total_assets"].to_numpy(dtype=float) if "total_assets" in frame.columns else np.full(n, np.nan)
-
-    # Groups: weakly connected components with at least one guarantee.
-    n_weak, weak = connected_components(matrix, directed=True, connection="weak")
-    weak_size = np.bincount(weak, minlength=n_weak)
-    # Everything after works on the graph renumbered group by group: firm positions scatter
-    # a group over the whole province, side by side its firms share cache lines (strong
-    # components alone run about 7× faster at 3M firms). Inside a group, nodes keep their
-    # order, so "first member" means the same in both numberings.
-    order = _grouped_order(weak, n_weak)  # local node → node
-    position = np.empty(n_nodes, dtype=matrix.indices.dtype)  # node → local node
-    position[order] = np.arange(n_nodes, dtype=position.dtype)
-    at = position[:n]  # each firm's local node
-    group_start = np.cumsum(weak_size) - weak_size  # where each group begins in the new numbering
-    group_first = order[group_start]
-    is_group = weak_size >= 2
-    group_number = _numbered(n_weak, np.flatnonzero(is_group), [group_first[is_group], -weak_size[is_group]])
-    local = _renumbered(matrix, order, position)
-    guarantor, borrower, amount = _edges(local)
-    amount = amount.astype(float, copy=False)
-    seed = np.zeros(n_nodes, dtype=bool)  # in local numbering, as every node array below
-    seed[at] = seeds
-    node_equity = np.full(n_nodes, np.nan)
-    node_equity[at] = equity
-
-    clock.lap("groups")
-    # The transpose (borrower → its guarantors) carries DebtRank's W; its pattern also
-    # gives reciprocal pairs (entries present in both the graph and its transpose) and
-    # every firm's guarantors.
-    impact = _impact_matrix(local, node_equity, guarantor)
     equity_ok = np.isfinite(equity) & (equity > 0)
-    clock.lap("W")
-    # A second lane (a thread when n_jobs ≥ 2) takes DebtRank and the per-firm sums while
-    # this one finds the circles and the chain depths; its tasks run in the order given.
+
+    # A second lane (a thread when n_jobs ≥ 2) takes the per-firm sums, DebtRank and the id
+    # text while this one finds the groups, circles and chain depths; its tasks run in the
+    # order given.
     lane = _Lane(jobs, clock)
     try:
+        def exposure_step() -> dict[str, np.ndarray]:
+            # Row sums, column sums, one product with the seed vector and reciprocal pairs, on
+            # the graph as built (firm order): they need nothing from the groups, so they run
+            # while the groups are found. Each firm's entries are added in the same order as
+            # in the renumbered graph, so the sums are the same to the last bit.
+            lane_clock = _Clock(timings)
+            firm_guarantor, firm_borrower, firm_amount = _edges(matrix)
+            out_amount = np.bincount(firm_guarantor, weights=firm_amount, minlength=n_nodes)[:n]
+            seed_vector = np.zeros(n_nodes)
+            seed_vector[:n] = seeds
+            to_distressed = (matrix @ seed_vector)[:n]
+            firm = {
+                "guarantee_out": out_amount,
+                "guarantee_in": np.bincount(firm_borrower, weights=firm_amount, minlength=n_nodes)[:n],
+                "guarantee_out_ratio": np.divide(out_amount, equity, out=np.full(n, np.nan), where=equity_ok),
+                "guarantee_to_distressed": to_distressed,
+                "guarantee_to_distressed_ratio": np.divide(to_distressed, equity, out=np.full(n, np.nan), where=equity_ok),
+                "mutual_partners": _mutual_partners(firm_guarantor, firm_borrower, n_nodes)[:n],
+                "gives": (np.diff(matrix.indptr) > 0)[:n],
+                "receives": (np.bincount(firm_borrower, minlength=n_nodes) > 0)[:n],
+            }
+            lane_clock.lap("lane 2: exposure and reciprocity")
+            return firm
+
+        exposure_done = lane.submit(exposure_step)
+        # Groups: weakly connected components with at least one guarantee.
+        n_weak, weak = connected_components(matrix, directed=True, connection="weak")
+        weak_size = np.bincount(weak, minlength=n_weak)
+        # Everything after works on the graph renumbered group by group: firm positions scatter
+        # a group over the whole province, side by side its firms share cache lines (strong
+        # components alone run about 7× faster at 3M firms). Inside a group, nodes keep their
+        # order, so "first member" means the same in both numberings.
+        order = _grouped_order(weak, n_weak)  # local node → node
+        position = np.empty(n_nodes, dtype=matrix.indices.dtype)  # node → local node
+        position[order] = np.arange(n_nodes, dtype=position.dtype)
+        at = position[:n]  # each firm's local node
+        group_start = np.cumsum(weak_size) - weak_size  # where each group begins in the new numbering
+        group_first = order[group_start]
+        is_group = weak_size >= 2
+        group_number = _numbered(n_weak, np.flatnonzero(is_group), [group_first[is_group], -weak_size[is_group]])
+        local = _renumbered(matrix, order, position)
+        guarantor, borrower, amount = _edges(local)
+        amount = amount.astype(float, copy=False)
+        seed = np.zeros(n_nodes, dtype=bool)  # in local numbering, as every node array below
+        seed[at] = seeds
+        node_equity = np.full(n_nodes, np.nan)
+        node_equity[at] = equity
+
+        clock.lap("groups")
+        # The transpose (borrower → its guarantors) carries DebtRank's W.
+        impact = _impact_matrix(local, node_equity, guarantor)
+        clock.lap("W")
+
         def contagion_step() -> np.ndarray:
             # DebtRank over the whole province: it needs only W, so it starts at once. Seeds
             # in firm order: shares add up in the order the firm-numbered graph gives them.
@@ -747,28 +790,7 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
             lane_clock.lap("lane 2: contagion")
             return contagion
 
-        def exposure_step() -> dict[str, np.ndarray]:
-            # Row sums, column sums, one product with the seed vector; reciprocal pairs.
-            lane_clock = _Clock(timings)
-            out_amount = np.bincount(guarantor, weights=amount, minlength=n_nodes)[at]
-            to_distressed = (local @ seed.astype(float))[at]
-            pattern = sp.csr_matrix((np.ones(local.nnz, dtype=np.int8), local.indices, local.indptr), shape=local.shape)
-            transpose = sp.csr_matrix((np.ones(impact.nnz, dtype=np.int8), impact.indices, impact.indptr),
-                                      shape=local.shape)
-            firm = {
-                "guarantee_out": out_amount,
-                "guarantee_in": np.bincount(borrower, weights=amount, minlength=n_nodes)[at],
-                "guarantee_out_ratio": np.divide(out_amount, equity, out=np.full(n, np.nan), where=equity_ok),
-                "guarantee_to_distressed": to_distressed,
-                "guarantee_to_distressed_ratio": np.divide(to_distressed, equity, out=np.full(n, np.nan), where=equity_ok),
-                "mutual_partners": np.diff(pattern.multiply(transpose).tocsr().indptr)[at].astype(np.int64),
-                "gives": (np.diff(local.indptr) > 0)[at],
-                "receives": (np.diff(impact.indptr) > 0)[at],
-            }
-            lane_clock.lap("lane 2: exposure and reciprocity")
-            return firm
-
-        contagion_done, exposure_done = lane.submit(contagion_step), lane.submit(exposure_step)
+        contagion_done = lane.submit(contagion_step)
         # Circles: strongly connected components of two or more firms.
         n_strong, strong = connected_components(local, directed=True, connection="strong")
         strong_size = np.bincount(strong, minlength=n_strong)
