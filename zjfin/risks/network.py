@@ -13,7 +13,7 @@ Two things make it fast at provincial scale. After the weak components, the stag
 on the graph renumbered group by group, so each traversal reads neighbouring memory
 instead of the whole province (a group's firms are scattered through the firm table);
 results come back to firm order at the end. And with two threads, the per-firm sums
-run beside the weak components, and DebtRank beside the strong components and chain depth.
+run beside the weak components, and W and DebtRank beside the strong components and chain depth.
 """
 
 from __future__ import annotations
@@ -680,9 +680,9 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
     policy : Policy
         Section ``[network]``.
     timings : dict, optional
-        Filled with seconds per step, for benchmarks: ``groups``, ``W``, ``circles``,
-        ``depth``, ``circles table``, ``waiting for lane 2`` and ``assemble`` in this
-        thread, and ``lane 2: exposure and reciprocity``, ``lane 2: contagion``,
+        Filled with seconds per step, for benchmarks: ``groups``, ``circles``, ``depth``,
+        ``circles table``, ``waiting for lane 2`` and ``assemble`` in this thread, and
+        ``lane 2: exposure and reciprocity``, ``lane 2: W``, ``lane 2: contagion``,
         ``lane 2: systemic impact`` and ``lane 2: circle and group ids`` in the other
         (with one thread they run in this one, and are not counted twice).
     n_jobs : int, optional
@@ -772,23 +772,22 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
         amount = amount.astype(float, copy=False)
         seed = np.zeros(n_nodes, dtype=bool)  # in local numbering, as every node array below
         seed[at] = seeds
-        node_equity = np.full(n_nodes, np.nan)
-        node_equity[at] = equity
-
         clock.lap("groups")
-        # The transpose (borrower → its guarantors) carries DebtRank's W.
-        impact = _impact_matrix(local, node_equity, guarantor)
-        clock.lap("W")
 
-        def contagion_step() -> np.ndarray:
-            # DebtRank over the whole province: it needs only W, so it starts at once. Seeds
-            # in firm order: shares add up in the order the firm-numbered graph gives them.
+        def contagion_step() -> tuple[np.ndarray, sp.csr_matrix]:
+            # W, then DebtRank over the whole province, which needs nothing else. Seeds in
+            # firm order: shares add up in the order the firm-numbered graph gives them.
             lane_clock = _Clock(timings)
+            node_equity = np.full(n_nodes, np.nan)
+            node_equity[at] = equity
+            # The transpose (borrower → its guarantors) carries DebtRank's W.
+            impact = _impact_matrix(local, node_equity, guarantor)
+            lane_clock.lap("lane 2: W")
             node, h = _one_scenario(impact, at[np.flatnonzero(seeds)])
             contagion = np.zeros(n_nodes)
             contagion[node] = h
             lane_clock.lap("lane 2: contagion")
-            return contagion
+            return contagion, impact
 
         contagion_done = lane.submit(contagion_step)
         # Circles: strongly connected components of two or more firms.
@@ -816,6 +815,7 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
             value = np.zeros(n_nodes)
             value[at] = node_value[:n] / total_value if total_value > 0 else node_value[:n]
             firm = exposure_done.result()  # done: the lane runs its tasks in order
+            impact = contagion_done.result()[1]
             chosen = _systemic_candidates(in_circle, firm["gives"], firm["guarantee_out"], firm["guarantee_in"], p)
             systemic = np.full(n, np.nan)
             if chosen.size:
@@ -837,7 +837,7 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
         depth = chain_depth(local, strong, n_strong, src_label=strong_guarantor, dst_label=strong_borrower)
         firm_depth = depth[circle_of_firm]
         clock.lap("depth")
-        contagion = contagion_done.result()
+        contagion = contagion_done.result()[0]
         circles = _circles_table(graph, order, strong, circle, circle_number, strong_size, circle_amount,
                                  circle_edges, seed, contagion)
         clock.lap("circles table")
