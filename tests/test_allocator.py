@@ -46,9 +46,11 @@ def test_returns_whether_in_force_and_is_idempotent():
 
 @pytest.mark.skipif(not GLIBC, reason="the settings are glibc's")
 def test_freed_memory_is_reused_without_new_page_faults():
-    kept, default = _faults("kept"), _faults("default")
+    kept = _faults("kept")
     assert kept < 100  # 31 MiB is ~7,900 pages: none of them new
-    assert default > 4 * max(kept, 25)  # the default really does fault: the check measures something
+    default = _faults("default")
+    if default <= 4 * max(kept, 25):  # e.g. GLIBC_TUNABLES already set the same thresholds
+        pytest.skip(f"glibc's settings here already reuse freed memory ({default} page faults without the call)")
 
 
 def test_command_line_keeps_freed_memory(monkeypatch, capsys):

@@ -17,14 +17,14 @@ import sys
 
 __all__ = ["keep_freed_memory"]
 
-# glibc's mallopt parameters (malloc.h) and the values used. Arrays up to 32 MiB (the
-# largest glibc accepts) come from the shared heap, the heap is not trimmed until 2 GiB
-# lie free at its top, and threads share one arena, so a worker thread reuses the main
-# thread's freed memory rather than mapping its own.
+# glibc's mallopt parameters (malloc.h) and the values used: arrays up to the largest
+# threshold glibc accepts (32 MiB on 64-bit systems, 512 KiB on 32-bit ones) come from the
+# heap, and the heap is not trimmed until 2 GiB lie free at its top. (Limiting the number
+# of arenas as well was slower: set after numpy is imported, it only partly takes hold.)
+_LARGEST_THRESHOLD = 32 * 1024 * 1024 if ctypes.sizeof(ctypes.c_void_p) == 8 else 512 * 1024
 _MALLOPT = (
-    ("M_MMAP_THRESHOLD", -3, 32 * 1024 * 1024),
+    ("M_MMAP_THRESHOLD", -3, _LARGEST_THRESHOLD),
     ("M_TRIM_THRESHOLD", -1, 2**31 - 1),
-    ("M_ARENA_MAX", -8, 1),
 )
 
 _applied: bool | None = None
@@ -39,7 +39,8 @@ def keep_freed_memory() -> bool:
     Returns
     -------
     bool
-        Whether the settings are in force (False where the C library is not glibc).
+        Whether glibc took the settings (False where the C library is not glibc; a
+        preloaded allocator such as jemalloc ignores them).
 
     Examples
     --------
