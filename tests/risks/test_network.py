@@ -1113,6 +1113,22 @@ def test_renumbered_graph_is_the_same_graph(case):
 
 
 @settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(*[st.one_of(st.none(), st.integers(-3, 3), st.integers(-10**6, 10**6))] * 2), max_size=30),
+       st.sampled_from(["ns", "s"]))
+def test_active_is_start_on_or_before_and_end_after_the_as_of_date(offsets, unit):
+    """Dates a few seconds or days around the as-of date, missing or not, in ns or s."""
+    from zjfin.risks.network import _active
+
+    def date(seconds):
+        return pd.NaT if seconds is None else AS_OF + pd.Timedelta(seconds=seconds)
+
+    starts, ends = [date(s) for s, _ in offsets], [date(e) for _, e in offsets]
+    df = pd.DataFrame({"start_date": pd.Series(starts, dtype="datetime64[ns]").astype(f"datetime64[{unit}]"),
+                       "end_date": pd.Series(ends, dtype="datetime64[ns]").astype(f"datetime64[{unit}]")})
+    assert _active(df, AS_OF).tolist() == [is_active(s, e) for s, e in zip(starts, ends)]
+
+
+@settings(max_examples=80, deadline=None)
 @given(st.integers(1, 12).flatmap(lambda n: st.tuples(
     st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=40))))
 def test_mutual_partners_count_reverse_pairs(case):

@@ -120,11 +120,13 @@ def _edges(matrix: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _active(guarantees: pd.DataFrame, as_of: pd.Timestamp) -> np.ndarray:
     """start ≤ as-of < end; a missing date does not limit."""
     active = np.ones(len(guarantees), dtype=bool)
-    as_of64 = np.datetime64(pd.Timestamp(as_of).normalize().to_datetime64(), "ns")
-    for column, keep in (("start_date", lambda d: d <= as_of64), ("end_date", lambda d: d > as_of64)):
+    as_of_ns = np.datetime64(pd.Timestamp(as_of).normalize().to_datetime64(), "ns").astype(np.int64)
+    # Compared as int64 nanoseconds, where NaT is the smallest number: "start ≤ as-of"
+    # already holds for a missing start; a missing end is let through by name.
+    nat = np.iinfo(np.int64).min
+    for column, keep in (("start_date", lambda d: d <= as_of_ns), ("end_date", lambda d: (d > as_of_ns) | (d == nat))):
         if column in guarantees.columns:
-            dates = pd.to_datetime(guarantees[column]).to_numpy(dtype="datetime64[ns]")
-            active &= np.isnat(dates) | keep(dates)
+            active &= keep(pd.to_datetime(guarantees[column]).to_numpy(dtype="datetime64[ns]").view(np.int64))
     return active
 
 
@@ -190,23 +192,27 @@ def guarantee_graph(guarantees: pd.DataFrame, firm_ids: pd.Series | pa.Array, as
     encoded = pc.dictionary_encode(pa.chunked_array(outside_text, type=pa.string())).combine_chunks()
     outside_codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     n_outside = len(encoded.dictionary)
-    node, taken = {}, 0
-    for side in ("guarantor", "borrower"):
+    taken = 0
+    for side in ("guarantor", "borrower"):  # positions become node numbers in place (they are copies)
         outside = position[side] < 0
-        node[side] = position[side].copy()
-        node[side][outside] = n_firms + outside_codes[taken: taken + int(outside.sum())]
+        position[side][outside] = n_firms + outside_codes[taken: taken + int(outside.sum())]
         taken += int(outside.sum())
     n_nodes = n_firms + n_outside
-    amount = np.nan_to_num(guarantees["amount"].to_numpy(dtype=float)[rows])
-    loop = node["guarantor"] == node["borrower"]
-    g, b = node["guarantor"][~loop], node["borrower"][~loop]
+    g, b = position["guarantor"], position["borrower"]
+    amount = guarantees["amount"].to_numpy(dtype=float)[rows]
+    np.nan_to_num(amount, copy=False)
+    loop = g == b  # two names outside the firms that are one firm
+    if loop.any():
+        g, b, amount, rows = g[~loop], b[~loop], amount[~loop], rows[~loop]
+    if n_nodes < np.iinfo(np.int32).max:  # scipy's own index type: it need not check and convert
+        g, b = g.astype(np.int32), b.astype(np.int32)
     shape = (n_nodes, n_nodes)
     # CSR construction sums the guarantees between the same two firms into one entry and
     # keeps an entry whose amount is 0 (the relation exists).
-    matrix = sp.csr_matrix((amount[~loop], (g, b)), shape=shape)
+    matrix = sp.csr_matrix((amount, (g, b)), shape=shape)
     node_ids = pa.concat_arrays([firm_text.combine_chunks() if isinstance(firm_text, pa.ChunkedArray) else firm_text,
                                  encoded.dictionary.cast(pa.string())])
-    kind = (arrow_text(guarantees["kind"]), rows[~loop]) if "kind" in guarantees.columns else None
+    kind = (arrow_text(guarantees["kind"]), rows) if "kind" in guarantees.columns else None
     return GuaranteeGraph(matrix, n_firms, node_ids, g, b, kind)
 
 
