@@ -442,6 +442,9 @@ def _debtrank_cells(impact_by_borrower: sp.csr_matrix, cell_start: np.ndarray, n
 
     cell = distinct(base[seed_scenario] + seed_node)
     h[cell] = 1.0
+    # A cell becomes positive once, when it joins a frontier: the frontiers together are
+    # the cells with h > 0, so no scan of all cells is needed at the end.
+    frontiers = [cell]
     step = 0
     while cell.size and (max_steps is None or step < max_steps):
         offset = base[np.searchsorted(cell_start, cell, side="right") - 1]
@@ -460,8 +463,9 @@ def _debtrank_cells(impact_by_borrower: sp.csr_matrix, cell_start: np.ndarray, n
         received[target] = 0.0
         # Already distressed or inactive: h grows, no second propagation.
         cell = distinct(target[before == 0])
+        frontiers.append(cell)
         step += 1
-    cell = np.flatnonzero(h)
+    cell = np.sort(np.concatenate(frontiers))
     return cell, h[cell]
 
 
