@@ -13,7 +13,8 @@ Two things make it fast at provincial scale. After the weak components, the stag
 on the graph renumbered group by group, so each traversal reads neighbouring memory
 instead of the whole province (a group's firms are scattered through the firm table);
 results come back to firm order at the end. And with two threads, the per-firm sums
-run beside the weak components, and W and DebtRank beside the strong components and chain depth.
+run beside the weak components, and W and DebtRank beside the strong components and
+chain depth.
 """
 
 from __future__ import annotations
@@ -201,7 +202,7 @@ def guarantee_graph(guarantees: pd.DataFrame, firm_ids: pd.Series | pa.Array, as
     g, b = position["guarantor"], position["borrower"]
     amount = guarantees["amount"].to_numpy(dtype=float)[rows]
     np.nan_to_num(amount, copy=False)
-    loop = g == b  # two names outside the firms that are one firm
+    loop = g == b  # a guard: the self-guarantees removed above leave none in practice
     if loop.any():
         g, b, amount, rows = g[~loop], b[~loop], amount[~loop], rows[~loop]
     if n_nodes < np.iinfo(np.int32).max:  # scipy's own index type: it need not check and convert
@@ -697,8 +698,8 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
         (with one thread they run in this one, and are not counted twice).
     n_jobs : int, optional
         Threads. ``None`` (default): as many as the machine has cores, at most two; with
-        two, the per-firm sums run beside the groups, and DebtRank beside the circles and
-        chain depth.
+        two, the per-firm sums run beside the groups, and W and DebtRank beside the circles
+        and chain depth.
         Results do not depend on it.
 
     Returns
@@ -784,22 +785,27 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
         seed[at] = seeds
         clock.lap("groups")
 
-        def contagion_step() -> tuple[np.ndarray, sp.csr_matrix]:
-            # W, then DebtRank over the whole province, which needs nothing else. Seeds in
-            # firm order: shares add up in the order the firm-numbered graph gives them.
+        def impact_step() -> sp.csr_matrix:
+            # The transpose (borrower → its guarantors) carries DebtRank's W.
             lane_clock = _Clock(timings)
             node_equity = np.full(n_nodes, np.nan)
             node_equity[at] = equity
-            # The transpose (borrower → its guarantors) carries DebtRank's W.
             impact = _impact_matrix(local, node_equity, guarantor)
             lane_clock.lap("lane 2: W")
-            node, h = _one_scenario(impact, at[np.flatnonzero(seeds)])
+            return impact
+
+        def contagion_step() -> np.ndarray:
+            # DebtRank over the whole province: it needs only W. Seeds in firm order: shares
+            # add up in the order the firm-numbered graph gives them.
+            lane_clock = _Clock(timings)
+            node, h = _one_scenario(impact_done.result(), at[np.flatnonzero(seeds)])
             contagion = np.zeros(n_nodes)
             contagion[node] = h
             lane_clock.lap("lane 2: contagion")
-            return contagion, impact
+            return contagion
 
-        contagion_done = lane.submit(contagion_step)
+        impact_done = lane.submit(impact_step)
+        contagion_done = lane.submit(contagion_step)  # after: with one thread it runs on the spot
         # Circles: strongly connected components of two or more firms.
         n_strong, strong = connected_components(local, directed=True, connection="strong")
         strong_size = np.bincount(strong, minlength=n_strong)
@@ -825,7 +831,7 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
             value = np.zeros(n_nodes)
             value[at] = node_value[:n] / total_value if total_value > 0 else node_value[:n]
             firm = exposure_done.result()  # done: the lane runs its tasks in order
-            impact = contagion_done.result()[1]
+            impact = impact_done.result()
             chosen = _systemic_candidates(in_circle, firm["gives"], firm["guarantee_out"], firm["guarantee_in"], p)
             systemic = np.full(n, np.nan)
             if chosen.size:
@@ -847,7 +853,7 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
         depth = chain_depth(local, strong, n_strong, src_label=strong_guarantor, dst_label=strong_borrower)
         firm_depth = depth[circle_of_firm]
         clock.lap("depth")
-        contagion = contagion_done.result()[0]
+        contagion = contagion_done.result()
         circles = _circles_table(graph, order, strong, circle, circle_number, strong_size, circle_amount,
                                  circle_edges, seed, contagion)
         clock.lap("circles table")
