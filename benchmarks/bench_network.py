@@ -116,7 +116,7 @@ def _firm_codes(first: int, count: int, region_pick, outside: bool):
     import numpy as np
     import pyarrow as pa
 
-    from zjfin.codes import ORG_WEIGHTS, USCC_CHARSET, USCC_WEIGHTS
+    from zjfin._codes import ORG_WEIGHTS, USCC_CHARSET, USCC_WEIGHTS
 
     k = np.arange(first, first + count, dtype=np.int64)
     body = (k * 7919 + 1_000_003) % 10**8
@@ -326,7 +326,7 @@ def zjfin_stage(net: dict, policy, n_jobs: int | None = None) -> tuple[float, fl
 
 
 def time_zjfin(net: dict, repeat: int, n_jobs: int | None = None) -> dict:
-    from zjfin.policy import Policy
+    from zjfin._policy import Policy
 
     policy = Policy.default()
     graph_s, network_s, total_s, steps = [], [], [], []
@@ -419,7 +419,7 @@ def profile_zjfin(net: dict, top: int = 25) -> dict:
     import cProfile
     import pstats
 
-    from zjfin.policy import Policy
+    from zjfin._policy import Policy
 
     policy = Policy.default()
     profiler = cProfile.Profile()
@@ -458,7 +458,7 @@ def child(nodes: int, edges: int, seed: int, outside_share: float, community_siz
     import scipy.sparse  # noqa: F401
 
     import zjfin.risks.network  # noqa: F401
-    from zjfin.policy import Policy
+    from zjfin._policy import Policy
 
     policy = Policy.default()
     _release_free_memory()

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 import zjfin
-from zjfin import cli
+from zjfin import _cli as cli
 
 GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
 

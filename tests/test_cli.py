@@ -9,9 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from builders import minimal_tables
-from zjfin.cli import main
-from zjfin.policy import Policy
-from zjfin.read import Dataset, write_dataset
+from zjfin._cli import main
+from zjfin._policy import Policy
+from zjfin._read import Dataset, write_dataset
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def test_help_lists_commands(capsys):
 
 
 def test_console_script_runs():
-    done = subprocess.run([sys.executable, "-m", "zjfin.cli", "schema"], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "zjfin", "schema"], capture_output=True, text=True)
     assert done.returncode == 0 and "financials" in done.stdout
 
 
@@ -143,13 +143,13 @@ def test_failed_export_leaves_previous_outputs(data_dir, tmp_path, monkeypatch):
     assert main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(out)]) == 0
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
-    import zjfin.export
+    import zjfin._export
 
     def explode(frame, path):
         path.write_bytes(b"half")
         raise OSError("disk full")
 
-    monkeypatch.setattr(zjfin.export, "write_csv", explode)
+    monkeypatch.setattr(sys.modules["zjfin._export"], "write_csv", explode)
     with pytest.raises(OSError):
         main(["-q", "screen", str(data_dir), "--as-of", "2018-12-31", "--out", str(out)])
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from builders import USCC_ALPHABET, org_check, uscc
-from zjfin.codes import make_uscc, normalise_industry_code, org_code_check_char, region_code_status, uscc_status
+from zjfin._codes import make_uscc, normalise_industry_code, org_code_check_char, region_code_status, uscc_status
 
 bodies = st.text(alphabet="0123456789", min_size=8, max_size=8)
 regions = st.sampled_from(["330102", "330782", "110105", "440305"])

@@ -7,11 +7,11 @@ import pytest
 
 import zjfin
 from zjfin._arrow import TEXT
-from zjfin.cli import main
-from zjfin.diff import ListDiff, diff_lists
-from zjfin.errors import InputFileError, ParameterError
-from zjfin.export import write_parquet
-from zjfin.read import write_dataset
+from zjfin._cli import main
+from zjfin._diff import ListDiff, diff_lists
+from zjfin._errors import InputFileError, ParameterError
+from zjfin._export import write_parquet
+from zjfin._read import write_dataset
 
 AS_OF = "2019-03-31"
 # A policy that changes the lists of the synthetic province in all three ways: a wider

@@ -9,11 +9,11 @@ import pytest
 from openpyxl import load_workbook
 
 import zjfin
-from zjfin.errors import ParameterError
-from zjfin.export import LIST_FILES, SUMMARY_AMOUNTS, WORKBOOK, export_result
-from zjfin.lists import LISTS
-from zjfin.schema import table_schema
-from zjfin.xlsx import NOTES_SHEET, SHEETS, write_lists_workbook
+from zjfin._errors import ParameterError
+from zjfin._export import LIST_FILES, SUMMARY_AMOUNTS, WORKBOOK, export_result
+from zjfin._lists import LISTS
+from zjfin._schema import table_schema
+from zjfin._xlsx import NOTES_SHEET, SHEETS, write_lists_workbook
 
 AS_OF = "2019-03-31"
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zjfin.features import current_financials, size_class
+from zjfin._features import current_financials, size_class
 
 SPEC_31 = [
     # (sector, sample codes, large, medium floors, small floors)

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 
 import zjfin
-from zjfin.errors import PolicyError
-from zjfin.lists import LISTS, assign_lists
-from zjfin.policy import Policy
+from zjfin._errors import PolicyError
+from zjfin._lists import LISTS, assign_lists
+from zjfin._policy import Policy
 
 RISKS = ("bond_risk", "liquidity_risk", "pledge_risk", "guarantee_risk")
 

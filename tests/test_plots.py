@@ -19,8 +19,8 @@ from matplotlib.patches import FancyArrowPatch  # noqa: E402
 
 import zjfin  # noqa: E402
 from builders import uscc  # noqa: E402
-from zjfin.errors import ParameterError, ZjfinError  # noqa: E402
-from zjfin.plots import (  # noqa: E402
+from zjfin._errors import ParameterError, ZjfinError  # noqa: E402
+from zjfin._plots import (  # noqa: E402
     MAX_WIDTH,
     MIN_WIDTH,
     RISK_COLOURS,
@@ -153,7 +153,7 @@ def test_outside_member_is_white_with_short_id(dataset):
     })
     tables = dict(dataset.tables)
     tables["guarantees"] = pd.concat([guarantees, extra], ignore_index=True).assign(_row=lambda f: np.arange(len(f)) + 2)
-    res = zjfin.screen(zjfin.read.Dataset(tables), as_of=AS_OF)
+    res = zjfin.screen(zjfin._read.Dataset(tables), as_of=AS_OF)
     circles = res.tables["circles"]
     row = circles[circles["outside_members"] == 1].iloc[0]
     assert row["size"] == 5 and OUTSIDE in list(row["members"])
@@ -280,7 +280,7 @@ def test_unknown_ids_and_bad_arguments(result):
 def test_network_not_computed():
     ds = zjfin.datasets.synthetic_province(300, seed=1)
     tables = {name: frame for name, frame in ds.tables.items() if name != "guarantees"}
-    res = zjfin.screen(zjfin.read.Dataset(tables), as_of=AS_OF)
+    res = zjfin.screen(zjfin._read.Dataset(tables), as_of=AS_OF)
     assert "graph" not in res.tables
     for call in (lambda: plot_guarantee_circle(res, "GC000001"),
                  lambda: plot_guarantee_neighbourhood(res, res.screening["firm_id"].iloc[0])):
@@ -303,7 +303,7 @@ def test_missing_matplotlib(result, monkeypatch):
 from importlib import resources  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
 
-from zjfin.plots import (  # noqa: E402
+from zjfin._plots import (  # noqa: E402
     LIST_NAMES_ZH,
     plot_list_counts,
     plot_maturity_wall,
@@ -506,7 +506,7 @@ def test_bar_plot_arguments(result):
 def test_bonds_or_pledges_switched_off():
     ds = zjfin.datasets.synthetic_province(300, seed=1)
     tables = {name: frame for name, frame in ds.tables.items() if name not in ("bonds", "pledges")}
-    res = zjfin.screen(zjfin.read.Dataset(tables), as_of=AS_OF)
+    res = zjfin.screen(zjfin._read.Dataset(tables), as_of=AS_OF)
     with pytest.raises(ParameterError, match="screened with a bonds table.*bond risk was switched off"):
         plot_maturity_wall(res)
     with pytest.raises(ParameterError, match="screened with pledges and prices tables.*pledge risk was switched off"):

@@ -1,7 +1,7 @@
 import io
 import logging
 
-from zjfin.progress import Progress
+from zjfin._progress import Progress
 
 
 class FakeTerminal(io.StringIO):

@@ -21,9 +21,9 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from pandas.testing import assert_frame_equal
 
-from zjfin.errors import InputFileError, ParameterError, ZjfinError
-from zjfin.read import NULL_TOKENS, Dataset, read_dataset, read_table, write_dataset
-from zjfin.schema import table_schema, validation_codes
+from zjfin._errors import InputFileError, ParameterError, ZjfinError
+from zjfin._read import NULL_TOKENS, Dataset, read_dataset, read_table, write_dataset
+from zjfin._schema import table_schema, validation_codes
 
 # --------------------------------------------------------------------------------------
 # helpers
@@ -729,7 +729,7 @@ def test_write_dataset_round_trip(tmp_path, fmt, headers, unit):
 
 
 def test_table_file_stems_are_unambiguous():
-    from zjfin.schema import header_key, input_tables
+    from zjfin._schema import header_key, input_tables
 
     stems = [header_key(s) for t in input_tables() for s in {t, *table_schema(t).aliases}]
     assert len(stems) == len(set(stems))
@@ -935,8 +935,8 @@ def test_property_random_bytes(tmp_path, table, body, with_header, suffix):
 
 def test_ragged_row_is_rejected_not_the_file(tmp_path):
     from builders import firm_ids
-    from zjfin.read import Dataset
-    from zjfin.validate import validate
+    from zjfin._read import Dataset
+    from zjfin._validate import validate
 
     ids = firm_ids(3)
     p = tmp_path / "firms.csv"

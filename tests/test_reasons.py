@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zjfin.errors import SchemaError
-from zjfin.reasons import format_values, reason_catalogue, render_reasons
+from zjfin._errors import SchemaError
+from zjfin._reasons import format_values, reason_catalogue, render_reasons
 
 
 def test_money_formats():

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import zjfin
-from zjfin.schema import table_schema
+from zjfin._schema import table_schema
 
 AS_OF = "2019-03-31"
 

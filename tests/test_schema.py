@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from zjfin.schema import header_key, input_tables, output_tables, table_schema
+from zjfin._schema import header_key, input_tables, output_tables, table_schema
 
 REQUIRED_CHINESE = {
     "firms": ["统一社会信用代码", "企业名称", "行政区划代码", "行业代码", "从业人员"],

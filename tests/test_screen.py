@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 import zjfin
-from zjfin.cli import main
-from zjfin.schema import table_schema
+from zjfin._cli import main
+from zjfin._schema import table_schema
 
 AS_OF = "2019-03-31"
 
@@ -163,7 +163,7 @@ def test_n_jobs_is_checked(screened, bad):
 def test_an_engine_error_on_a_thread_reaches_the_caller(screened, monkeypatch):
     import sys
 
-    screen_module = sys.modules["zjfin.screen"]  # the module (zjfin.screen is the function)
+    screen_module = sys.modules["zjfin._screen"]  # the module (zjfin.screen is the function)
 
     def broken(frame, policy):
         raise zjfin.PolicyError("policy key 'mujun.cap' must be positive, got 0")

@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from builders import firm_ids, minimal_tables, uscc
-from zjfin.read import Dataset, read_table
-from zjfin.schema import validation_codes
-from zjfin.validate import validate
+from zjfin._read import Dataset, read_table
+from zjfin._schema import validation_codes
+from zjfin._validate import validate
 
 AS_OF = "2019-03-31"
 TODAY = "2026-01-01"
@@ -309,7 +309,7 @@ def test_enum_aliases_normalise():
 
 
 def test_warning_limit_sets_exit_code():
-    from zjfin.policy import Policy
+    from zjfin._policy import Policy
 
     tables = minimal_tables()
     _balance(tables)

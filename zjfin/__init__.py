@@ -1,6 +1,8 @@
 """zjfin: screen enterprises for financing risk and sort them into the three lists.
 
-The public API is flat: everything a notebook needs is importable from ``zjfin``.
+The public API is flat: everything a notebook needs is importable from ``zjfin``. The
+implementation lives in private modules (``zjfin._screen``, ``zjfin._validate`` …), so a
+function such as :func:`zjfin.screen` never shadows the module it comes from.
 
 Examples
 --------
@@ -14,17 +16,24 @@ Examples
 __version__ = "0.1.0"
 
 from zjfin import datasets
-from zjfin.allocator import keep_freed_memory
-from zjfin.diff import ListDiff, diff_lists
-from zjfin.errors import InputFileError, ParameterError, PolicyError, SchemaError, ZjfinError
-from zjfin.features import current_financials, size_class
-from zjfin.policy import Policy
-from zjfin.read import Dataset, read_dataset, read_table, write_dataset
+from zjfin._allocator import keep_freed_memory
+from zjfin._diff import ListDiff, diff_lists
+from zjfin._errors import (
+    InputFileError,
+    ModelDataError,
+    ModelFormatError,
+    ParameterError,
+    PolicyError,
+    SchemaError,
+    ZjfinError,
+)
+from zjfin._features import current_financials, firm_frame, size_class
+from zjfin._policy import Policy
+from zjfin._read import Dataset, read_dataset, read_table, write_dataset
+from zjfin._schema import table_schema
+from zjfin._screen import ScreeningResult, screen
+from zjfin._validate import ValidationReport, validate
 from zjfin.risks.network import GuaranteeGraph, debtrank, guarantee_graph, guarantee_network
-from zjfin.schema import table_schema
-from zjfin.screen import ScreeningResult, screen
-from zjfin.validate import ValidationReport, validate
-
 
 
 def __getattr__(name: str):
@@ -42,6 +51,8 @@ __all__ = [
     "GuaranteeGraph",
     "InputFileError",
     "ListDiff",
+    "ModelDataError",
+    "ModelFormatError",
     "ParameterError",
     "Policy",
     "PolicyError",
@@ -53,6 +64,7 @@ __all__ = [
     "datasets",
     "debtrank",
     "diff_lists",
+    "firm_frame",
     "guarantee_graph",
     "guarantee_network",
     "keep_freed_memory",
@@ -64,3 +76,17 @@ __all__ = [
     "validate",
     "write_dataset",
 ]
+
+
+def __dir__() -> list[str]:
+    return sorted({*__all__, "model"})
+
+
+# Errors say they come from ``zjfin`` (as httpx's do): a traceback reads
+# ``zjfin.PolicyError``, not the private module behind it. (Other classes keep their
+# module, where their docstring examples run.)
+for _name in __all__:
+    _public = globals()[_name]
+    if isinstance(_public, type) and issubclass(_public, ZjfinError):
+        _public.__module__ = "zjfin"
+del _name, _public

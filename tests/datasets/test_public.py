@@ -3,7 +3,7 @@
 import pytest
 
 from zjfin.datasets.public import read_german_credit, read_polish_bankruptcy
-from zjfin.errors import InputFileError
+from zjfin._errors import InputFileError
 
 
 def test_files_that_are_not_the_data_sets_are_refused(tmp_path):

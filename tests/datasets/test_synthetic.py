@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zjfin.codes import uscc_status
+from zjfin._codes import uscc_status
 from zjfin.datasets._synthetic import TABLE_COLUMNS, build_tables
 
 N = 2_000
@@ -79,7 +79,7 @@ def test_columns_agree_with_schema_files(tables):
     for name in TABLES:
         if not (schemas / f"{name}.json").is_file():
             continue
-        from zjfin.schema import table_schema
+        from zjfin._schema import table_schema
 
         assert table_schema(name).names == TABLE_COLUMNS[name], name
         checked += 1
@@ -87,7 +87,7 @@ def test_columns_agree_with_schema_files(tables):
 
 
 def test_dtypes(tables):
-    from zjfin.schema import table_schema
+    from zjfin._schema import table_schema
 
     for name in TABLES:
         frame = tables[name]

@@ -9,7 +9,7 @@ import pytest
 from scipy.special import expit, logit
 from sklearn.linear_model import LogisticRegression
 
-from zjfin.errors import ModelDataError, ParameterError
+from zjfin._errors import ModelDataError, ParameterError
 from zjfin.model import DefaultModel
 
 

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import zjfin
-from zjfin.cli import main
+from zjfin._cli import main
 from zjfin.model import DefaultModel, default_labels, feature_table, features, firm_features
 
 
@@ -29,7 +29,7 @@ def test_every_transform_worked_by_hand():
 
 
 def test_feature_table_names_only_statement_columns():
-    from zjfin.features import PRIOR_COLUMNS
+    from zjfin._features import PRIOR_COLUMNS
 
     known = {c.name for c in zjfin.table_schema("financials").columns} | {f"{c}_prev" for c in PRIOR_COLUMNS}
     table = feature_table()

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import zjfin
-from zjfin.errors import ModelFormatError
+from zjfin._errors import ModelFormatError
 from zjfin.model import DefaultModel
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from zjfin.errors import ModelDataError
+from zjfin._errors import ModelDataError
 from zjfin.model import DefaultModel, auc, calibration_table, ks_statistic, psi, validate
 from zjfin.model.validation import hosmer_lemeshow
 

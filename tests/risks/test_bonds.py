@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zjfin.policy import Policy
+from zjfin._policy import Policy
 from zjfin.risks.bonds import bond_maturities, bond_risk, short_term_funding
 
 POLICY = Policy.default()

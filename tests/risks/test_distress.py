@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zjfin.policy import Policy
+from zjfin._policy import Policy
 from zjfin.risks.distress import distress
 
 POLICY = Policy.default()

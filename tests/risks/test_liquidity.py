@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from zjfin.policy import Policy
+from zjfin._policy import Policy
 from zjfin.risks.liquidity import liquidity_risk
 
 POLICY = Policy.default()

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import zjfin
 from zjfin._arrow import TEXT, as_text
-from zjfin.policy import Policy
+from zjfin._policy import Policy
 from zjfin.risks.mujun import mujun
 
 POLICY = Policy.default()
@@ -206,9 +206,9 @@ def test_small_counties_round_to_the_nearest_firm():
 
 
 def test_bad_policy_lists_are_refused():
-    with pytest.raises(zjfin.errors.PolicyError, match="mujun.weights"):
+    with pytest.raises(zjfin.PolicyError, match="mujun.weights"):
         run(HAND, POLICY.update({"mujun": {"weights": [1.0, 2.0]}}))
-    with pytest.raises(zjfin.errors.PolicyError, match="mujun.class_shares"):
+    with pytest.raises(zjfin.PolicyError, match="mujun.class_shares"):
         run(HAND, POLICY.update({"mujun": {"class_shares": [0.5, 0.5, 0.5, 0.5]}}))
 
 
@@ -294,7 +294,7 @@ def test_money_unit_changes_no_score_or_class(rows):
 def province():
     ds = zjfin.datasets.synthetic_province(2000, seed=5)
     clean = zjfin.validate(ds, as_of="2019-03-31").dataset
-    frame = zjfin.features.firm_frame(clean["firms"], clean["financials"], "2019-03-31")
+    frame = zjfin._features.firm_frame(clean["firms"], clean["financials"], "2019-03-31")
     return frame, mujun(frame, POLICY).columns
 
 

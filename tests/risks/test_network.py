@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from zjfin.policy import Policy
+from zjfin._policy import Policy
 from zjfin.risks.network import chain_depth, debtrank, guarantee_graph, guarantee_network
 
 AS_OF = pd.Timestamp("2019-03-31")

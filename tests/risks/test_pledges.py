@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 import zjfin
 from builders import firm_ids
-from zjfin.features import firm_frame
-from zjfin.policy import Policy
+from zjfin._features import firm_frame
+from zjfin._policy import Policy
 from zjfin.risks.pledges import pledge_contracts, pledge_risk
 
 AS_OF = pd.Timestamp("2019-03-31")

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import zjfin
-from zjfin.policy import Policy
+from zjfin._policy import Policy
 from zjfin.risks.working_capital import working_capital
 
 POLICY = Policy.default()
@@ -243,7 +243,7 @@ def test_money_unit_scales_need_and_line(rows):
 def province():
     ds = zjfin.datasets.synthetic_province(2000, seed=5)
     clean = zjfin.validate(ds, as_of="2019-03-31").dataset
-    frame = zjfin.features.firm_frame(clean["firms"], clean["financials"], "2019-03-31")
+    frame = zjfin._features.firm_frame(clean["firms"], clean["financials"], "2019-03-31")
     return ds, frame, working_capital(frame, POLICY)
 
 

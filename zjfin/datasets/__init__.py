@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from zjfin.errors import ParameterError
-from zjfin.read import Dataset
+from zjfin._errors import ParameterError
+from zjfin._read import Dataset
 
 __all__ = ["synthetic_province", "SYNTHETIC_AS_OF"]
 

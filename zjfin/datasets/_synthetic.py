@@ -33,7 +33,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from zjfin.codes import make_uscc
+from zjfin._codes import make_uscc
 
 __all__ = ["build_tables", "TABLE_COLUMNS", "AS_OF", "FISCAL_YEARS", "counties"]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from zjfin.errors import InputFileError
+from zjfin._errors import InputFileError
 
 __all__ = ["GERMAN_CREDIT_CATEGORICAL", "read_german_credit", "read_polish_bankruptcy"]
 

@@ -20,7 +20,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from zjfin.errors import ModelDataError, ParameterError
+from zjfin._errors import ModelDataError, ParameterError
 from zjfin.model.binning import TRENDS, FeatureBinning, bin_feature
 
 __all__ = ["DefaultModel", "ModelSummary"]

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from zjfin.errors import SchemaError
-from zjfin.schema import policy_table
+from zjfin._errors import SchemaError
+from zjfin._schema import policy_table
 
 __all__ = ["default_labels", "feature_table", "features", "firm_features"]
 
@@ -54,7 +54,7 @@ def _expression(frame: pd.DataFrame, text: str) -> np.ndarray:
 
 
 def firm_features(frame: pd.DataFrame, table: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Features of every row of a firm frame (:func:`zjfin.features.firm_frame`).
+    """Features of every row of a firm frame (:func:`zjfin._features.firm_frame`).
 
     Examples
     --------
@@ -104,9 +104,9 @@ def features(dataset: Any, as_of: Any, policy: Any = None) -> pd.DataFrame:
     >>> X.shape[0], "debt_ratio" in X.columns
     (200, True)
     """
-    from zjfin.features import firm_frame
-    from zjfin.policy import Policy
-    from zjfin.validate import validate
+    from zjfin._features import firm_frame
+    from zjfin._policy import Policy
+    from zjfin._validate import validate
 
     report = validate(dataset, as_of=as_of, policy=policy or Policy.default())
     clean = report.dataset
@@ -131,8 +131,8 @@ def default_labels(dataset: Any, as_of: Any, policy: Any = None) -> pd.Series:
     >>> len(y), bool(0 < y.mean() < 0.5)
     (2000, True)
     """
-    from zjfin.policy import Policy
-    from zjfin.validate import validate
+    from zjfin._policy import Policy
+    from zjfin._validate import validate
 
     policy = policy or Policy.default()
     clean = validate(dataset, as_of=as_of, policy=policy).dataset

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from zjfin.errors import ModelFormatError
+from zjfin._errors import ModelFormatError
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "model_checksum", "model_from_json", "model_to_json"]
 

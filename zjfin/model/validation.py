@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from zjfin.errors import ModelDataError
+from zjfin._errors import ModelDataError
 
 __all__ = ["ModelValidation", "auc", "ks_statistic", "psi", "validate"]
 
@@ -205,7 +205,7 @@ class ModelValidation:
 
 
 def _axes(ax: Any) -> Any:
-    from zjfin.plots import _axes as plot_axes, _require_matplotlib
+    from zjfin._plots import _axes as plot_axes, _require_matplotlib
 
     _require_matplotlib()
     return plot_axes(ax, (5.0, 4.0))

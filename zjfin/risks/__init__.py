@@ -1,7 +1,7 @@
 """Per-firm risk engines (SPEC §3.2–3.8), one module per risk.
 
 Every engine is a pure, vectorised function of a partition of firms: the firm frame
-(:func:`zjfin.features.firm_frame`, one row per firm) and the policy in, an
+(:func:`zjfin._features.firm_frame`, one row per firm) and the policy in, an
 :class:`EngineOutput` out — new columns aligned with the frame's rows, and a boolean table
 saying which reason codes (``data_schemas/reason_codes.json``) fired for which firm.
 """
@@ -14,7 +14,7 @@ from typing import Any, Mapping, NamedTuple
 import numpy as np
 import pandas as pd
 
-from zjfin.errors import ParameterError
+from zjfin._errors import ParameterError
 
 __all__ = ["EngineOutput", "RISK_LEVELS", "float_column", "level_from_masks", "threads"]
 

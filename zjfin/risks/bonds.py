@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from zjfin._arrow import index_in, text_from_codes
-from zjfin.policy import Policy
+from zjfin._policy import Policy
 from zjfin.risks import EngineOutput, float_column, level_from_masks
 
 __all__ = ["effective_maturity", "bond_maturities", "short_term_funding", "bond_risk"]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from zjfin._arrow import text_from_codes
-from zjfin.policy import Policy
+from zjfin._policy import Policy
 from zjfin.risks import EngineOutput
 
 __all__ = ["distress"]
@@ -59,7 +59,7 @@ def distress(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     Parameters
     ----------
     frame : DataFrame
-        The firm frame (:func:`zjfin.features.firm_frame`).
+        The firm frame (:func:`zjfin._features.firm_frame`).
     policy : Policy
         Sections ``[distress]``, ``[zombie]``, ``[viability]``.
 

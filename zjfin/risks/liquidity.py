@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from zjfin._arrow import is_in
-from zjfin.policy import Policy
+from zjfin._policy import Policy
 from zjfin.risks import EngineOutput, level_from_masks
 
 __all__ = ["liquidity_risk"]

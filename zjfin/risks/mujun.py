@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from zjfin._arrow import arrow_text, index_in, text_from_codes
-from zjfin.errors import PolicyError
-from zjfin.policy import Policy
+from zjfin._errors import PolicyError
+from zjfin._policy import Policy
 from zjfin.risks import EngineOutput, float_column
 
 __all__ = ["INDICATORS", "CLASSES", "mujun"]
@@ -225,7 +225,7 @@ def mujun(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     Parameters
     ----------
     frame : DataFrame
-        The firm frame (:func:`zjfin.features.firm_frame`): ``region_code``,
+        The firm frame (:func:`zjfin._features.firm_frame`): ``region_code``,
         ``industry_code``, ``land_mu``, ``energy_tce``, ``emissions_t``, ``employees``,
         ``taxes_paid``, ``value_added``, ``rd_expense``, ``revenue`` (a missing column counts
         as all missing).
@@ -244,7 +244,7 @@ def mujun(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     Examples
     --------
     >>> import pandas as pd
-    >>> from zjfin.policy import Policy
+    >>> from zjfin._policy import Policy
     >>> f = pd.DataFrame({"region_code": ["330102"] * 6, "industry_code": ["C1711"] * 5 + ["F5123"],
     ...                   "land_mu": [10.0] * 6, "taxes_paid": [1e6, 2e6, 3e6, 4e6, 5e6, 1e6],
     ...                   "value_added": [1e7] * 6, "energy_tce": [500.0] * 6, "emissions_t": [5.0] * 6,

@@ -30,8 +30,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from zjfin._arrow import arrow_text, as_text
-from zjfin.errors import PolicyError
-from zjfin.policy import Policy
+from zjfin._errors import PolicyError
+from zjfin._policy import Policy
 from zjfin.risks import RISK_LEVELS, EngineOutput, level_from_masks, threads
 
 __all__ = [

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 from scipy.special import log_ndtr, ndtr
 
 from zjfin._arrow import arrow_text, as_text, index_in, text_from_codes
-from zjfin.policy import Policy
+from zjfin._policy import Policy
 from zjfin.risks import RISK_LEVELS, EngineOutput, float_column
 
 __all__ = ["CONTRACT_STATES", "REASON_CODES", "pledge_contracts", "pledge_risk"]
@@ -238,7 +238,7 @@ def pledge_contracts(
     its value with the usual 160 % / 140 % lines:
 
     >>> import numpy as np, pandas as pd
-    >>> from zjfin.policy import Policy
+    >>> from zjfin._policy import Policy
     >>> firms = pd.DataFrame({"firm_id": ["F1"], "stock_code": ["600001.SH"],
     ...                       "total_shares": [1e8], "listed": [True]})
     >>> days = pd.bdate_range(end="2019-03-29", periods=121)
@@ -402,7 +402,7 @@ def pledge_risk(contracts: pd.DataFrame, frame: pd.DataFrame, policy: Policy) ->
     contracts : DataFrame
         From :func:`pledge_contracts`.
     frame : DataFrame
-        The firm frame (:func:`zjfin.features.firm_frame`) or a partition of it:
+        The firm frame (:func:`zjfin._features.firm_frame`) or a partition of it:
         ``firm_id``, ``total_shares``.
     policy : Policy
         Section ``[pledges]``.
@@ -415,7 +415,7 @@ def pledge_risk(contracts: pd.DataFrame, frame: pd.DataFrame, policy: Policy) ->
     Examples
     --------
     >>> import numpy as np, pandas as pd
-    >>> from zjfin.policy import Policy
+    >>> from zjfin._policy import Policy
     >>> firms = pd.DataFrame({"firm_id": ["F1", "F2"], "stock_code": ["600001.SH", None],
     ...                       "total_shares": [1e8, np.nan], "listed": [True, False]})
     >>> days = pd.bdate_range(end="2019-03-29", periods=121)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from zjfin.errors import PolicyError
-from zjfin.policy import Policy
+from zjfin._errors import PolicyError
+from zjfin._policy import Policy
 from zjfin.risks import EngineOutput, float_column
 
 __all__ = ["working_capital"]
@@ -73,7 +73,7 @@ def working_capital(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     Parameters
     ----------
     frame : DataFrame
-        The firm frame (:func:`zjfin.features.firm_frame`): ``revenue``, ``revenue_prev``,
+        The firm frame (:func:`zjfin._features.firm_frame`): ``revenue``, ``revenue_prev``,
         ``cost_of_sales``, ``operating_profit``, ``cash``, ``restricted_cash``,
         ``short_term_debt``, ``financing_demand``, and the five turnover balances with their
         ``_prev`` columns (money in yuan; any unit works, the need is in the same unit).
@@ -87,7 +87,7 @@ def working_capital(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
         ``columns``: ``working_capital_amount`` (营运资金量), ``turnover_days`` (the day sum),
         ``working_capital_turnover``, ``expected_growth``, ``working_capital_need``,
         ``suggested_credit_line``. ``fired``: no reason code (the W1 sentence goes to
-        sme_funding firms, :func:`zjfin.lists.assign_lists`).
+        sme_funding firms, :func:`zjfin._lists.assign_lists`).
 
     Examples
     --------
@@ -95,7 +95,7 @@ def working_capital(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     = 800; less free cash 300 and short-term loans 280, the need is 220.
 
     >>> import pandas as pd
-    >>> from zjfin.policy import Policy
+    >>> from zjfin._policy import Policy
     >>> f = pd.DataFrame({"revenue": [1000.0], "revenue_prev": [1000.0], "operating_profit": [200.0],
     ...                   "cost_of_sales": [800.0], "inventory": [800.0], "accounts_receivable": [0.0],
     ...                   "accounts_payable": [0.0], "prepayments": [0.0], "advances_from_customers": [0.0],
@@ -175,5 +175,5 @@ def working_capital(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
         index=frame.index,
         copy=False,
     )
-    # The W1 sentence (need and suggested line) belongs to sme_funding firms: zjfin.lists.
+    # The W1 sentence (need and suggested line) belongs to sme_funding firms: zjfin._lists.
     return EngineOutput(columns, pd.DataFrame(index=frame.index))

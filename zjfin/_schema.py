@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from zjfin.errors import SchemaError
+from zjfin._errors import SchemaError
 
 __all__ = [
     "Column",

@@ -18,9 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from zjfin._arrow import arrow_text, as_text, text_from_codes
-from zjfin.errors import PolicyError
-from zjfin.policy import Policy
-from zjfin.reasons import join_labels
+from zjfin._errors import PolicyError
+from zjfin._policy import Policy
+from zjfin._reasons import join_labels
 from zjfin.risks import RISK_LEVELS, EngineOutput, float_column
 
 __all__ = ["LISTS", "assign_lists", "relief_actions"]

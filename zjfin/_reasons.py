@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from zjfin._arrow import arrow_text, as_text
-from zjfin.errors import SchemaError
+from zjfin._errors import SchemaError
 from zjfin.risks import float_column
 
 __all__ = ["reason_catalogue", "render_reasons", "format_values", "join_labels"]

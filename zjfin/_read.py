@@ -28,8 +28,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from zjfin._arrow import as_text
-from zjfin.errors import InputFileError, ParameterError, ZjfinError
-from zjfin.schema import TableSchema, header_key, input_tables, table_schema
+from zjfin._errors import InputFileError, ParameterError, ZjfinError
+from zjfin._schema import TableSchema, header_key, input_tables, table_schema
 
 __all__ = ["Dataset", "Source", "read_dataset", "read_table", "write_dataset", "MONEY_UNITS"]
 

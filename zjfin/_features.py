@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from zjfin._arrow import as_text, index_in
-from zjfin.errors import ParameterError
-from zjfin.schema import policy_table
+from zjfin._errors import ParameterError
+from zjfin._schema import policy_table
 
 __all__ = ["SIZE_CLASSES", "current_financials", "firm_frame", "size_class", "size_class_table"]
 

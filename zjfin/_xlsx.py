@@ -42,9 +42,9 @@ from openpyxl.writer.excel import ExcelWriter
 
 from zjfin import __version__
 from zjfin._arrow import arrow_text, as_text
-from zjfin.export import escape_formulas
-from zjfin.policy import Policy
-from zjfin.schema import Column, table_schema
+from zjfin._export import escape_formulas
+from zjfin._policy import Policy
+from zjfin._schema import Column, table_schema
 
 __all__ = ["SHEETS", "LIST_NAMES_ZH", "LIST_DEFINITIONS", "number_format", "column_widths", "write_lists_workbook"]
 
@@ -59,7 +59,7 @@ NOTES_SHEET = "说明"
 #: Chinese name of every list value, ``none`` included.
 LIST_NAMES_ZH: dict[str, str] = {**SHEETS, "none": "未列入名单"}
 
-#: Definition of each list (SPEC §4, ``zjfin.lists.assign_lists``). The fields in braces are
+#: Definition of each list (SPEC §4, ``zjfin._lists.assign_lists``). The fields in braces are
 #: filled from the policy, so the text follows an edited policy.
 LIST_DEFINITIONS: dict[str, str] = {
     "watch": "不具备持续经营能力，且{risks}中任一项为高，或有违约、展期债券。",
@@ -330,7 +330,7 @@ def write_lists_workbook(lists: Mapping[str, pd.DataFrame], path: str | os.PathL
     ----------
     lists : mapping of list name to DataFrame
         The rows of ``watch``, ``relief``, ``quality`` and ``sme_funding`` with columns of
-        ``data_schemas/lists.json`` (see :func:`zjfin.export.list_rows`); a missing list
+        ``data_schemas/lists.json`` (see :func:`zjfin._export.list_rows`); a missing list
         gives a sheet with headers only.
     path : path
         The file to write.
@@ -347,7 +347,7 @@ def write_lists_workbook(lists: Mapping[str, pd.DataFrame], path: str | os.PathL
     --------
     >>> import tempfile, zjfin
     >>> from openpyxl import load_workbook
-    >>> from zjfin.export import list_rows
+    >>> from zjfin._export import list_rows
     >>> res = zjfin.screen(zjfin.datasets.synthetic_province(300, seed=1), as_of="2019-03-31")
     >>> folder = tempfile.TemporaryDirectory()
     >>> path = Path(folder.name) / "三张名单.xlsx"

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 import scipy.sparse as sp
 
 from zjfin._arrow import as_text, index_in
-from zjfin.errors import ParameterError
+from zjfin._errors import ParameterError
 from zjfin.risks.bonds import effective_maturity
 from zjfin.risks.pledges import CONTRACT_STATES
 
@@ -586,7 +586,7 @@ def _require_matplotlib() -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError as error:
-        raise ImportError("zjfin.plots needs matplotlib: pip install matplotlib") from error
+        raise ImportError("zjfin plots need matplotlib: pip install matplotlib") from error
 
 
 def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from zjfin._arrow import arrow_text
-from zjfin.schema import reference_table
+from zjfin._schema import reference_table
 
 __all__ = [
     "USCC_CHARSET",

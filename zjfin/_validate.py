@@ -18,10 +18,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from zjfin._arrow import arrow_text, as_text, index_in, is_in
-from zjfin.codes import normalise_industry_code, region_code_status, uscc_status
-from zjfin.policy import Policy
-from zjfin.read import Dataset, _FINDING_COLUMNS, cell_text
-from zjfin.schema import input_tables, table_schema, validation_codes
+from zjfin._codes import normalise_industry_code, region_code_status, uscc_status
+from zjfin._policy import Policy
+from zjfin._read import Dataset, _FINDING_COLUMNS, cell_text
+from zjfin._schema import input_tables, table_schema, validation_codes
 
 __all__ = ["ValidationReport", "validate"]
 

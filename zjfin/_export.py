@@ -6,7 +6,7 @@ last, so a failed run leaves the previous outputs as they were and no half-writt
 
 The lists go to ``lists/<list>.parquet`` and ``lists/<list>.csv`` (columns of
 ``data_schemas/lists.json``, ordered by county then priority) and to the workbook
-``lists/三张名单.xlsx`` (:mod:`zjfin.xlsx`); ``summary.csv`` counts firms and sums amounts by
+``lists/三张名单.xlsx`` (:mod:`zjfin._xlsx`); ``summary.csv`` counts firms and sums amounts by
 county × list and by industry section × list.
 """
 
@@ -25,13 +25,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from zjfin.errors import InputFileError, ParameterError
-from zjfin.lists import LISTS
-from zjfin.schema import table_schema
+from zjfin._errors import InputFileError, ParameterError
+from zjfin._lists import LISTS
+from zjfin._schema import table_schema
 
 if TYPE_CHECKING:  # pragma: no cover
-    from zjfin.screen import ScreeningResult
-    from zjfin.validate import ValidationReport
+    from zjfin._screen import ScreeningResult
+    from zjfin._validate import ValidationReport
 
 __all__ = ["export_result", "write_parquet", "write_csv", "escape_formulas", "write_issues", "list_rows",
            "list_summary", "LIST_FILES", "WORKBOOK", "SUMMARY_AMOUNTS"]
@@ -212,7 +212,7 @@ def export_result(result: "ScreeningResult", out: str | os.PathLike[str],
             plan[f"lists/{name}.csv"] = (write_csv, rows)
     if "xlsx" in formats:
         # Imported here: openpyxl is loaded only when a workbook is asked for.
-        from zjfin.xlsx import write_lists_workbook
+        from zjfin._xlsx import write_lists_workbook
 
         counts = result.screening["list"].value_counts()
         plan[WORKBOOK] = (lambda frames, p: write_lists_workbook(

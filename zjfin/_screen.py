@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from zjfin import __version__
-from zjfin.errors import ParameterError, SchemaError
+from zjfin._errors import ParameterError, SchemaError
 from zjfin._arrow import as_text
-from zjfin.features import SIZE_CLASSES, firm_frame, size_class
-from zjfin.lists import LISTS, assign_lists
-from zjfin.reasons import reason_catalogue, render_reasons
+from zjfin._features import SIZE_CLASSES, firm_frame, size_class
+from zjfin._lists import LISTS, assign_lists
+from zjfin._reasons import reason_catalogue, render_reasons
 from zjfin.risks import RISK_LEVELS, EngineOutput, threads
 from zjfin.risks.bonds import bond_maturities, bond_risk, short_term_funding
 from zjfin.risks.distress import distress
@@ -27,11 +27,11 @@ from zjfin.risks.mujun import mujun
 from zjfin.risks.network import NETWORK_COLUMNS, distressed_firms, guarantee_graph, guarantee_network
 from zjfin.risks.pledges import pledge_contracts, pledge_risk
 from zjfin.risks.working_capital import working_capital
-from zjfin.policy import Policy
-from zjfin.progress import Progress
-from zjfin.read import Dataset
-from zjfin.schema import input_tables, table_schema, validation_codes
-from zjfin.validate import ValidationReport, validate
+from zjfin._policy import Policy
+from zjfin._progress import Progress
+from zjfin._read import Dataset
+from zjfin._schema import input_tables, table_schema, validation_codes
+from zjfin._validate import ValidationReport, validate
 
 __all__ = ["ScreeningResult", "screen", "RISK_TABLES"]
 
@@ -228,33 +228,33 @@ class ScreeningResult:
         return self.tables.get("circles")
 
     def plot_circle(self, circle_id: str, ax: Any = None) -> Any:
-        """Draw one guarantee circle (see :func:`zjfin.plots.plot_guarantee_circle`)."""
-        from zjfin.plots import plot_guarantee_circle
+        """Draw one guarantee circle (see :func:`zjfin._plots.plot_guarantee_circle`)."""
+        from zjfin._plots import plot_guarantee_circle
 
         return plot_guarantee_circle(self, circle_id, ax=ax)
 
     def plot_neighbourhood(self, firm_id: str, depth: int = 1, ax: Any = None, max_nodes: int = 60) -> Any:
         """Draw a firm's guarantors and borrowers within ``depth`` steps (see
-        :func:`zjfin.plots.plot_guarantee_neighbourhood`)."""
-        from zjfin.plots import plot_guarantee_neighbourhood
+        :func:`zjfin._plots.plot_guarantee_neighbourhood`)."""
+        from zjfin._plots import plot_guarantee_neighbourhood
 
         return plot_guarantee_neighbourhood(self, firm_id, depth=depth, ax=ax, max_nodes=max_nodes)
 
     def plot_maturity_wall(self, months: int = 24, ax: Any = None) -> Any:
-        """Bonds falling due per month (see :func:`zjfin.plots.plot_maturity_wall`)."""
-        from zjfin.plots import plot_maturity_wall
+        """Bonds falling due per month (see :func:`zjfin._plots.plot_maturity_wall`)."""
+        from zjfin._plots import plot_maturity_wall
 
         return plot_maturity_wall(self, months=months, ax=ax)
 
     def plot_pledge_distance(self, bins: int = 40, ax: Any = None) -> Any:
-        """Pledge contracts' distance to the liquidation line (see :func:`zjfin.plots.plot_pledge_distance`)."""
-        from zjfin.plots import plot_pledge_distance
+        """Pledge contracts' distance to the liquidation line (see :func:`zjfin._plots.plot_pledge_distance`)."""
+        from zjfin._plots import plot_pledge_distance
 
         return plot_pledge_distance(self, ax=ax, bins=bins)
 
     def plot_list_counts(self, by: str = "city", ax: Any = None) -> Any:
-        """Firms per list by city or county (see :func:`zjfin.plots.plot_list_counts`)."""
-        from zjfin.plots import plot_list_counts
+        """Firms per list by city or county (see :func:`zjfin._plots.plot_list_counts`)."""
+        from zjfin._plots import plot_list_counts
 
         return plot_list_counts(self, by=by, ax=ax)
 
@@ -304,8 +304,8 @@ class ScreeningResult:
         return self.validation.exit_code(self.policy)
 
     def export(self, out: str, formats: tuple[str, ...] = ("parquet", "csv", "xlsx")) -> list[str]:
-        """Write the output layout (SPEC §7) into ``out`` atomically; see :mod:`zjfin.export`."""
-        from zjfin.export import export_result
+        """Write the output layout (SPEC §7) into ``out`` atomically; see :mod:`zjfin._export`."""
+        from zjfin._export import export_result
 
         return export_result(self, out, formats=formats)
 

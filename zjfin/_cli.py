@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Sequence
 
 from zjfin import __version__
-from zjfin.allocator import keep_freed_memory
-from zjfin.errors import ParameterError, ZjfinError
+from zjfin._allocator import keep_freed_memory
+from zjfin._errors import ParameterError, ZjfinError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 
@@ -123,14 +123,14 @@ def _formats_arg(text: str) -> tuple[str, ...]:
 
 
 def _policy(path: str | None):
-    from zjfin.policy import Policy
+    from zjfin._policy import Policy
 
     return Policy.from_toml(Path(path)) if path else Policy.default()
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from zjfin.datasets import SYNTHETIC_AS_OF, synthetic_province
-    from zjfin.read import write_dataset
+    from zjfin._read import write_dataset
 
     if args.firms < 200:
         raise ParameterError("--firms", "at least 200", args.firms)
@@ -144,9 +144,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from zjfin.export import write_issues
-    from zjfin.read import read_dataset
-    from zjfin.validate import validate
+    from zjfin._export import write_issues
+    from zjfin._read import read_dataset
+    from zjfin._validate import validate
 
     policy = _policy(args.policy)
     ds = read_dataset(args.data, unit=args.unit)
@@ -169,9 +169,9 @@ def _cmd_screen(args: argparse.Namespace) -> int:
 
 
 def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
-    from zjfin.progress import Progress
-    from zjfin.read import read_dataset
-    from zjfin.screen import STAGES, screen
+    from zjfin._progress import Progress
+    from zjfin._read import read_dataset
+    from zjfin._screen import STAGES, screen
 
     progress = Progress(["read", *STAGES, "export"], enabled=not args.quiet)
     with progress.stage("read"):
@@ -226,7 +226,7 @@ def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
-    from zjfin.diff import diff_lists
+    from zjfin._diff import diff_lists
 
     diff = diff_lists(args.old, args.new)
     written = diff.export(args.out)
@@ -239,7 +239,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    from zjfin.schema import input_tables, output_tables, table_schema
+    from zjfin._schema import input_tables, output_tables, table_schema
 
     if not args.table:
         for table in input_tables() + output_tables():
@@ -260,7 +260,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_policy(args: argparse.Namespace) -> int:
-    from zjfin.policy import Policy
+    from zjfin._policy import Policy
 
     policy = Policy.default() if args.default else Policy.from_toml(Path(args.check))
     sys.stdout.write(policy.to_toml())

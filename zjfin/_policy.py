@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
-from zjfin.errors import PolicyError
+from zjfin._errors import PolicyError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -112,7 +112,7 @@ class Policy:
     >>> Policy.from_toml("[validation]\\nbalance_tol = 1")
     Traceback (most recent call last):
     ...
-    zjfin.errors.PolicyError: unknown policy key 'validation.balance_tol'; known keys here: balance_tolerance, max_abs_money, warning_limit_share
+    zjfin.PolicyError: unknown policy key 'validation.balance_tol'; known keys here: balance_tolerance, max_abs_money, warning_limit_share
     """
 
     def __init__(self, values: Mapping[str, Any] | None = None) -> None:
