@@ -27,6 +27,7 @@ __all__ = [
     "policy_table",
     "header_key",
     "validation_codes",
+    "list_table",
 ]
 
 _TYPES = {"str", "int", "float", "date", "bool", "list"}
@@ -227,3 +228,18 @@ def validation_codes() -> pd.DataFrame:
     """The catalogue of validation finding codes: code, severity, message templates."""
     raw = json.loads((_schema_files() / "validation_codes.json").read_text(encoding="utf-8"))
     return pd.DataFrame(raw["codes"]).set_index("code", drop=False)
+
+
+@lru_cache(maxsize=None)
+def list_table() -> pd.DataFrame:
+    """The lists, once (``data_schemas/reference/lists.csv``): key, Chinese and English
+    names, the stem of ``lists/<file>.parquet`` and the workbook sheet (empty for
+    ``none``, which has neither), and the Chinese definition (fields in braces come from
+    the policy), in the default precedence order with ``none`` last.
+
+    Examples
+    --------
+    >>> list_table()["key"].tolist()
+    ['watch', 'relief', 'quality', 'sme_funding', 'none']
+    """
+    return reference_table("lists").set_index("key", drop=False)
