@@ -304,11 +304,13 @@ from importlib import resources  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
 
 from zjfin._plots import (  # noqa: E402
-    LIST_NAMES_ZH,
     plot_list_counts,
     plot_maturity_wall,
     plot_pledge_distance,
 )
+
+# The legend's names of the four lists, in precedence order (data_schemas/reference/lists.csv).
+LIST_NAMES_ZH = {"watch": "关注", "relief": "纾困", "quality": "优质", "sme_funding": "融资需求"}
 
 
 def layers(ax) -> dict[str, np.ndarray]:
@@ -373,11 +375,12 @@ def test_maturity_wall_months_ax_and_unscreened_issuer(result):
     bonds = result.validation.dataset["bonds"]
     as_of = result.as_of
     # Month 2; at the end of month 1 exactly (in it); on the as-of date (not drawn).
-    extra = bonds.iloc[[0, 0, 0]].assign(issuer_id=OUTSIDE, amount_outstanding=[7e8, 2e8, 5e8], put_date=pd.NaT,
-                                         maturity_date=[as_of + pd.Timedelta(days=45), pd.Timestamp("2019-04-30"), as_of])
-    fake = SimpleNamespace(screening=result.screening, tables=result.tables, as_of=as_of,
-                           validation=SimpleNamespace(dataset=SimpleNamespace(tables={
-                               "bonds": pd.concat([bonds, extra], ignore_index=True)})))
+    maturity = [as_of + pd.Timedelta(days=45), pd.Timestamp("2019-04-30"), as_of]
+    per_bond = result.tables["bonds"]  # the bond engine's table, with the maturity it used
+    extra = per_bond.iloc[[0, 0, 0]].assign(issuer_id=OUTSIDE, amount_outstanding=[7e8, 2e8, 5e8], put_date=pd.NaT,
+                                            maturity_date=maturity, effective_maturity=maturity)
+    fake = SimpleNamespace(screening=result.screening, as_of=as_of,
+                           tables={**result.tables, "bonds": pd.concat([per_bond, extra], ignore_index=True)})
     fig, ax = plt.subplots()
     assert plot_maturity_wall(fake, months=6, ax=ax) is ax
     drawn = layers(ax)

@@ -161,14 +161,12 @@ def test_n_jobs_is_checked(screened, bad):
 
 
 def test_an_engine_error_on_a_thread_reaches_the_caller(screened, monkeypatch):
-    import sys
-
-    screen_module = sys.modules["zjfin._screen"]  # the module (zjfin.screen is the function)
+    import zjfin.risks.mujun
 
     def broken(frame, policy):
         raise zjfin.PolicyError("policy key 'mujun.cap' must be positive, got 0")
 
-    monkeypatch.setattr(screen_module, "mujun", broken)  # mujun runs on the second lane
+    monkeypatch.setattr(zjfin.risks.mujun, "mujun", broken)  # mujun runs on the second lane
     ds, _ = screened
     with pytest.raises(zjfin.PolicyError, match="mujun.cap"):
         zjfin.screen(ds, as_of=AS_OF, n_jobs=2)

@@ -13,8 +13,6 @@ Examples
 300
 """
 
-__version__ = "0.1.0"
-
 from zjfin import datasets
 from zjfin._allocator import keep_freed_memory
 from zjfin._diff import ListDiff, diff_lists
@@ -31,8 +29,10 @@ from zjfin._features import current_financials, firm_frame, size_class
 from zjfin._policy import Policy
 from zjfin._read import Dataset, read_dataset, read_table, write_dataset
 from zjfin._schema import table_schema
-from zjfin._screen import ScreeningResult, screen
+from zjfin._result import ScreeningResult
+from zjfin._screen import screen
 from zjfin._validate import ValidationReport, validate
+from zjfin._version import __version__
 from zjfin.risks.network import GuaranteeGraph, debtrank, guarantee_graph, guarantee_network
 
 

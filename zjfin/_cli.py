@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from zjfin import __version__
+from zjfin._version import __version__
 from zjfin._allocator import keep_freed_memory
 from zjfin._errors import ParameterError, ZjfinError
 
@@ -171,9 +171,9 @@ def _cmd_screen(args: argparse.Namespace) -> int:
 def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
     from zjfin._progress import Progress
     from zjfin._read import read_dataset
-    from zjfin._screen import STAGES, screen
+    from zjfin._screen import screen, stages
 
-    progress = Progress(["read", *STAGES, "export"], enabled=not args.quiet)
+    progress = Progress(["read", *stages(), "export"], enabled=not args.quiet)
     with progress.stage("read"):
         dataset = read_dataset(data, unit=unit)
     model = getattr(args, "model", None)

@@ -22,9 +22,10 @@ import pyarrow.parquet as pq
 from zjfin._arrow import arrow_text, as_text, index_in
 from zjfin._errors import InputFileError, ParameterError
 from zjfin._lists import LISTS
+from zjfin._write import commit, write_csv, write_parquet
 
 if TYPE_CHECKING:  # pragma: no cover
-    from zjfin._screen import ScreeningResult
+    from zjfin._result import ScreeningResult
 
 __all__ = ["CHANGES", "ListDiff", "diff_lists"]
 
@@ -170,10 +171,8 @@ class ListDiff:
         The CSV is for spreadsheets (UTF-8 with BOM, formulas escaped); the Parquet file
         keeps the values as they are. Returns the names written, relative to ``out``.
         """
-        from zjfin._export import _commit, write_csv, write_parquet
-
         plan = {"changes.csv": (write_csv, self.changes), "changes.parquet": (write_parquet, self.changes)}
-        return _commit(Path(out), plan, None)
+        return commit(Path(out), plan, None)
 
     def __repr__(self) -> str:
         return f"<zjfin.ListDiff {self.sources[0]} → {self.sources[1]}: {self.headline()}>"
@@ -336,7 +335,7 @@ def _count(changes: pd.DataFrame) -> pd.DataFrame:
 def _screening(value: Any, side: str) -> tuple[pd.DataFrame, str, Fail]:
     """One side's needed columns (checked), where they came from, and how to report a
     problem found later (naming the file, or the argument)."""
-    from zjfin._screen import ScreeningResult  # here: zjfin.screen pulls in every engine
+    from zjfin._result import ScreeningResult  # here: the result pulls in the engines' modules
 
 
     def fail_argument(problem: str) -> NoReturn:

@@ -12,128 +12,33 @@ county × list and by industry section × list.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from zjfin._errors import InputFileError, ParameterError
-from zjfin._lists import LISTS
-from zjfin._schema import table_schema
+from zjfin._version import __version__
+from zjfin._errors import ParameterError
+from zjfin._features import SIZE_CLASSES
+from zjfin._lists import LIST_FILES, LISTS, list_rows
+from zjfin._schema import input_tables, risk_level_columns
+from zjfin._write import commit, write_csv, write_parquet
+from zjfin._write import mask_person_ids as masked_person_ids
 
 if TYPE_CHECKING:  # pragma: no cover
-    from zjfin._screen import ScreeningResult
+    from zjfin._result import ScreeningResult
     from zjfin._validate import ValidationReport
 
-__all__ = ["export_result", "write_parquet", "write_csv", "escape_formulas", "write_issues", "list_rows",
-           "list_summary", "LIST_FILES", "WORKBOOK", "SUMMARY_AMOUNTS"]
+__all__ = ["export_result", "write_issues", "manifest", "level_counts", "list_summary", "WORKBOOK", "SUMMARY_AMOUNTS"]
 
-_FORMULA_START = ("=", "+", "-", "@")
-#: The lists written under ``lists/`` (SPEC §7); firms on ``none`` are in no list file.
-LIST_FILES = ("relief", "quality", "sme_funding", "watch")
 #: The lists workbook, relative to the output folder.
 WORKBOOK = "lists/三张名单.xlsx"
 #: Amounts summed per group in ``summary.csv``, in yuan.
 SUMMARY_AMOUNTS = ("revenue", "total_liabilities", "bond_due_12m", "working_capital_need", "suggested_credit_line")
 # summary.csv dimension → the screening column that keys it.
 _SUMMARY_DIMENSIONS = {"region": "region_code", "industry": "industry_section"}
-
-
-def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that a spreadsheet would run as a formula with ``'``.
-
-    Only text cells are touched: a negative number stays a number.
-
-    Examples
-    --------
-    >>> escape_formulas(pd.DataFrame({"a": ["=1+1", "ok", "-x"], "b": [-1.0, 2.0, 3.0]}))["a"].tolist()
-    ["'=1+1", 'ok', "'-x"]
-    """
-    out = frame.copy()
-    for name in out.columns:
-        column = out[name]
-        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
-            text = column.astype(object)
-            # .str yields NaN for non-text cells; na=False leaves them alone.
-            risky = text.str.startswith(_FORMULA_START, na=False).astype(bool)
-            if risky.any():
-                out[name] = text.mask(risky, "'" + text.where(risky, "").astype(str))
-    return out
-
-
-def write_parquet(frame: pd.DataFrame, path: Path, compression: str = "zstd") -> None:
-    """Parquet with missing values as nulls, never NaN (DuckDB sorts NaN above numbers)."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    columns = []
-    for field, column in zip(table.schema, table.columns):
-        if pa.types.is_floating(field.type):
-            values = column.to_numpy(zero_copy_only=False)
-            column = pa.array(values, type=field.type, mask=np.isnan(values))
-        columns.append(column)
-    table = pa.Table.from_arrays(columns, schema=table.schema)
-    pq.write_table(table, path, compression=compression)
-
-
-def mask_person_ids(contracts: pd.DataFrame, firm_ids: pd.Series, column: str = "pledger_id") -> pd.DataFrame:
-    """Mask pledger ids that are not firms of the dataset (natural persons): the first
-    three and last four characters stay, the rest become ``*``.
-
-    Examples
-    --------
-    >>> c = pd.DataFrame({"pledger_id": ["P33010219750101123X", "91330100799655058B"]})
-    >>> mask_person_ids(c, pd.Series(["91330100799655058B"]))["pledger_id"].tolist()
-    ['P33************123X', '91330100799655058B']
-    """
-    from zjfin._arrow import arrow_text, as_text, is_in
-
-    ids = contracts[column]
-    person = ~is_in(ids, firm_ids) & ids.notna().to_numpy()
-    text = arrow_text(ids)
-    length = pc.utf8_length(text)
-    stars = pa.array(np.full(len(ids), "*"), type=pa.string())
-    masked = pc.binary_join_element_wise(
-        pc.utf8_slice_codeunits(text, 0, 3), pc.binary_repeat(stars, pc.max_element_wise(pc.subtract(length, 7), 0)),
-        pc.utf8_slice_codeunits(text, -4), "")
-    # Too short to keep both ends without showing most of it: mask it whole.
-    masked = pc.if_else(pc.less(length, 8), pc.binary_repeat(stars, length), masked)
-    out = contracts.copy(deep=False)
-    out[column] = as_text(pc.if_else(pa.array(person), masked, text), index=contracts.index)
-    return out
-
-
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """CSV that Excel opens correctly: UTF-8 with BOM, formulas escaped, ISO dates."""
-    escape_formulas(frame).to_csv(path, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d",
-                                  float_format="%.10g", lineterminator="\n")
-
-
-def list_rows(screening: pd.DataFrame, name: str) -> pd.DataFrame:
-    """The rows of one list, a lender's view: the columns of ``data_schemas/lists.json``
-    that the screening has, ordered by county (``region_code``) then ``priority``.
-
-    Examples
-    --------
-    >>> s = pd.DataFrame({"firm_id": ["a", "b", "c", "d"], "region_code": ["330102", "330101", "330102", "330101"],
-    ...                   "list": ["relief", "relief", "relief", "none"],
-    ...                   "priority": pd.array([2, 1, 1, None], dtype="Int64"), "zombie": [False] * 4})
-    >>> list_rows(s, "relief")
-      firm_id region_code    list  priority
-    0       b      330101  relief         1
-    1       c      330102  relief         1
-    2       a      330102  relief         2
-    """
-    columns = [c for c in table_schema("lists").names if c in screening.columns]
-    rows = screening.loc[screening["list"].eq(name).to_numpy(dtype=bool, na_value=False), columns]
-    # Priority is unique within list and county; the stable sort keeps file order if it is not.
-    return rows.sort_values(["region_code", "priority"], kind="stable", na_position="last").reset_index(drop=True)
 
 
 def list_summary(screening: pd.DataFrame) -> pd.DataFrame:
@@ -180,17 +85,19 @@ def list_summary(screening: pd.DataFrame) -> pd.DataFrame:
 def write_issues(report: "ValidationReport", out: str | os.PathLike[str]) -> list[str]:
     """Write ``issues.csv`` and ``rejected.csv`` for a validation report (atomically)."""
     files = {"issues.csv": report.to_frame(), "rejected.csv": report.rejected}
-    return _commit(Path(out), {name: (write_csv, frame) for name, frame in files.items()}, None)
+    return commit(Path(out), {name: (write_csv, frame) for name, frame in files.items()}, None)
 
 
 def export_result(result: "ScreeningResult", out: str | os.PathLike[str],
-                  formats: tuple[str, ...] = ("parquet", "csv", "xlsx")) -> list[str]:
+                  formats: tuple[str, ...] = ("parquet", "csv", "xlsx"), mask_person_ids: bool | None = None) -> list[str]:
     """Write the SPEC §7 layout: ``manifest.json``, ``screening.parquet``, ``rejected.csv``,
     ``issues.csv``, ``summary.csv``, the list files and, when the tables exist,
     ``pledges.parquet`` and ``circles.parquet``.
 
     ``formats`` chooses the list files: ``lists/<list>.parquet``, ``lists/<list>.csv`` and
     the workbook ``lists/三张名单.xlsx``; the other files are always written.
+    ``mask_person_ids`` (default: the policy's ``[output] mask_person_ids``) masks the ids
+    of natural-person pledgers in ``pledges.parquet``.
 
     Returns the paths written, relative to ``out``.
     """
@@ -220,37 +127,132 @@ def export_result(result: "ScreeningResult", out: str | os.PathLike[str],
             dataset=result.validation.dataset.name), lists)
     if "pledges" in result.tables:
         contracts = result.tables["pledges"]
-        if result.policy.output.mask_person_ids:
-            contracts = mask_person_ids(contracts, result.screening["firm_id"])
+        if result.policy.output.mask_person_ids if mask_person_ids is None else mask_person_ids:
+            contracts = masked_person_ids(contracts, result.screening["firm_id"])
         plan["pledges.parquet"] = (lambda f, p: write_parquet(f, p, compression), contracts)
     if "circles" in result.tables:
         plan["circles.parquet"] = (lambda f, p: write_parquet(f, p, compression), result.tables["circles"])
-    manifest = result.manifest()
-    manifest["outputs"] = sorted([*plan, "manifest.json"])
-    return _commit(Path(out), plan, manifest)
+    record = manifest(result)
+    record["outputs"] = sorted([*plan, "manifest.json"])
+    return commit(Path(out), plan, record)
 
 
-def _commit(out: Path, plan: dict[str, tuple[Any, Any]], manifest: dict[str, Any] | None) -> list[str]:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputFileError(out, f"cannot create the output folder ({exc.strerror or exc})") from None
-    staging = Path(tempfile.mkdtemp(prefix=".zjfin-", dir=out))
-    try:
-        for name, (writer, frame) in plan.items():
-            target = staging / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            writer(frame, target)
-        names = list(plan)
-        if manifest is not None:
-            (staging / "manifest.json").write_text(
-                json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n", encoding="utf-8"
-            )
-            names.append("manifest.json")  # moved last: its presence marks a complete run
-        for name in names:
-            final = out / name
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging / name, final)
-        return names
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+
+
+def manifest(result: "ScreeningResult") -> dict[str, Any]:
+    """The run's record (``manifest.json``): version, as-of, the full policy, every input
+    file with its rows read / rejected / used, the firms' reconciliation, findings, the
+    risks switched off, per-engine coverage, counts and amounts, and seconds per stage.
+
+    Examples
+    --------
+    >>> import zjfin
+    >>> record = manifest(zjfin.screen(zjfin.datasets.synthetic_province(300, seed=1), as_of="2019-03-31"))
+    >>> record["firms"], record["coverage"]["bonds"]["evaluated"]
+    ({'read': 300, 'screened': 300, 'not_screened': 0}, 300)
+    """
+    screening, validation = result.screening, result.validation
+    rows = validation.rows.set_index("table")
+    inputs = {}
+    sources = validation.dataset.sources
+    for table in [t for t in input_tables() if t in sources]:
+        entry = sources[table].to_dict()
+        entry.update(
+            rows_read=int(rows.loc[table, "read"]) if table in rows.index else sources[table].rows_read,
+            rows_rejected=int(rows.loc[table, "rejected"]) if table in rows.index else 0,
+            rows_used=int(rows.loc[table, "used"]) if table in rows.index else 0,
+        )
+        inputs[table] = entry
+    severity = validation.issues["severity"].value_counts()
+    sizes = screening["size_class"].value_counts()
+    return {
+        "zjfin_version": __version__,
+        "as_of": str(result.as_of.date()),
+        "dataset": validation.dataset.name,
+        "policy": result.policy.to_dict(),
+        "inputs": inputs,
+        "firms": dict(validation.firms),
+        "issues": {s: int(severity.get(s, 0)) for s in ("error", "warning", "info")},
+        "risks_switched_off": result.switched_off,
+        "coverage": _coverage_record(result.coverage),
+        "model": _model_record(result),
+        "counts": {
+            "size_class": {c: int(sizes.get(c, 0)) for c in SIZE_CLASSES},
+            **{risk: level_counts(screening, risk) for risk in risk_level_columns()},
+            "zombie": int(screening["zombie"].eq(True).sum()),
+            "not_viable": int(screening["viable"].eq(False).sum()),
+            "guarantee_network": _network_counts(result),
+            "lists": _list_counts(screening),
+        },
+        "timings": dict(result.timings),
+    }
+
+
+def _coverage_record(coverage: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """The coverage table as the manifest's block: one entry per engine."""
+    out = {}
+    for row in coverage.to_dict("records"):
+        engine = row.pop("engine")
+        out[engine] = {key: (int(value) if isinstance(value, (int, np.integer)) else value) for key, value in row.items()}
+    return out
+
+
+def _model_record(result: "ScreeningResult") -> dict[str, Any] | None:
+    """What the manifest says of the default model: its checksum (the model file's
+    ``sha256``), features and training sample."""
+    if result.model is None:
+        return None
+    from zjfin.model.persist import model_checksum
+
+    pd_12m = result.screening["pd_12m"]
+    return {"sha256": model_checksum(result.model), "features": list(result.model.features_),
+            "n_train": result.model.n_train_, "event_rate": result.model.event_rate_,
+            "pd_12m_mean": float(pd_12m.mean()) if pd_12m.notna().any() else None}
+
+
+def _network_counts(result: "ScreeningResult") -> dict[str, int] | None:
+    graph = result.tables.get("graph")
+    if graph is None:
+        return None
+    s = result.screening
+    return {
+        "guarantees_in_force": int(graph.guarantees_used),
+        "guarantee_pairs": int(graph.matrix.nnz),
+        "nodes_outside_firms": int(graph.n_nodes - graph.n_firms),
+        "firms_in_network": int(((s["guarantee_out"] > 0) | (s["guarantee_in"] > 0) | s["guarantee_group_id"].notna()).sum()),
+        "circles": int(len(result.circles)),
+        "firms_in_circles": int(s["guarantee_circle_id"].notna().sum()),
+        "firms_in_mutual_pairs": int(s["mutual_guarantee"].eq(True).sum()),
+        "max_chain_depth": int(s["chain_depth"].max()) if len(s) else 0,
+    }
+
+
+def _list_counts(screening: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Firms and amounts per list (SPEC §7: "counts and amounts per list"), in yuan to the fen."""
+    out = {}
+    for name in LISTS:
+        mine = screening[screening["list"] == name]
+        out[name] = {
+            "firms": int(len(mine)),
+            "revenue": round(float(mine["revenue"].sum()), 2),
+            "total_liabilities": round(float(mine["total_liabilities"].sum()), 2),
+            "bond_due_12m": round(float(mine["bond_due_12m"].sum()), 2),
+            "suggested_credit_line": round(float(mine["suggested_credit_line"].sum()), 2) if name == "sme_funding" else 0.0,
+        }
+    return out
+
+
+def level_counts(screening: pd.DataFrame, column: str) -> dict[str, int]:
+    """Firms per risk level of ``column``; ``switched_off`` counts firms whose level is null.
+
+    Examples
+    --------
+    >>> level_counts(pd.DataFrame({"bond_risk": ["high", None, "none"]}), "bond_risk")
+    {'none': 1, 'low': 0, 'medium': 0, 'high': 1, 'switched_off': 1}
+    """
+    from zjfin.risks import RISK_LEVELS
+
+    counts = screening[column].value_counts()
+    out = {level: int(counts.get(level, 0)) for level in RISK_LEVELS}
+    out["switched_off"] = int(screening[column].isna().sum())
+    return out

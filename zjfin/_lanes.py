@@ -98,7 +98,7 @@ class Lanes:
 
         def call() -> Any:
             taken = {i: self[i] for i in inputs}
-            with self._timed(label):
+            with self.timed(label):
                 return run(**taken, **arguments)
 
         if lane == 1 and self._pool is not None:
@@ -129,7 +129,8 @@ class Lanes:
         return name in self._done
 
     @contextmanager
-    def _timed(self, label: str) -> Iterator[None]:
+    def timed(self, label: str) -> Iterator[None]:
+        """Time (and report) work done here under ``label``, as a task's."""
         if self._stage is not None:
             with self._stage(label):
                 yield

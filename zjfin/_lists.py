@@ -20,13 +20,16 @@ import pyarrow.compute as pc
 from zjfin._arrow import arrow_text, as_text, text_from_codes
 from zjfin._errors import PolicyError
 from zjfin._policy import Policy
+from zjfin._schema import list_table, table_schema
 from zjfin._reasons import join_labels
 from zjfin.risks import RISK_LEVELS, EngineOutput, float_column
 
-__all__ = ["LISTS", "assign_lists", "relief_actions"]
+__all__ = ["LISTS", "LIST_FILES", "assign_lists", "list_rows", "relief_actions"]
 
-#: The lists in the default precedence, then ``none``.
-LISTS = ("watch", "relief", "quality", "sme_funding", "none")
+#: The lists in the default precedence, then ``none`` (``data_schemas/reference/lists.csv``).
+LISTS: tuple[str, ...] = tuple(list_table()["key"])
+#: The lists that have files and sheets: every one but ``none``.
+LIST_FILES: tuple[str, ...] = tuple(list_table().loc[list_table()["file"] != "", "key"])
 
 
 @lru_cache(maxsize=None)
@@ -264,3 +267,24 @@ def assign_lists(values: Mapping[str, Any], fired: Mapping[str, Any], policy: Po
         "W1": on["sme_funding"],
     }, index=index, copy=False)
     return EngineOutput(columns, fired_out)
+
+
+def list_rows(screening: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The rows of one list, a lender's view: the columns of ``data_schemas/lists.json``
+    that the screening has, ordered by county (``region_code``) then ``priority``.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"firm_id": ["a", "b", "c", "d"], "region_code": ["330102", "330101", "330102", "330101"],
+    ...                   "list": ["relief", "relief", "relief", "none"],
+    ...                   "priority": pd.array([2, 1, 1, None], dtype="Int64"), "zombie": [False] * 4})
+    >>> list_rows(s, "relief")
+      firm_id region_code    list  priority
+    0       b      330101  relief         1
+    1       c      330102  relief         1
+    2       a      330102  relief         2
+    """
+    columns = [c for c in table_schema("lists").names if c in screening.columns]
+    rows = screening.loc[screening["list"].eq(name).to_numpy(dtype=bool, na_value=False), columns]
+    # Priority is unique within list and county; the stable sort keeps file order if it is not.
+    return rows.sort_values(["region_code", "priority"], kind="stable", na_position="last").reset_index(drop=True)

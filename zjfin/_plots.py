@@ -30,7 +30,8 @@ import scipy.sparse as sp
 
 from zjfin._arrow import as_text, index_in
 from zjfin._errors import ParameterError
-from zjfin.risks.bonds import effective_maturity
+from zjfin._lists import LIST_FILES
+from zjfin._schema import list_table
 from zjfin.risks.pledges import CONTRACT_STATES
 
 if TYPE_CHECKING:
@@ -47,7 +48,6 @@ __all__ = [
     "RISK_COLOURS",
     "STATE_COLOURS",
     "LIST_COLOURS",
-    "LIST_NAMES_ZH",
     "MIN_WIDTH",
     "MAX_WIDTH",
 ]
@@ -73,8 +73,9 @@ STATE_COLOURS: dict[str, str] = {
     "warning": RISK_COLOURS["medium"],
     "liquidation": RISK_COLOURS["high"],
 }
-#: The lists drawn by :func:`plot_list_counts`, in precedence order, with their Chinese names.
-LIST_NAMES_ZH: dict[str, str] = {"watch": "关注", "relief": "纾困", "quality": "优质", "sme_funding": "融资需求"}
+# The lists drawn by :func:`plot_list_counts`, in precedence order, with their short
+# Chinese names (``data_schemas/reference/lists.csv``).
+_LIST_LABELS: dict[str, str] = dict(list_table().loc[list(LIST_FILES), "short_zh"])
 #: Bar fill per list.
 LIST_COLOURS: dict[str, str] = {"watch": "#d62728", "relief": "#ff7f0e", "quality": "#2ca02c",
                                 "sme_funding": "#1f77b4"}
@@ -281,7 +282,7 @@ def plot_maturity_wall(result: Any, months: int = 24, ax: Axes | None = None) ->
     Parameters
     ----------
     result : ScreeningResult
-        From :func:`zjfin.screen` with a bonds table (``result.validation.dataset["bonds"]``).
+        From :func:`zjfin.screen` with a bonds table (its bond engine's table, ``result.tables["bonds"]``).
     months : int
         Months drawn after the as-of date.
     ax : matplotlib Axes, optional
@@ -338,7 +339,7 @@ def plot_maturity_wall(result: Any, months: int = 24, ax: Axes | None = None) ->
     as_of = pd.Timestamp(result.as_of)
     horizon = max(months, 12)  # the title's 12-month total is computed even for a shorter wall
     ends = _month_ends(as_of, horizon)
-    month, row, amount = _bond_months(bonds, screening, as_of, ends)
+    month, row, amount = _bond_months(bonds, screening, ends)
     level = _issuer_levels(screening, row)
     slots = horizon + 2  # month 0 (on or before the as-of date), 1 … horizon, beyond
     table = np.bincount(level * slots + month, weights=amount,
@@ -549,10 +550,10 @@ def plot_list_counts(result: Any, by: str = "city", ax: Axes | None = None) -> A
                              f"a screening without {' and '.join(missing)}")
     keys, labels = _region_keys(screening["region_code"], by)
     group, names = pd.factorize(keys, sort=True)
-    on_list = index_in(screening["list"], pd.Series(list(LIST_NAMES_ZH)))
+    on_list = index_in(screening["list"], pd.Series(list(_LIST_LABELS)))
     use = on_list >= 0
-    counts = np.bincount(group[use] * len(LIST_NAMES_ZH) + on_list[use],
-                         minlength=len(names) * len(LIST_NAMES_ZH)).reshape(len(names), len(LIST_NAMES_ZH))
+    counts = np.bincount(group[use] * len(_LIST_LABELS) + on_list[use],
+                         minlength=len(names) * len(_LIST_LABELS)).reshape(len(names), len(_LIST_LABELS))
     total = counts.sum(axis=1)
     order = np.lexsort((np.asarray(names, dtype=object).astype(str), -total))
     order = order[total[order] > 0]
@@ -565,7 +566,7 @@ def plot_list_counts(result: Any, by: str = "city", ax: Axes | None = None) -> A
     y = np.arange(len(order))[::-1]  # the largest total at the top
     left = np.zeros(len(order))
     container = None
-    for k, (key, name) in enumerate(LIST_NAMES_ZH.items()):  # one layer per list (four)
+    for k, (key, name) in enumerate(_LIST_LABELS.items()):  # one layer per list (four)
         container = ax.barh(y, counts[:, k], left=left, height=0.7, color=LIST_COLOURS[key],
                             label=name, gid=f"list-{key}")
         left = left + counts[:, k]
@@ -775,9 +776,9 @@ def _arrow_widths(amount: np.ndarray) -> np.ndarray:
 
 
 def _bonds(result: Any) -> pd.DataFrame:
-    """The validated bonds behind a result, or a ParameterError when there were none."""
-    dataset = getattr(getattr(result, "validation", None), "dataset", None)
-    tables = getattr(dataset, "tables", None)
+    """The bond engine's table of the result (one row per bond, with the maturity it
+    used), or a ParameterError when the bond risk was switched off."""
+    tables = getattr(result, "tables", None)
     if not isinstance(tables, dict) or not isinstance(tables.get("bonds"), pd.DataFrame):
         raise ParameterError("result", "screened with a bonds table", "a result whose bond risk was switched off")
     return tables["bonds"]
@@ -794,25 +795,22 @@ def _month_ends(as_of: pd.Timestamp, months: int) -> pd.DatetimeIndex:
     return pd.DatetimeIndex([as_of + pd.DateOffset(months=k) for k in range(months + 1)])
 
 
-def _bond_months(bonds: pd.DataFrame, screening: pd.DataFrame, as_of: pd.Timestamp,
+def _bond_months(bonds: pd.DataFrame, screening: pd.DataFrame,
                  ends: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per bond: the month k it falls due in (its effective maturity in (ends[k − 1],
-    ends[k]]; 0 on or before the as-of date, len(ends) beyond the last or unknown), the
-    issuer's screening row (−1: not screened) and the amount outstanding (missing: 0).
-
-    The effective maturity is the put date when it lies after the as-of date and before
-    maturity, else the maturity date (:func:`zjfin.risks.bonds.bond_maturities`).
+    """Per bond of the bond engine's table: the month k it falls due in (its
+    ``effective_maturity`` in (ends[k − 1], ends[k]]; 0 on or before the as-of date,
+    len(ends) beyond the last or unknown), the issuer's screening row (−1: not screened)
+    and the amount outstanding (missing: 0).
 
     Examples
     --------
     >>> bonds = pd.DataFrame({"issuer_id": ["A", "B", "A"], "amount_outstanding": [1e8, 2e8, None],
-    ...     "maturity_date": pd.to_datetime(["2019-04-30", "2021-06-01", "2019-01-01"]),
-    ...     "put_date": pd.to_datetime([None, "2019-05-01", None])})
+    ...     "effective_maturity": pd.to_datetime(["2019-04-30", "2019-05-01", "2019-01-01"])})
     >>> ends = _month_ends(pd.Timestamp("2019-03-31"), 3)
-    >>> [a.tolist() for a in _bond_months(bonds, pd.DataFrame({"firm_id": ["A"]}), ends[0], ends)]
+    >>> [a.tolist() for a in _bond_months(bonds, pd.DataFrame({"firm_id": ["A"]}), ends)]
     [[1, 2, 0], [0, -1, 0], [100000000.0, 200000000.0, 0.0]]
     """
-    effective = effective_maturity(bonds, as_of)  # the bond engine's rule
+    effective = bonds["effective_maturity"].to_numpy(dtype="datetime64[ns]")
     month = np.searchsorted(ends.to_numpy(dtype="datetime64[ns]"), effective, side="left")
     month = np.where(np.isnat(effective), len(ends), month)
     row = index_in(bonds["issuer_id"], screening["firm_id"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Mapping
@@ -22,6 +21,7 @@ import pyarrow.compute as pc
 
 from zjfin._arrow import arrow_text, as_text
 from zjfin._errors import SchemaError
+from zjfin._lanes import Lanes
 from zjfin.risks import float_column
 
 __all__ = ["reason_catalogue", "render_reasons", "format_values", "join_labels"]
@@ -180,14 +180,14 @@ def render_reasons(fired: pd.DataFrame | Mapping[str, Any], values: pd.DataFrame
                  for _, code, rows in selected]
         return layout.join(parts, _SEPARATOR[lang])
 
-    if n_jobs > 1 and selected:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="zjfin-reasons") as pool:
-            english = pool.submit(sentences, "en", {})
-            chinese = sentences("zh", {})
-            english = english.result()
-    else:
-        caches: dict[str, dict] = {}  # per code: its non-money figures serve both languages
-        chinese, english = sentences("zh", caches), sentences("en", caches)
+    # The English sentences on the second lane while the Chinese ones render; with one
+    # thread the two share their caches (non-money figures are formatted once for both).
+    with Lanes(n_jobs if selected else 1) as lanes:
+        shared: dict[str, dict] = {}
+        apart = lanes.n_jobs > 1
+        lanes.task("en", sentences, lane=1, lang="en", caches={} if apart else shared)
+        lanes.task("zh", sentences, lang="zh", caches={} if apart else shared)
+        chinese, english = lanes["zh"], lanes["en"]
     numbers = np.repeat(np.array([number for number, _, _ in selected], dtype=np.int32),
                         [len(rows) for _, _, rows in selected])
     code_text = [pa.array(codes, type=pa.string()).take(pa.array(numbers))] if selected else []

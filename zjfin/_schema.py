@@ -28,6 +28,7 @@ __all__ = [
     "header_key",
     "validation_codes",
     "list_table",
+    "risk_level_columns",
 ]
 
 _TYPES = {"str", "int", "float", "date", "bool", "list"}
@@ -64,6 +65,8 @@ class Column:
     constraints: dict[str, Any]
     description: str
     since: str | None = None
+    engine: str | None = None
+    """For an output column: the engine or stage that writes it (``screening.json``)."""
 
     @property
     def is_money(self) -> bool:
@@ -165,6 +168,7 @@ def table_schema(table: str) -> TableSchema:
                 constraints=dict(c.get("constraints") or {}),
                 description=c.get("description", ""),
                 since=c.get("since"),
+                engine=c.get("engine"),
             )
         )
     return TableSchema(
@@ -243,3 +247,19 @@ def list_table() -> pd.DataFrame:
     ['watch', 'relief', 'quality', 'sme_funding', 'none']
     """
     return reference_table("lists").set_index("key", drop=False)
+
+
+@lru_cache(maxsize=None)
+def risk_level_columns() -> tuple[str, ...]:
+    """The screening columns that hold a risk level (``none`` < ``low`` < ``medium`` <
+    ``high``), in schema order.
+
+    Examples
+    --------
+    >>> risk_level_columns()
+    ('bond_risk', 'liquidity_risk', 'pledge_risk', 'guarantee_risk')
+    """
+    from zjfin.risks import RISK_LEVELS
+
+    levels = list(RISK_LEVELS)
+    return tuple(c.name for c in table_schema("screening").columns if c.constraints.get("enum") == levels)

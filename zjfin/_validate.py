@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from zjfin._arrow import arrow_text, as_text, index_in, is_in
 from zjfin._codes import normalise_industry_code, region_code_status, uscc_status
+from zjfin._features import current_financials, size_class
 from zjfin._policy import Policy
 from zjfin._read import Dataset, _FINDING_COLUMNS, cell_text
 from zjfin._schema import input_tables, table_schema, validation_codes
@@ -303,6 +304,7 @@ def validate(
         if table in tables:
             work.tables[table] = work[table].assign(**{idx: screened_position(table, ref) for ref, idx in refs.items()})
     work.tables["firms"] = work["firms"].assign(firm_idx=np.where(no_fin | firm_rejected, -1, np.cumsum(~(no_fin | firm_rejected)) - 1))
+    _check_size_class(col, work, as_of_ts, policy)
 
     # Assemble the report.
     issues = _finish(col)
@@ -438,6 +440,29 @@ def _check_balance(col: _Collector, work: Dataset, policy: Policy) -> None:
     with np.errstate(invalid="ignore"):
         off = gap > policy.validation.balance_tolerance * np.abs(assets)
     col.emit("financials", off, "equity", "balance_identity", values=fin["equity"])
+
+
+def _check_size_class(col: _Collector, work: Dataset, as_of: pd.Timestamp | None, policy: Policy) -> None:
+    """Size class unknown (an indicator the industry's standard uses is missing): a warning
+    on the screened firm's row naming the column. Judged on the statement screening uses
+    (the latest period on or before the as-of date; without one, the latest)."""
+    firms = work["firms"]
+    screened = np.flatnonzero(firms["firm_idx"].to_numpy() >= 0)
+    if not screened.size:
+        return
+    financials = work["financials"]
+    usable = financials.loc[~col.rejected_rows("financials") & (financials["firm_idx"].to_numpy() >= 0)]
+    statements = current_financials(usable, as_of if as_of is not None else pd.Timestamp.max)
+    at = statements["firm_idx"].to_numpy()
+    frame = pd.DataFrame({"industry_code": firms["industry_code"].to_numpy()[screened],
+                          "employees": firms["employees"].to_numpy(dtype=float, na_value=np.nan)[screened]})
+    for column in ("revenue", "total_assets"):
+        values = np.full(len(screened), np.nan)
+        values[at] = statements[column].to_numpy(dtype=float)
+        frame[column] = values
+    unknown = np.zeros(len(firms), dtype=bool)
+    unknown[screened] = (size_class(frame, policy.size_class.table) == "unknown").to_numpy()
+    col.emit("firms", unknown, "size_class", "size_unknown", values=np.full(len(firms), "unknown", dtype=object))
 
 
 def _check_unmatched_prices(col: _Collector, work: Dataset) -> None:

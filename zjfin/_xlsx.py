@@ -40,40 +40,19 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
-from zjfin import __version__
+from zjfin._version import __version__
 from zjfin._arrow import arrow_text, as_text
-from zjfin._export import escape_formulas
+from zjfin._lists import LIST_FILES
+from zjfin._write import escape_formulas
 from zjfin._policy import Policy
-from zjfin._schema import Column, table_schema
+from zjfin._schema import Column, list_table, table_schema
 
-__all__ = ["SHEETS", "LIST_NAMES_ZH", "LIST_DEFINITIONS", "number_format", "column_widths", "write_lists_workbook"]
+__all__ = ["SHEETS", "NOTES_SHEET", "list_definitions", "number_format", "column_widths", "write_lists_workbook"]
 
-#: Sheet of each list, in the workbook's order; the 说明 sheet follows.
-SHEETS: dict[str, str] = {
-    "watch": "关注名单",
-    "relief": "纾困名单",
-    "quality": "优质企业名单",
-    "sme_funding": "中小企业融资需求名单",
-}
+#: Sheet of each list, in the workbook's order (``data_schemas/reference/lists.csv``); the
+#: 说明 sheet follows.
+SHEETS: dict[str, str] = dict(zip(LIST_FILES, list_table().loc[list(LIST_FILES), "sheet"]))
 NOTES_SHEET = "说明"
-#: Chinese name of every list value, ``none`` included.
-LIST_NAMES_ZH: dict[str, str] = {**SHEETS, "none": "未列入名单"}
-
-#: Definition of each list (SPEC §4, ``zjfin._lists.assign_lists``). The fields in braces are
-#: filled from the policy, so the text follows an edited policy.
-LIST_DEFINITIONS: dict[str, str] = {
-    "watch": "不具备持续经营能力，且{risks}中任一项为高，或有违约、展期债券。",
-    "relief": ("具备持续经营能力，且{risks}中至少一项为中或高。建议措施依风险原因给出：展期/续贷（债券或贷款到期）、"
-               "无还本续贷、担保增信（担保链）、纾困基金/平仓缓冲（股权质押）、债务重组。"
-               "优先级依从业人员、纳税额、系统重要性与风险严重程度。"),
-    "quality": ("具备持续经营能力，{risks}均不高于低，Z''值处于安全区（或12个月违约概率低于{quality_max_pd}），"
-                "营业收入增长率≥0，净利润>0，且亩均效益评价为A类；无亩均效益数据的企业以财务质量得分"
-                "（资产收益率、营业收入增长、研发经费占比、人均纳税）位于本县（市、区）前{quality_top_share}入选；"
-                "专精特新中小企业亦可入选。优先级依亩均效益得分或财务质量得分。"),
-    "sme_funding": ("企业规模为{sme_sizes}，具备持续经营能力，{risks}均不高于低，未列入优质企业名单，营业收入>0，"
-                    "无逾期贷款，且测算流动资金需求>0或有申报融资需求。优先级依需求占营业收入之比与Z''值。"),
-    "none": "不符合以上任何一张名单条件的企业（含持续经营能力无法判断者）。",
-}
 _SIZES_ZH = {"large": "大型", "medium": "中型", "small": "小型", "micro": "微型", "unknown": "规模未知"}
 
 _UNIT_FORMATS = {"yuan": "#,##0", "money": "#,##0", "person": "#,##0", "day": "#,##0", "ratio": "0.00%"}
@@ -245,7 +224,7 @@ def list_definitions(policy: Policy) -> dict[str, str]:
         "quality_top_share": f"{p.quality_top_share:.0%}",
         "sme_sizes": "、".join(_SIZES_ZH.get(s, s) for s in p.sme_sizes),
     }
-    return {name: text.format(**fields) for name, text in LIST_DEFINITIONS.items()}
+    return {name: text.format(**fields) for name, text in list_table()["definition_zh"].items()}
 
 
 def _write_notes_sheet(wb: Workbook, as_of: pd.Timestamp, policy: Policy, counts: Mapping[str, int],
@@ -269,7 +248,8 @@ def _write_notes_sheet(wb: Workbook, as_of: pd.Timestamp, policy: Policy, counts
     ws.append(["zjfin 版本", __version__])
     if dataset:
         ws.append(["数据集", _escape(str(dataset))])
-    ws.append(["名单优先顺序", " > ".join(LIST_NAMES_ZH.get(n, n) for n in order)])
+    names = list_table()["name_zh"]
+    ws.append(["名单优先顺序", " > ".join(names.get(n, n) for n in order)])
     ws.append(["名单规则", "每家企业只列入一张名单，同时符合多张名单条件时取优先顺序在前者。"
                      "各名单按行政区划代码、再按优先级排序；优先级为名单内同一县（市、区）的排名，1 为最先。"])
     ws.append(["单位", "金额为元；比例以百分比显示；现金短债比为倍数。"])
@@ -278,11 +258,11 @@ def _write_notes_sheet(wb: Workbook, as_of: pd.Timestamp, policy: Policy, counts
     definitions = list_definitions(policy)
     count_style = WriteOnlyCell(ws)
     count_style.number_format = "#,##0"
-    for name in [*SHEETS, "none"]:
+    for name in names.index:
         count = WriteOnlyCell(ws, int(counts.get(name, 0)))
         count._style = count_style._style
-        ws.append([name, SHEETS.get(name, LIST_NAMES_ZH[name]), count, definitions[name]])
-    total = WriteOnlyCell(ws, int(sum(counts.get(n, 0) for n in LIST_NAMES_ZH)))
+        ws.append([name, SHEETS.get(name, names[name]), count, definitions[name]])
+    total = WriteOnlyCell(ws, int(sum(counts.get(n, 0) for n in names.index)))
     total._style = count_style._style
     ws.append(["合计", "", total, ""])
     ws.append([])
@@ -330,7 +310,7 @@ def write_lists_workbook(lists: Mapping[str, pd.DataFrame], path: str | os.PathL
     ----------
     lists : mapping of list name to DataFrame
         The rows of ``watch``, ``relief``, ``quality`` and ``sme_funding`` with columns of
-        ``data_schemas/lists.json`` (see :func:`zjfin._export.list_rows`); a missing list
+        ``data_schemas/lists.json`` (see :func:`zjfin._lists.list_rows`); a missing list
         gives a sheet with headers only.
     path : path
         The file to write.
@@ -347,7 +327,7 @@ def write_lists_workbook(lists: Mapping[str, pd.DataFrame], path: str | os.PathL
     --------
     >>> import tempfile, zjfin
     >>> from openpyxl import load_workbook
-    >>> from zjfin._export import list_rows
+    >>> from zjfin._lists import list_rows
     >>> res = zjfin.screen(zjfin.datasets.synthetic_province(300, seed=1), as_of="2019-03-31")
     >>> folder = tempfile.TemporaryDirectory()
     >>> path = Path(folder.name) / "三张名单.xlsx"

@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from zjfin._errors import ModelDataError, ParameterError
 from zjfin.model.binning import TRENDS, FeatureBinning, bin_feature
+from zjfin.model.persist import model_from_json, model_to_json
 
 __all__ = ["DefaultModel", "ModelSummary"]
 
@@ -470,15 +471,13 @@ class DefaultModel(ClassifierMixin, BaseEstimator):
         """The fitted model as JSON (with a format version and a checksum; with ``key``,
         also an HMAC only the key's holders can make); written to ``path`` when given,
         else returned. See :mod:`zjfin.model.persist`."""
-        from zjfin.model.persist import model_to_json
         return model_to_json(self, path, key=key)
 
     @classmethod
     def from_json(cls, source: Any, key: str | bytes | None = None) -> "DefaultModel":
         """A model written by :meth:`to_json` (a path or the JSON text); with ``key``, its
         HMAC must match."""
-        from zjfin.model.persist import model_from_json
-        return model_from_json(source, key=key)
+        return model_from_json(source, cls, key=key)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

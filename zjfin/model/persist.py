@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from zjfin._errors import ModelFormatError
+from zjfin.model.binning import FeatureBinning
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "model_checksum", "model_from_json", "model_to_json"]
 
@@ -79,7 +80,7 @@ def model_to_json(model: Any, path: Any = None, key: str | bytes | None = None) 
     >>> bool(np.array_equal(again.predict_proba(X), m.predict_proba(X)))
     True
     """
-    from zjfin import __version__
+    from zjfin._version import __version__
 
     content = _content(model)
     document = {"format": FORMAT, "format_version": FORMAT_VERSION, "zjfin_version": __version__,
@@ -125,13 +126,16 @@ def _content(model: Any) -> dict[str, Any]:
     }
 
 
-def model_from_json(source: Any, key: str | bytes | None = None) -> Any:
+def model_from_json(source: Any, model_class: type, key: str | bytes | None = None) -> Any:
     """Load a model written by :func:`model_to_json`.
 
     Parameters
     ----------
     source : path-like or str
         A file, or the JSON text itself.
+    model_class : type
+        The estimator class to build (:class:`zjfin.model.DefaultModel`, whose
+        ``from_json`` calls this).
     key : str or bytes, optional
         The secret the sender wrote the model with: the file's HMAC must match it.
 
@@ -142,9 +146,6 @@ def model_from_json(source: Any, key: str | bytes | None = None) -> Any:
         does not match (the file was changed after it was written), an HMAC missing or
         not matching ``key``, or contents that are not a complete model.
     """
-    from zjfin.model.binning import FeatureBinning
-    from zjfin.model.estimator import DefaultModel
-
     where, text = _read(source)
     try:
         document = json.loads(text)
@@ -166,14 +167,14 @@ def model_from_json(source: Any, key: str | bytes | None = None) -> Any:
             raise ModelFormatError(f"{where}: the model is not signed with this key (HMAC "
                                    f"{'missing' if signature is None else 'does not match'}); do not use it")
     try:
-        return _model(content, DefaultModel, FeatureBinning)
+        return _model(content, model_class)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise ModelFormatError(f"{where}: the contents are not a complete model ({type(error).__name__}: {error})") from None
 
 
-def _model(content: dict[str, Any], DefaultModel: Any, FeatureBinning: Any) -> Any:
+def _model(content: dict[str, Any], model_class: type) -> Any:
     """The model object from checked content."""
-    model = DefaultModel(**content["params"])
+    model = model_class(**content["params"])
     model.classes_ = np.asarray(content["classes"])
     model.feature_names_ = content["feature_names"]
     if content["feature_names_in"]:

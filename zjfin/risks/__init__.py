@@ -8,13 +8,13 @@ saying which reason codes (``data_schemas/reason_codes.json``) fired for which f
 
 from __future__ import annotations
 
-import os
+from types import MappingProxyType
 from typing import Any, Mapping, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from zjfin._errors import ParameterError
+from zjfin._lanes import threads  # noqa: F401 - the network stage's import of it
 
 __all__ = ["EngineOutput", "RISK_LEVELS", "float_column", "level_from_masks", "threads"]
 
@@ -29,22 +29,8 @@ class EngineOutput(NamedTuple):
     """New per-firm columns, same index as the firm frame."""
     fired: pd.DataFrame
     """Boolean columns named by reason code: where each rule fired."""
-
-
-def threads(n_jobs: int | None) -> int:
-    """Threads for the stages that run side by side: ``None`` is every core, at most two
-    (no stage has more than two lanes).
-
-    Examples
-    --------
-    >>> threads(1)
-    1
-    """
-    if n_jobs is None:
-        return max(1, min(2, os.cpu_count() or 1))
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
-        raise ParameterError("n_jobs", "a whole number ≥ 1 or None", n_jobs)
-    return int(n_jobs)
+    tables: Mapping[str, Any] = MappingProxyType({})
+    """Per-item tables behind the firm rows (one row per bond, pledge contract, circle …)."""
 
 
 def level_from_masks(index: pd.Index, high, medium, low) -> pd.Series:

@@ -1,0 +1,128 @@
+"""Writing files: Parquet and CSV that every tool opens, formula escaping, person-id
+masking and the atomic commit of a set of files.
+
+The one place where zjfin writes tabular files; the screening export, the lists workbook
+and the quarter-to-quarter diff all go through it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from zjfin._errors import InputFileError
+
+__all__ = ["escape_formulas", "write_parquet", "write_csv", "mask_person_ids", "commit", "FORMULA_START"]
+
+#: Text cells starting with one of these are run as formulas by spreadsheets.
+FORMULA_START = ("=", "+", "-", "@")
+
+
+def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula with ``'``.
+
+    Only text cells are touched: a negative number stays a number.
+
+    Examples
+    --------
+    >>> escape_formulas(pd.DataFrame({"a": ["=1+1", "ok", "-x"], "b": [-1.0, 2.0, 3.0]}))["a"].tolist()
+    ["'=1+1", 'ok', "'-x"]
+    """
+    out = frame.copy()
+    for name in out.columns:
+        column = out[name]
+        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            text = column.astype(object)
+            # .str yields NaN for non-text cells; na=False leaves them alone.
+            risky = text.str.startswith(FORMULA_START, na=False).astype(bool)
+            if risky.any():
+                out[name] = text.mask(risky, "'" + text.where(risky, "").astype(str))
+    return out
+
+
+def write_parquet(frame: pd.DataFrame, path: Path, compression: str = "zstd") -> None:
+    """Parquet with missing values as nulls, never NaN (DuckDB sorts NaN above numbers)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    columns = []
+    for field, column in zip(table.schema, table.columns):
+        if pa.types.is_floating(field.type):
+            values = column.to_numpy(zero_copy_only=False)
+            column = pa.array(values, type=field.type, mask=np.isnan(values))
+        columns.append(column)
+    table = pa.Table.from_arrays(columns, schema=table.schema)
+    pq.write_table(table, path, compression=compression)
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """CSV that Excel opens correctly: UTF-8 with BOM, formulas escaped, ISO dates."""
+    escape_formulas(frame).to_csv(path, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d",
+                                  float_format="%.10g", lineterminator="\n")
+
+
+def mask_person_ids(contracts: pd.DataFrame, firm_ids: pd.Series, column: str = "pledger_id") -> pd.DataFrame:
+    """Mask pledger ids that are not firms of the dataset (natural persons): the first
+    three and last four characters stay, the rest become ``*``.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"pledger_id": ["P33010219750101123X", "91330100799655058B"]})
+    >>> mask_person_ids(c, pd.Series(["91330100799655058B"]))["pledger_id"].tolist()
+    ['P33************123X', '91330100799655058B']
+    """
+    from zjfin._arrow import arrow_text, as_text, is_in
+
+    ids = contracts[column]
+    person = ~is_in(ids, firm_ids) & ids.notna().to_numpy()
+    text = arrow_text(ids)
+    length = pc.utf8_length(text)
+    stars = pa.array(np.full(len(ids), "*"), type=pa.string())
+    masked = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(text, 0, 3), pc.binary_repeat(stars, pc.max_element_wise(pc.subtract(length, 7), 0)),
+        pc.utf8_slice_codeunits(text, -4), "")
+    # Too short to keep both ends without showing most of it: mask it whole.
+    masked = pc.if_else(pc.less(length, 8), pc.binary_repeat(stars, length), masked)
+    out = contracts.copy(deep=False)
+    out[column] = as_text(pc.if_else(pa.array(person), masked, text), index=contracts.index)
+    return out
+
+
+def commit(out: Path, plan: dict[str, tuple[Callable[[Any, Path], None], Any]], manifest: dict[str, Any] | None) -> list[str]:
+    """Write every file of ``plan`` (name → (writer, data)) into a private folder inside
+    ``out``, then move them into place, ``manifest.json`` last: a failed write leaves the
+    earlier files as they were, and a manifest marks a complete set.
+
+    Returns the names written, relative to ``out``.
+    """
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputFileError(out, f"cannot create the output folder ({exc.strerror or exc})") from None
+    staging = Path(tempfile.mkdtemp(prefix=".zjfin-", dir=out))
+    try:
+        for name, (writer, frame) in plan.items():
+            target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            writer(frame, target)
+        names = list(plan)
+        if manifest is not None:
+            (staging / "manifest.json").write_text(
+                json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n", encoding="utf-8"
+            )
+            names.append("manifest.json")  # moved last: its presence marks a complete run
+        for name in names:
+            final = out / name
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / name, final)
+        return names
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
