@@ -110,9 +110,12 @@ def test_pledges_parquet_masks_person_ids(screened, tmp_path):
     raw = res.tables["pledges"]["pledger_id"]
     assert (contracts.loc[~people, "pledger_id"].to_numpy() == raw[~people.to_numpy()].to_numpy()).all()
     unmasked = tmp_path / "plain"
-    res.policy = res.policy.update({"output": {"mask_person_ids": False}})
-    res.export(str(unmasked))
+    res.export(str(unmasked), mask_person_ids=False)
     assert pd.read_parquet(unmasked / "pledges.parquet")["pledger_id"].tolist() == raw.tolist()
+    # The policy screened with is untouched, and is what the manifest records.
+    assert res.policy.output.mask_person_ids is True
+    manifest = json.loads((unmasked / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["policy"]["output"]["mask_person_ids"] is True
 
 
 def test_missing_optional_tables_switch_risks_off():

@@ -11,6 +11,8 @@ from zjfin._read import Dataset, read_table
 from zjfin._schema import validation_codes
 from zjfin._validate import validate
 
+import zjfin
+
 AS_OF = "2019-03-31"
 TODAY = "2026-01-01"
 
@@ -381,3 +383,28 @@ def test_a_filtered_dataset_rejects_by_row_number():
     rows = report.rows.set_index("table")
     assert rows.loc["financials", "rejected"] == 1 and rows.loc["firms", "rejected"] == 1
     assert report.dataset["firms"]["industry_code"].tolist() == ["C1711", "C1711"]
+
+
+def test_validate_and_screen_report_the_same_findings(tables):
+    """The size class is judged in validation: a manufacturer with a negative headcount
+    (the industrial standard needs employees; a negative one is a warning, not a
+    rejection) is a size_unknown warning in both reports."""
+    tables["firms"].loc[1, "employees"] = -5.0
+    ds = Dataset(tables)
+    report = validate(ds, as_of=AS_OF)
+    res = zjfin.screen(ds, as_of=AS_OF)
+    pd.testing.assert_frame_equal(report.to_frame(), res.issues)
+    unknown = report.to_frame().query("code == 'size_unknown'")
+    assert unknown[["table", "row", "key", "column", "value", "severity"]].values.tolist() == [
+        ["firms", 3, tables["firms"].loc[1, "firm_id"], "size_class", "unknown", "warning"]]
+    assert res.screening["size_class"].tolist()[1] == "unknown"
+
+
+def test_size_findings_use_the_statement_screening_uses(tables):
+    """Judged on the current statement: with an as-of date, the latest period on or before
+    it; without one, the latest of all."""
+    later = tables["financials"].iloc[[0]].assign(period_end=pd.Timestamp("2019-12-31"), revenue=-1.0)
+    tables["financials"] = pd.concat([tables["financials"], later], ignore_index=True)
+    ds = Dataset(tables)
+    assert "size_unknown" not in set(validate(ds, as_of=AS_OF).to_frame()["code"])
+    assert validate(ds).to_frame().query("code == 'size_unknown'")["key"].tolist() == [tables["firms"].loc[0, "firm_id"]]

@@ -161,8 +161,8 @@ class Engine:
         missing = [t for t in self.tables if t not in present]
         if self.needs_model and model is None:
             missing.append("model")
-        missing += [f"engine {d}" for d in self.depends if d in off]
-        return missing
+        # An engine it depends on is named only when nothing of its own explains it.
+        return missing or [f"engine {d}" for d in self.depends if d in off]
 
 
 #: The engines, in an order where every engine comes after those it depends on or uses.
@@ -491,10 +491,26 @@ def _industrial(frame: pd.DataFrame, policy: Policy) -> np.ndarray:
 
 
 def _need_decided(columns: Mapping[str, Any]) -> np.ndarray:
-    # A day sum ≤ 0 (no positive turnover) is a finding: nothing to finance.
+    # A day sum ≤ 0 from real balances (no positive turnover) is a finding: nothing to
+    # finance. With every balance missing the sum is 0 by default, which says nothing.
     days = pd.Series(columns["turnover_days"]).to_numpy(dtype=float)
+    some_balance = ~np.all([_missing_values(columns, name) for name in _BALANCES], axis=0)
     with np.errstate(invalid="ignore"):
-        return pd.Series(columns["working_capital_need"]).notna().to_numpy() | (days <= 0)
+        return pd.Series(columns["working_capital_need"]).notna().to_numpy() | ((days <= 0) & some_balance)
+
+
+def _missing_values(columns: Mapping[str, Any], name: str) -> np.ndarray:
+    """Where column ``name`` is absent or null (also in the year before, for a balance)."""
+    n = len(next(iter(columns.values())))
+    missing = np.ones(n, dtype=bool)
+    for column in (name, f"{name}_prev"):
+        if column in columns:
+            missing &= pd.Series(columns[column]).isna().to_numpy()
+    return missing
+
+
+# The balances that turn over (SPEC §3.8): without any of them there is no cycle to finance.
+_BALANCES = ("inventory", "accounts_receivable", "prepayments", "accounts_payable", "advances_from_customers")
 
 
 def _run_working_capital(ctx: EngineContext) -> EngineOutput:
@@ -557,7 +573,7 @@ for _engine in (
            reads=("revenue", "revenue_prev", "cost_of_sales", "operating_profit", "cash", "restricted_cash",
                   "short_term_debt", "financing_demand", "inventory", "accounts_receivable", "accounts_payable",
                   "prepayments", "advances_from_customers"),
-           needs=("revenue", "cost_of_sales", "operating_profit", "cash"), verdict=_need_decided,
+           needs=("revenue", "cost_of_sales", "operating_profit", "cash", _BALANCES), verdict=_need_decided,
            policy=("working_capital",)),
     Engine("model", _run_model, reads=(), verdict="pd_12m", needs_model=True),
     Engine("guarantee_network", _run_guarantee_network, tables=("guarantees",), uses=("bonds", "liquidity", "pledges"),

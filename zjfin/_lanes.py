@@ -46,6 +46,10 @@ def threads(n_jobs: int | None) -> int:
     return int(n_jobs)
 
 
+class _Skipped(RuntimeError):
+    """A lane-1 task left out because an earlier one failed (that one's error is raised)."""
+
+
 class Lanes:
     """Run named tasks on two lanes.
 
@@ -79,6 +83,7 @@ class Lanes:
         self._stage = stage
         self._label = second_lane_label
         self._done: dict[str, Future] = {}
+        self._failed: str | None = None  # the first lane-1 task that failed
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zjfin-lane") if self.n_jobs > 1 else None
 
     def task(self, name: str, run: Callable[..., Any], inputs: tuple[str, ...] = (), lane: int = 0,
@@ -101,8 +106,18 @@ class Lanes:
             with self.timed(label):
                 return run(**taken, **arguments)
 
+        def call_on_worker() -> Any:
+            # After a failure the lane stops: its later tasks may build on what failed.
+            if self._failed is not None:
+                raise _Skipped(f"task {name!r} not run: task {self._failed!r} failed before it")
+            try:
+                return call()
+            except BaseException:
+                self._failed = name
+                raise
+
         if lane == 1 and self._pool is not None:
-            self._done[name] = self._pool.submit(call)
+            self._done[name] = self._pool.submit(call_on_worker)
             return
         done: Future = Future()
         try:
@@ -116,14 +131,16 @@ class Lanes:
     def __getitem__(self, name: str) -> Any:
         """The result of task ``name`` (waiting for it if lane 1 still runs it)."""
         done = self._done[name]
-        if done.done():
-            return done.result()
-        start = time.perf_counter()
-        try:
-            return done.result()
-        finally:  # a wait is no stage of its own: kept in ``timings`` only
-            if self.timings is not None:
-                self.timings[WAITING] = self.timings.get(WAITING, 0.0) + time.perf_counter() - start
+        if not done.done():
+            start = time.perf_counter()
+            try:
+                done.exception()  # waits
+            finally:  # a wait is no stage of its own: kept in ``timings`` only
+                if self.timings is not None:
+                    self.timings[WAITING] = self.timings.get(WAITING, 0.0) + time.perf_counter() - start
+        if isinstance(done.exception(), _Skipped):  # the cause, not the task it stopped
+            return self._done[self._failed].result()
+        return done.result()
 
     def __contains__(self, name: str) -> bool:
         return name in self._done
@@ -149,7 +166,7 @@ class Lanes:
             return
         self._pool.shutdown(wait=True, cancel_futures=failed)
         self._pool = None
-        if not failed:
+        if not failed:  # the first error in the order the tasks were given
             for done in self._done.values():
                 if done.done() and not done.cancelled() and done.exception() is not None:
                     raise done.exception()

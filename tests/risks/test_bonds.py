@@ -72,8 +72,10 @@ def risk_for(st_debt, cash, ocf, bonds_rows, n=1):
     frame = pd.DataFrame({"period_end": pd.to_datetime(["2018-12-31"] * n), "operating_cash_flow": [ocf] * n})
     bonds = bonds_frame(bonds_rows)
     funding = pd.DataFrame({"st_debt": [st_debt] * n, "available_cash": [cash] * n, "cash_to_st_debt": [cash / st_debt] * n})
-    out = bond_risk(bonds, frame, funding, bond_maturities(bonds, frame, AS_OF, POLICY), POLICY)
-    return out.columns.iloc[0], out.fired.iloc[0]
+    maturities = bond_maturities(bonds, frame, AS_OF, POLICY)
+    out = bond_risk(bonds, frame, funding, maturities, POLICY)
+    # The amounts are the maturities' (bond_maturities), the levels and ratings bond_risk's.
+    return pd.concat([maturities, out.columns], axis=1).iloc[0], out.fired.iloc[0]
 
 
 @pytest.mark.parametrize("cash,ocf,level,code", [
@@ -105,6 +107,7 @@ def test_no_bonds_is_none():
     frame = pd.DataFrame({"period_end": pd.to_datetime(["2018-12-31", "2018-12-31"]), "operating_cash_flow": [1.0, 1.0]})
     bonds = bonds_frame([(0, 50.0, "2025-01-01", None, "performing", "AA", "AA")])
     funding = pd.DataFrame({"st_debt": [1.0, 1.0], "available_cash": [1.0, 1.0], "cash_to_st_debt": [1.0, 1.0]})
-    out = bond_risk(bonds, frame, funding, bond_maturities(bonds, frame, AS_OF, POLICY), POLICY)
+    maturities = bond_maturities(bonds, frame, AS_OF, POLICY)
+    out = bond_risk(bonds, frame, funding, maturities, POLICY)
     assert out.columns["bond_risk"].tolist() == ["low", "none"]
-    assert out.columns["bond_due_12m"].tolist() == [0.0, 0.0]
+    assert maturities["bond_due_12m"].tolist() == [0.0, 0.0]

@@ -192,8 +192,6 @@ def bond_risk(bonds: pd.DataFrame, frame: pd.DataFrame, funding: pd.DataFrame, m
     level = level_from_masks(index, high, medium, has_bonds)
     columns = pd.DataFrame(
         {
-            **{c: maturities[c].to_numpy() for c in maturities.columns if c.startswith("bond_due_") and c.endswith("m")},
-            "bond_defaulted_amount": maturities["bond_defaulted_amount"].to_numpy(),
             "bond_cover_funds": funds,
             "bond_cover_ratio": np.where(np.isinf(cover), np.nan, cover),
             # Positions on the scale to text in Arrow (no Python string per firm).

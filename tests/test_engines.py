@@ -1,0 +1,221 @@
+"""The engine contract (zjfin._engines): declarations, a stable screening schema, coverage."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+import zjfin
+from builders import minimal_tables
+from zjfin._engines import ENGINES, Engine, EngineContext, column_owner, register, unregister
+from zjfin._schema import risk_level_columns, table_schema
+from zjfin._write import write_parquet
+from zjfin.risks import EngineOutput
+
+AS_OF = "2019-03-31"
+OPTIONAL = ("bonds", "pledges", "prices", "guarantees", "loans")
+
+
+def _province(drop: tuple[str, ...] = (), n: int = 400):
+    ds = zjfin.datasets.synthetic_province(n, seed=3)
+    for table in drop:
+        del ds.tables[table]
+    return ds
+
+
+@pytest.fixture(scope="module")
+def full():
+    return zjfin.screen(_province(), as_of=AS_OF)
+
+
+def test_screening_has_every_schema_column_in_order(full):
+    assert list(full.screening.columns) == table_schema("screening").names
+
+
+@pytest.mark.parametrize("drop", [d for k in (1, 2, 5) for d in itertools.combinations(OPTIONAL, k)])
+def test_screening_columns_do_not_depend_on_the_tables(full, drop, tmp_path):
+    res = zjfin.screen(_province(drop), as_of=AS_OF)
+    assert list(res.screening.columns) == list(full.screening.columns)
+    # Written out, the two tables have one Parquet schema: a system loading them sees no change.
+    write_parquet(full.screening, tmp_path / "full.parquet")
+    write_parquet(res.screening, tmp_path / "part.parquet")
+    assert pq.read_schema(tmp_path / "full.parquet").types == pq.read_schema(tmp_path / "part.parquet").types
+    # An engine whose table is missing writes nulls, never a guessed value.
+    for name, engine in ENGINES.items():
+        if any(t in drop for t in engine.tables):
+            for column in engine.outputs:
+                assert res.screening[column].isna().all(), (name, column)
+
+
+def test_only_the_required_tables_give_the_same_columns(full):
+    res = zjfin.screen(zjfin.Dataset(minimal_tables(4)), as_of=AS_OF)
+    assert list(res.screening.columns) == list(full.screening.columns)
+    assert {o["risk"] for o in res.switched_off} == set(risk_level_columns())
+    assert "mutual_partners" in res.screening  # required by the schema, absent before
+
+
+def test_every_engine_writes_exactly_the_columns_the_schema_gives_it(full):
+    schema = table_schema("screening")
+    owners = {c.engine for c in schema.columns}
+    # Every owner is an engine or one of the three stages around them.
+    assert owners == set(ENGINES) | {"frame", "lists", "reasons"}
+    clean = zjfin.validate(_province(), as_of=AS_OF).dataset
+    frame = zjfin.firm_frame(clean["firms"], clean["financials"], AS_OF)
+    context = EngineContext(frame, {t: clean[t] for t in clean.tables_present()}, pd.Timestamp(AS_OF),
+                            zjfin.Policy.default())
+    outputs: dict[str, EngineOutput] = {}
+    for name, engine in ENGINES.items():
+        if engine.needs_model:
+            continue
+        inputs = {d: outputs[d] for d in (*engine.depends, *engine.uses)}
+        outputs[name] = engine.run(EngineContext(frame, context.tables, context.as_of, context.policy, inputs))
+        written = set(outputs[name].columns.columns)
+        mine = {c.name for c in schema.columns if c.engine == name}
+        assert mine and mine <= written, name
+        # Its further (internal) columns are no other engine's screening columns.
+        assert not {c for c in written - mine if column_owner(c) is not None}, name
+        # Reason codes it fires are in the catalogue.
+        assert set(outputs[name].fired.columns) <= set(zjfin._reasons.reason_catalogue().index)
+
+
+def test_dependencies_come_first():
+    seen: set[str] = set()
+    for name, engine in ENGINES.items():
+        assert set(engine.depends) | set(engine.uses) <= seen, name
+        seen.add(name)
+
+
+def test_the_maturity_wall_table_is_the_bond_engines(full):
+    bonds = full.tables["bonds"]
+    clean = full.validation.dataset["bonds"]
+    assert len(bonds) == len(clean)
+    # Due within 12 months by the engine's effective maturity, summed by issuer: bond_due_12m.
+    as_of = pd.Timestamp(AS_OF)
+    due = bonds["effective_maturity"].gt(as_of) & bonds["effective_maturity"].le(as_of + pd.DateOffset(months=12))
+    by_issuer = bonds["amount_outstanding"].where(due, 0.0).fillna(0.0).groupby(bonds["issuer_id"]).sum()
+    expected = full.screening.set_index("firm_id")["bond_due_12m"]
+    np.testing.assert_allclose(expected.loc[by_issuer.index].to_numpy(), by_issuer.to_numpy(), rtol=1e-12)
+    # Later of the two dates never wins: the effective maturity is the put or the maturity date.
+    put = pd.to_datetime(bonds["put_date"])
+    assert (bonds["effective_maturity"].eq(bonds["maturity_date"]) | bonds["effective_maturity"].eq(put)).all()
+
+
+# --- coverage ------------------------------------------------------------------------
+
+def test_coverage_with_only_the_required_columns():
+    """Computed by hand: four C17 manufacturers with revenue, assets, liabilities, equity
+    and employees only."""
+    res = zjfin.screen(zjfin.Dataset(minimal_tables(4)), as_of=AS_OF)
+    cov = res.coverage.set_index("engine")
+    assert cov.loc["size_class", ["evaluated", "not_evaluated"]].tolist() == [4, 0]  # C17: employees and revenue
+    assert cov.loc["distress", ["evaluated", "not_evaluated"]].tolist() == [0, 4]
+    missing = cov.loc["distress", "missing_inputs"]
+    assert missing["cost_of_sales"] == 4 and missing["ebit or operating_profit"] == 4 and missing["revenue_prev"] == 4
+    assert cov.loc["funding", "missing_inputs"] == {"short_term_debt or notes_payable or current_portion_long_term_debt": 4}
+    assert cov.loc["mujun", ["evaluated", "not_evaluated", "not_applicable"]].tolist() == [0, 4, 0]
+    assert cov.loc["mujun", "missing_inputs"] == {"land_mu": 4, "taxes_paid or value_added or rd_expense": 4}
+    assert cov.loc["working_capital", "missing_inputs"] == {
+        "cost_of_sales": 4, "operating_profit": 4, "cash": 4,
+        "inventory or accounts_receivable or prepayments or accounts_payable or advances_from_customers": 4}
+    for engine, lacking in (("bonds", ["bonds"]), ("liquidity", ["loans"]), ("pledges", ["pledges", "prices"]),
+                            ("guarantee_network", ["guarantees"]), ("model", ["model"])):
+        assert cov.loc[engine, "status"] == "switched_off" and cov.loc[engine, "missing"] == lacking
+        assert cov.loc[engine, ["evaluated", "not_evaluated"]].tolist() == [0, 4]
+    assert (cov["evaluated"] + cov["not_evaluated"] + cov["not_applicable"] == cov["firms"]).all()
+    # Per firm, the same verdicts.
+    assert res.evaluated["distress"].eq(False).all() and res.evaluated["size_class"].eq(True).all()
+    # In the manifest, engine by engine.
+    record = res.manifest()["coverage"]
+    assert record["distress"]["missing_inputs"]["cost_of_sales"] == 4 and record["bonds"]["missing"] == ["bonds"]
+
+
+def test_coverage_counts_firms_one_by_one():
+    tables = minimal_tables(5)
+    fin = tables["financials"]
+    fin["cost_of_sales"] = [4e7, np.nan, 4e7, 4e7, 4e7]
+    fin["operating_profit"] = [5e6] * 5
+    fin["cash"] = [1e6, 1e6, np.nan, 1e6, 1e6]
+    tables["firms"]["industry_code"] = ["C1711", "C1711", "C1711", "F5123", "C1711"]  # one wholesaler
+    tables["firms"]["land_mu"] = [10.0, np.nan, 20.0, 30.0, 40.0]
+    fin["taxes_paid"] = [1e6] * 5
+    fin["inventory"] = [8e6, 8e6, 8e6, 8e6, np.nan]  # firm 4: no balance that turns over
+    res = zjfin.screen(zjfin.Dataset(tables), as_of=AS_OF)
+    cov = res.coverage.set_index("engine")
+    # 亩均 applies to the four manufacturers; one has no land.
+    assert cov.loc["mujun", ["evaluated", "not_evaluated", "not_applicable"]].tolist() == [3, 1, 1]
+    assert cov.loc["mujun", "missing_inputs"] == {"land_mu": 1}
+    assert res.evaluated["mujun"].isna().tolist() == [False, False, False, True, False]
+    # Working capital: firm 1 lacks cost of sales, firm 2 cash, firm 4 every balance that
+    # turns over; firms 0 and 3 have inventory alone, a 72-day cycle (360 · 8e6 / 4e7 on cost).
+    assert res.evaluated["working_capital"].tolist() == [True, False, False, True, False]
+    assert cov.loc["working_capital", "missing_inputs"] == {
+        "cost_of_sales": 1, "cash": 1,
+        "inventory or accounts_receivable or prepayments or accounts_payable or advances_from_customers": 1}
+    assert res.screening["turnover_days"].iloc[0] == pytest.approx(360 * 8e6 / 4e7)
+
+
+# --- a new engine is one declaration and one function ---------------------------------
+
+def _esg(ctx: EngineContext) -> EngineOutput:
+    revenue = ctx.frame["revenue"].to_numpy(dtype=float)
+    emissions = ctx.frame["emissions_t"].to_numpy(dtype=float) if "emissions_t" in ctx.frame else np.full(len(revenue), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        intensity = np.where(revenue > 0, emissions / (revenue / 1e8), np.nan)
+    fired = pd.DataFrame(index=ctx.frame.index)
+    return EngineOutput(pd.DataFrame({"emission_intensity": intensity}, index=ctx.frame.index), fired)
+
+
+@pytest.fixture
+def toy_engine():
+    engine = register(Engine("emissions", _esg, reads=("emissions_t", "revenue"), needs=("emissions_t",),
+                             verdict="emission_intensity", columns={"emission_intensity": "float"}))
+    yield engine
+    unregister("emissions")
+
+
+def test_a_toy_engine_is_one_declaration_and_one_function(toy_engine, full):
+    res = zjfin.screen(_province(), as_of=AS_OF)
+    s = res.screening
+    assert list(s.columns) == [*full.screening.columns, "emission_intensity"]
+    expected = np.where(s["revenue"] > 0, _province().tables["firms"].set_index("firm_id").loc[s["firm_id"], "emissions_t"]
+                        .to_numpy(dtype=float) / (s["revenue"] / 1e8), np.nan)
+    np.testing.assert_allclose(s["emission_intensity"].to_numpy(), expected, rtol=1e-12)
+    cov = res.coverage.set_index("engine").loc["emissions"]
+    assert cov["evaluated"] == int(s["emission_intensity"].notna().sum())
+    assert "emissions" in zjfin._screen.stages() and "emissions" in res.timings
+
+
+def test_a_toy_engine_with_a_table_is_switched_off_without_it():
+    engine = register(Engine("from_loans", _esg, tables=("loans",), columns={"emission_intensity": "float"}))
+    try:
+        res = zjfin.screen(_province(("loans",)), as_of=AS_OF)
+        assert res.screening["emission_intensity"].isna().all()
+        assert res.coverage.set_index("engine").loc["from_loans", "missing"] == ["loans"]
+    finally:
+        unregister(engine.name)
+
+
+def test_registering_checks_the_declaration():
+    with pytest.raises(zjfin.SchemaError, match="registered already"):
+        register(Engine("distress", _esg, columns={"x": "float"}))
+    with pytest.raises(zjfin.SchemaError, match="not registered before it"):
+        register(Engine("late", _esg, depends=("nowhere",), columns={"x": "float"}))
+    with pytest.raises(zjfin.SchemaError, match="belong to"):
+        register(Engine("thief", _esg, columns={"bond_risk": "str"}))
+    with pytest.raises(zjfin.SchemaError, match="writes no screening column"):
+        register(Engine("silent", _esg))
+    with pytest.raises(zjfin.SchemaError, match="used by"):
+        unregister("funding")
+
+
+def test_an_engine_that_does_not_write_its_columns_is_caught():
+    register(Engine("forgetful", _esg, columns={"never_written": "float"}))
+    try:
+        with pytest.raises(zjfin.SchemaError, match="did not write its columns"):
+            zjfin.screen(_province(), as_of=AS_OF)
+    finally:
+        unregister("forgetful")
