@@ -206,6 +206,8 @@ def test_registering_checks_the_declaration():
         register(Engine("late", _esg, depends=("nowhere",), columns={"x": "float"}))
     with pytest.raises(zjfin.SchemaError, match="belong to"):
         register(Engine("thief", _esg, columns={"bond_risk": "str"}))
+    with pytest.raises(zjfin.SchemaError, match="policy does not have"):
+        register(Engine("lost", _esg, policy=("nowhere",), columns={"x": "float"}))
     with pytest.raises(zjfin.SchemaError, match="writes no screening column"):
         register(Engine("silent", _esg))
     with pytest.raises(zjfin.SchemaError, match="used by"):

@@ -221,6 +221,10 @@ def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
           f"{int(sev.get('info', 0)):,} notes")
     for off in result.switched_off:
         print(f"switched off: {off['risk']} (missing {', '.join(off['missing_tables'])})")
+    for row in result.coverage.itertuples():
+        if row.status == "ran" and row.not_evaluated:
+            lacking = ", ".join(f"{name} {count:,}" for name, count in row.missing_inputs.items())
+            print(f"not evaluated: {row.engine} for {row.not_evaluated:,} firms ({lacking})")
     print(f"written to {out}: {', '.join(sorted(written))}")
     return result.exit_code()
 

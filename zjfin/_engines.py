@@ -69,8 +69,6 @@ class EngineContext:
     model : DefaultModel or None
     n_jobs : int
         Threads the engine may use itself (the guarantee network does).
-    timings : dict
-        Where an engine may record the seconds of its own steps.
     """
 
     frame: pd.DataFrame
@@ -80,7 +78,6 @@ class EngineContext:
     inputs: Mapping[str, EngineOutput] = field(default_factory=dict)
     model: Any = None
     n_jobs: int = 1
-    timings: dict[str, float] | None = None
 
     def has(self, name: str) -> bool:
         """Whether :meth:`column` finds ``name``."""
@@ -175,8 +172,8 @@ def register(engine: Engine) -> Engine:
     Raises
     ------
     SchemaError
-        The name is taken, a dependency is unknown, it writes no column, or a column it
-        writes belongs to another engine.
+        The name is taken, a dependency is unknown, a policy section does not exist, it
+        writes no column, or a column it writes belongs to another engine.
     """
     if engine.name in ENGINES:
         raise SchemaError(f"engine {engine.name!r} is registered already")
@@ -185,6 +182,9 @@ def register(engine: Engine) -> Engine:
         raise SchemaError(f"engine {engine.name!r} depends on {unknown}, which are not registered before it")
     if engine.scope not in ("firm", "province"):
         raise SchemaError(f"engine {engine.name!r}: scope must be firm or province, got {engine.scope!r}")
+    sections = [s for s in engine.policy if s not in Policy.default().to_dict()]
+    if sections:
+        raise SchemaError(f"engine {engine.name!r} reads policy sections {sections}, which the policy does not have")
     columns = engine.outputs
     if not columns:
         raise SchemaError(f"engine {engine.name!r} writes no screening column (name it in screening.json)")
@@ -293,7 +293,7 @@ def run_engines(context: EngineContext, lanes: Lanes, second_lane: tuple[str, ..
     def runner(engine: Engine) -> Callable[..., EngineOutput]:
         def run(**inputs: EngineOutput) -> EngineOutput:
             ctx = EngineContext(context.frame, context.tables, context.as_of, context.policy, inputs,
-                                context.model, context.n_jobs, context.timings)
+                                context.model, context.n_jobs)
             output = engine.run(ctx)
             _check_output(engine, output)
             return output
