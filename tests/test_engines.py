@@ -106,31 +106,59 @@ def test_the_maturity_wall_table_is_the_bond_engines(full):
 
 # --- coverage ------------------------------------------------------------------------
 
+def _coverage(res, engine, rule=""):
+    rows = res.coverage[(res.coverage["engine"] == engine) & (res.coverage["rule"] == rule)]
+    assert len(rows) == 1, (engine, rule)
+    return rows.iloc[0]
+
+
 def test_coverage_with_only_the_required_columns():
-    """Computed by hand: four C17 manufacturers with revenue, assets, liabilities, equity
-    and employees only."""
+    """Computed by hand: four C17 manufacturers with revenue, assets, liabilities (half the
+    assets), equity and employees only."""
     res = zjfin.screen(zjfin.Dataset(minimal_tables(4)), as_of=AS_OF)
-    cov = res.coverage.set_index("engine")
-    assert cov.loc["size_class", ["evaluated", "not_evaluated"]].tolist() == [4, 0]  # C17: employees and revenue
-    assert cov.loc["distress", ["evaluated", "not_evaluated"]].tolist() == [0, 4]
-    missing = cov.loc["distress", "missing_inputs"]
-    assert missing["cost_of_sales"] == 4 and missing["ebit or operating_profit"] == 4 and missing["revenue_prev"] == 4
-    assert cov.loc["funding", "missing_inputs"] == {"short_term_debt or notes_payable or current_portion_long_term_debt": 4}
-    assert cov.loc["mujun", ["evaluated", "not_evaluated", "not_applicable"]].tolist() == [0, 4, 0]
-    assert cov.loc["mujun", "missing_inputs"] == {"land_mu": 4, "taxes_paid or value_added or rd_expense": 4}
-    assert cov.loc["working_capital", "missing_inputs"] == {
+    counts = ["evaluated", "estimated", "not_evaluated", "not_applicable"]
+    assert _coverage(res, "size_class")[counts].tolist() == [4, 0, 0, 0]  # C17: employees and revenue
+    # Viability rests on what can be judged: a debt ratio of exactly 50 % is no zombie (V1),
+    # so the firms are viable, with every other criterion unchecked (V8 names them).
+    assert _coverage(res, "distress")[counts].tolist() == [4, 0, 0, 0]
+    assert _coverage(res, "distress", "V1")[counts].tolist() == [4, 0, 0, 0]
+    for rule, lacking in (("Z1", {"current_assets": 4, "current_liabilities": 4, "retained_earnings": 4,
+                                  "ebit or operating_profit": 4}),
+                          ("V2", {"backward_capacity": 4}), ("V3", {"dishonest_debtor": 4}), ("V4", {"major_violation": 4}),
+                          ("V5", {"cost_of_sales": 4}), ("V6", {"ebit or operating_profit": 4}), ("V7", {"revenue_prev": 4})):
+        row = _coverage(res, "distress", rule)
+        assert row[counts].tolist() == [0, 0, 4, 0] and row["missing_inputs"] == lacking, rule
+    assert res.screening["viable"].tolist() == [True] * 4
+    assert res.screening["viability_unchecked"].tolist() == ["V2;V3;V4;V5;V6;V7"] * 4
+    assert all("V8" in codes.split(";") for codes in res.screening["reason_codes"])
+    assert _coverage(res, "funding")["missing_inputs"] == {"short_term_debt or notes_payable or current_portion_long_term_debt": 4}
+    assert _coverage(res, "mujun")[counts].tolist() == [0, 0, 4, 0]
+    assert _coverage(res, "mujun")["missing_inputs"] == {"land_mu": 4, "taxes_paid or value_added or rd_expense": 4}
+    assert _coverage(res, "working_capital")["missing_inputs"] == {
         "cost_of_sales": 4, "operating_profit": 4, "cash": 4,
         "inventory or accounts_receivable or prepayments or accounts_payable or advances_from_customers": 4}
     for engine, lacking in (("bonds", ["bonds"]), ("liquidity", ["loans"]), ("pledges", ["pledges", "prices"]),
                             ("guarantee_network", ["guarantees"]), ("model", ["model"])):
-        assert cov.loc[engine, "status"] == "switched_off" and cov.loc[engine, "missing"] == lacking
-        assert cov.loc[engine, ["evaluated", "not_evaluated"]].tolist() == [0, 4]
-    assert (cov["evaluated"] + cov["not_evaluated"] + cov["not_applicable"] == cov["firms"]).all()
-    # Per firm, the same verdicts.
-    assert res.evaluated["distress"].eq(False).all() and res.evaluated["size_class"].eq(True).all()
-    # In the manifest, engine by engine.
+        row = _coverage(res, engine)
+        assert row["status"] == "switched_off" and row["missing"] == lacking
+        assert row[counts].tolist() == [0, 0, 4, 0]
+    assert (res.coverage[counts].sum(axis=1) == res.coverage["firms"]).all()
+    # Per firm, the engines' own verdicts.
+    assert res.evaluated["distress"].eq(True).all() and res.evaluated["mujun"].eq(False).all()
+    # In the manifest, engine by engine, its rules inside.
     record = res.manifest()["coverage"]
-    assert record["distress"]["missing_inputs"]["cost_of_sales"] == 4 and record["bonds"]["missing"] == ["bonds"]
+    assert record["distress"]["rules"]["V5"]["missing_inputs"] == {"cost_of_sales": 4}
+    assert record["bonds"]["missing"] == ["bonds"]
+
+
+def test_viability_unknown_when_no_criterion_can_be_judged():
+    tables = minimal_tables(2)
+    tables["financials"]["total_liabilities"] = [3e7, 3e7]  # 75 %: a zombie needs three years to tell
+    tables["financials"]["equity"] = [1e7, 1e7]
+    res = zjfin.screen(zjfin.Dataset(tables), as_of=AS_OF)
+    assert res.screening["viable"].isna().all()
+    assert _coverage(res, "distress")[["evaluated", "not_evaluated"]].tolist() == [0, 2]
+    assert res.screening["viability_unchecked"].tolist() == ["V1;V2;V3;V4;V5;V6;V7"] * 2
 
 
 def test_coverage_counts_firms_one_by_one():
@@ -144,7 +172,7 @@ def test_coverage_counts_firms_one_by_one():
     fin["taxes_paid"] = [1e6] * 5
     fin["inventory"] = [8e6, 8e6, 8e6, 8e6, np.nan]  # firm 4: no balance that turns over
     res = zjfin.screen(zjfin.Dataset(tables), as_of=AS_OF)
-    cov = res.coverage.set_index("engine")
+    cov = res.coverage[res.coverage["rule"] == ""].set_index("engine")
     # 亩均 applies to the four manufacturers; one has no land.
     assert cov.loc["mujun", ["evaluated", "not_evaluated", "not_applicable"]].tolist() == [3, 1, 1]
     assert cov.loc["mujun", "missing_inputs"] == {"land_mu": 1}
@@ -184,7 +212,7 @@ def test_a_toy_engine_is_one_declaration_and_one_function(toy_engine, full):
     expected = np.where(s["revenue"] > 0, _province().tables["firms"].set_index("firm_id").loc[s["firm_id"], "emissions_t"]
                         .to_numpy(dtype=float) / (s["revenue"] / 1e8), np.nan)
     np.testing.assert_allclose(s["emission_intensity"].to_numpy(), expected, rtol=1e-12)
-    cov = res.coverage.set_index("engine").loc["emissions"]
+    cov = _coverage(res, "emissions")
     assert cov["evaluated"] == int(s["emission_intensity"].notna().sum())
     assert "emissions" in zjfin._screen.stages() and "emissions" in res.timings
 
@@ -194,7 +222,7 @@ def test_a_toy_engine_with_a_table_is_switched_off_without_it():
     try:
         res = zjfin.screen(_province(("loans",)), as_of=AS_OF)
         assert res.screening["emission_intensity"].isna().all()
-        assert res.coverage.set_index("engine").loc["from_loans", "missing"] == ["loans"]
+        assert _coverage(res, "from_loans")["missing"] == ["loans"]
     finally:
         unregister(engine.name)
 

@@ -45,13 +45,38 @@ def test_watch_needs_not_viable_and_a_high_risk_or_a_defaulted_bond():
     assert lists_of([firm(viable=False)], fired={"B1": [True]}) == ["watch"]
 
 
-@pytest.mark.parametrize("risk", RISKS)
-def test_relief_for_viable_firms_with_a_medium_or_high_risk(risk):
-    assert lists_of([firm(**{risk: "medium"}), firm(**{risk: "high"}), firm(**{risk: "low"})]) == ["relief", "relief", "none"]
+@pytest.mark.parametrize("risk", RISKS[:3])
+def test_relief_for_viable_firms_with_an_acute_trigger(risk):
+    out = run([firm(**{risk: "medium"}), firm(**{risk: "high"}), firm(**{risk: "low"})])
+    assert out.columns["list"].tolist() == ["relief", "relief", "none"]
+    assert out.columns["verify"].tolist() == [False, False, False]
 
 
-def test_viability_unknown_keeps_a_firm_off_every_list():
-    assert lists_of([firm(viable=None, liquidity_risk="high"), firm(viable=None, working_capital_need=1e6)]) == ["none", "none"]
+def test_structural_guarantee_exposure_alone_is_no_relief_case():
+    """Guarantee risk triggers relief at high only; a medium one (a mutual pair, a circle
+    without a distressed member, guarantees above half of equity) is reported, with K3."""
+    out = run([firm(guarantee_risk="medium"), firm(guarantee_risk="high"), firm(viable=False, guarantee_risk="medium")])
+    assert out.columns["list"].tolist() == ["none", "relief", "none"]
+    assert out.fired["K3"].tolist() == [True, False, False]
+    assert out.fired["K4"].tolist() == [False, False, True]  # not viable, nothing high
+
+
+def test_relief_triggers_come_from_the_policy():
+    policy = Policy.default().update({"lists": {"relief_triggers": ["bond_risk:high", "guarantee_risk:medium"]}})
+    rows = [firm(bond_risk="medium"), firm(bond_risk="high"), firm(guarantee_risk="medium"), firm(liquidity_risk="high")]
+    assert lists_of(rows, policy=policy) == ["none", "relief", "relief", "none"]
+
+
+def test_viability_unknown_goes_on_its_list_marked_for_verification():
+    rows = [firm(viable=None, liquidity_risk="high"), firm(viable=None, bond_risk="medium"),
+            firm(viable=None, working_capital_need=1e6), firm(viable=None, guarantee_risk="medium")]
+    out = run(rows)
+    assert out.columns["list"].tolist() == ["relief", "relief", "none", "none"]
+    assert out.columns["verify"].tolist() == [True, True, False, False]
+    assert out.fired["K2"].tolist() == [True, True, False, False]
+    assert out.fired["K3"].tolist() == [False, False, False, True]  # at risk, no trigger: says why
+    # A defaulted bond (B1) is a trigger too.
+    assert lists_of([firm(viable=None)], fired={"B1": [True]}) == ["relief"]
 
 
 def test_quality_routes_and_each_condition():
@@ -92,7 +117,8 @@ def test_sme_funding_conditions():
     assert lists_of([firm(**need, size_class="large")]) == ["none"]
     assert lists_of([firm(**need, loan_max_overdue_days=1.0)]) == ["none"]
     assert lists_of([firm(**need, revenue=0.0)]) == ["none"]
-    assert lists_of([firm(**need, guarantee_risk="medium")]) == ["relief"]
+    assert lists_of([firm(**need, guarantee_risk="medium")]) == ["none"]  # a medium risk: not sound
+    assert lists_of([firm(**need, liquidity_risk="medium")]) == ["relief"]
     out = run([firm(**need)])
     assert out.fired["W1"].tolist() == [True]
 
@@ -115,7 +141,7 @@ def test_priority_is_one_to_k_per_list_and_county():
     rows = []
     for county in ("330102", "330106"):
         for i in range(4):  # relief firms with growing employees: the largest comes first
-            rows.append(firm(firm_id=f"{county}-{i}", region_code=county, guarantee_risk="medium",
+            rows.append(firm(firm_id=f"{county}-{i}", region_code=county, liquidity_risk="medium",
                              employees=10.0 * (i + 1), taxes_paid=1e4 * (i + 1), total_liabilities=1e6))
     out = run(rows).columns
     for county in ("330102", "330106"):
@@ -126,7 +152,7 @@ def test_priority_is_one_to_k_per_list_and_county():
 
 
 def test_relief_actions_follow_the_reasons():
-    rows = [firm(bond_risk="high"), firm(pledge_risk="medium"), firm(guarantee_risk="medium", liquidity_risk="medium")]
+    rows = [firm(bond_risk="high"), firm(pledge_risk="medium"), firm(guarantee_risk="high", liquidity_risk="medium")]
     fired = {"B2": [True, False, False], "P3": [False, True, False], "G5": [False, False, True], "L4": [False, False, True]}
     out = run(rows, fired=fired).columns
     assert out["suggested_action"].tolist() == ["展期/续贷", "纾困基金/平仓缓冲", "无还本续贷；担保增信"]

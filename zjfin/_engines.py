@@ -48,7 +48,7 @@ from zjfin.risks import EngineOutput
 #: In the coverage: firms not evaluated although no input they need is missing.
 UNUSABLE = "inputs present but unusable"
 
-__all__ = ["Engine", "EngineContext", "ENGINES", "register", "unregister", "engine_columns", "column_owner",
+__all__ = ["Engine", "Rule", "EngineContext", "ENGINES", "register", "unregister", "engine_columns", "column_owner",
            "run_engines", "EngineRun", "coverage", "switched_off_risks"]
 
 
@@ -94,6 +94,30 @@ class EngineContext:
 
 
 @dataclass(frozen=True)
+class Rule:
+    """One rule of an engine, as the coverage reports it.
+
+    Parameters
+    ----------
+    name : str
+        The rule (its reason code, such as ``V5``, or a short name).
+    needs : tuple of str or tuple of tuples
+        The firm-frame columns it reads; a tuple of names is met by any one of them.
+    verdict : str or callable, optional
+        The column whose null means the rule gave no result, or ``verdict(columns) ->
+        bool array``; without one, a firm is evaluated where every need is met.
+    estimated : str, optional
+        A boolean column: True where the result was estimated rather than computed from
+        the firm's own data.
+    """
+
+    name: str
+    needs: tuple[str | tuple[str, ...], ...] = ()
+    verdict: str | Callable[[Mapping[str, Any]], np.ndarray] | None = None
+    estimated: str | None = None
+
+
+@dataclass(frozen=True)
 class Engine:
     """One risk engine.
 
@@ -121,6 +145,10 @@ class Engine:
     applies : callable, optional
         ``applies(frame, policy) -> bool array``: the firms in the engine's scope (default
         all); the others are "not applicable", not "not evaluated".
+    estimated : str, optional
+        A boolean column: True where the engine's verdict was estimated (see :class:`Rule`).
+    rules : tuple of Rule
+        Its rules, each reported on its own in the coverage.
     policy : tuple of str
         Policy sections it reads.
     scope : {"firm", "province"}
@@ -141,6 +169,8 @@ class Engine:
     needs: tuple[str | tuple[str, ...], ...] = ()
     verdict: str | Callable[[Mapping[str, Any]], np.ndarray] | None = None
     applies: Callable[[pd.DataFrame, Policy], np.ndarray] | None = None
+    estimated: str | None = None
+    rules: tuple[Rule, ...] = ()
     policy: tuple[str, ...] = ()
     scope: str = "firm"
     needs_model: bool = False
@@ -347,9 +377,13 @@ def _missing(frame: pd.DataFrame, need: str | tuple[str, ...]) -> np.ndarray:
     return out
 
 
+COVERAGE_COLUMNS = ["engine", "rule", "status", "missing", "firms", "evaluated", "estimated", "not_evaluated",
+                    "not_applicable", "missing_inputs"]
+
+
 def coverage(run: EngineRun, frame: pd.DataFrame, columns: Mapping[str, Any]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """Per engine: firms evaluated, not evaluated and not applicable, and the inputs behind
-    the ones not evaluated.
+    """Per engine, and per rule it declares: firms evaluated from data, estimated, not
+    evaluated and not applicable, and the inputs behind the ones not evaluated.
 
     Parameters
     ----------
@@ -357,50 +391,69 @@ def coverage(run: EngineRun, frame: pd.DataFrame, columns: Mapping[str, Any]) ->
     frame : DataFrame
         The firm frame.
     columns : mapping
-        Every screening column by name (the engines' verdicts are read from it).
+        Every screening column by name (the verdicts are read from it).
 
     Returns
     -------
     summary : DataFrame
-        One row per engine: ``engine``, ``status`` (``ran`` or ``switched_off``),
-        ``missing`` (what a switched-off engine lacked: tables, ``model``, ``engine …``), ``firms``, ``evaluated``,
-        ``not_evaluated``, ``not_applicable`` and ``missing_inputs`` (a dict: input column →
-        firms not evaluated that lack it).
+        One row per engine (``rule`` empty: the engine's own verdict), then one per rule:
+        ``engine``, ``rule``, ``status`` (``ran`` or ``switched_off``), ``missing`` (what a
+        switched-off engine lacked: tables, ``model``, ``engine …``), ``firms``,
+        ``evaluated``, ``estimated``, ``not_evaluated``, ``not_applicable`` (these four add
+        up to ``firms``) and ``missing_inputs`` (a dict: input → firms not evaluated that lack
+        it; :data:`UNUSABLE` counts those whose inputs are all there but not usable).
     evaluated : dict of engine name to nullable bool array
-        Per firm: True evaluated, False not evaluated, NA not applicable.
+        Per firm, the engine's own verdict: True evaluated (or estimated), False not
+        evaluated, NA not applicable.
     """
     n = len(frame)
     rows, per_firm = [], {}
     for name, engine in ENGINES.items():
         if name in run.switched_off:
             per_firm[name] = pd.array(np.zeros(n, dtype=bool), dtype="boolean")
-            rows.append({"engine": name, "status": "switched_off", "missing": list(run.switched_off[name]),
-                         "firms": n, "evaluated": 0, "not_evaluated": n, "not_applicable": 0, "missing_inputs": {}})
+            for rule in ("", *(r.name for r in engine.rules)):
+                rows.append({"engine": name, "rule": rule, "status": "switched_off", "missing": list(run.switched_off[name]),
+                             "firms": n, "evaluated": 0, "estimated": 0, "not_evaluated": n, "not_applicable": 0,
+                             "missing_inputs": {}})
             continue
         scope = run.applicable[name]
-        evaluated = scope.copy()
-        if callable(engine.verdict):
-            evaluated &= np.asarray(engine.verdict(columns), dtype=bool)
-        elif engine.verdict is not None:
-            evaluated &= pd.Series(columns[engine.verdict]).notna().to_numpy()
-        not_evaluated = scope & ~evaluated
-        missing, explained = {}, np.zeros(n, dtype=bool)
-        for need in engine.needs:
-            lacking = not_evaluated & _missing(frame, need)
-            explained |= lacking
-            if lacking.any():
-                missing[need if isinstance(need, str) else " or ".join(need)] = int(lacking.sum())
-        unusable = int((not_evaluated & ~explained).sum())
-        if unusable:  # every input there, but a value the rule cannot use (revenue ≤ 0 …)
-            missing[UNUSABLE] = unusable
-        flags = pd.array(evaluated, dtype="boolean")
-        flags[~scope] = pd.NA
-        per_firm[name] = flags
-        rows.append({"engine": name, "status": "ran", "missing": [], "firms": n,
-                     "evaluated": int(evaluated.sum()), "not_evaluated": int(not_evaluated.sum()),
-                     "not_applicable": int((~scope).sum()), "missing_inputs": missing})
-    return pd.DataFrame(rows, columns=["engine", "status", "missing", "firms", "evaluated", "not_evaluated",
-                                       "not_applicable", "missing_inputs"]), per_firm
+        for rule in (Rule("", engine.needs, engine.verdict, engine.estimated), *engine.rules):
+            row, known = _rule_coverage(rule, scope, frame, columns)
+            rows.append({"engine": name, "status": "ran", "missing": [], **row})
+            if not rule.name:
+                flags = pd.array(known, dtype="boolean")
+                flags[~scope] = pd.NA
+                per_firm[name] = flags
+    return pd.DataFrame(rows, columns=COVERAGE_COLUMNS), per_firm
+
+
+def _rule_coverage(rule: Rule, scope: np.ndarray, frame: pd.DataFrame,
+                   columns: Mapping[str, Any]) -> tuple[dict[str, Any], np.ndarray]:
+    """One coverage row, and where the rule gave a result (from data or estimated)."""
+    n = len(frame)
+    known = scope.copy()
+    if callable(rule.verdict):
+        known &= np.asarray(rule.verdict(columns), dtype=bool)
+    elif rule.verdict is not None:
+        known &= pd.Series(columns[rule.verdict]).notna().to_numpy()
+    else:
+        for need in rule.needs:
+            known &= ~_missing(frame, need)
+    estimated = known & (pd.Series(columns[rule.estimated]).fillna(False).to_numpy(dtype=bool)
+                         if rule.estimated is not None else False)
+    not_evaluated = scope & ~known
+    missing, explained = {}, np.zeros(n, dtype=bool)
+    for need in rule.needs:
+        lacking = not_evaluated & _missing(frame, need)
+        explained |= lacking
+        if lacking.any():
+            missing[need if isinstance(need, str) else " or ".join(need)] = int(lacking.sum())
+    unusable = int((not_evaluated & ~explained).sum())
+    if unusable:  # every input there, but a value the rule cannot use (revenue ≤ 0 …)
+        missing[UNUSABLE] = unusable
+    row = {"rule": rule.name, "firms": n, "evaluated": int((known & ~estimated).sum()), "estimated": int(estimated.sum()),
+           "not_evaluated": int(not_evaluated.sum()), "not_applicable": int((~scope).sum()), "missing_inputs": missing}
+    return row, known
 
 
 def switched_off_risks(run: EngineRun) -> list[dict[str, Any]]:
@@ -430,6 +483,15 @@ def _run_size_class(ctx: EngineContext) -> EngineOutput:
 
 def _size_known(columns: Mapping[str, Any]) -> np.ndarray:
     return (pd.Series(columns["size_class"]) != "unknown").to_numpy(dtype=bool)
+
+
+def _flag_given(name: str) -> Callable[[Mapping[str, Any]], np.ndarray]:
+    """A verdict for a yes/no list flag: judged wherever the data gives the list at all
+    (:func:`zjfin.risks.distress.flag_given`)."""
+    def judged(columns: Mapping[str, Any]) -> np.ndarray:
+        given = name in columns and bool(pd.Series(columns[name]).notna().any())
+        return np.full(len(columns["firm_id"]), given)
+    return judged
 
 
 def _run_distress(ctx: EngineContext) -> EngineOutput:
@@ -552,7 +614,14 @@ for _engine in (
                   "backward_capacity", "dishonest_debtor", "major_violation"),
            needs=("cost_of_sales", ("ebit", "operating_profit"), "revenue_prev", "net_profit", "net_profit_prev",
                   "net_profit_prev2", "total_liabilities_prev"),
-           verdict="viable", policy=("distress", "zombie", "viability")),
+           verdict="viable", policy=("distress", "zombie", "viability"),
+           rules=(Rule("Z1", ("current_assets", "current_liabilities", "retained_earnings", ("ebit", "operating_profit")),
+                       verdict="z2_score"),
+                  Rule("V1", ("net_profit", "net_profit_prev", "net_profit_prev2", "total_liabilities_prev"), verdict="zombie"),
+                  *(Rule(code, (flag,), verdict=_flag_given(flag)) for code, flag in
+                    (("V2", "backward_capacity"), ("V3", "dishonest_debtor"), ("V4", "major_violation"))),
+                  Rule("V5", ("cost_of_sales",)), Rule("V6", (("ebit", "operating_profit"),)),
+                  Rule("V7", ("revenue_prev",), verdict="revenue_drop"))),
     Engine("bond_maturities", _run_bond_maturities, tables=("bonds",),
            reads=("period_end", "current_portion_long_term_debt"), policy=("bonds",)),
     Engine("funding", _run_funding, uses=("bond_maturities",),
@@ -561,7 +630,9 @@ for _engine in (
     Engine("bonds", _run_bonds, tables=("bonds",), depends=("bond_maturities", "funding"),
            reads=("operating_cash_flow",), policy=("bonds",)),
     Engine("liquidity", _run_liquidity, tables=("loans",), depends=("funding",),
-           reads=("operating_cash_flow",), policy=("liquidity",)),
+           reads=("operating_cash_flow",), policy=("liquidity",),
+           rules=(Rule("L5", ("operating_cash_flow", "cash", ("short_term_debt", "notes_payable",
+                                                               "current_portion_long_term_debt"))),)),
     Engine("pledges", _run_pledges, tables=("pledges", "prices"), reads=("firm_id", "total_shares"),
            policy=("pledges",)),
     Engine("mujun", _run_mujun,

@@ -189,11 +189,15 @@ def manifest(result: "ScreeningResult") -> dict[str, Any]:
 
 
 def _coverage_record(coverage: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """The coverage table as the manifest's block: one entry per engine."""
-    out = {}
+    """The coverage table as the manifest's block: one entry per engine, its rules in it."""
+    out: dict[str, dict[str, Any]] = {}
     for row in coverage.to_dict("records"):
-        engine = row.pop("engine")
-        out[engine] = {key: (int(value) if isinstance(value, (int, np.integer)) else value) for key, value in row.items()}
+        engine, rule = row.pop("engine"), row.pop("rule")
+        entry = {key: (int(value) if isinstance(value, (int, np.integer)) else value) for key, value in row.items()}
+        if rule:
+            out[engine].setdefault("rules", {})[rule] = entry
+        else:
+            out[engine] = entry
     return out
 
 

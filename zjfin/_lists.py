@@ -96,7 +96,11 @@ def assign_lists(values: Mapping[str, Any], fired: Mapping[str, Any], policy: Po
     Eligibility (each list on its own; the policy's ``precedence`` then keeps the first):
 
     - ``watch``: not viable, and a risk at ``high`` or a defaulted or extended bond (B1).
-    - ``relief``: viable, and one of ``lists.risks`` at ``medium`` or ``high``.
+    - ``relief``: viable, and an acute trigger: a risk at or above the level
+      ``relief_triggers`` names for it (default: bond, liquidity or pledge risk ``medium``,
+      guarantee risk ``high``) or a defaulted or extended bond. A firm whose viability could
+      not be judged at all (``viable`` null) and has a trigger goes here too, with
+      ``verify`` true and reason K2: never silently to none.
     - ``quality``: viable, no risk above ``low``, Z'' zone ``safe`` (or ``pd_12m`` below
       ``quality_max_pd`` when a model filled it), revenue growth ≥ 0, net profit > 0, and
       one of: 亩均 class A; no 亩均 score and a financial quality score in the top
@@ -105,8 +109,10 @@ def assign_lists(values: Mapping[str, Any], fired: Mapping[str, Any], policy: Po
       no overdue loan, and a working-capital need or a declared financing demand.
 
     A risk whose table was missing (null level) counts as giving no information, so it
-    neither qualifies a firm for relief nor bars it from quality; ``viable`` unknown
-    (null) keeps a firm off every list but ``none``.
+    neither qualifies a firm for relief nor bars it from quality. A firm with a risk of
+    ``medium`` or above that is on no list says why: K3 (viable or unknown, but no acute trigger —
+    structural guarantee exposure alone is reported and ranked, not a rescue case) or K4
+    (not viable, and no risk ``high``).
 
     **Priority** 1 … k within each list and county (1 = first), by a score in 0 … 1 —
     percentile ranks within the list and county, weights from the policy:
@@ -131,10 +137,11 @@ def assign_lists(values: Mapping[str, Any], fired: Mapping[str, Any], policy: Po
     Returns
     -------
     EngineOutput
-        ``columns``: ``list``, ``priority`` (nullable int; null on ``none``),
+        ``columns``: ``list``, ``priority`` (nullable int; null on ``none``), ``verify``,
         ``list_score``, ``quality_score``, ``suggested_action`` and
         ``suggested_action_en`` (relief only). ``fired``: Q1–Q3 (quality routes), W1
-        (working-capital need, sme_funding only) and K1 (watch).
+        (working-capital need, sme_funding only), K1 (watch), K2 (relief, to verify), K3 and
+        K4 (a medium or high risk and no list: why).
 
     Examples
     --------
@@ -183,6 +190,13 @@ def assign_lists(values: Mapping[str, Any], fired: Mapping[str, Any], policy: Po
     quality_score = sum(w * _group_pct_rank(x, county_code, without_land) for w, x in zip(weights, indicators)) / weights.sum()
     quality_rank = _group_pct_rank(quality_score, county_code, without_land)
 
+    # Viability unknown (no criterion could be judged): such a firm with an acute trigger goes
+    # on the relief list marked for verification, never silently to none.
+    unknown = ~viable & ~not_viable
+    triggered = np.zeros(n, dtype=bool)
+    for trigger in p.relief_triggers:
+        risk, _, level = trigger.partition(":")
+        triggered |= _level(values, risk, n) >= RISK_LEVELS.index(level)
     with np.errstate(invalid="ignore"):
         sound = viable & (top_level <= 1)
         safe = _is(values, "z2_zone", n, ["safe"]) | (pd_12m < p.quality_max_pd)
@@ -192,7 +206,7 @@ def assign_lists(values: Mapping[str, Any], fired: Mapping[str, Any], policy: Po
         specialised = _flag(values, "specialised", n, True)
         eligible = {
             "watch": not_viable & ((top_level == 3) | defaulted),
-            "relief": viable & (top_level >= 2),
+            "relief": (viable | unknown) & (triggered | defaulted),
             "quality": sound & safe & profitable & (mujun_a | top_financial | specialised),
             "sme_funding": (_is(values, "size_class", n, list(p.sme_sizes)) & sound & (revenue > 0)
                             & ~(overdue > 0) & ((need > 0) | (demand > 0))),
@@ -252,15 +266,21 @@ def assign_lists(values: Mapping[str, Any], fired: Mapping[str, Any], policy: Po
     columns = pd.DataFrame({
         "list": text_from_codes(which, LISTS, index=index),
         "priority": pd.arrays.IntegerArray(priority, ~listed),
+        "verify": listed & unknown,
         "list_score": score,
         "quality_score": np.where(without_land, quality_score, np.nan),
         "suggested_action": as_text(pc.if_else(relief, action_zh, none_text), index=index),
         "suggested_action_en": as_text(pc.if_else(relief, action_en, none_text), index=index),
     }, index=index, copy=False)
+    # A medium or high risk and no list: say why (never silently none).
+    at_risk_unlisted = (which == LISTS.index("none")) & (top_level >= 2)
     route_land = on["quality"] & mujun_a
     route_financial = on["quality"] & ~mujun_a & top_financial
     fired_out = pd.DataFrame({
         "K1": on["watch"],
+        "K2": on["relief"] & unknown,
+        "K3": at_risk_unlisted & ~not_viable,
+        "K4": at_risk_unlisted & not_viable,
         "Q1": route_land,
         "Q2": route_financial,
         "Q3": on["quality"] & ~route_land & ~route_financial,

@@ -97,6 +97,8 @@ def _figure(values: Mapping[str, Any], column: str, kind: str, lang: str, rows: 
             cache: dict[tuple[str, str, str], list[Any]]) -> list[Any]:
     """One placeholder's figures for ``rows``, as text pieces; money depends on the
     language, the other formats do not, so those are formatted once for both sentences."""
+    if kind == "text" and f"{column}_{lang}" in values:  # a text in each language
+        column = f"{column}_{lang}"
     key = (column, kind, lang if kind == "money" else "")
     if key not in cache:
         if column not in values:

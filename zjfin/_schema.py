@@ -154,6 +154,9 @@ def table_schema(table: str) -> TableSchema:
         raise SchemaError(f"unknown table {table!r}; known tables: {known}")
     raw = json.loads(path.read_text(encoding="utf-8"))
     columns = []
+    source = raw.get("columns_from")
+    if source:  # a view of another table: its columns named, everything else taken from there
+        return _view(raw, table_schema(source))
     for c in raw["columns"]:
         if c["type"] not in _TYPES:
             raise SchemaError(f"{table}.{c['name']}: unknown type {c['type']!r}")
@@ -182,6 +185,17 @@ def table_schema(table: str) -> TableSchema:
         columns=tuple(columns),
         raw=raw,
     )
+
+
+def _view(raw: dict[str, Any], source: TableSchema) -> TableSchema:
+    """A table whose columns are a selection of another's (``columns_from``), declared once there."""
+    unknown = [name for name in raw["columns"] if name not in source.names]
+    if unknown:
+        raise SchemaError(f"{raw['table']}: columns {unknown} are not in {source.table}")
+    return TableSchema(table=raw["table"], kind=raw["kind"], required=bool(raw.get("required", False)),
+                       label_zh=raw.get("label_zh", raw["table"]), aliases=tuple(raw.get("aliases", ())),
+                       primary_key=tuple(raw.get("primary_key", ())), description=raw.get("description", ""),
+                       columns=tuple(source.column(name) for name in raw["columns"]), raw=raw)
 
 
 #: Input tables in the order they are read and validated (firms first: others refer to it).

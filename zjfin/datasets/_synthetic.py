@@ -896,8 +896,10 @@ def build_tables(n_firms: int = 20_000, seed: int = 0) -> tuple[dict[str, pd.Dat
     rec.append((pid["circle_a"], "guarantee_circle_defaulter", "reason_codes", "B1"))
     for key in ("pair_e", "pair_f"):
         rec.append((pid[key], "mutual_pair", "mutual_guarantee", "True"))
-        rec.append((pid[key], "mutual_pair", "list", "relief"))
+        # A mutual pair alone is structural exposure: reported (G5) and ranked, no relief case (K3).
+        rec.append((pid[key], "mutual_pair", "list", "none"))
         rec.append((pid[key], "mutual_pair", "reason_codes", "G5"))
+        rec.append((pid[key], "mutual_pair", "reason_codes", "K3"))
     rec.append((pid["pledge_g"], "pledge_liquidation", "pledge_risk", "high"))
     rec.append((pid["zombie"], "zombie", "zombie", "True"))
     rec.append((pid["zombie"], "zombie", "viable", "False"))

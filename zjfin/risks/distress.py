@@ -8,7 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from zjfin._arrow import text_from_codes
+import pyarrow.compute as pc
+
+from zjfin._arrow import as_text, text_from_codes
+from zjfin._reasons import join_labels, reason_catalogue
 from zjfin._policy import Policy
 from zjfin.risks import EngineOutput
 
@@ -24,6 +27,16 @@ def _flag(frame: pd.DataFrame, name: str) -> np.ndarray:
     if name not in frame.columns:
         return np.zeros(len(frame), dtype=bool)
     return frame[name].astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+
+# The yes/no list flags among the viability criteria, by reason code.
+_FLAGS = {"V2": "backward_capacity", "V3": "dishonest_debtor", "V4": "major_violation"}
+
+
+def flag_given(frame: pd.DataFrame, name: str) -> bool:
+    """Whether the data gives a yes/no list at all: the column has a value somewhere (the
+    readers fill a column the file lacks with nulls)."""
+    return name in frame.columns and bool(frame[name].notna().any())
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -121,18 +134,24 @@ def distress(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     with np.errstate(invalid="ignore"):
         failing = {
             "V1": zombie_true,
-            "V2": _flag(frame, "backward_capacity"),
-            "V3": _flag(frame, "dishonest_debtor"),
-            "V4": _flag(frame, "major_violation"),
+            **{code: _flag(frame, name) for code, name in _FLAGS.items()},
             "V5": revenue <= cost,
             "V6": ebitda <= 0,
             "V7": drop >= policy.viability.max_revenue_drop,
         }
-    decided = {"V1": zombie_true | zombie_false, "V5": ~np.isnan(revenue) & ~np.isnan(cost),
-               "V6": ~np.isnan(ebitda), "V7": ~np.isnan(drop)}
+    # A criterion is judged where its inputs are there; a list flag is judged wherever the
+    # firms file gives the list at all (an empty cell then counts as "not on the list").
+    n = len(frame)
+    decided = {"V1": zombie_true | zombie_false,
+               **{code: np.full(n, flag_given(frame, name)) for code, name in _FLAGS.items()},
+               "V5": ~np.isnan(revenue) & ~np.isnan(cost), "V6": ~np.isnan(ebitda), "V7": ~np.isnan(drop)}
     any_failing = np.any(list(failing.values()), axis=0)
-    all_decided = np.all(list(decided.values()), axis=0)
-    viable = _tri_state(any_failing | all_decided, ~any_failing).set_axis(index)
+    any_decided = np.any(list(decided.values()), axis=0)
+    # Viable when no criterion that could be judged fails; unknown when none could be.
+    viable = _tri_state(any_failing | any_decided, ~any_failing).set_axis(index)
+    unchecked = {code: ~known for code, known in decided.items()}
+    labels = reason_catalogue().loc[list(unchecked)]
+    codes = join_labels(list(unchecked.values()), list(unchecked), ";", n)
 
     columns = pd.DataFrame(
         {
@@ -141,9 +160,14 @@ def distress(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
             "real_profit": real[0], "debt_ratio": debt_ratio, "ebitda": ebitda,
             "revenue_growth": growth, "revenue_drop": drop,
             "zombie": zombie, "viable": viable,
+            "viability_unchecked": as_text(pc.if_else(pc.equal(codes, ""), None, codes), index=index),
+            # The inputs behind the unchecked criteria, for the V8 and K2 sentences.
+            "viability_missing_zh": as_text(join_labels(list(unchecked.values()), labels["needs_zh"].tolist(), "、", n), index=index),
+            "viability_missing_en": as_text(join_labels(list(unchecked.values()), labels["needs_en"].tolist(), ", ", n), index=index),
         },
         index=index,
         copy=False,
     )
-    fired = pd.DataFrame({"Z1": zone_number == 1, **failing}, index=index, copy=False)
+    judged_partly = viable.fillna(False).to_numpy(dtype=bool) & np.any(list(unchecked.values()), axis=0)
+    fired = pd.DataFrame({"Z1": zone_number == 1, **failing, "V8": judged_partly}, index=index, copy=False)
     return EngineOutput(columns, fired)
