@@ -51,11 +51,27 @@ def test_unknown_code_or_column_is_an_error():
         render_reasons(pd.DataFrame({"B6": [True]}), pd.DataFrame(index=[0]))
 
 
-def test_a_missing_figure_reads_a_dash_without_its_unit():
+def test_a_clause_whose_figure_is_missing_is_left_out():
     fired = pd.DataFrame({"B1": [True, True]})
     values = pd.DataFrame({"bond_defaulted_amount": [3.2e8, np.nan]})
     out = render_reasons(fired, values)
-    assert out["reasons_zh"].tolist() == ["债券已违约或展期，未偿余额3.2亿元", "债券已违约或展期，未偿余额—"]
+    assert out["reasons_zh"].tolist() == ["债券已违约或展期，未偿余额3.2亿元", "债券已违约或展期"]
     assert out["reasons_en"].tolist() == ["bonds in default or extended: CNY 320m outstanding",
-                                          "bonds in default or extended: — outstanding"]
+                                          "bonds in default or extended"]
+
+
+def test_a_first_clause_left_out_leaves_no_separator():
+    fired = pd.DataFrame({"W1": [True, True, True]})
+    values = pd.DataFrame({"working_capital_need": [2e6, np.nan, np.nan], "suggested_credit_line": [1e6, np.nan, np.nan],
+                           "financing_demand": [np.nan, 5e5, np.nan]})
+    out = render_reasons(fired, values)
+    assert out["reasons_zh"].tolist() == ["测算流动资金贷款需求200万元，建议授信100万元", "申报融资需求50万元", ""]
+    assert out["reasons_en"].tolist()[:2] == ["estimated working-capital loan need CNY 2m, suggested credit line CNY 1m",
+                                              "declared financing demand CNY 0.5m"]
+
+
+def test_a_missing_figure_outside_an_optional_clause_reads_a_dash_without_its_unit():
+    fired = pd.DataFrame({"G6": [True]})
+    values = pd.DataFrame({"guarantee_out": [np.nan], "guarantee_out_ratio": [0.7]})
+    assert render_reasons(fired, values)["reasons_zh"].tolist() == ["对外担保—，占净资产70%"]
     assert format_values(np.array([np.nan, 5e4]), "money", "zh").to_pylist() == [None, "5万元"]

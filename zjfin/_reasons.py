@@ -27,6 +27,10 @@ from zjfin.risks import float_column
 __all__ = ["reason_catalogue", "render_reasons", "format_values", "join_labels"]
 
 _PLACEHOLDER = re.compile(r"\{(\w+):(\w+)\}")
+# An optional clause: [text with {figures}], left out where a figure is missing.
+_OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
+# What a left-out first clause leaves at the start of a sentence.
+_LEADING = "，、, "
 # Separators between sentences: Chinese full-width semicolon, English semicolon.
 _SEPARATOR = {"zh": "；", "en": "; "}
 
@@ -84,7 +88,8 @@ def _figure_parts(x: np.ndarray, kind: str, lang: str) -> list[Any]:
 
 
 def _pieces(template: str) -> list[tuple[str, str | None, str | None]]:
-    """A template as (literal, column, format) pieces; column None for trailing text."""
+    """A template (or a clause of one) as (literal, column, format) pieces; column None for
+    trailing text."""
     pieces, position = [], 0
     for match in _PLACEHOLDER.finditer(template):
         pieces.append((template[position: match.start()], *match.groups()))
@@ -93,10 +98,31 @@ def _pieces(template: str) -> list[tuple[str, str | None, str | None]]:
     return pieces
 
 
+def _clauses(template: str) -> list[tuple[bool, list[tuple[str, str | None, str | None]]]]:
+    """A template as clauses: (optional, pieces). A clause in square brackets is optional:
+    it is left out for a firm where one of its figures is missing.
+
+    Examples
+    --------
+    >>> [(optional, [p[1] for p in pieces]) for optional, pieces in _clauses("违约[，余额{a:money}]")]
+    [(False, [None]), (True, ['a', None])]
+    """
+    clauses, position = [], 0
+    for match in _OPTIONAL.finditer(template):
+        if match.start() > position:
+            clauses.append((False, _pieces(template[position: match.start()])))
+        clauses.append((True, _pieces(match.group(1))))
+        position = match.end()
+    if position < len(template) or not clauses:
+        clauses.append((False, _pieces(template[position:])))
+    return clauses
+
+
 def _figure(values: Mapping[str, Any], column: str, kind: str, lang: str, rows: np.ndarray,
-            cache: dict[tuple[str, str, str], list[Any]]) -> list[Any]:
-    """One placeholder's figures for ``rows``, as text pieces; money depends on the
-    language, the other formats do not, so those are formatted once for both sentences."""
+            cache: dict[tuple[str, str, str], tuple[list[Any], Any]]) -> tuple[list[Any], Any]:
+    """One placeholder's figures for ``rows``, as text pieces, and where the figure is
+    missing (None: nowhere). Money depends on the language, the other formats do not, so
+    those are formatted once for both sentences."""
     if kind == "text" and f"{column}_{lang}" in values:  # a text in each language
         column = f"{column}_{lang}"
     key = (column, kind, lang if kind == "money" else "")
@@ -107,27 +133,45 @@ def _figure(values: Mapping[str, Any], column: str, kind: str, lang: str, rows: 
             parts = [arrow_text(values[column]).take(pa.array(rows)).combine_chunks()]
         else:  # nullable integers and floats: missing as NaN
             parts = _figure_parts(float_column(values, column)[rows], kind, lang)
-        # A missing figure reads "—", its unit and sign dropped with it.
+        # A missing figure reads "—" (outside an optional clause), its unit and sign dropped.
         number = next(part for part in parts if isinstance(part, pa.Array))
+        missing = None
         if number.null_count:
             missing = number.is_null()
             parts = [pc.fill_null(part, "—") if part is number else pc.if_else(missing, "", part) for part in parts]
-        cache[key] = parts
+        cache[key] = parts, missing
     return cache[key]
 
 
-def _fill(pieces: list[tuple[str, str | None, str | None]], values: Mapping[str, Any], rows: np.ndarray,
-          lang: str, cache: dict[tuple[str, str, str], list[Any]]) -> pa.Array:
-    """The template filled for the given rows."""
-    parts: list[Any] = []
-    for literal, column, kind in pieces:
-        if literal:
-            parts.append(pa.scalar(literal))  # broadcast by the join kernel
-        if column is not None:
-            parts.extend(_figure(values, column, kind, lang, rows, cache))
-    if not any(isinstance(p, pa.Array) for p in parts):  # a sentence with no figures
-        return pa.array(np.full(len(rows), pieces[0][0]), type=pa.string())
-    return pc.binary_join_element_wise(*parts, "")
+def _fill(clauses: list[tuple[bool, list[tuple[str, str | None, str | None]]]], values: Mapping[str, Any],
+          rows: np.ndarray, lang: str, cache: dict[tuple[str, str, str], tuple[list[Any], Any]]) -> pa.Array:
+    """The template filled for the given rows: optional clauses left out where a figure of
+    theirs is missing, and a sentence never starts with the separator of a clause left out."""
+    texts: list[Any] = []
+    dropped_any = False
+    for optional, pieces in clauses:
+        parts: list[Any] = []
+        missing = None
+        for literal, column, kind in pieces:
+            if literal:
+                parts.append(pa.scalar(literal))  # broadcast by the join kernel
+            if column is not None:
+                figure, lacking = _figure(values, column, kind, lang, rows, cache)
+                parts.extend(figure)
+                if lacking is not None:
+                    missing = lacking if missing is None else pc.or_(missing, lacking)
+        if not any(isinstance(p, pa.Array) for p in parts):  # a clause with no figures
+            text: Any = pa.scalar(pieces[0][0])
+        else:
+            text = pc.binary_join_element_wise(*parts, "")
+        if optional and missing is not None:
+            text = pc.if_else(missing, "", text)
+            dropped_any = True
+        texts.append(text)
+    if not any(isinstance(t, pa.Array) for t in texts):  # a sentence with no figures
+        return pa.array(np.full(len(rows), "".join(t.as_py() for t in texts)), type=pa.string())
+    sentence = texts[0] if len(texts) == 1 else pc.binary_join_element_wise(*texts, "")
+    return pc.utf8_ltrim(sentence, _LEADING) if dropped_any else sentence
 
 
 def render_reasons(fired: pd.DataFrame | Mapping[str, Any], values: pd.DataFrame | Mapping[str, Any],
@@ -249,5 +293,5 @@ def join_labels(masks: list[np.ndarray], labels: list[str], sep: str, n: int) ->
 
 
 @lru_cache(maxsize=None)
-def _template_pieces(code: str, lang: str) -> list[tuple[str, str | None, str | None]]:
-    return _pieces(reason_catalogue().loc[code, f"template_{lang}"])
+def _template_pieces(code: str, lang: str) -> list[tuple[bool, list[tuple[str, str | None, str | None]]]]:
+    return _clauses(reason_catalogue().loc[code, f"template_{lang}"])

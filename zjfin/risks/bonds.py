@@ -85,7 +85,11 @@ def bond_maturities(bonds: pd.DataFrame, frame: pd.DataFrame, as_of, policy: Pol
                                         + np.maximum(within_statement - np.maximum(reported, 0.0), 0.0))
     status = bonds["status"].fillna("performing").to_numpy(dtype=object) if "status" in bonds.columns else np.full(len(bonds), "performing")
     defaulted = np.isin(status, ["defaulted", "extended"])
-    out["bond_defaulted_amount"] = per_firm(defaulted)
+    # A defaulted bond whose balance the data leaves empty still defaulted: its amount is
+    # unknown (null), not 0, unless another defaulted bond of the issuer gives one.
+    with_amount = ~np.isnan(bonds["amount_outstanding"].to_numpy(dtype=float))
+    out["bond_defaulted_amount"] = np.where(
+        np.bincount(issuer[known & defaulted & with_amount], minlength=n)[:n] > 0, per_firm(defaulted), np.nan)
     out["bond_outstanding"] = per_firm(np.ones(len(bonds), dtype=bool))
     # Counts, not amounts, say whether such a bond exists (an amount may be 0 or missing).
     out["bond_defaulted_count"] = np.bincount(issuer[known & defaulted], minlength=n)[:n].astype(float)
