@@ -352,7 +352,7 @@ class Compare(Constraint):
         bound = get(self.other)
         if _OPERATORS[self.op](value, bound):
             return None
-        return f"must be {_SIGNS[self.op]} {self.other} ({_show(bound)}), got {value!r}"
+        return f"must be {_SIGNS[self.op]} {self.other} ({bound!r}), got {value!r}"
 
 
 class DisjointFrom(Constraint):
@@ -361,7 +361,7 @@ class DisjointFrom(Constraint):
     Examples
     --------
     >>> DisjointFrom("l.medium").check(["loss", "doubtful"], {"l.medium": ["doubtful"]}.get)
-    "must share no value with l.medium (['doubtful']), got ['loss', 'doubtful'] ('doubtful' in both)"
+    "must be a list sharing no value with l.medium (['doubtful']), got ['loss', 'doubtful'] ('doubtful' in both)"
     """
 
     def __init__(self, other: str) -> None:
@@ -373,7 +373,7 @@ class DisjointFrom(Constraint):
         both = [v for v in value if v in others]
         if not both:
             return None
-        return f"must share no value with {self.other} ({others!r}), got {value!r} ({both[0]!r} in both)"
+        return f"must be a list sharing no value with {self.other} ({others!r}), got {value!r} ({both[0]!r} in both)"
 
 
 class Satisfies(Constraint):

@@ -353,7 +353,10 @@ class _Section:
             value = self.__dict__["_values"][key]
         except KeyError:
             raise AttributeError(f"policy has no key {self._path}.{key}") from None
-        return _Section(f"{self._path}.{key}", value) if isinstance(value, dict) else value
+        if isinstance(value, dict):
+            return _Section(f"{self._path}.{key}", value)
+        # A copy of a list: the policy was checked when made and must not change after.
+        return list(value) if isinstance(value, list) else value
 
     def __getitem__(self, key: str) -> Any:
         return self.__getattr__(key)
@@ -509,6 +512,8 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
         return repr(value) if math.isfinite(value) else ("inf" if value > 0 else "-inf")
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
