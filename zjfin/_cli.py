@@ -148,7 +148,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from zjfin._read import read_dataset
     from zjfin._validate import validate
 
-    policy = _policy(args.policy)
+    policy = _policy(args.policy)  # first: a bad policy stops the command before any data is read
     ds = read_dataset(args.data, unit=args.unit)
     report = validate(ds, as_of=args.as_of, policy=policy)
     written = write_issues(report, args.out)
@@ -165,7 +165,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_screen(args: argparse.Namespace) -> int:
-    return _screen_and_report(args, Path(args.data), args.unit, args.as_of, Path(args.out), _policy(args.policy))
+    policy = _policy(args.policy)  # first: a bad policy stops the command before any data is read
+    return _screen_and_report(args, Path(args.data), args.unit, args.as_of, Path(args.out), policy)
 
 
 def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Iterable
+
 __all__ = [
     "ZjfinError",
     "InputFileError",
@@ -51,7 +53,42 @@ class ParameterError(ZjfinError, ValueError):
 
 
 class PolicyError(ZjfinError):
-    """A policy file has an unknown key or a value of the wrong type."""
+    """A policy with unknown keys, values of the wrong type or broken constraints.
+
+    A policy is checked whole: every problem found is reported in one error, each on its
+    own line of the message and in :attr:`problems`.
+
+    Parameters
+    ----------
+    message : str
+        The message; by default built from ``problems``.
+    problems : iterable of (str, str)
+        ``(key, message)`` per problem, the key dotted (``"mujun.class_shares"``).
+
+    Examples
+    --------
+    >>> error = PolicyError(problems=[("a.b", "policy key 'a.b' must be > 0, got 0"),
+    ...                               ("a.c", "unknown policy key 'a.c'; known keys here: b")])
+    >>> print(error)
+    2 policy problems:
+      policy key 'a.b' must be > 0, got 0
+      unknown policy key 'a.c'; known keys here: b
+    >>> [key for key, _ in error.problems]
+    ['a.b', 'a.c']
+    """
+
+    def __init__(self, message: str = "", problems: Iterable[tuple[str, str]] = (), source: str | None = None) -> None:
+        self.problems: list[tuple[str, str]] = list(problems)
+        """Every problem as ``(key, message)``; empty for an error raised with a message only."""
+        if not message:
+            lines = [text for _, text in self.problems]
+            message = lines[0] if len(lines) == 1 else f"{len(lines)} policy problems:\n" + "\n".join(f"  {t}" for t in lines)
+        if source:
+            message = f"{source}: {message}"
+        super().__init__(message)
+
+    def __reduce__(self):  # an error crosses a process boundary with its problems
+        return (type(self), (str(self), self.problems))
 
 
 class ModelDataError(ZjfinError, ValueError):
