@@ -123,6 +123,8 @@ EDGES: dict[str, tuple[list, list]] = {
                          [["watch", "relief", "quality"], ["watch", "relief", "quality", "sme_funding", "none"],
                           ["watch", "watch", "quality", "sme_funding"]]),
     "lists.risks": ([[], ["guarantee_risk"], list(reversed(risk_level_columns()))], [["bond"], ["pledge_risk", "pledge_risk"]]),
+    "lists.relief_triggers": ([[], ["guarantee_risk:low", "bond_risk:high"]],
+                              [["bond_risk"], ["bond_risk:none"], ["bonds:medium"], ["bond_risk:severe"]]),
     "lists.quality_max_pd": SHARE,
     "lists.quality_top_share": SHARE,
     "lists.quality_score_weights": ([[0, 0, 0, 1]], [[0, 0, 0, 0], [1, 1, 1], [1, 1, 1, -1]]),

@@ -18,7 +18,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from zjfin._arrow import arrow_text, as_text, text_from_codes
-from zjfin._errors import PolicyError
 from zjfin._policy import Policy
 from zjfin._schema import list_table, table_schema
 from zjfin._reasons import join_labels
@@ -73,20 +72,6 @@ def _group_pct_rank(score: np.ndarray, groups: np.ndarray, members: np.ndarray) 
         frame = pd.DataFrame({"g": groups[members], "s": np.nan_to_num(score[members], nan=-np.inf)})
         out[members] = frame.groupby("g", sort=False)["s"].rank(method="average", pct=True).to_numpy(dtype=float)
     return out
-
-
-def _settings(policy: Policy):
-    p = policy.lists
-    if sorted(p.precedence) != sorted(LISTS[:-1]):
-        raise PolicyError(f"policy key 'lists.precedence' must order {', '.join(LISTS[:-1])}, got {list(p.precedence)!r}")
-    for key in ("quality_top_share", "quality_max_pd"):
-        if not 0 <= getattr(p, key) <= 1:
-            raise PolicyError(f"policy key 'lists.{key}' must be a share from 0 to 1, got {getattr(p, key)!r}")
-    for key, size in (("quality_score_weights", 4), ("relief_priority_weights", 4), ("sme_priority_weights", 2)):
-        weights = np.asarray(getattr(p, key), dtype=float)
-        if weights.shape != (size,) or (weights < 0).any() or weights.sum() <= 0:
-            raise PolicyError(f"policy key 'lists.{key}' must be {size} numbers ≥ 0 with a positive sum, got {getattr(p, key)!r}")
-    return p
 
 
 def assign_lists(values: Mapping[str, Any], fired: Mapping[str, Any], policy: Policy,
@@ -151,7 +136,7 @@ def assign_lists(values: Mapping[str, Any], fired: Mapping[str, Any], policy: Po
     >>> assign_lists(v, {}, Policy.default(), pd.RangeIndex(3)).columns["list"].tolist()
     ['relief', 'watch', 'sme_funding']
     """
-    p = _settings(policy)
+    p = policy.lists  # checked when the policy was made
     n = len(index)
     levels = np.column_stack([_level(values, r, n) for r in p.risks]) if p.risks else np.zeros((n, 1), np.int8)
     top_level = levels.max(axis=1)

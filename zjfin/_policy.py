@@ -136,6 +136,17 @@ def _seed_levels() -> tuple[str, ...]:
     return _risk_levels()[1:]
 
 
+def _trigger_problem(triggers: list[Any]) -> str | None:
+    """What is wrong with a list of relief triggers ``risk:level``, or None."""
+    for trigger in triggers:
+        risk, _, level = str(trigger).partition(":")
+        if risk not in risk_level_columns():
+            return f"{trigger!r}: the risk is not one of {', '.join(risk_level_columns())}"
+        if level not in _seed_levels():
+            return f"{trigger!r}: the level is not one of {', '.join(_seed_levels())}"
+    return None
+
+
 def _enum(table: str, column: str) -> tuple[str, ...]:
     return tuple(table_schema(table).column(column).constraints["enum"])
 
@@ -257,6 +268,7 @@ CONSTRAINTS: dict[str, tuple[Constraint, ...]] = {
     "network.systemic_max_firms": (Whole(0),),
     "lists.precedence": (OrderOf(_list_keys),),
     "lists.risks": (SubsetOf(risk_level_columns, what="risk columns"),),
+    "lists.relief_triggers": (Satisfies("a list of 'risk:level' (a risk column, a level above none)", _trigger_problem),),
     "lists.quality_max_pd": (_SHARE,),
     "lists.quality_top_share": (_SHARE,),
     "lists.quality_score_weights": (Weights(4),),

@@ -14,7 +14,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from zjfin._arrow import arrow_text, index_in, text_from_codes
-from zjfin._errors import PolicyError
 from zjfin._policy import Policy
 from zjfin.risks import EngineOutput, float_column
 
@@ -164,20 +163,11 @@ def _county_classes(county: np.ndarray, score: np.ndarray, cumulative: np.ndarra
 
 
 def _settings(policy: Policy) -> tuple[np.ndarray, float, int, np.ndarray, list[str]]:
+    """The section's values as arrays (the policy checked their ranges when it was made)."""
     p = policy.mujun
     weights = np.asarray(p.weights, dtype=float)
-    if weights.shape != (len(INDICATORS),) or (weights < 0).any() or weights.sum() <= 0:
-        raise PolicyError(f"policy key 'mujun.weights' must be {len(INDICATORS)} numbers ≥ 0 "
-                          f"with a positive sum, got {list(p.weights)!r}")
-    shares = np.asarray(p.class_shares, dtype=float)
-    if shares.shape != (len(CLASSES),) or (shares < 0).any() or abs(shares.sum() - 1.0) > 1e-6:
-        raise PolicyError(f"policy key 'mujun.class_shares' must be {len(CLASSES)} shares ≥ 0 "
-                          f"summing to 1, got {list(p.class_shares)!r}")
-    if not p.cap > 0:
-        raise PolicyError(f"policy key 'mujun.cap' must be positive, got {p.cap!r}")
-    if p.min_peers < 1:
-        raise PolicyError(f"policy key 'mujun.min_peers' must be at least 1, got {p.min_peers!r}")
-    return weights, float(p.cap), int(p.min_peers), np.cumsum(shares)[:-1], [str(s) for s in p.industrial_sections]
+    return weights, float(p.cap), int(p.min_peers), np.cumsum(np.asarray(p.class_shares, dtype=float))[:-1], \
+        [str(s) for s in p.industrial_sections]
 
 
 def mujun(frame: pd.DataFrame, policy: Policy) -> EngineOutput:

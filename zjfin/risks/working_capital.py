@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from zjfin._errors import PolicyError
 from zjfin._policy import Policy
 from zjfin.risks import EngineOutput, float_column
 
@@ -108,13 +107,6 @@ def working_capital(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     p = policy.working_capital
     days_in_year = float(p.days_in_year)
     low, high, share = float(p.min_growth), float(p.max_growth), float(p.credit_line_revenue_share)
-    if not days_in_year > 0:
-        raise PolicyError(f"policy key 'working_capital.days_in_year' must be positive, got {p.days_in_year!r}")
-    if low > high:
-        raise PolicyError(f"policy keys 'working_capital.min_growth' ({low!r}) must not exceed "
-                          f"'working_capital.max_growth' ({high!r})")
-    if share < 0:
-        raise PolicyError(f"policy key 'working_capital.credit_line_revenue_share' must be ≥ 0, got {share!r}")
 
     revenue = float_column(frame, "revenue")
     cost = float_column(frame, "cost_of_sales")
