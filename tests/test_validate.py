@@ -267,8 +267,8 @@ def test_size_unknown_is_a_screening_warning():
 
 
 def test_every_code_in_the_catalogue_is_tested():
-    # unknown_column and size_unknown are tested below; wrong_field_count in test_read.py.
-    tested = {c[0] for c in CASES} | {"unknown_column", "size_unknown", "wrong_field_count"}
+    # unknown_column, size_unknown and amount_missing are tested below; wrong_field_count in test_read.py.
+    tested = {c[0] for c in CASES} | {"unknown_column", "size_unknown", "amount_missing", "wrong_field_count"}
     assert tested == set(validation_codes().index)
 
 
@@ -408,3 +408,32 @@ def test_size_findings_use_the_statement_screening_uses(tables):
     ds = Dataset(tables)
     assert "size_unknown" not in set(validate(ds, as_of=AS_OF).to_frame()["code"])
     assert validate(ds).to_frame().query("code == 'size_unknown'")["key"].tolist() == [tables["firms"].loc[0, "firm_id"]]
+
+
+def test_status_beats_amount(tables):
+    """A defaulted or extended bond and a non-performing loan without an amount are kept
+    with a warning and still drive their risk; a performing bond without one is rejected."""
+    ids = tables["firms"]["firm_id"]
+    tables["bonds"] = pd.DataFrame({"bond_id": ["B1", "B2", "B3"], "issuer_id": ids[:3],
+                                    "amount_outstanding": [None, None, None],
+                                    "maturity_date": pd.to_datetime(["2020-06-30"] * 3),
+                                    "status": ["违约", "extended", "performing"]})
+    tables["loans"] = pd.DataFrame({"firm_id": ids[:2], "amount": [None, None], "maturity_date": pd.to_datetime(["2019-12-31"] * 2),
+                                    "classification": ["次级", "normal"]})
+    ds = Dataset(tables)
+    report = validate(ds, as_of=AS_OF)
+    found = report.to_frame()
+    kept = found[found["code"] == "amount_missing"]
+    assert kept[["table", "key", "severity"]].values.tolist() == [["bonds", "B1", "warning"], ["bonds", "B2", "warning"],
+                                                                   ["loans", ids[0], "warning"]]
+    assert set(report.rejected["code"]) == {"missing_value"}
+    assert report.rejected[["table", "key"]].values.tolist() == [["bonds", "B3"], ["loans", ids[1]]]
+    res = zjfin.screen(ds, as_of=AS_OF)
+    s = res.screening.set_index("firm_id")
+    assert s.loc[ids[0], "bond_risk"] == "high" and s.loc[ids[1], "bond_risk"] == "high"
+    assert "B1" in s.loc[ids[0], "reason_codes"].split(";")
+    assert np.isnan(s.loc[ids[0], "bond_defaulted_amount"])  # unknown, not 0
+    sentences = s.loc[ids[0], "reasons_zh"].split("；")
+    assert "债券已违约或展期" in sentences and "贷款五级分类为次级及以下" in sentences  # no amount, no "0万元"
+    assert s.loc[ids[0], "liquidity_risk"] == "high"  # substandard without an amount
+    assert np.isnan(s.loc[ids[0], "loan_substandard_amount"]) and s.loc[ids[1], "loan_total"] == 0.0

@@ -348,13 +348,17 @@ def _check_columns(col: _Collector, work: Dataset, table: str, policy: Policy, t
     converted = col.table_findings(table)
     flagged = {c: set(g["row"]) for c, g in converted.groupby("column")} if len(converted) else {}
     rows = frame["_row"].to_numpy()
+    excusable: list[tuple[str, np.ndarray, dict[str, list[str]]]] = []
     for column in schema.columns:
         name, values = column.name, frame[column.name]
         missing = values.isna().to_numpy()
+        cons = column.constraints
         if column.required:
             already = np.isin(rows, list(flagged.get(name, ()))) if name in flagged else np.zeros(len(frame), bool)
-            col.emit(table, missing & ~already, name, "missing_value")
-        cons = column.constraints
+            if "required_unless" in cons:  # judged after the loop, once the choices are normalised
+                excusable.append((name, missing & ~already, cons["required_unless"]))
+            else:
+                col.emit(table, missing & ~already, name, "missing_value")
         if column.type in ("float", "int"):
             numbers = values.to_numpy(dtype=float)
             if column.is_money:
@@ -402,6 +406,14 @@ def _check_columns(col: _Collector, work: Dataset, table: str, policy: Policy, t
                 col.emit(table, (dates > today).to_numpy(), name, "future_date")
             if "after" in cons and cons["after"] in frame.columns:
                 col.emit(table, (dates < frame[cons["after"]]).to_numpy(), name, "date_order")
+    # Status beats amount: a defaulted bond or a non-performing loan whose amount is missing
+    # is kept (with a warning) and still drives its risk.
+    for name, missing, conditions in excusable:
+        excused = np.zeros(len(frame), dtype=bool)
+        for other, values in conditions.items():
+            excused |= is_in(frame[other], pd.Series(values))
+        col.emit(table, missing & excused, name, "amount_missing")
+        col.emit(table, missing & ~excused, name, "missing_value")
 
 
 def _check_enum(col: _Collector, frame: pd.DataFrame, table: str, name: str, cons: dict[str, Any]) -> None:

@@ -47,8 +47,13 @@ def liquidity_risk(loans: pd.DataFrame, frame: pd.DataFrame, funding: pd.DataFra
     overdue = np.nan_to_num(loans["overdue_days"].to_numpy(dtype=float)) if "overdue_days" in loans.columns else np.zeros(len(loans))
     policy_l = policy.liquidity
 
+    has_amount = ~np.isnan(loans["amount"].to_numpy(dtype=float))
+
     def total(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(firm[known & mask], weights=amount[known & mask], minlength=n)[:n]
+        # Unknown (null), not 0, where no such loan of the firm gives its amount.
+        summed = np.bincount(firm[known & mask], weights=amount[known & mask], minlength=n)[:n]
+        counted = np.bincount(firm[known & mask & has_amount], minlength=n)[:n] > 0
+        return np.where(counted | (np.bincount(firm[known & mask], minlength=n)[:n] == 0), summed, np.nan)
 
     is_substandard = is_in(classification, pd.Series(policy_l.high_classifications))
     is_special = is_in(classification, pd.Series(policy_l.medium_classifications))
