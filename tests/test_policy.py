@@ -61,6 +61,7 @@ FLAG = ([True, False], [1, "true", None])
 #: Per key: values just inside its constraints (accepted) and just outside (refused).
 #: Written from the SPEC and the default file's comments, not from the declarations.
 EDGES: dict[str, tuple[list, list]] = {
+    "validation.firm_id_format": (["uscc", "any"], ["USCC", "free", ""]),
     "validation.balance_tolerance": SHARE,
     "validation.max_abs_money": POSITIVE,
     "validation.warning_limit_share": SHARE,

@@ -267,8 +267,8 @@ def test_size_unknown_is_a_screening_warning():
 
 
 def test_every_code_in_the_catalogue_is_tested():
-    # unknown_column, size_unknown and amount_missing are tested below; wrong_field_count in test_read.py.
-    tested = {c[0] for c in CASES} | {"unknown_column", "size_unknown", "amount_missing", "wrong_field_count"}
+    # unknown_column, size_unknown, amount_missing and id_too_long are tested below; wrong_field_count in test_read.py.
+    tested = {c[0] for c in CASES} | {"unknown_column", "size_unknown", "amount_missing", "id_too_long", "wrong_field_count"}
     assert tested == set(validation_codes().index)
 
 
@@ -437,3 +437,22 @@ def test_status_beats_amount(tables):
     assert "债券已违约或展期" in sentences and "贷款五级分类为次级及以下" in sentences  # no amount, no "0万元"
     assert s.loc[ids[0], "liquidity_risk"] == "high"  # substandard without an amount
     assert np.isnan(s.loc[ids[0], "loan_substandard_amount"]) and s.loc[ids[1], "loan_total"] == 0.0
+
+
+def test_any_ids_with_the_policy(tables):
+    """A bank's customer numbers and anonymised ids (T + 32 hex characters) are rejected
+    as credit codes by default, and accepted with firm_id_format = "any"."""
+    ids = ["T" + "0123456789abcdef" * 2, "CUST-000017", "x" * 64]
+    for frame in (tables["firms"], tables["financials"]):
+        frame["firm_id"] = ids
+    ds = Dataset(tables)
+    assert set(validate(ds, as_of=AS_OF).rejected["code"]) == {"uscc_malformed"}
+    policy = zjfin.Policy.default().update({"validation": {"firm_id_format": "any"}})
+    report = validate(ds, as_of=AS_OF, policy=policy)
+    assert report.issues.empty and report.firms["screened"] == 3
+    tables["firms"].loc[2, "firm_id"] = "x" * 65
+    report = validate(Dataset(tables), as_of=AS_OF, policy=policy)
+    assert report.rejected[["table", "code"]].values.tolist()[0] == ["firms", "id_too_long"]
+    assert report.firms == {"read": 3, "screened": 2, "not_screened": 1}
+    res = zjfin.screen(ds, as_of=AS_OF, policy=zjfin.Policy.default().update({"validation": {"firm_id_format": "any"}}))
+    assert res.screening["firm_id"].tolist() == ids

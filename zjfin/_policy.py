@@ -205,6 +205,7 @@ _NON_NEGATIVE = Real(0)
 #: ones naming another key (``Compare``, ``DisjointFrom``, ``OneOf(Key(...))``) only when
 #: that key is itself valid. Every key of ``default_policy.toml`` has an entry.
 CONSTRAINTS: dict[str, tuple[Constraint, ...]] = {
+    "validation.firm_id_format": (OneOf(("uscc", "any")),),
     "validation.balance_tolerance": (_SHARE,),
     "validation.max_abs_money": (_POSITIVE,),
     "validation.warning_limit_share": (_SHARE,),

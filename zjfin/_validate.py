@@ -30,6 +30,8 @@ ISSUE_COLUMNS = [*_FINDING_COLUMNS, "severity", "message", "message_zh"]
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 # Tables whose rows are only usable for firms that are screened (they describe that firm).
 _FIRM_REFERENCE = {"financials": "firm_id", "bonds": "issuer_id", "loans": "firm_id", "pledges": "company_id"}
+# With [validation] firm_id_format = "any": the longest id accepted.
+_MAX_ID_LENGTH = 64
 # Guarantee ends may name firms outside the firms table: they stay network nodes.
 _NETWORK_REFERENCE = ("guarantor_id", "borrower_id")
 
@@ -375,7 +377,11 @@ def _check_columns(col: _Collector, work: Dataset, table: str, policy: Policy, t
         if "enum" in cons:
             _check_enum(col, frame, table, name, cons)
         fmt = cons.get("format")
-        if fmt == "uscc":
+        if fmt == "uscc" and policy.validation.firm_id_format == "any":
+            # Any id (a bank's customer number, an anonymised id): only its length is checked.
+            length = pc.utf8_length(arrow_text(values)).to_numpy(zero_copy_only=False)
+            col.emit(table, ~missing & (np.nan_to_num(np.asarray(length, dtype=float)) > _MAX_ID_LENGTH), name, "id_too_long")
+        elif fmt == "uscc":
             # Check characters are reported once, on the firm's own row; references only
             # need the structure (and must match a firm anyway).
             status = uscc_status(values, checks=table == "firms")
