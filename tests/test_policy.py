@@ -112,6 +112,7 @@ EDGES: dict[str, tuple[list, list]] = {
     "working_capital.min_growth": ([-1.0, 0.3], [below(-1.0), above(0.3)]),
     "working_capital.max_growth": ([0.0, 5.0], [below(0.0), below(-1.0)]),
     "working_capital.credit_line_revenue_share": SHARE,
+    "working_capital.min_peers": ([1, 5], [0, -1, 1.5]),
     "network.seed_risks": ([[], ["guarantee_risk", "pledge_risk"]], [["bond"], ["bond_risk", "bond_risk"], ["size_class"]]),
     "network.seed_level": (["low", "medium", "high"], ["none", "severe", "High"]),
     "network.high_distressed_exposure_ratio": NON_NEGATIVE,

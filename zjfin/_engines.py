@@ -553,22 +553,10 @@ def _industrial(frame: pd.DataFrame, policy: Policy) -> np.ndarray:
 
 
 def _need_decided(columns: Mapping[str, Any]) -> np.ndarray:
-    # A day sum ≤ 0 from real balances (no positive turnover) is a finding: nothing to
-    # finance. With every balance missing the sum is 0 by default, which says nothing.
+    # A day sum ≤ 0 (no positive turnover) is a finding: nothing to finance.
     days = pd.Series(columns["turnover_days"]).to_numpy(dtype=float)
-    some_balance = ~np.all([_missing_values(columns, name) for name in _BALANCES], axis=0)
     with np.errstate(invalid="ignore"):
-        return pd.Series(columns["working_capital_need"]).notna().to_numpy() | ((days <= 0) & some_balance)
-
-
-def _missing_values(columns: Mapping[str, Any], name: str) -> np.ndarray:
-    """Where column ``name`` is absent or null (also in the year before, for a balance)."""
-    n = len(next(iter(columns.values())))
-    missing = np.ones(n, dtype=bool)
-    for column in (name, f"{name}_prev"):
-        if column in columns:
-            missing &= pd.Series(columns[column]).isna().to_numpy()
-    return missing
+        return pd.Series(columns["working_capital_need"]).notna().to_numpy() | (days <= 0)
 
 
 # The balances that turn over (SPEC §3.8): without any of them there is no cycle to finance.
@@ -645,6 +633,7 @@ for _engine in (
                   "short_term_debt", "financing_demand", "inventory", "accounts_receivable", "accounts_payable",
                   "prepayments", "advances_from_customers"),
            needs=("revenue", "cost_of_sales", "operating_profit", "cash", _BALANCES), verdict=_need_decided,
+           estimated="working_capital_estimated",
            policy=("working_capital",)),
     Engine("model", _run_model, reads=(), verdict="pd_12m", needs_model=True),
     Engine("guarantee_network", _run_guarantee_network, tables=("guarantees",), uses=("bonds", "liquidity", "pledges"),

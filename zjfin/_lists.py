@@ -270,6 +270,7 @@ def assign_lists(values: Mapping[str, Any], fired: Mapping[str, Any], policy: Po
         "Q2": route_financial,
         "Q3": on["quality"] & ~route_land & ~route_financial,
         "W1": on["sme_funding"],
+        "W2": on["sme_funding"] & _flag(values, "working_capital_estimated", n, True),
     }, index=index, copy=False)
     return EngineOutput(columns, fired_out)
 

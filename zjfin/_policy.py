@@ -257,6 +257,7 @@ CONSTRAINTS: dict[str, tuple[Constraint, ...]] = {
     "working_capital.min_growth": (Real(-1), Compare("<=", "working_capital.max_growth")),
     "working_capital.max_growth": (Real(-1),),
     "working_capital.credit_line_revenue_share": (_SHARE,),
+    "working_capital.min_peers": (Whole(1),),
     "network.seed_risks": (SubsetOf(risk_level_columns, what="risk columns"),),
     "network.seed_level": (OneOf(_seed_levels),),
     # Ratios to equity: above 1 is possible and meaningful.
@@ -416,7 +417,7 @@ class Policy:
     Traceback (most recent call last):
     ...
     zjfin.PolicyError: 2 policy problems:
-      unknown policy key 'validation.balance_tol'; known keys here: balance_tolerance, max_abs_money, warning_limit_share
+      unknown policy key 'validation.balance_tol'; known keys here: balance_tolerance, firm_id_format, max_abs_money, warning_limit_share
       policy key 'mujun.class_shares' must be 4 numbers ≥ 0 summing to 1 (within 1e-09), got [0.5, 0.5, 0.5, 0.5] (sum 2)
     >>> [s for s in dir(p) if not s.startswith("_")][:4]
     ['bonds', 'default', 'distress', 'from_toml']

@@ -21,7 +21,7 @@ BALANCES = ["inventory", "accounts_receivable", "accounts_payable", "prepayments
 MONEY = (["revenue", "revenue_prev", "cost_of_sales", "operating_profit", "cash", "restricted_cash",
           "short_term_debt", "financing_demand"] + BALANCES + [b + "_prev" for b in BALANCES])
 COLUMNS = ["working_capital_amount", "turnover_days", "working_capital_turnover", "expected_growth",
-           "working_capital_need", "suggested_credit_line"]
+           "working_capital_need", "suggested_credit_line", "working_capital_estimated"]
 
 
 def firm(**values):
@@ -269,3 +269,22 @@ def test_synthetic_province_is_finite_and_mostly_defined(province):
     assert 0.05 < (out.columns["working_capital_need"] > 0).mean() < 0.95
     both = cols[["suggested_credit_line", "working_capital_need"]].dropna()
     assert (both["suggested_credit_line"] <= both["working_capital_need"]).all()
+
+
+def test_no_balances_take_the_divisions_median_turnover_days():
+    """Five C17 firms report inventory only (turnover days 36, 72, 108, 144, 180 on cost of
+    sales 1,000), one C17 firm and one F51 firm report no balance at all: the C17 one takes
+    its division's median, 108 days; the wholesaler's division has no peer that reports, so
+    it takes the province's median, also 108 days. Computed by hand."""
+    rows = [dict(industry_code="C1711", revenue=1250.0, cost_of_sales=1000.0, operating_profit=100.0, cash=0.0,
+                 inventory=100.0 * k) for k in range(1, 6)]
+    rows += [dict(industry_code="C1799", revenue=1250.0, cost_of_sales=1000.0, operating_profit=100.0, cash=0.0),
+             dict(industry_code="F5123", revenue=1250.0, cost_of_sales=1000.0, operating_profit=100.0, cash=0.0)]
+    out = working_capital(pd.DataFrame(rows), POLICY).columns
+    assert out["turnover_days"].tolist() == pytest.approx([36.0, 72.0, 108.0, 144.0, 180.0, 108.0, 108.0])
+    assert out["working_capital_estimated"].tolist() == [False] * 5 + [True, True]
+    # 营运资金量 = (1250 − 100) · 108 / 360 = 345, no own funds or loans: the need is 345.
+    assert out["working_capital_need"].iloc[5] == pytest.approx(345.0)
+    # With fewer reporting peers than the policy asks for, nothing is estimated.
+    few = working_capital(pd.DataFrame(rows[3:]), POLICY).columns
+    assert few["turnover_days"].iloc[-2:].isna().all() and not few["working_capital_estimated"].any()

@@ -39,6 +39,26 @@ def _average_balance(current: np.ndarray, prior: np.ndarray) -> np.ndarray:
     return balance
 
 
+def _peer_days(frame: pd.DataFrame, days: np.ndarray, min_peers: int) -> np.ndarray:
+    """Per firm, the median turnover days of its industry division's firms that report
+    their balances (``days`` is NaN for the others), else of the province's; NaN where
+    fewer than ``min_peers`` firms report. The frame stands for the province, as for the
+    亩均 benchmarks.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"industry_code": ["C1711", "C1712", "C1713", "F5123", "C1799"]})
+    >>> _peer_days(f, np.array([30.0, 50.0, 70.0, 100.0, np.nan]), 3).tolist()
+    [50.0, 50.0, 50.0, 60.0, 50.0]
+    """
+    division = frame["industry_code"].str[:3] if "industry_code" in frame.columns else pd.Series("", index=frame.index)
+    known = pd.Series(days, index=frame.index).where(np.isfinite(days))
+    grouped = known.groupby(division.to_numpy(), sort=False)
+    median, count = grouped.transform("median").to_numpy(), grouped.transform("count").to_numpy()
+    province = float(np.nanmedian(known)) if known.count() >= min_peers else np.nan
+    return np.where(count >= min_peers, median, province)
+
+
 def working_capital(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     """Working-capital loan need and a suggested credit line (SPEC §3.8).
 
@@ -127,6 +147,17 @@ def working_capital(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
         else:
             day_sum -= days
     day_sum = np.where(defined, day_sum, np.nan)
+    # A firm that reports no balance that turns over (the readers leave them empty) has no
+    # cycle of its own: its turnover days are its peers' (SPEC §3.8 reference method, with
+    # the division's median standing in), marked estimated.
+    reported = np.zeros(len(frame), dtype=bool)
+    for item in TURNOVER_ITEMS:
+        reported |= ~np.isnan(float_column(frame, item)) | ~np.isnan(float_column(frame, item + "_prev"))
+    estimated = ~reported & flow_ok["revenue"]
+    if estimated.any():
+        peer_days = _peer_days(frame, np.where(reported, day_sum, np.nan), int(p.min_peers))
+        day_sum = np.where(estimated, peer_days, day_sum)
+        estimated &= ~np.isnan(peer_days)
 
     with np.errstate(invalid="ignore"):
         cycle_ok = day_sum > 0
@@ -163,6 +194,7 @@ def working_capital(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
             "expected_growth": growth,
             "working_capital_need": need,
             "suggested_credit_line": line,
+            "working_capital_estimated": estimated,
         },
         index=frame.index,
         copy=False,
