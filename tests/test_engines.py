@@ -149,6 +149,12 @@ def test_coverage_with_only_the_required_columns():
     record = res.manifest()["coverage"]
     assert record["distress"]["rules"]["V5"]["missing_inputs"] == {"cost_of_sales": 4}
     assert record["bonds"]["missing"] == ["bonds"]
+    # Below [validation] min_coverage (half the firms in scope): flagged.
+    assert bool(_coverage(res, "distress", "V5")["low_coverage"]) and not bool(_coverage(res, "size_class")["low_coverage"])
+    assert record["distress"]["rules"]["V5"]["low_coverage"] is True
+    relaxed = zjfin.screen(zjfin.Dataset(minimal_tables(4)), as_of=AS_OF,
+                           policy=zjfin.Policy.default().update({"validation": {"min_coverage": 0.0}}))
+    assert not relaxed.coverage["low_coverage"].any()
 
 
 def test_viability_unknown_when_no_criterion_can_be_judged():

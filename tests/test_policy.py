@@ -65,6 +65,7 @@ EDGES: dict[str, tuple[list, list]] = {
     "validation.balance_tolerance": SHARE,
     "validation.max_abs_money": POSITIVE,
     "validation.warning_limit_share": SHARE,
+    "validation.min_coverage": SHARE,
     "size_class.table": (["size_class_2011"], ["size_class_2099", "relief_actions", "", 2011]),
     "output.mask_person_ids": FLAG,
     "output.parquet_compression": (["zstd", "snappy", "gzip", "brotli", "lz4", "none"], ["lzo", "bz2", "", "zstd "]),

@@ -226,7 +226,8 @@ def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
         if row.status == "ran" and row.not_evaluated:
             lacking = ", ".join(f"{name} {count:,}" for name, count in row.missing_inputs.items())
             what = f"{row.engine} {row.rule}" if row.rule else row.engine
-            print(f"not evaluated: {what} for {row.not_evaluated:,} of {row.firms - row.not_applicable:,} firms ({lacking})")
+            flag = "warning: low coverage, " if row.low_coverage else ""
+            print(f"{flag}not evaluated: {what} for {row.not_evaluated:,} of {row.firms - row.not_applicable:,} firms ({lacking})")
         elif row.status == "ran" and row.estimated and row.rule:
             print(f"estimated: {row.engine} {row.rule} for {row.estimated:,} firms")
     print(f"written to {out}: {', '.join(sorted(written))}")

@@ -378,10 +378,11 @@ def _missing(frame: pd.DataFrame, need: str | tuple[str, ...]) -> np.ndarray:
 
 
 COVERAGE_COLUMNS = ["engine", "rule", "status", "missing", "firms", "evaluated", "estimated", "not_evaluated",
-                    "not_applicable", "missing_inputs"]
+                    "not_applicable", "missing_inputs", "low_coverage"]
 
 
-def coverage(run: EngineRun, frame: pd.DataFrame, columns: Mapping[str, Any]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+def coverage(run: EngineRun, frame: pd.DataFrame, columns: Mapping[str, Any],
+             min_share: float = 0.0) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Per engine, and per rule it declares: firms evaluated from data, estimated, not
     evaluated and not applicable, and the inputs behind the ones not evaluated.
 
@@ -392,6 +393,10 @@ def coverage(run: EngineRun, frame: pd.DataFrame, columns: Mapping[str, Any]) ->
         The firm frame.
     columns : mapping
         Every screening column by name (the verdicts are read from it).
+    min_share : float
+        ``low_coverage`` is true where an engine that ran, or a rule of it, evaluated or
+        estimated fewer than this share of the firms it applies to (``[validation]
+        min_coverage``).
 
     Returns
     -------
@@ -414,12 +419,14 @@ def coverage(run: EngineRun, frame: pd.DataFrame, columns: Mapping[str, Any]) ->
             for rule in ("", *(r.name for r in engine.rules)):
                 rows.append({"engine": name, "rule": rule, "status": "switched_off", "missing": list(run.switched_off[name]),
                              "firms": n, "evaluated": 0, "estimated": 0, "not_evaluated": n, "not_applicable": 0,
-                             "missing_inputs": {}})
+                             "missing_inputs": {}, "low_coverage": False})
             continue
         scope = run.applicable[name]
         for rule in (Rule("", engine.needs, engine.verdict, engine.estimated), *engine.rules):
             row, known = _rule_coverage(rule, scope, frame, columns)
-            rows.append({"engine": name, "status": "ran", "missing": [], **row})
+            applicable = row["firms"] - row["not_applicable"]
+            low = applicable > 0 and (row["evaluated"] + row["estimated"]) < min_share * applicable
+            rows.append({"engine": name, "status": "ran", "missing": [], **row, "low_coverage": bool(low)})
             if not rule.name:
                 flags = pd.array(known, dtype="boolean")
                 flags[~scope] = pd.NA

@@ -209,6 +209,7 @@ CONSTRAINTS: dict[str, tuple[Constraint, ...]] = {
     "validation.balance_tolerance": (_SHARE,),
     "validation.max_abs_money": (_POSITIVE,),
     "validation.warning_limit_share": (_SHARE,),
+    "validation.min_coverage": (_SHARE,),
     "size_class.table": (Satisfies("a size-class table of data_schemas/policy/ (e.g. size_class_2011)",
                                    _size_table_problem),),
     "output.mask_person_ids": (Flag(),),
@@ -417,7 +418,7 @@ class Policy:
     Traceback (most recent call last):
     ...
     zjfin.PolicyError: 2 policy problems:
-      unknown policy key 'validation.balance_tol'; known keys here: balance_tolerance, firm_id_format, max_abs_money, warning_limit_share
+      unknown policy key 'validation.balance_tol'; known keys here: balance_tolerance, firm_id_format, max_abs_money, min_coverage, warning_limit_share
       policy key 'mujun.class_shares' must be 4 numbers ≥ 0 summing to 1 (within 1e-09), got [0.5, 0.5, 0.5, 0.5] (sum 2)
     >>> [s for s in dir(p) if not s.startswith("_")][:4]
     ['bonds', 'default', 'distress', 'from_toml']

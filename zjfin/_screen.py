@@ -133,7 +133,7 @@ def screen(
         values.update((name, reasons[name]) for name in reasons.columns)
     with tracker.stage("assemble"):
         screening = _assemble(values, frame.index)
-        summary, evaluated = coverage(run, frame, values)
+        summary, evaluated = coverage(run, frame, values, policy.validation.min_coverage)
         evaluated = pd.DataFrame(evaluated, copy=False)
     return ScreeningResult(screening, report, as_of_ts, policy, dict(tracker.timings), switched_off_risks(run),
                            run.tables, model=model, coverage=summary, evaluated=evaluated)
