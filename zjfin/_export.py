@@ -193,7 +193,8 @@ def _coverage_record(coverage: pd.DataFrame) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for row in coverage.to_dict("records"):
         engine, rule = row.pop("engine"), row.pop("rule")
-        entry = {key: (int(value) if isinstance(value, (int, np.integer)) else value) for key, value in row.items()}
+        entry = {key: (bool(value) if isinstance(value, (bool, np.bool_)) else int(value)
+                       if isinstance(value, (int, np.integer)) else value) for key, value in row.items()}
         if rule:
             out[engine].setdefault("rules", {})[rule] = entry
         else:
