@@ -7,7 +7,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.zjfin-installed
 FIRMS  ?= 20000
 
-.PHONY: all install demo test test-compat bench bench-network bench-model clean
+WHEEL_VENV := .venv-wheel
+
+.PHONY: all install demo test test-wheel test-compat bench bench-network bench-model clean
 
 all: test
 
@@ -27,6 +29,18 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+	@$(MAKE) --no-print-directory test-wheel
+
+# The package as a user gets it: the sdist built, the wheel built from the sdist, the wheel
+# installed into a fresh virtual environment, and there, from a folder outside the source
+# tree, every module imported and the demo run (tests/installed_package.py).
+test-wheel: install
+	rm -rf dist $(WHEEL_VENV)
+	$(BIN)/python -m build --no-isolation --outdir dist . > dist.log 2>&1 || { cat dist.log; exit 1; }
+	@rm -f dist.log
+	$(PYTHON) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/python -m pip install --quiet dist/zjfin-*.whl
+	cd "$$(mktemp -d)" && "$(CURDIR)/$(WHEEL_VENV)/bin/python" "$(CURDIR)/tests/installed_package.py"
 
 # The suite again on the oldest supported stack (pandas 2.2, numpy < 2.3) in .venv-compat.
 test-compat:
@@ -46,4 +60,4 @@ bench-model: install
 	$(BIN)/python benchmarks/bench_model.py
 
 clean:
-	rm -rf $(VENV) .venv-compat zjfin-demo .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .venv-compat $(WHEEL_VENV) zjfin-demo .pytest_cache .hypothesis build dist *.egg-info
