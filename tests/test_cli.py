@@ -164,3 +164,35 @@ def test_formats_choose_the_list_files(data_dir, tmp_path, capsys):
         main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(out), "--formats", "pdf"])
     assert "formats must be" in capsys.readouterr().err
 
+
+
+@pytest.mark.parametrize("command", [
+    ["demo", "--firms", "200", "--out", "{out}"],
+    ["validate", "{data}", "--out", "{out}"],
+    ["screen", "{data}", "--as-of", "2019-03-31", "--out", "{out}"],
+    ["diff", "{out}", "{out}", "--out", "{out}/diff"],
+    ["schema", "firms"],
+    ["policy", "--default"],
+])
+def test_quiet_before_or_after_the_subcommand(command, tmp_path, capsys):
+    data = tmp_path / "data"
+    write_dataset(Dataset(minimal_tables(3)), data, format="csv")
+    main(["-q", "screen", str(data), "--as-of", "2019-03-31", "--out", str(tmp_path / "out")])
+    filled = [part.format(out=tmp_path / "out", data=data) for part in command]
+    for argv in (["-q", *filled], [*filled, "-q"]):
+        capsys.readouterr()
+        assert main(argv) in (0, 1), argv
+        err = capsys.readouterr().err
+        assert "error" not in err and "[" not in err, (argv, err)  # no progress lines, no refusal
+
+
+def test_ids_any_on_the_command_line(tmp_path, capsys):
+    tables = minimal_tables(2)
+    for frame in tables.values():
+        frame["firm_id"] = ["T" + "0" * 32, "CUST-17"]
+    data = tmp_path / "data"
+    write_dataset(Dataset(tables), data, format="csv")
+    assert main(["-q", "screen", str(data), "--as-of", "2019-03-31", "--out", str(tmp_path / "a")]) == 1  # rejected
+    assert main(["-q", "screen", str(data), "--as-of", "2019-03-31", "--out", str(tmp_path / "b"), "--ids", "any"]) == 0
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["firms"]["screened"] == 2 and manifest["policy"]["validation"]["firm_id_format"] == "any"

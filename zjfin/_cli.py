@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -38,6 +39,18 @@ def _unit_arg(text: str) -> str | dict[str, str]:
     return units
 
 
+_IDS_HELP = ("firm ids: uscc (unified social credit codes, checked) or any (a bank's customer numbers, "
+             "anonymised ids; sets [validation] firm_id_format)")
+
+
+def _parser_with(common: argparse.ArgumentParser) -> type[argparse.ArgumentParser]:
+    """The parser class of the subcommands: each gets the global options of ``common``."""
+    class Subcommand(argparse.ArgumentParser):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, parents=[common], **kwargs)
+    return Subcommand
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zjfin",
@@ -46,7 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"zjfin {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # The global options, accepted after the subcommand too (zjfin screen … -q). SUPPRESS:
+    # a subcommand that is not given one keeps the value given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress output")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_parser_with(common))
 
     demo = sub.add_parser("demo", help="generate the synthetic province and screen it")
     demo.add_argument("--firms", type=int, default=20_000, help="number of firms (default 20,000)")
@@ -62,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--as-of", default=None, help="screening date: later financial periods are set aside")
     val.add_argument("--out", default=".", help="folder for issues.csv and rejected.csv (default: current folder)")
     val.add_argument("--policy", default=None, help="policy TOML file")
+    val.add_argument("--ids", choices=["uscc", "any"], default=None, help=_IDS_HELP)
 
     scr = sub.add_parser("screen", help="screen a dataset and write the outputs")
     scr.add_argument("data", help="dataset folder (one file per table)")
@@ -77,13 +95,12 @@ def _parser() -> argparse.ArgumentParser:
                      help="list files to write, comma-separated from parquet, csv, xlsx (default all three; "
                           "the workbook takes about a minute per 200,000 listed firms)")
     scr.add_argument("--jobs", type=int, default=None, metavar="N", help=_JOBS_HELP)
+    scr.add_argument("--ids", choices=["uscc", "any"], default=None, help=_IDS_HELP)
 
     dif = sub.add_parser("diff", help="compare the lists of two screenings: firms that entered, left or moved")
     dif.add_argument("old", help="earlier screening: an output folder of `zjfin screen` or its screening.parquet")
     dif.add_argument("new", help="later screening: an output folder of `zjfin screen` or its screening.parquet")
     dif.add_argument("--out", required=True, help="folder for changes.csv and changes.parquet")
-    # SUPPRESS: without the flag here, `zjfin -q diff …` keeps the top-level value.
-    dif.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print nothing")
 
     sch = sub.add_parser("schema", help="print the data contract of a table")
     sch.add_argument("table", nargs="?", help="table name; omit to list the tables")
@@ -112,6 +129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ZjfinError as exc:
         print(f"zjfin: error: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
+    except BrokenPipeError:  # `zjfin schema firms | head`: the reader has what it wanted
+        sys.stdout = open(os.devnull, "w")
+        return EXIT_OK
 
 
 def _formats_arg(text: str) -> tuple[str, ...]:
@@ -122,10 +142,11 @@ def _formats_arg(text: str) -> tuple[str, ...]:
     return formats
 
 
-def _policy(path: str | None):
+def _policy(path: str | None, ids: str | None = None):
     from zjfin._policy import Policy
 
-    return Policy.from_toml(Path(path)) if path else Policy.default()
+    policy = Policy.from_toml(Path(path)) if path else Policy.default()
+    return policy.update({"validation": {"firm_id_format": ids}}) if ids else policy
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -148,7 +169,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from zjfin._read import read_dataset
     from zjfin._validate import validate
 
-    policy = _policy(args.policy)  # first: a bad policy stops the command before any data is read
+    policy = _policy(args.policy, args.ids)  # first: a bad policy stops the command before any data is read
     ds = read_dataset(args.data, unit=args.unit)
     report = validate(ds, as_of=args.as_of, policy=policy)
     written = write_issues(report, args.out)
@@ -165,7 +186,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_screen(args: argparse.Namespace) -> int:
-    policy = _policy(args.policy)  # first: a bad policy stops the command before any data is read
+    policy = _policy(args.policy, args.ids)  # first: a bad policy stops the command before any data is read
     return _screen_and_report(args, Path(args.data), args.unit, args.as_of, Path(args.out), policy)
 
 
