@@ -1001,3 +1001,9 @@ def test_full_width_digits_and_unicode_minus(tmp_path):
     row = frame.iloc[0]
     assert row["period_end"] == pd.Timestamp("2018-12-31")
     assert (row["revenue"], row["total_assets"], row["net_profit"]) == (123456.0, -5.0, -5.0)
+
+
+def test_dataset_tab_completion_lists_its_tables(tables):
+    ds = Dataset(tables)
+    assert {"firms", "financials", "tables_present"} <= set(dir(ds))
+    assert ds.firms is ds["firms"]

@@ -134,6 +134,10 @@ class Dataset:
             return tables[table]
         raise AttributeError(table)
 
+    def __dir__(self) -> list[str]:
+        # Tab completion lists the tables beside the methods (they are attributes too).
+        return sorted({*super().__dir__(), *self.__dict__.get("tables", {})})
+
     def tables_present(self) -> list[str]:
         """Input tables the dataset has, in reading order."""
         return [t for t in input_tables() if t in self.tables]

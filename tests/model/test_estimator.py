@@ -83,16 +83,16 @@ def test_points_table_adds_up_to_the_score():
     factor = 20 / math.log(2)
     offset = 600 - factor * math.log(50)
     linear = m.decision_function(X)
-    np.testing.assert_allclose(m.score(X), offset - factor * linear, rtol=1e-12)
+    np.testing.assert_allclose(m.points(X), offset - factor * linear, rtol=1e-12)
     # Base points plus each feature's bin points, looked up row by row.
     total = np.full(len(X), table.loc[table["feature"] == "(base points)", "points"].iloc[0])
     for name in m.features_:
         points = table.loc[table["feature"] == name, "points"].to_numpy()
         total += points[m.binnings_[name].codes(X[name])]
-    np.testing.assert_allclose(m.score(X), total, rtol=1e-12)
+    np.testing.assert_allclose(m.points(X), total, rtol=1e-12)
     # Odds of 50:1 score 600; doubling the odds adds 20 points.
     good_odds = np.exp(-linear)
-    np.testing.assert_allclose(m.score(X), 600 + 20 * np.log2(good_odds / 50), rtol=1e-10)
+    np.testing.assert_allclose(m.points(X), 600 + 20 * np.log2(good_odds / 50), rtol=1e-10)
 
 
 def test_selection_drops_duplicates_and_says_why():
@@ -247,10 +247,21 @@ def test_explain_gives_each_firm_its_points():
     table = m.explain(rows)
     assert len(table) == 2 * (len(m.features_) + 1)
     totals = table.groupby("row", sort=False)["points"].sum()
-    np.testing.assert_allclose(totals.to_numpy(), m.score(rows), rtol=1e-12)
+    np.testing.assert_allclose(totals.to_numpy(), m.points(rows), rtol=1e-12)
     log_odds = table.groupby("row", sort=False)["log_odds"].sum()
     np.testing.assert_allclose(log_odds.to_numpy(), m.decision_function(rows), rtol=1e-12)
     first = table[table["row"] == rows.index[0]].set_index("feature")
     name = m.features_[0]
     assert first.loc[name, "value"] == rows.iloc[0][name]
     assert first.loc[name, "bin"] == m.binnings_[name].labels()[m.binnings_[name].codes(rows[name])[0]]
+
+
+def test_score_has_scikit_learns_meaning_and_points_are_points():
+    rng = np.random.default_rng(7)
+    X = pd.DataFrame({"debt_ratio": rng.uniform(0, 1, 3000)})
+    y = (rng.uniform(size=3000) < X["debt_ratio"] / 3).astype(int)
+    m = DefaultModel().fit(X, y)
+    assert m.score(X, y) == pytest.approx(float((m.predict(X) == y).mean()))
+    with pytest.raises(TypeError):
+        m.score(X)  # points are m.points(X)
+    assert m.points(X).shape == (3000,)

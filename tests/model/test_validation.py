@@ -11,7 +11,7 @@ from scipy import stats
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from zjfin._errors import ModelDataError
-from zjfin.model import DefaultModel, auc, calibration_table, ks_statistic, psi, validate
+from zjfin.model import DefaultModel, auc, calibration_table, evaluate, ks_statistic, psi, validate
 from zjfin.model.validation import hosmer_lemeshow
 
 outcomes = st.lists(st.tuples(st.integers(0, 1), st.integers(0, 20)), min_size=2, max_size=80).filter(
@@ -72,7 +72,7 @@ def sample(n, seed, shift=0.0):
 def test_validate_reports_every_metric():
     X, y = sample(6000, 0)
     m = DefaultModel().fit(X[:4000], y[:4000])
-    v = validate(m, X[4000:], y[4000:])
+    v = evaluate(m, X[4000:], y[4000:])
     p = m.predict_proba(X[4000:])[:, 1]
     assert v.auc == pytest.approx(roc_auc_score(y[4000:], p), abs=1e-12)
     assert v.gini == pytest.approx(2 * v.auc - 1)
@@ -90,12 +90,12 @@ def test_psi_flags_a_shifted_population():
     X, y = sample(4000, 1)
     m = DefaultModel().fit(X, y)
     shifted, y2 = sample(4000, 2, shift=0.6)
-    v = validate(m, shifted, y2)
+    v = evaluate(m, shifted, y2)
     psi_by_feature = v.features.set_index("feature")["psi"]
     assert psi_by_feature["leverage"] > 0.25
     assert v.score_psi > 0.1
     # Against an explicit reference sample instead of the training shares.
-    same = validate(m, shifted, y2, reference=shifted)
+    same = evaluate(m, shifted, y2, reference=shifted)
     assert same.features["psi"].max() == pytest.approx(0.0, abs=1e-12) and same.score_psi == pytest.approx(0.0, abs=1e-12)
 
 
@@ -103,7 +103,7 @@ def test_plots_draw(tmp_path):
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
     X, y = sample(3000, 3)
-    v = validate(DefaultModel().fit(X, y), X, y)
+    v = evaluate(DefaultModel().fit(X, y), X, y)
     for plot in (v.plot_roc, v.plot_ks, v.plot_calibration):
         ax = plot()
         assert ax.get_title()
@@ -116,3 +116,13 @@ def test_plots_draw(tmp_path):
 def test_one_class_is_an_error():
     with pytest.raises(ModelDataError, match="1 class"):
         auc(np.zeros(5), np.arange(5))
+
+
+def test_validate_is_a_deprecated_name_of_evaluate():
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame({"debt_ratio": rng.uniform(0, 1, 2000)})
+    y = (rng.uniform(size=2000) < X["debt_ratio"] / 4).astype(int)
+    m = DefaultModel().fit(X, y)
+    with pytest.warns(DeprecationWarning, match="renamed zjfin.model.evaluate"):
+        old = validate(m, X, y)
+    assert old.to_frame().equals(evaluate(m, X, y).to_frame())

@@ -375,13 +375,16 @@ class DefaultModel(ClassifierMixin, BaseEstimator):
     def _factor(self) -> float:
         return self.pdo / np.log(2.0)
 
-    def score(self, X: Any, y: Any = None) -> Any:
-        """Scorecard points per row (``y`` given: mean accuracy, as scikit-learn expects)."""
-        if y is not None:
-            return super().score(X, y)
+    def points(self, X: Any) -> np.ndarray:
+        """Scorecard points per row: more points are safer (see :meth:`points_table`)."""
         offset = self.base_score - self._factor * np.log(self.base_odds)
         # Points follow the regression's odds, before calibration.
         return offset - self._factor * self._linear_predictor(X)
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Mean accuracy on ``X`` and ``y``, as every scikit-learn classifier's ``score``
+        (scorecard points are :meth:`points`)."""
+        return super().score(X, y, sample_weight=sample_weight)
 
     def points_table(self) -> pd.DataFrame:
         """Points per bin of every selected feature, plus the base points.

@@ -19,6 +19,8 @@ Every figure is computed here from its definition (no black box):
 
 from __future__ import annotations
 
+import warnings
+
 from typing import Any
 
 import numpy as np
@@ -27,7 +29,7 @@ from scipy import stats
 
 from zjfin._errors import ModelDataError
 
-__all__ = ["ModelValidation", "auc", "ks_statistic", "psi", "validate"]
+__all__ = ["ModelValidation", "auc", "evaluate", "ks_statistic", "psi", "validate"]
 
 _SHARE_FLOOR = 1e-4
 _CALIBRATION_GROUPS = 10
@@ -211,8 +213,8 @@ def _axes(ax: Any) -> Any:
     return plot_axes(ax, (5.0, 4.0))
 
 
-def validate(model: Any, X: Any, y: Any, reference: Any = None) -> ModelValidation:
-    """Validate a fitted model on a sample.
+def evaluate(model: Any, X: Any, y: Any, reference: Any = None) -> ModelValidation:
+    """Evaluate a fitted model on a sample: discrimination, calibration, stability.
 
     Parameters
     ----------
@@ -236,7 +238,7 @@ def validate(model: Any, X: Any, y: Any, reference: Any = None) -> ModelValidati
     >>> X = pd.DataFrame({"debt_ratio": rng.uniform(0, 1, 3000)})
     >>> y = (rng.uniform(size=3000) < X["debt_ratio"] / 4).astype(int)
     >>> m = DefaultModel().fit(X[:2000], y[:2000])
-    >>> v = validate(m, X[2000:], y[2000:])
+    >>> v = evaluate(m, X[2000:], y[2000:])
     >>> bool(v.auc > 0.6), round(v.gini - (2 * v.auc - 1), 12)
     (True, 0.0)
     """
@@ -265,6 +267,14 @@ def validate(model: Any, X: Any, y: Any, reference: Any = None) -> ModelValidati
         "hosmer_lemeshow": statistic, "hosmer_lemeshow_p": p_value, "score_psi": psi(expected_score, actual_score),
     }
     return ModelValidation(metrics, table, _feature_table(model, X, y01, reference), y01, probability)
+
+
+def validate(model: Any, X: Any, y: Any, reference: Any = None) -> ModelValidation:
+    """Deprecated name of :func:`evaluate` (kept for one release; ``zjfin.validate`` checks
+    data, this scores a model)."""
+    warnings.warn("zjfin.model.validate is renamed zjfin.model.evaluate; the old name goes in the next release",
+                  DeprecationWarning, stacklevel=2)
+    return evaluate(model, X, y, reference)
 
 
 def _feature_table(model: Any, X: Any, y: np.ndarray, reference: Any) -> pd.DataFrame:
