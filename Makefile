@@ -35,7 +35,7 @@ test: install
 # installed into a fresh virtual environment, and there, from a folder outside the source
 # tree, every module imported and the demo run (tests/installed_package.py).
 test-wheel: install
-	rm -rf dist $(WHEEL_VENV)
+	rm -rf build dist $(WHEEL_VENV)
 	$(BIN)/python -m build --no-isolation --outdir dist . > dist.log 2>&1 || { cat dist.log; exit 1; }
 	@rm -f dist.log
 	$(PYTHON) -m venv $(WHEEL_VENV)

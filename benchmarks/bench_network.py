@@ -344,7 +344,8 @@ def time_zjfin(net: dict, repeat: int, n_jobs: int | None = None) -> dict:
     return {
         "guarantee_graph_s": statistics.median(graph_s), "guarantee_network_s": statistics.median(network_s),
         "total_s": statistics.median(total_s), "total_runs_s": total_s,
-        "steps_s": {k: statistics.median(run[k] for run in steps) for k in steps[0]},
+        # A step may be missing from a run ("waiting for lane 2" when lane 2 was done in time).
+        "steps_s": {k: statistics.median(run.get(k, 0.0) for run in steps) for k in dict.fromkeys(k for run in steps for k in run)},
         "graph_nodes": int(graph.n_nodes), "graph_pairs": int(graph.matrix.nnz), "guarantees_used": int(graph.guarantees_used),
         "circles": int(len(circles)), "high_risk_firms": int((engine.columns["guarantee_risk"] == "high").sum()),
         "max_chain_depth": int(engine.columns["chain_depth"].max()),
@@ -415,7 +416,7 @@ def time_networkx(net: dict, prefix: int | None) -> dict:
 
 
 def profile_zjfin(net: dict, top: int = 25) -> dict:
-    """cProfile one zjfin stage; the top cumulative entries in zjfin/risks/network.py and overall."""
+    """cProfile one zjfin stage; the top cumulative entries in zjfin/risks/network/ and overall."""
     import cProfile
     import pstats
 
@@ -436,8 +437,8 @@ def profile_zjfin(net: dict, top: int = 25) -> dict:
                                 "own_s": round(own, 4), "cumulative_s": round(cumulative, 4)})
         return sorted(entries, key=lambda e: -e["cumulative_s"])[:top]
 
-    inside = os.path.join("zjfin", "risks", "network.py")
-    # What the functions of network.py spend their time in (numpy, scipy, pyarrow calls).
+    inside = os.path.join("zjfin", "risks", "network") + os.sep
+    # What the functions of the network package spend their time in (numpy, scipy, pyarrow calls).
     callees = []
     for (file, line, name), (*_, callers) in stats.stats.items():
         for (caller_file, _, caller_name), (_, calls, own, cumulative) in callers.items():
@@ -445,7 +446,7 @@ def profile_zjfin(net: dict, top: int = 25) -> dict:
                 callees.append({"function": f"{Path(file).name}:{line}({name})", "called_from": caller_name, "calls": calls,
                                 "own_s": round(own, 4), "cumulative_s": round(cumulative, 4)})
     callees = sorted(callees, key=lambda e: -e["cumulative_s"])[:top]
-    return {"network_py": rows(lambda f: f.endswith(inside)), "callees": callees, "overall": rows(lambda f: True)}
+    return {"network_py": rows(lambda f: inside in f), "callees": callees, "overall": rows(lambda f: True)}
 
 
 # ------------------------------------------------------------------------------ memory
@@ -638,7 +639,7 @@ def main() -> None:
         if not all(row["peak_reset"] for row in figures["memory"]):
             print("    (the peak could not be reset after building the input: 'peak' includes building it)")
     if figures["profile"]:
-        print("  cProfile of one zjfin stage, top cumulative in zjfin/risks/network.py:")
+        print("  cProfile of one zjfin stage, top cumulative in zjfin/risks/network/:")
         for entry in figures["profile"]["network_py"]:
             print(f"    {entry['cumulative_s']:8.3f} s cum {entry['own_s']:8.3f} s own {entry['calls']:>6}×  {entry['function']}")
         print("  … and the calls they spend it in:")

@@ -1,0 +1,212 @@
+"""DebtRank (Battiston et al. 2012) on the guarantee graph: distress passed from borrowers
+to their guarantors, W_ij = min(1, amount_ij / equity_i), each firm propagating once.
+
+One scenario keeps a dense state over the nodes; several keep theirs on dense cells inside
+their guarantee groups, or as sorted (scenario, node) keys when the groups are too large.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from zjfin.risks.network.kernels import row_entries
+
+__all__ = ["debtrank", "debtrank_cells", "one_scenario", "debtrank_in_groups", "impact_matrix"]
+
+
+def debtrank(impact_by_borrower: sp.csr_matrix, seed_scenario: np.ndarray, seed_node: np.ndarray,
+             n_scenarios: int | None = None, max_steps: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """DebtRank (Battiston et al. 2012) for several independent seed scenarios at once.
+
+    In each scenario the seeds start at h = 1 and are distressed; at every step each firm j
+    distressed in the previous step passes W_ij · h_j to each guarantor i, h_i is capped at 1,
+    firms whose h became positive are distressed in the next step, and a firm that has
+    passed its distress on becomes inactive (each firm propagates once).
+
+    One scenario (the province-wide contagion) keeps its state in a dense array over the
+    nodes: every step is direct indexing. Several scenarios keep theirs as sorted
+    (scenario, node) keys, since a dense array per scenario would not fit. (Inside
+    :func:`guarantee_network`, where every scenario's guarantee group is known and laid
+    out as a range of nodes, they run on dense cells instead, with the same results.)
+
+    Parameters
+    ----------
+    impact_by_borrower : csr_matrix
+        Row j lists the guarantors i of borrower j with W_ij (the transpose of W).
+    seed_scenario, seed_node : int arrays
+        One entry per seed: its scenario number and node.
+    n_scenarios : int, optional
+    max_steps : int, optional
+        Stop after this many steps (default: until no firm is distressed).
+
+    Returns
+    -------
+    scenario, node, h : arrays
+        Every (scenario, node) with h > 0 at the end, sorted by scenario then node.
+
+    Examples
+    --------
+    Borrower 0 is guaranteed by 1 (W = 0.5), which is guaranteed by 2 (W = 0.4):
+
+    >>> wt = sp.csr_matrix(([0.5, 0.4], ([0, 1], [1, 2])), shape=(3, 3))
+    >>> debtrank(wt, np.array([0]), np.array([0]))[2].tolist()
+    [1.0, 0.5, 0.2]
+    """
+    seed_scenario, seed_node = np.asarray(seed_scenario, dtype=np.int64), np.asarray(seed_node, dtype=np.int64)
+    if seed_scenario.size and (seed_scenario == seed_scenario[0]).all():
+        # One scenario: a dense state over the nodes.
+        node, h = one_scenario(impact_by_borrower, np.unique(seed_node), max_steps)
+        return np.full(len(node), seed_scenario[0], dtype=np.int64), node, h
+    n = impact_by_borrower.shape[0]
+    keys = np.unique(seed_scenario * n + seed_node)
+    h = np.ones(len(keys))
+    frontier_keys, frontier_h = keys, h.copy()
+    done_keys, done_h = [], []
+    indptr, guarantor, weight = impact_by_borrower.indptr, impact_by_borrower.indices, impact_by_borrower.data
+    step = 0
+    while frontier_keys.size and (max_steps is None or step < max_steps):
+        scenario, borrower = np.divmod(frontier_keys, n)
+        at, counts = row_entries(indptr, borrower)
+        impact = weight[at] * np.repeat(frontier_h, counts)
+        target = np.repeat(scenario, counts) * n + guarantor[at]
+        positive = impact > 0  # a zero impact leaves the guarantor undistressed
+        target, impact = target[positive], impact[positive]
+        if not target.size:
+            break
+        # Sum what each (scenario, guarantor) receives this step: a hash, not a sort.
+        code, target_keys = pd.factorize(target, sort=False)
+        target_keys = np.asarray(target_keys, dtype=np.int64)
+        added = np.bincount(code, weights=impact, minlength=len(target_keys))
+        where = np.searchsorted(keys, target_keys)
+        found = where < len(keys)
+        found[found] = keys[where[found]] == target_keys[found]
+        # Already distressed or inactive: h grows, but it has propagated (or will) already.
+        h[where[found]] = np.minimum(1.0, h[where[found]] + added[found])
+        order = np.argsort(target_keys[~found])
+        new_keys, new_h = target_keys[~found][order], np.minimum(1.0, added[~found][order])
+        place = np.searchsorted(keys, new_keys)
+        keys, h = np.insert(keys, place, new_keys), np.insert(h, place, new_h)
+        # Scenarios with nothing left to propagate are finished: set their firms aside so
+        # later steps search and grow only the scenarios still spreading.
+        spreading = np.zeros(int(keys[-1] // n) + 1 if keys.size else 0, dtype=bool)
+        spreading[new_keys // n] = True
+        still = spreading[keys // n]
+        done_keys.append(keys[~still])
+        done_h.append(h[~still])
+        keys, h = keys[still], h[still]
+        frontier_keys, frontier_h = new_keys, new_h
+        step += 1
+    keys = np.concatenate([*done_keys, keys])
+    h = np.concatenate([*done_h, h])
+    order = np.argsort(keys, kind="stable")
+    scenario, node = np.divmod(keys[order], n)
+    return scenario, node, h[order]
+
+
+def debtrank_cells(impact_by_borrower: sp.csr_matrix, cell_start: np.ndarray, node_start: np.ndarray,
+                    seed_scenario: np.ndarray, seed_node: np.ndarray, max_steps: int | None,
+                    sorted_frontier: bool) -> tuple[np.ndarray, np.ndarray]:
+    """DebtRank for scenarios whose states share one dense array of cells: scenario s owns
+    cells ``cell_start[s]`` … ``cell_start[s + 1] − 1``, one per node from ``node_start[s]``
+    on. For one scenario that is a cell per node. For several, each owns the nodes its
+    distress cannot leave (its guarantee group, laid out side by side), so the cell a
+    guarantor's share lands in is found by an addition, with no search.
+
+    Returns (cell, h) where h > 0, by cell. The frontier (seeds first) is taken in cell
+    order when ``sorted_frontier``, else in the order its cells were given or first
+    reached: that order is the order in which a guarantor's shares are added up.
+    """
+    indptr, guarantor, weight = impact_by_borrower.indptr, impact_by_borrower.indices, impact_by_borrower.data
+    base = cell_start[:-1] - node_start  # cell = base[scenario] + node
+    h = np.zeros(int(cell_start[-1]))
+    received = np.zeros(len(h))
+
+    def distinct(cells: np.ndarray) -> np.ndarray:  # a hash keeps first appearances; sort only those
+        once = pd.unique(cells)
+        return np.sort(once) if sorted_frontier else once
+
+    cell = distinct(base[seed_scenario] + seed_node)
+    h[cell] = 1.0
+    # A cell becomes positive once, when it joins a frontier: the frontiers together are
+    # the cells with h > 0, so no scan of all cells is needed at the end.
+    frontiers = [cell]
+    step = 0
+    while cell.size and (max_steps is None or step < max_steps):
+        offset = base[np.searchsorted(cell_start, cell, side="right") - 1]
+        at, counts = row_entries(indptr, cell - offset)
+        impact = weight[at] * np.repeat(h[cell], counts)
+        positive = impact > 0  # a zero impact leaves the guarantor undistressed
+        target = (guarantor[at] + np.repeat(offset, counts))[positive]
+        impact = impact[positive]
+        if not target.size:
+            break
+        # What each guarantor receives this step, summed in the order of the guarantees.
+        np.add.at(received, target, impact)
+        before = h[target]
+        # A cell named twice gets the same value twice: both read the state before the step.
+        h[target] = np.minimum(1.0, before + received[target])
+        received[target] = 0.0
+        # Already distressed or inactive: h grows, no second propagation.
+        cell = distinct(target[before == 0])
+        frontiers.append(cell)
+        step += 1
+    cell = np.sort(np.concatenate(frontiers))
+    return cell, h[cell]
+
+
+def one_scenario(impact_by_borrower: sp.csr_matrix, seed_node: np.ndarray,
+                  max_steps: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One DebtRank scenario on a cell per node, the seeds taken in the order given:
+    (node, h) where h > 0, by node."""
+    n = impact_by_borrower.shape[0]
+    return debtrank_cells(impact_by_borrower, np.array([0, n], dtype=np.int64), np.zeros(1, dtype=np.int64),
+                           np.zeros(len(seed_node), dtype=np.int64), seed_node, max_steps, sorted_frontier=False)
+
+
+def debtrank_in_groups(impact_by_borrower: sp.csr_matrix, seed_node: np.ndarray, group_start: np.ndarray,
+                        group_size: np.ndarray, budget: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One DebtRank scenario per seed node (in the numbering where every guarantee group is
+    a range of nodes: ``group_start`` and ``group_size`` of each seed's group). Scenarios
+    whose groups fit in ``budget`` cells in all run together on dense cells; any others
+    (groups too large for that) run on sorted keys. Returns (scenario, node, h) for h > 0,
+    in no particular order."""
+    k = len(seed_node)
+    by_size = np.argsort(group_size, kind="stable")
+    dense = np.zeros(k, dtype=bool)
+    dense[by_size[np.cumsum(group_size[by_size]) <= budget]] = True
+    parts = []
+    together = np.flatnonzero(dense)
+    if together.size:
+        cell_start = np.zeros(together.size + 1, dtype=np.int64)
+        np.cumsum(group_size[together], out=cell_start[1:])
+        # Sorted frontiers: (scenario, node) order, as debtrank() sums on its sorted keys.
+        cell, h = debtrank_cells(impact_by_borrower, cell_start, group_start[together], np.arange(together.size),
+                                  seed_node[together], None, sorted_frontier=True)
+        scenario = np.searchsorted(cell_start, cell, side="right") - 1
+        parts.append((together[scenario], cell - cell_start[scenario] + group_start[together][scenario], h))
+    apart = np.flatnonzero(~dense)
+    if apart.size:
+        scenario, node, h = debtrank(impact_by_borrower, np.arange(apart.size), seed_node[apart])
+        parts.append((apart[scenario], node, h))
+    if not parts:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
+    return tuple(np.concatenate(column) for column in zip(*parts))
+
+
+def impact_matrix(matrix: sp.csr_matrix, node_equity: np.ndarray, guarantor: np.ndarray) -> sp.csr_matrix:
+    """W transposed: row j (borrower) lists guarantors i with W_ij = min(1, amount / equity_i);
+    W = 1 when the guarantor's equity is ≤ 0 or unknown (a firm outside the dataset), and
+    0 for an amount of 0 (kept as a stored entry, so the structure is the transpose's).
+    ``guarantor`` is the row of each stored entry."""
+    # Divided, not multiplied by 1 / equity: 24.5 / 49 is 0.5 exactly, 24.5 · (1/49) is not.
+    equity = node_equity[guarantor]
+    amount = matrix.data
+    w = np.ones(len(amount))  # W = 1 where equity is ≤ 0 or unknown
+    np.divide(amount, equity, out=w, where=np.isfinite(equity) & (equity > 0))
+    np.minimum(w, 1.0, out=w)
+    w[~(amount > 0)] = 0.0
+    # CSR → CSC keeps every stored entry; read column-major it is the transpose in CSR.
+    by_borrower = sp.csr_matrix((w, matrix.indices, matrix.indptr), shape=matrix.shape).tocsc()
+    return sp.csr_matrix((by_borrower.data, by_borrower.indices, by_borrower.indptr), shape=matrix.shape)
