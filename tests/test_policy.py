@@ -98,6 +98,7 @@ EDGES: dict[str, tuple[list, list]] = {
     "pledges.volatility_window": ([60, 10_000], [59, 1]),
     "pledges.min_returns": ([2, 250], [1, 251]),
     "pledges.trading_days_per_year": WHOLE_AT_LEAST_1,
+    "pledges.max_price_age_days": WHOLE_AT_LEAST_1,
     "pledges.high_hit_probability": ([0.2, 1.0], [below(0.2), above(1.0)]),
     "pledges.medium_hit_probability": ([0.0, 0.5], [below(0.0), above(0.5)]),
     "pledges.max_pledge_ratio": SHARE,

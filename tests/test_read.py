@@ -24,6 +24,7 @@ from pandas.testing import assert_frame_equal
 from zjfin._errors import InputFileError, ParameterError, ZjfinError
 from zjfin._read import NULL_TOKENS, Dataset, read_dataset, read_table, write_dataset
 from zjfin._schema import table_schema, validation_codes
+from builders import firm_ids
 
 # --------------------------------------------------------------------------------------
 # helpers
@@ -620,7 +621,9 @@ def test_read_dataset_matches_stems_and_aliases(tmp_path):
     assert len(ds.firms) == 3 and len(ds["financials"]) == 1 and "loans" not in ds
     assert Path(ds.sources["firms"].path).name == "企业基本信息.csv"
     assert ds.sources["guarantees"].format == "csv" and ds.sources["financials"].format == "xlsx"
-    assert ds.findings.empty and ds.name == tmp_path.name
+    # A data file that is no table is not read, and said so (no table resembles "notes").
+    assert ds.findings[["file", "code", "value", "table"]].values.tolist() == [["notes.csv", "unmatched_file", "notes.csv", ""]]
+    assert ds.name == tmp_path.name
 
 
 def test_read_dataset_collects_findings_of_all_tables(tmp_path):
@@ -806,7 +809,9 @@ def _has_value(cell) -> bool:
 def _check_cells(table, frame, findings, columns, rows):
     """Every typed cell with a value either converted or is a finding; every finding is a missing cell."""
     schema = table_schema(table)
-    flagged = set(zip(findings["row"], findings["column"]))
+    # Notes that keep the value (a rate column read as per cent) do not blank a cell.
+    blanking = findings[~findings["code"].isin(["read_as_percent"])]
+    flagged = set(zip(blanking["row"], blanking["column"]))
     for j, name in enumerate(columns):
         kind = schema.column(name).type
         out = frame[name]
@@ -934,7 +939,6 @@ def test_property_random_bytes(tmp_path, table, body, with_header, suffix):
 # --- ragged rows, percent headers, text dtype, full-width digits -------------------------
 
 def test_ragged_row_is_rejected_not_the_file(tmp_path):
-    from builders import firm_ids
     from zjfin._read import Dataset
     from zjfin._validate import validate
 
@@ -964,7 +968,6 @@ def test_ragged_row_is_rejected_not_the_file(tmp_path):
 
 
 def test_percent_header_scales_ratio_columns(tmp_path):
-    from builders import firm_ids
 
     p = tmp_path / "bonds.csv"
     p.write_text(f"债券代码,发行人统一社会信用代码,债券余额,到期日,票面利率（%）\nB1,{firm_ids(1)[0]},1,2020-01-01,3.5\nB2,{firm_ids(1)[0]},1,2020-01-01,6.5%\n",
@@ -988,7 +991,6 @@ def test_text_columns_have_one_dtype_whatever_the_content(tmp_path):
 
 
 def test_full_width_digits_and_unicode_minus(tmp_path):
-    from builders import firm_ids
 
     p = tmp_path / "financials.csv"
     p.write_text(
@@ -1007,3 +1009,32 @@ def test_dataset_tab_completion_lists_its_tables(tables):
     ds = Dataset(tables)
     assert {"firms", "financials", "tables_present"} <= set(dir(ds))
     assert ds.firms is ds["firms"]
+
+
+@pytest.mark.parametrize("body", [
+    "{h}\n{a},甲\r乙,330102,C1711,5\n{b},丙,330102,C1711,6\n",        # a bare CR inside an unquoted field
+    "{h}\r\n{a},甲\n乙,330102,C1711,5\r\n{b},丙,330102,C1711,6\r\n",  # a bare LF in a CRLF file
+])
+def test_bare_line_break_is_read_as_pandas_reads_it(tmp_path, body):
+    ids = firm_ids(2)
+    path = tmp_path / "firms.csv"
+    path.write_bytes(body.format(h="firm_id,name,region_code,industry_code,employees", a=ids[0], b=ids[1]).encode())
+    frame, _, findings = read_table(path, "firms")
+    expected = pd.read_csv(path, dtype=str, keep_default_na=False)
+    # The same records as pandas (the break ends a record), the broken ones rejected by row number.
+    assert frame["firm_id"].tolist() == expected["firm_id"].tolist()
+    assert findings[["row", "code"]].values.tolist() == [[2, "wrong_field_count"], [3, "wrong_field_count"]]
+    assert frame.loc[frame["_row"] == 4, "name"].tolist() == ["丙"]
+
+
+def test_an_unparseable_record_is_one_rejected_row(tmp_path):
+    import csv as _csv
+
+    ids = firm_ids(2)
+    huge = "x" * (_csv.field_size_limit() + 10)  # beyond the csv module's field limit: a parser error
+    path = tmp_path / "firms.csv"
+    path.write_text(f"firm_id,name,region_code,industry_code,employees\n{ids[0]},{huge}\n{ids[1]},丙,330102,C1711,6\n"
+                    f"{ids[0]},乙\n", encoding="utf-8")
+    frame, _, findings = read_table(path, "firms")
+    assert frame.loc[frame["_row"] == 3, "name"].tolist() == ["丙"]
+    assert sorted(findings.loc[findings["code"] == "wrong_field_count", "row"]) == [2, 4]

@@ -87,7 +87,7 @@ def _negative_coupon(t):
 
 def _above_max(t):
     t.update(with_extra_tables(t))
-    t["bonds"]["coupon_rate"] = [6.5]  # 650 %: a percent written as a number
+    t["bonds"]["coupon_rate"] = [650.0]  # beyond even a per-cent reading
 
 
 def _uscc_malformed(t):
@@ -184,6 +184,52 @@ def _unmatched_stock(t):
                                 "date": pd.to_datetime(["2019-03-29"] * 3), "close": [10.0, 11.0, 12.0]})
 
 
+def _placeholder_date(t):
+    t.update(with_extra_tables(t))
+    t["guarantees"]["start_date"] = pd.Series(["1900-1-1"], dtype=object)  # a bank's "unknown"
+
+
+def _read_as_percent(t):
+    t.update(with_extra_tables(t))
+    t["bonds"]["coupon_rate"] = [8.7]  # 8.7 %, as a data terminal writes it
+
+
+def _key_generated(t):
+    t["firms"]["stock_code"] = pd.Series(["600000.SH", None, None], dtype=object)
+    t["pledges"] = pd.DataFrame({"stock_code": ["600000"], "pledger_id": ["张三"], "pledged_shares": [1e6],
+                                 "liquidation_price": [5.0], "start_date": pd.to_datetime(["2018-06-01"])})
+
+
+def _event_collapsed(t):
+    t.update(with_extra_tables(t))
+    bond = t["bonds"].iloc[0]
+    t["bonds"] = pd.DataFrame({"bond_id": ["B1", "B1"], "issuer_id": [bond["issuer_id"]] * 2,
+                               "amount_outstanding": [1e8, np.nan], "maturity_date": [bond["maturity_date"]] * 2,
+                               "event_date": pd.to_datetime(["2018-05-02", "2018-11-20"]),
+                               "event": ["未按时兑付回售款", "未按时兑付本息"]})
+
+
+def _status_implied(t):
+    _event_collapsed(t)
+    t["bonds"] = t["bonds"].iloc[[1]]
+
+
+def _unresolved_name(t):
+    t.update(with_extra_tables(t))
+    t["bonds"] = t["bonds"].assign(issuer_id=[None], issuer_name=["不存在的公司"])
+
+
+def _zero_amount(t):
+    t.update(with_extra_tables(t))
+    t["guarantees"]["amount"] = [0.0]
+
+
+def _stale_price(t):
+    t["firms"]["stock_code"] = pd.Series(["600000.SH", None, None], dtype=object)
+    t["prices"] = pd.DataFrame({"stock_code": ["600000.SH"] * 2, "date": pd.to_datetime(["2019-03-01", "2019-03-04"]),
+                                "close": [10.0, 10.5]})
+
+
 CASES = [
     ("missing_value", _missing_value, "firms", True),
     ("bad_number", _bad_number, "financials", True),
@@ -216,6 +262,14 @@ CASES = [
     ("date_order", _date_order, "guarantees", False),
     ("unmatched_stock", _unmatched_stock, "prices", True),
     ("guarantee_inactive", _guarantee_inactive, "guarantees", True),
+    ("placeholder_date", _placeholder_date, "guarantees", False),
+    ("read_as_percent", _read_as_percent, "bonds", False),
+    ("key_generated", _key_generated, "pledges", False),
+    ("event_collapsed", _event_collapsed, "bonds", False),
+    ("status_implied", _status_implied, "bonds", False),
+    ("unresolved_name", _unresolved_name, "bonds", True),
+    ("zero_amount", _zero_amount, "guarantees", False),
+    ("stale_price", _stale_price, "prices", False),
 ]
 
 
@@ -268,7 +322,9 @@ def test_size_unknown_is_a_screening_warning():
 
 def test_every_code_in_the_catalogue_is_tested():
     # unknown_column, size_unknown, amount_missing and id_too_long are tested below; wrong_field_count in test_read.py.
-    tested = {c[0] for c in CASES} | {"unknown_column", "size_unknown", "amount_missing", "id_too_long", "wrong_field_count"}
+    # unmatched_file in test_read.py (it concerns a folder).
+    tested = {c[0] for c in CASES} | {"unknown_column", "size_unknown", "amount_missing", "id_too_long", "wrong_field_count",
+                                      "unmatched_file"}
     assert tested == set(validation_codes().index)
 
 
@@ -456,3 +512,49 @@ def test_any_ids_with_the_policy(tables):
     assert report.firms == {"read": 3, "screened": 2, "not_screened": 1}
     res = zjfin.screen(ds, as_of=AS_OF, policy=zjfin.Policy.default().update({"validation": {"firm_id_format": "any"}}))
     assert res.screening["firm_id"].tolist() == ids
+
+
+def test_default_report_rows_fold_into_the_bond_latest_state():
+    # The balance is given only on the earlier event: the bond keeps it, and both rows count as used.
+    tables = minimal_tables()
+    _event_collapsed(tables)
+    report = run(tables)
+    bonds = report.dataset["bonds"]
+    assert bonds["bond_id"].tolist() == ["B1"] and bonds["amount_outstanding"].tolist() == [1e8]
+    assert bonds["event"].tolist() == ["未按时兑付本息"] and bonds["status"].tolist() == ["defaulted"]
+    assert found(report, "duplicate_key").empty
+    note = found(report, "event_collapsed")
+    assert note["row"].tolist() == [2] and note["value"].tolist() == ["未按时兑付回售款"]
+    rows = report.rows.set_index("table").loc["bonds"]
+    assert (rows["read"], rows["used"], rows["rejected"]) == (2, 2, 0)
+
+
+def test_names_and_stock_codes_find_their_firms():
+    tables = minimal_tables()
+    ids = tables["firms"]["firm_id"].tolist()
+    tables["firms"]["stock_code"] = pd.Series(["600000.SH", None, None], dtype=object)
+    names = tables["firms"]["name"].tolist()
+    tables["bonds"] = pd.DataFrame({"bond_id": ["B1", "B2"], "issuer_name": [f" {names[1]} ", "不存在"],
+                                    "amount_outstanding": [1e8, 1e8], "maturity_date": pd.to_datetime(["2020-01-01"] * 2)})
+    tables["pledges"] = pd.DataFrame({"pledge_id": ["C1", "C2"], "stock_code": ["sh600000", "600000.SH"],
+                                      "pledger_id": [names[2], "李四"], "pledgee": ["某证券", "某银行"],
+                                      "pledged_shares": [1e6, 2e6], "liquidation_price": [5.0, 6.0],
+                                      "start_date": pd.to_datetime(["2018-06-01"] * 2)})
+    report = run(tables)
+    bonds, pledges = report.dataset["bonds"], report.dataset["pledges"]
+    assert bonds["issuer_id"].tolist() == [ids[1]]
+    assert found(report, "unresolved_name")["value"].tolist() == ["不存在"]
+    assert pledges["company_id"].tolist() == [ids[0], ids[0]]
+    # A pledger named like a firm of the dataset is that firm; a person stays as given.
+    assert pledges["pledger_id"].tolist() == [ids[2], "李四"]
+    # The amount owed comes from the liquidation line: no missing_value for loan_amount.
+    assert found(report, "missing_value").empty
+
+
+def test_a_shared_name_resolves_to_no_firm():
+    tables = minimal_tables()
+    tables["firms"]["name"] = ["同名公司", "同名公司", "其他"]
+    tables["bonds"] = pd.DataFrame({"bond_id": ["B1"], "issuer_name": ["同名公司"], "amount_outstanding": [1e8],
+                                    "maturity_date": pd.to_datetime(["2020-01-01"])})
+    report = run(tables)
+    assert report.dataset["bonds"].empty and found(report, "unresolved_name")["rejects"].all()

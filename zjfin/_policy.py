@@ -244,6 +244,7 @@ CONSTRAINTS: dict[str, tuple[Constraint, ...]] = {
     # A sample standard deviation needs two returns.
     "pledges.min_returns": (Whole(2), Compare("<=", "pledges.volatility_window")),
     "pledges.trading_days_per_year": (Whole(1),),
+    "pledges.max_price_age_days": (Whole(1),),
     "pledges.high_hit_probability": (_SHARE,),
     "pledges.medium_hit_probability": (_SHARE, Compare("<=", "pledges.high_hit_probability")),
     "pledges.max_pledge_ratio": (_SHARE,),

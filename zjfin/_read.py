@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import difflib
 import hashlib
 import io
 import os
@@ -45,6 +46,12 @@ _FALSE = {"false", "f", "no", "n", "0", "0.0", "否", "无", "×", "✗", "错"}
 #: Spreadsheet row of the first data row: the header is row 1.
 FIRST_DATA_ROW = 2
 _HEADER_UNIT = re.compile(r"[(（\[【]\s*(元|万元|亿元|yuan|10k_yuan|100m_yuan)\s*[)）\]】]\s*$", re.I)
+# Share counts whose header states 万股 (10,000 shares), as exchange disclosures give them.
+_HEADER_SHARES = re.compile(r"[(（\[【]\s*万股\s*[)）\]】]\s*$")
+#: Scale of a column whose header names its own unit (money units are in MONEY_UNITS).
+_STATED_FACTORS = {"percent": 0.01, "10k_shares": 1e4}
+# Dates before this are placeholders (1900-1-1 for "unknown" in bank exports), not dates.
+_PLACEHOLDER_BEFORE = np.datetime64("1901-01-01", "ns")
 _HEADER_PERCENT = re.compile(r"[(（\[【]\s*[%％]\s*[)）\]】]\s*$")
 _FINDING_COLUMNS = ["table", "file", "row", "key", "column", "value", "code"]
 
@@ -180,14 +187,24 @@ def _resolve_unit(unit: str | Mapping[str, str] | None, table: str) -> str:
     return value
 
 
-def _find_table_files(folder: Path) -> dict[str, Path]:
-    """Match the files of a folder to tables by file stem (name or alias)."""
-    stems: dict[str, str] = {}
-    for table in input_tables():
-        schema = table_schema(table)
-        for stem in (table, *schema.aliases):
-            stems[header_key(stem)] = table
+def _table_stems() -> dict[str, str]:
+    """Every file stem (header key of a table name or alias) and its table."""
+    return {header_key(stem): table for table in input_tables() for stem in (table, *table_schema(table).aliases)}
+
+
+def _closest_table(stem: str) -> str | None:
+    """The table a file name most resembles (``guarantee`` → ``guarantees``), if any."""
+    stems = _table_stems()
+    match = difflib.get_close_matches(header_key(stem), list(stems), n=1, cutoff=0.75)
+    return stems[match[0]] if match else None
+
+
+def _find_table_files(folder: Path) -> tuple[dict[str, Path], list[Path]]:
+    """Match the files of a folder to tables by file stem (name or alias); also return the
+    data files that match no table."""
+    stems = _table_stems()
     found: dict[str, Path] = {}
+    unmatched: list[Path] = []
     for path in sorted(folder.iterdir()):
         if not path.is_file() or path.name.startswith((".", "~$")):
             continue
@@ -195,11 +212,22 @@ def _find_table_files(folder: Path) -> dict[str, Path]:
             continue
         table = stems.get(header_key(path.stem))
         if table is None:
+            unmatched.append(path)
             continue
         if table in found:
             raise InputFileError(path, f"a second file for table {table!r} (the first is {found[table].name})")
         found[table] = path
-    return found
+    return found, unmatched
+
+
+def _unmatched_findings(unmatched: list[Path]) -> pd.DataFrame:
+    """One warning per data file that is not read, naming the table it may be meant for."""
+    if not unmatched:
+        return _empty_findings()
+    guesses = [_closest_table(p.stem) for p in unmatched]
+    return pd.DataFrame({
+        "table": [g or "" for g in guesses], "file": [p.name for p in unmatched], "row": 0, "key": "", "column": "",
+        "value": [f"{p.name} → {g}?" if g else p.name for p, g in zip(unmatched, guesses)], "code": "unmatched_file"})
 
 
 def read_dataset(
@@ -239,12 +267,14 @@ def read_dataset(
     folder = Path(path)
     if not folder.is_dir():
         raise InputFileError(folder, "is not a folder (a dataset is a folder with one file per table)")
-    files = _find_table_files(folder)
+    files, unmatched = _find_table_files(folder)
     for table in input_tables():
         if table_schema(table).required and table not in files:
             accepted = ", ".join(f"{table}{ext}" for ext in (".csv", ".xlsx", ".parquet"))
-            raise InputFileError(folder, f"required table {table!r} is missing (expected a file such as {accepted})")
-    tables, sources, findings = {}, {}, []
+            near = [p.name for p in unmatched if _closest_table(p.stem) == table]
+            hint = f"; {near[0]} looks like it: rename it {table}{Path(near[0]).suffix}" if near else ""
+            raise InputFileError(folder, f"required table {table!r} is missing (expected a file such as {accepted}){hint}")
+    tables, sources, findings = {}, {}, [_unmatched_findings(unmatched)]
     for table in (t for t in input_tables() if t in files):  # firms first, whatever the file names
         frame, source, problems = read_table(files[table], table, unit=_resolve_unit(unit, table))
         tables[table], sources[table] = frame, source
@@ -302,9 +332,12 @@ def read_table(path: str | os.PathLike[str], table: str, unit: str = "yuan") -> 
 
 def _rename_headers(raw: pd.DataFrame, schema: TableSchema, path: Path, source: Source) -> pd.DataFrame:
     mapping = schema.header_map()
+    ambiguous = {header_key(h): (h, rule) for h, rule in schema.raw.get("ambiguous_headers", {}).items()}
     rename, seen = {}, {}
     for header in raw.columns:
         canonical = mapping.get(header_key(header))
+        if canonical is None and header_key(header) in ambiguous:
+            canonical = _reading(raw[header], str(header), *ambiguous[header_key(header)], schema, path)
         if canonical is None:
             source.ignored_columns.append(str(header))
             continue
@@ -315,14 +348,58 @@ def _rename_headers(raw: pd.DataFrame, schema: TableSchema, path: Path, source: 
         stated = _HEADER_UNIT.search(str(header))
         if _HEADER_PERCENT.search(str(header)) and schema.column(canonical).unit == "ratio":
             source.column_units[canonical] = "percent"  # 票面利率（%）: 3.5 means 0.035
+        elif _HEADER_SHARES.search(str(header)) and schema.column(canonical).unit == "share":
+            source.column_units[canonical] = "10k_shares"  # 质押股数(万股): 3,556 means 35,560,000 shares
         elif stated and schema.column(canonical).is_money:
             source.column_units[canonical] = _UNIT_ALIASES.get(stated.group(1), stated.group(1).lower())
-    missing = [c for c in schema.required_names if c not in seen]
+    missing = [c for c in schema.required_names if c not in seen and not _supplied_otherwise(schema, c, seen)]
     if missing:
         detail = "; ".join(f"{c} (header {schema.column(c).label_zh} or {c})" for c in missing)
         raise InputFileError(path, f"missing required column(s): {detail}")
     source.columns = {v: k for k, v in seen.items()}
     return raw[list(rename)].rename(columns=rename)
+
+
+def _supplied_otherwise(schema: TableSchema, name: str, present: Mapping[str, str]) -> bool:
+    """Whether a required column the file lacks comes from elsewhere: a key zjfin makes
+    (``generate_key``), a firm found by another column (``resolve``), or a value the
+    other columns may stand in for (``required_unless``, judged row by row in validation)."""
+    cons = schema.column(name).constraints
+    if schema.raw.get("generate_key") and schema.primary_key and schema.primary_key[0] == name:
+        return True
+    if cons.get("resolve", {}).get("from") in present:
+        return True
+    return any(other in present for other in cons.get("required_unless", {}))
+
+
+def _reading(cells: pd.Series, header: str, listed: str, rule: dict[str, Any], schema: TableSchema, path: Path) -> str:
+    """The column an ambiguous header means, when its values tell (every reading has a list
+    of allowed values and exactly one holds them all); else the file is refused, naming the
+    readings: a guess would give the column the wrong meaning without a word.
+
+    Examples
+    --------
+    >>> from zjfin._schema import table_schema
+    >>> g = table_schema("guarantees")
+    >>> _reading(pd.Series(["Chain", "Focus", None]), "担保类型", "担保类型", g.raw["ambiguous_headers"]["担保类型"], g, Path("g.csv"))
+    'structure'
+    """
+    readings = rule["readings"]
+    values = pd.Series(cells, dtype=object).dropna().astype(str).str.strip()
+    values = set(values[values != ""])
+    fits = []
+    for name in readings:
+        cons = schema.column(name).constraints
+        if "enum" not in cons:
+            fits = None  # a reading with free values: the values cannot decide
+            break
+        allowed = {v.lower() for v in cons["enum"]} | {str(a).lower() for a in cons.get("enum_aliases", {})}
+        if values and {v.lower() for v in values} <= allowed:
+            fits.append(name)
+    if fits is not None and len(fits) == 1:
+        return fits[0]
+    shown = " or ".join(f"{name} ({schema.column(name).label_zh})" for name in readings)
+    raise InputFileError(path, f"column {header!r} could mean {shown}; zjfin does not guess: {rule['hint']}")
 
 
 def _decode(data: bytes, path: Path) -> tuple[str, str]:
@@ -383,10 +460,25 @@ def _read_csv(data: bytes, path: Path, schema: TableSchema) -> tuple[pd.DataFram
 
 
 def _read_csv_records(text: str, delimiter: str, header: list[str]) -> tuple[pd.DataFrame, dict[int, int]]:
-    """Slow path for CSVs with ragged rows: the csv module, rows padded or cut to the header."""
-    records = list(csv.reader(io.StringIO(text), delimiter=delimiter))[1:]
+    """Slow path for CSVs with ragged or malformed rows: the csv module, record by record,
+    rows padded or cut to the header. A record the csv module cannot parse becomes an
+    empty row with a field count of 0 (rejected with its row number); reading goes on."""
+    # newline="": a bare \r or \n ends a record outside quotes, as pandas reads it.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records: list[list[str]] = []
+    broken: set[int] = set()
+    while True:
+        try:
+            records.append(next(reader))
+        except StopIteration:
+            break
+        except csv.Error:
+            broken.add(len(records))
+            records.append([])
+    records = records[1:]
     width = len(header)
-    ragged = {FIRST_DATA_ROW + i: len(r) for i, r in enumerate(records) if len(r) != width and any(f.strip() for f in r)}
+    ragged = {FIRST_DATA_ROW + i: len(r) for i, r in enumerate(records)
+              if (len(r) != width and any(f.strip() for f in r)) or i + 1 in broken}
     body = [(r + [""] * width)[:width] for r in records]
     frame = pd.DataFrame(body, columns=header, dtype=object) if body else pd.DataFrame(columns=header, dtype=object)
     return frame, ragged
@@ -490,8 +582,8 @@ def _conform_frame(
             stripped = text.str.replace(r"[%％]\s*$", "", regex=True)  # the header already says percent
             cells = stripped.where(stripped.notna(), text)
         values, bad = _CONVERTERS[column.type](cells)
-        if stated == "percent":
-            factor = 0.01
+        if stated in _STATED_FACTORS:
+            factor = _STATED_FACTORS[stated]
         else:
             factor = MONEY_UNITS[stated or unit] if column.is_money else 1.0
         if factor != 1.0:
@@ -522,11 +614,45 @@ def _conform_frame(
                     }
                 )
             )
+        if column.type == "date":
+            placeholder = values < _PLACEHOLDER_BEFORE  # NaT compares False
+            if placeholder.any():
+                findings.append(_note(table, file, rows[placeholder], keys(placeholder), column.name,
+                                      cell_text(raw[column.name][placeholder]), "placeholder_date"))
+                values = np.where(placeholder, np.datetime64("NaT"), values)
+        elif (column.type == "float" and column.unit == "ratio" and column.constraints.get("max") == 1 and stated is None
+              and _reads_as_percent(values)):
+            # A rate above 1 is per cent written without its sign (票面利率 8.7): read it so, and say so.
+            # One note, on the row of the largest rate (the figure it quotes).
+            at = np.zeros(n, dtype=bool)
+            at[np.nanargmax(values)] = True
+            findings.append(_note(table, file, rows[at], keys(at), column.name,
+                                  np.array([f"largest {np.nanmax(values):g}"], dtype=object), "read_as_percent"))
+            values = values * 0.01
         # Text stays object dtype whatever the content, on pandas 2 and 3 alike.
         out[column.name] = as_text(values) if column.type == "str" else values
     frame = pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
     frame["_row"] = rows
+    if schema.raw.get("generate_key") and schema.primary_key and schema.primary_key[0] not in raw.columns and n:
+        # A layout without contract ids (exchange disclosures): the file and row are the id.
+        key = schema.primary_key[0]
+        frame[key] = as_text(np.char.add(f"{file or table}:", rows.astype(str)).astype(object))
+        findings.append(_note(table, file, rows[:1], frame[key].to_numpy(dtype=object)[:1], key, np.array([""], dtype=object),
+                              "key_generated"))
     return frame, _concat_findings(findings)
+
+
+def _note(table: str, file: str | None, rows: np.ndarray, keys: np.ndarray, column: str, values: np.ndarray,
+          code: str) -> pd.DataFrame:
+    """Findings of one code for the given rows."""
+    return pd.DataFrame({"table": table, "file": file or "", "row": rows, "key": keys, "column": column,
+                         "value": values, "code": code})
+
+
+def _reads_as_percent(values: np.ndarray) -> bool:
+    """A rate column written in per cent: some value above 1 and none above 100."""
+    finite = values[np.isfinite(values)]
+    return bool(finite.size) and 1.0 < float(finite.max()) <= 100.0
 
 
 _BAD_CODE = {"float": "bad_number", "int": "bad_number", "date": "bad_date", "bool": "bad_bool", "str": "bad_text"}

@@ -35,7 +35,7 @@ _TYPES = {"str", "int", "float", "date", "bool", "list"}
 # Characters ignored when matching a header to a name or alias.
 _HEADER_NOISE = re.compile(r"[\s_\-()（）\[\]【】:：]+")
 # Unit suffixes often appended to statement headers: 营业收入（万元）, revenue (yuan).
-_UNIT_SUFFIX = re.compile(r"[(（\[【]\s*(元|万元|亿元|人|亩|股|%|yuan|10k_yuan|100m_yuan)\s*[)）\]】]\s*$", re.I)
+_UNIT_SUFFIX = re.compile(r"[(（\[【]\s*(元|万元|亿元|人|亩|股|万股|%|yuan|10k_yuan|100m_yuan)\s*[)）\]】]\s*$", re.I)
 
 
 def header_key(header: object) -> str:

@@ -231,17 +231,21 @@ def validate(
             col.add(pd.DataFrame({"table": [table], "file": [col.file(table)], "row": [1], "key": [""],
                                             "column": [header], "value": [header], "code": ["unknown_column"]}))
 
+    _resolve_firms(col, work)
+    _imply_from_events(col, work)
     for table in work.tables_present():
         _check_columns(col, work, table, policy, today_ts)
 
     # Duplicates are judged among rows that are otherwise usable: the first usable one wins.
     rejected = {t: col.rejected_rows(t) for t in work.tables_present()}
+    # Rows folded into another (a bond's earlier default events): used, but not rows of their own.
+    folded = {t: _collapse_events(col, work, t, rejected[t]) for t in work.tables_present()}
     for table in work.tables_present():
         key = list(table_schema(table).primary_key)
         if key:
             frame = work[table]
             dupes = np.zeros(len(frame), dtype=bool)
-            usable = ~rejected[table]
+            usable = ~rejected[table] & ~folded[table]
             dupes[usable] = frame.loc[usable, key].duplicated(keep="first").to_numpy()
             col.emit(table, dupes, key[-1], "duplicate_key")
 
@@ -301,6 +305,8 @@ def validate(
                              column, "guarantee_inactive", key="guarantor_id")
     if "prices" in tables and "firms" in tables:
         _check_unmatched_prices(col, work)
+        if as_of_ts is not None:
+            _check_stale_prices(col, work, as_of_ts, policy)
     # Dense firm positions, assigned once: later stages join on integers.
     for table, refs in FIRM_INDEX_COLUMNS.items():
         if table in tables:
@@ -311,7 +317,8 @@ def validate(
     # Assemble the report.
     issues = _finish(col)
     masks = {t: col.rejected_rows(t) for t in work.tables_present()}
-    clean = Dataset({t: _usable(work[t], masks[t]) for t in work.tables_present()}, dataset.sources, name=dataset.name)
+    clean = Dataset({t: _usable(work[t], masks[t] | folded[t]) for t in work.tables_present()}, dataset.sources,
+                    name=dataset.name)
     clean.planted = dataset.planted
     rows = pd.DataFrame(
         {
@@ -370,6 +377,8 @@ def _check_columns(col: _Collector, work: Dataset, table: str, policy: Policy, t
                     numbers = np.where(huge, np.nan, numbers)
                     frame[name] = numbers
             with np.errstate(invalid="ignore"):
+                if "note_zero" in cons:  # kept, but worth a word (a guarantee of 0 carries no weight)
+                    col.emit(table, numbers == 0, name, cons["note_zero"])
                 if "min" in cons:  # input minimums are all 0 (a schema test pins this)
                     col.emit(table, numbers < cons["min"], name, "negative_value")
                 if "max" in cons:
@@ -414,12 +423,135 @@ def _check_columns(col: _Collector, work: Dataset, table: str, policy: Policy, t
                 col.emit(table, (dates < frame[cons["after"]]).to_numpy(), name, "date_order")
     # Status beats amount: a defaulted bond or a non-performing loan whose amount is missing
     # is kept (with a warning) and still drives its risk.
+    # A value other columns stand in for ("*": any value of that column, such as a pledge's
+    # liquidation line given as a price, which implies the amount owed) needs no finding.
     for name, missing, conditions in excusable:
         excused = np.zeros(len(frame), dtype=bool)
+        implied = np.zeros(len(frame), dtype=bool)
         for other, values in conditions.items():
-            excused |= is_in(frame[other], pd.Series(values))
-        col.emit(table, missing & excused, name, "amount_missing")
-        col.emit(table, missing & ~excused, name, "missing_value")
+            if values == "*":
+                implied |= frame[other].notna().to_numpy()
+            else:
+                excused |= is_in(frame[other], pd.Series(values))
+        col.emit(table, missing & excused & ~implied, name, "amount_missing")
+        col.emit(table, missing & ~excused & ~implied, name, "missing_value")
+
+
+def _match_key(values: pd.Series, by: str) -> pd.Series:
+    """What two spellings of a firm's name or stock code have in common."""
+    if by == "stock_code":
+        return _normalise_stock_code(values)
+    text = values.astype(object).where(values.notna(), None).astype("string")
+    text = text.str.replace("（", "(", regex=False).str.replace("）", ")", regex=False)
+    return text.str.replace(r"\s+", "", regex=True).replace("", pd.NA)
+
+
+def _firm_ids_by(firms: pd.DataFrame, by: str, values: pd.Series) -> np.ndarray:
+    """The firm_id whose ``by`` (name or stock code) each value names; None where no firm
+    or several firms have it (a shared name decides nothing)."""
+    keys = _match_key(firms[by], by) if by in firms.columns else pd.Series(pd.NA, index=firms.index, dtype="string")
+    unique = keys.notna() & ~keys.duplicated(keep=False)
+    ids = firms["firm_id"].to_numpy(dtype=object)[unique.to_numpy(dtype=bool)]
+    position = index_in(arrow_text(_match_key(values, by)), keys[unique].astype(object))
+    return np.where(position >= 0, ids[np.maximum(position, 0)] if len(ids) else None, None)
+
+
+def _resolve_firms(col: _Collector, work: Dataset) -> None:
+    """Firms named the way vendor exports name them: a firm reference left empty is filled
+    from another column (schema ``resolve``: a bond's issuer by name, a pledged company by
+    stock code), and a column that may hold names (``by_name``: a pledger) gets the firm's
+    id where the name is a firm's. An empty reference whose name or code matches no firm,
+    or several, is ``unresolved_name``."""
+    firms = work["firms"]
+    for table in work.tables_present():
+        frame = work[table]
+        for column in table_schema(table).columns:
+            rule = column.constraints.get("resolve")
+            if rule and rule["from"] in frame.columns:
+                target, source = frame[column.name], frame[rule["from"]]
+                todo = target.isna().to_numpy() & source.notna().to_numpy()
+                if todo.any():
+                    found = np.full(len(frame), None, dtype=object)
+                    found[todo] = _firm_ids_by(firms, rule["by"], source[todo])
+                    hit = todo & pd.notna(found)
+                    frame[column.name] = as_text(np.where(hit, found, target.to_numpy(dtype=object)), index=frame.index)
+                    col.emit(table, todo & ~hit, column.name, "unresolved_name", values=source)
+            if column.constraints.get("by_name"):
+                values = frame[column.name]
+                given = values.notna().to_numpy()
+                if given.any():
+                    found = np.full(len(frame), None, dtype=object)
+                    found[given] = _firm_ids_by(firms, "name", values[given])
+                    hit = pd.notna(found)
+                    frame[column.name] = as_text(np.where(hit, found, values.to_numpy(dtype=object)), index=frame.index)
+
+
+def _imply_from_events(col: _Collector, work: Dataset) -> None:
+    """A default report (rows with events and no status column) lists defaulted bonds: the
+    status its schema's ``events.implies`` names is taken for every row with an event, with
+    one note."""
+    for table in work.tables_present():
+        spec = table_schema(table).raw.get("events")
+        if not spec:
+            continue
+        frame = work[table]
+        has_event = (frame[spec["date"]].notna() | frame[spec["event"]].notna()).to_numpy()
+        for column, value in spec.get("implies", {}).items():
+            if not has_event.any() or frame[column].notna().any():
+                continue
+            frame[column] = as_text(np.where(has_event, value, None).astype(object), index=frame.index)
+            first = np.zeros(len(frame), dtype=bool)
+            first[np.argmax(has_event)] = True
+            col.emit(table, first, column, "status_implied")
+
+
+def _collapse_events(col: _Collector, work: Dataset, table: str, rejected: np.ndarray) -> np.ndarray:
+    """Rows of one item's events (a default report lists a bond once per event): the item's
+    latest row takes, column by column, the latest value any of its rows gives; the earlier
+    rows are folded into it (``event_collapsed``, a note) instead of being duplicates.
+    Returns the mask of folded rows."""
+    frame = work[table]
+    folded = np.zeros(len(frame), dtype=bool)
+    spec = table_schema(table).raw.get("events")
+    if not spec or not (frame[spec["date"]].notna().any() or frame[spec["event"]].notna().any()):
+        return folded
+    key = frame[spec["key"]]
+    repeated = ~rejected & key.notna().to_numpy() & key.where(pd.Series(~rejected, index=frame.index)).duplicated(keep=False).to_numpy()
+    if not repeated.any():
+        return folded
+    rows = np.flatnonzero(repeated)
+    part = frame.iloc[rows]
+    when = part[spec["date"]].to_numpy(dtype="datetime64[ns]").view(np.int64)  # NaT sorts first
+    order = np.lexsort((part["_row"].to_numpy(), when, part[spec["key"]].to_numpy(dtype=object).astype(str)))
+    rows, part = rows[order], part.iloc[order]
+    names = [c for c in table_schema(table).names if c in frame.columns]
+    latest = part.groupby(spec["key"], sort=False)[names].last()  # the last non-null value of each column
+    last_row = pd.Series(rows, index=part[spec["key"]].to_numpy()).groupby(level=0, sort=False).last()
+    is_last = np.isin(rows, last_row.to_numpy())
+    folded[rows[~is_last]] = True
+    target = last_row.to_numpy()
+    for name in names:
+        column = frame[name].copy()
+        column.iloc[target] = latest.loc[last_row.index, name].to_numpy()
+        frame[name] = column
+    col.emit(table, folded, spec["event"], "event_collapsed")
+    return folded
+
+
+def _check_stale_prices(col: _Collector, work: Dataset, as_of: pd.Timestamp, policy: Policy) -> None:
+    """A stock whose last close on or before the as-of date is older than
+    ``[pledges] max_price_age_days``: one warning, on that close's row."""
+    prices = work["prices"]
+    usable = ~col.rejected_rows("prices") & prices["stock_code"].notna().to_numpy()
+    date = prices["date"].to_numpy(dtype="datetime64[ns]")
+    usable &= date <= np.datetime64(as_of.to_datetime64(), "ns")
+    if not usable.any():
+        return
+    last = pd.Series(date[usable]).groupby(prices["stock_code"].to_numpy(dtype=object)[usable]).transform("max").to_numpy()
+    oldest = np.datetime64((as_of - pd.Timedelta(days=int(policy.pledges.max_price_age_days))).to_datetime64(), "ns")
+    stale = np.zeros(len(prices), dtype=bool)
+    stale[np.flatnonzero(usable)] = (date[usable] == last) & (last < oldest)
+    col.emit("prices", stale, "date", "stale_price")
 
 
 def _check_enum(col: _Collector, frame: pd.DataFrame, table: str, name: str, cons: dict[str, Any]) -> None:

@@ -81,7 +81,11 @@ def test_columns_agree_with_schema_files(tables):
             continue
         from zjfin._schema import table_schema
 
-        assert table_schema(name).names == TABLE_COLUMNS[name], name
+        schema = table_schema(name)
+        # SPEC's columns in the contract's order; the contract's others are optional ones
+        # of vendor layouts (issuer names, price lines …) that the synthetic province has no use for.
+        assert [n for n in schema.names if n in TABLE_COLUMNS[name]] == TABLE_COLUMNS[name], name
+        assert all(not schema.column(n).required for n in schema.names if n not in TABLE_COLUMNS[name]), name
         checked += 1
     assert checked >= 1  # firms.json at least
 
@@ -92,6 +96,8 @@ def test_dtypes(tables):
     for name in TABLES:
         frame = tables[name]
         for column in table_schema(name).columns:
+            if column.name not in TABLE_COLUMNS[name]:
+                continue
             s = frame[column.name]
             if column.type == "str":
                 assert s.dtype == object, (name, column.name)
