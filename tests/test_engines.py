@@ -137,7 +137,7 @@ def test_coverage_with_only_the_required_columns():
     assert _coverage(res, "working_capital")["missing_inputs"] == {
         "cost_of_sales": 4, "operating_profit": 4, "cash": 4,
         "inventory or accounts_receivable or prepayments or accounts_payable or advances_from_customers": 4}
-    for engine, lacking in (("bonds", ["bonds"]), ("liquidity", ["loans"]), ("pledges", ["pledges", "prices"]),
+    for engine, lacking in (("bonds", ["bonds"]), ("liquidity", ["loans"]), ("pledges", ["pledges"]),
                             ("guarantee_network", ["guarantees"]), ("model", ["model"])):
         row = _coverage(res, engine)
         assert row["status"] == "switched_off" and row["missing"] == lacking
@@ -255,3 +255,22 @@ def test_an_engine_that_does_not_write_its_columns_is_caught():
             zjfin.screen(_province(), as_of=AS_OF)
     finally:
         unregister("forgetful")
+
+
+def test_pledges_without_prices_degrade_and_say_why():
+    ds = zjfin.datasets.synthetic_province(3000, seed=11)
+    with_prices = zjfin.screen(ds, as_of="2019-03-31", n_jobs=1)
+    ds.tables.pop("prices")
+    res = zjfin.screen(ds, as_of="2019-03-31", n_jobs=1)
+    contracts = res.tables["pledges"]  # the per-contract table is always there
+    in_force = ~contracts["status"].isin(["released"]) & contracts["years_elapsed"].notna()
+    assert len(contracts) == len(with_prices.tables["pledges"]) and (contracts.loc[in_force, "price_gap"] == "no prices table").all()
+    s, p = res.screening, with_prices.screening
+    # The ratio needs no price: identical; the price-based figures are empty, with the reason.
+    pd.testing.assert_series_equal(s["pledge_ratio"], p["pledge_ratio"])
+    pledged = s["pledge_ratio"] > 0
+    assert pledged.sum() > 10 and s.loc[pledged, "pledge_hit_prob"].isna().all()
+    assert (s.loc[pledged, "pledge_price_gap"] == "no prices table").all()
+    row = _coverage(res, "pledges", "P1–P4")
+    assert row["evaluated"] == len(s) - pledged.sum() and row["missing_inputs"] == {"no prices table": int(pledged.sum())}
+    assert _coverage(with_prices, "pledges", "P1–P4")["not_evaluated"] == 0

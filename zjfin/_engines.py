@@ -109,12 +109,16 @@ class Rule:
     estimated : str, optional
         A boolean column: True where the result was estimated rather than computed from
         the firm's own data.
+    why : str, optional
+        A text column naming, for a firm not evaluated, what it lacked when that is not a
+        firm-frame column (a table, a share price): counted in ``missing_inputs``.
     """
 
     name: str
     needs: tuple[str | tuple[str, ...], ...] = ()
     verdict: str | Callable[[Mapping[str, Any]], np.ndarray] | None = None
     estimated: str | None = None
+    why: str | None = None
 
 
 @dataclass(frozen=True)
@@ -455,6 +459,12 @@ def _rule_coverage(rule: Rule, scope: np.ndarray, frame: pd.DataFrame,
         explained |= lacking
         if lacking.any():
             missing[need if isinstance(need, str) else " or ".join(need)] = int(lacking.sum())
+    if rule.why is not None:
+        reasons = pd.Series(columns[rule.why]).to_numpy(dtype=object)
+        told = not_evaluated & ~explained & pd.notna(reasons)
+        for reason, count in zip(*np.unique(reasons[told].astype(str), return_counts=True)):
+            missing[str(reason)] = int(count)
+        explained |= told
     unusable = int((not_evaluated & ~explained).sum())
     if unusable:  # every input there, but a value the rule cannot use (revenue ≤ 0 …)
         missing[UNUSABLE] = unusable
@@ -544,7 +554,9 @@ def _run_liquidity(ctx: EngineContext) -> EngineOutput:
 def _run_pledges(ctx: EngineContext) -> EngineOutput:
     from zjfin.risks.pledges import pledge_contracts, pledge_risk
 
-    contracts = pledge_contracts(ctx.tables["pledges"], ctx.tables["prices"], ctx.tables["firms"], ctx.as_of, ctx.policy)
+    # Without prices the ratios, the controlling-holder rule and attribution still hold.
+    contracts = pledge_contracts(ctx.tables["pledges"], ctx.tables.get("prices"), ctx.tables["firms"], ctx.as_of,
+                                 ctx.policy)
     return pledge_risk(contracts, ctx.frame, ctx.policy)._replace(tables={"pledges": contracts})
 
 
@@ -628,8 +640,10 @@ for _engine in (
            reads=("operating_cash_flow",), policy=("liquidity",),
            rules=(Rule("L5", ("operating_cash_flow", "cash", ("short_term_debt", "notes_payable",
                                                                "current_portion_long_term_debt"))),)),
-    Engine("pledges", _run_pledges, tables=("pledges", "prices"), reads=("firm_id", "total_shares"),
-           policy=("pledges",)),
+    Engine("pledges", _run_pledges, tables=("pledges",), reads=("firm_id", "total_shares"),
+           policy=("pledges",),
+           rules=(Rule("P5", ("total_shares",), verdict="pledge_ratio"),
+                  Rule("P1–P4", verdict=lambda c: pd.Series(c["pledge_price_gap"]).isna().to_numpy(), why="pledge_price_gap"))),
     Engine("mujun", _run_mujun,
            reads=("region_code", "industry_code", "land_mu", "energy_tce", "emissions_t", "employees", "taxes_paid",
                   "value_added", "rd_expense", "revenue"),

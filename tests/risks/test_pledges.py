@@ -446,3 +446,86 @@ def test_contract_properties(shares, pledge_rate, rate, days, liquidation, gap, 
     hit = c["hit_prob"].to_numpy()
     assert ((hit >= 0) & (hit <= 1)).all()
     assert (np.diff(hit) <= 1e-9).all()  # higher price (sorted scales), lower P
+
+
+# --------------------------------------------------------------------------- real data: partial inputs and disclosures
+
+
+def test_without_prices_the_ratio_and_controlling_rule_still_hold():
+    firms = make_firms(1)
+    pledges = make_pledges([{"shares": 6e7, "loan": 1e8, "controlling": True, "holding": 7e7}], firms)
+    contracts = pledge_contracts(pledges, None, firms, AS_OF, POLICY)
+    assert contracts["price_gap"].tolist() == ["no prices table"]
+    assert contracts[["price", "coverage", "distance", "hit_prob"]].isna().all(axis=None)
+    assert contracts["state"].isna().all() and contracts["amount_owed"].tolist() == [1e8]
+    out = pledge_risk(contracts, firms, POLICY)
+    assert out.columns["pledge_ratio"].tolist() == [0.6]  # 6e7 / 1e8, no price needed
+    assert out.columns["pledge_controlling_share"].round(6).tolist() == [round(6e7 / 7e7, 6)]
+    assert out.columns["pledge_risk"].tolist() == ["medium"] and out.fired.loc[0, "P5"] and out.fired.loc[0, "P6"]
+    assert out.columns["pledge_price_gap"].tolist() == ["no prices table"]
+
+
+def test_price_gap_names_the_missing_stock_code_and_close():
+    firms = make_firms(2, 1)
+    prices = price_rows(firms["stock_code"][0], np.full(80, 20.0))  # the second stock has no closes
+    pledges = make_pledges([{"company": 0, "loan": 1e6}, {"company": 1, "loan": 1e6}, {"company": 2, "loan": 1e6}], firms)
+    contracts = pledge_contracts(pledges, prices, firms, AS_OF, POLICY)
+    expected = [None, "no close on or before the as-of date", "no stock code for the company"]
+    assert contracts["price_gap"].astype(object).where(contracts["price_gap"].notna(), None).tolist() == expected
+    gap = pledge_risk(contracts, firms, POLICY).columns["pledge_price_gap"]
+    assert gap.astype(object).where(gap.notna(), None).tolist() == expected
+
+
+def test_liquidation_line_given_as_a_price_implies_the_amount_owed():
+    # A disclosure: 1e6 shares, liquidation line 15 yuan, warning line 17 yuan, no loan amount.
+    firms = make_firms(1)
+    prices = price_rows(firms["stock_code"][0], np.full(100, 16.0))
+    pledges = make_pledges([{"shares": 1e6, "loan": np.nan, "rate": 0.06, "start": "2018-03-31"}], firms)
+    pledges["liquidation_price"], pledges["warning_price"] = [15.0], [17.0]
+    c = pledge_contracts(pledges, prices, firms, AS_OF, POLICY).iloc[0]
+    owed = 15.0 * 1e6 / CFG.default_liquidation_ratio  # line × shares ÷ ratio; no interest on an implied amount
+    assert c["amount_owed"] == pytest.approx(owed) and c["amount_source"] == "liquidation_price"
+    assert c["coverage"] == pytest.approx(1e6 * 16.0 / owed)  # = 16 / 15 × 1.4
+    assert (c["liquidation_price"], c["warning_price"]) == (15.0, 17.0)
+    assert c["distance"] == pytest.approx(1 - 15.0 / 16.0)
+    assert c["state"] == "warning"  # 15 < 16 < 17
+    prices["close"] = 14.5
+    assert pledge_contracts(pledges, prices, firms, AS_OF, POLICY).iloc[0]["state"] == "liquidation"
+
+
+def test_volatility_of_weekly_closes_is_annualised_by_weeks():
+    firms = make_firms(1)
+    rng = np.random.default_rng(3)
+    closes = 20.0 * np.exp(np.cumsum(rng.normal(0, 0.05, 100)))
+    dates = pd.date_range(end=LAST_SESSION, periods=100, freq="7D")
+    prices = pd.DataFrame({"stock_code": firms["stock_code"][0], "date": dates, "close": closes})
+    pledges = make_pledges([{"loan": 1e6}], firms)
+    c = pledge_contracts(pledges, prices, firms, AS_OF, POLICY).iloc[0]
+    expected = pd.Series(np.log(closes)).diff().dropna().std(ddof=1) * math.sqrt(365.25 / 7)
+    assert c["n_returns"] == 99 and c["sigma"] == pytest.approx(expected, rel=1e-12)
+    # Daily closes keep the policy's trading days (a weekday series has 261 a year, capped at 252).
+    daily = price_rows(firms["stock_code"][0], closes)
+    d = pledge_contracts(pledges, daily, firms, AS_OF, POLICY).iloc[0]
+    assert d["sigma"] == pytest.approx(pd.Series(np.log(closes)).diff().std(ddof=1) * math.sqrt(CFG.trading_days_per_year))
+
+
+def test_stale_close_flags_the_contract():
+    firms = make_firms(1)
+    prices = price_rows(firms["stock_code"][0], np.full(100, 20.0), end=pd.Timestamp("2019-03-01"))
+    pledges = make_pledges([{"loan": 1e6}], firms)
+    c = pledge_contracts(pledges, prices, firms, AS_OF, POLICY).iloc[0]
+    assert c["price_stale"] and c["price"] == 20.0  # priced on it, and flagged (30 days > 10)
+    fresh = price_rows(firms["stock_code"][0], np.full(100, 20.0))
+    assert not pledge_contracts(pledges, fresh, firms, AS_OF, POLICY).iloc[0]["price_stale"]
+
+
+def test_release_date_and_share_of_holding():
+    firms = make_firms(1)
+    pledges = make_pledges([{"shares": 3e7, "loan": 1e8, "controlling": True}, {"shares": 1e7, "loan": 1e8}], firms)
+    pledges["pledged_share_of_holding"] = [0.5, np.nan]  # 占所持股比例 50 %: the holding is 6e7
+    pledges["release_date"] = pd.to_datetime([None, "2019-02-01"])
+    contracts = pledge_contracts(pledges, None, firms, AS_OF, POLICY)
+    assert contracts["state"].tolist()[1] == "released"
+    assert contracts["pledger_holding_shares"].tolist()[0] == 6e7
+    out = pledge_risk(contracts, firms, POLICY).columns
+    assert out["pledge_ratio"].tolist() == [0.3] and out["pledge_controlling_share"].tolist() == [0.5]

@@ -31,11 +31,13 @@ from zjfin._arrow import arrow_text, as_text, index_in, text_from_codes
 from zjfin._policy import Policy
 from zjfin.risks import RISK_LEVELS, EngineOutput, float_column
 
-__all__ = ["CONTRACT_STATES", "REASON_CODES", "pledge_contracts", "pledge_risk"]
+__all__ = ["CONTRACT_STATES", "PRICE_GAPS", "REASON_CODES", "pledge_contracts", "pledge_risk"]
 
 #: States of a contract in force, best first (``state`` may also be ``released``,
 #: ``not_started`` or missing when the share price is unknown).
 CONTRACT_STATES = ("normal", "warning", "liquidation")
+#: Why a contract has no share price (``price_gap``), in the order they are checked.
+PRICE_GAPS = ("no prices table", "no stock code for the company", "no close on or before the as-of date")
 #: The reason codes this engine fires (``data_schemas/reason_codes.json``).
 REASON_CODES = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9")
 
@@ -69,9 +71,13 @@ def _unique_keys(values) -> pa.Array:
     return pc.drop_null(pc.unique(arrow_text(values)))
 
 
-def _stock_history(prices: pd.DataFrame | None, stocks: pa.Array, as_of: np.datetime64, window: int):
+def _stock_history(prices: pd.DataFrame | None, stocks: pa.Array, as_of: np.datetime64, window: int,
+                   max_per_year: float = 252.0):
     """Per stock of ``stocks``: last close on or before ``as_of``, its date, the number of
-    daily log returns used (the last ``window``) and their sample standard deviation.
+    log returns used (the last ``window``), their sample standard deviation, and the
+    number of observations per year the closes are sampled at: 365.25 days over the mean
+    calendar gap between the closes used, at most ``max_per_year`` (a daily series has
+    one close per trading day, not per calendar day; a weekly one about 52).
 
     One pass over all price rows: sort by (stock, date), difference the log closes where
     the stock is the one of the previous row, rank the returns from the end of each stock's
@@ -82,8 +88,9 @@ def _stock_history(prices: pd.DataFrame | None, stocks: pa.Array, as_of: np.date
     last_date = np.full(k, np.datetime64("NaT"), dtype="datetime64[ns]")
     n_returns = np.zeros(k, dtype=np.int64)
     std = np.full(k, np.nan)
+    per_year = np.full(k, np.nan)
     if k == 0 or prices is None or len(prices) == 0:
-        return last_close, last_date, n_returns, std
+        return last_close, last_date, n_returns, std, per_year
     code = index_in(prices["stock_code"], stocks)
     date = prices["date"].to_numpy(dtype="datetime64[ns]")
     close = float_column(prices, "close")
@@ -102,17 +109,23 @@ def _stock_history(prices: pd.DataFrame | None, stocks: pa.Array, as_of: np.date
     same = code[1:] == code[:-1]
     returns = np.diff(np.log(close))[same]
     r_code = code[1:][same]
+    r_start = date[:-1][same]  # the close each return starts from
     r_end = np.cumsum(np.bincount(r_code, minlength=k))  # one past each stock's last return
     from_end = r_end[r_code] - 1 - np.arange(returns.size)  # 0 for a stock's latest return
     use = from_end < window
-    returns, r_code = returns[use], r_code[use]
+    returns, r_code, r_start = returns[use], r_code[use], r_start[use]
     n_returns = np.bincount(r_code, minlength=k)
+    first = np.full(k, np.iinfo(np.int64).max)
+    np.minimum.at(first, r_code, r_start.view(np.int64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        span_days = (last_date.view(np.int64) - first) / _NS_PER_DAY
+        per_year = np.where(n_returns > 0, np.minimum(float(max_per_year), 365.25 * n_returns / span_days), np.nan)
     mean = np.bincount(r_code, weights=returns, minlength=k) / np.maximum(n_returns, 1)
     deviation = returns - mean[r_code]  # two passes: exact zero for a flat (suspended) stock
     squares = np.bincount(r_code, weights=deviation * deviation, minlength=k)
     enough = n_returns >= 2
     std[enough] = np.sqrt(squares[enough] / (n_returns[enough] - 1))
-    return last_close, last_date, n_returns, std
+    return last_close, last_date, n_returns, std, per_year
 
 
 def _by_stock_and_date(code: np.ndarray, date: np.ndarray, close: np.ndarray, k: int):
@@ -193,10 +206,21 @@ def pledge_contracts(
       b = ln(liquidation_price / price): P = 1 when b ≥ 0, else
       P = Φ((b − νT)/(σ√T)) + exp(2νb/σ²)·Φ((b + νT)/(σ√T)).
 
-    ``price`` is the stock's last close on or before ``as_of``; ``sigma`` the sample
-    standard deviation (ddof = 1) of its last ``volatility_window`` daily log returns up
-    to ``as_of`` × √trading_days_per_year, NaN with fewer than ``min_returns`` returns
-    (``volatility_ok`` False). A flat (suspended) stock has σ = 0 and P = 1 at or below
+    Disclosures give the lines as prices (预警线(估算), 平仓线(估算)) and no loan: then
+    L = liquidation_price · pledged_shares / liquidation_ratio (no interest: the line is
+    today's), ``amount_source`` says ``liquidation_price`` rather than ``loan``, and a line
+    given as a price is the line itself (state: the price below it). This keeps coverage,
+    distance and P in the same terms as for a contract with its loan amount. A release
+    date on or before ``as_of`` releases the contract; a holding given as the pledged
+    share of it (占所持股比例) gives ``pledger_holding_shares`` = shares / that share.
+
+    ``price`` is the stock's last close on or before ``as_of`` (``price_stale`` when it is
+    more than ``max_price_age_days`` older; ``price_gap`` says why there is none: no
+    prices table, no stock code, no close); ``sigma`` the sample standard deviation
+    (ddof = 1) of its last ``volatility_window`` log returns up to ``as_of``, annualised
+    by the observations per year the closes show (365.25 days over their mean gap, at
+    most ``trading_days_per_year``: √252 for daily closes, √52 for weekly ones), NaN with
+    fewer than ``min_returns`` returns (``volatility_ok`` False). A flat (suspended) stock has σ = 0 and P = 1 at or below
     the line, 0 above it (with a zero drift).
 
     Judgement calls: a contract already at or below its line has P = 1 even when σ is
@@ -213,8 +237,9 @@ def pledge_contracts(
     pledges : DataFrame
         Validated ``pledges`` (``company_idx``: row of the company in ``firms``, −1 when
         not screened; without that column the company is looked up by ``company_id``).
-    prices : DataFrame
-        Validated ``prices``: ``stock_code``, ``date``, ``close`` (any order).
+    prices : DataFrame or None
+        Validated ``prices``: ``stock_code``, ``date``, ``close`` (any order). Without
+        it every price-dependent figure is NaN (``price_gap`` "no prices table").
     firms : DataFrame
         Validated ``firms`` (row i is ``firm_idx`` i), for ``stock_code``.
     as_of : date
@@ -226,8 +251,8 @@ def pledge_contracts(
     DataFrame
         One row per input contract, in input order (same index): ``pledge_id``,
         ``company_id``, ``pledger_id``, ``stock_code``, ``status``, ``price``,
-        ``price_date``, ``sigma``, ``n_returns``, ``volatility_ok``, ``years_elapsed``,
-        ``amount_owed``, ``coverage``, ``warning_price``, ``liquidation_price``,
+        ``price_date``, ``price_gap``, ``price_stale``, ``sigma``, ``n_returns``,
+        ``volatility_ok``, ``years_elapsed``, ``amount_owed``, ``amount_source``, ``coverage``, ``warning_price``, ``liquidation_price``,
         ``distance``, ``state``, ``hit_prob``, ``warning_ratio``, ``liquidation_ratio``,
         ``pledger_is_controlling``, ``pledger_holding_shares``, ``pledged_shares``,
         ``loan_amount``.
@@ -274,17 +299,25 @@ def pledge_contracts(
     stocks = _unique_keys(stock)
     stock_of = index_in(stock, stocks)
 
-    last_close, last_date, n_ret, std = _stock_history(prices, stocks, as_of_ns, int(cfg.volatility_window))
+    last_close, last_date, n_ret, std, per_year = _stock_history(prices, stocks, as_of_ns, int(cfg.volatility_window),
+                                                                 float(cfg.trading_days_per_year))
     pad = np.where(stock_of >= 0, stock_of, len(stocks))  # the sentinel slot: no price
     price = np.r_[last_close, np.nan][pad]
     price_date = np.r_[last_date, np.datetime64("NaT", "ns")][pad]
     n_returns = np.r_[n_ret, 0][pad]
     volatility_ok = n_returns >= int(cfg.min_returns)
-    sigma = np.where(volatility_ok, np.r_[std, np.nan][pad] * np.sqrt(float(cfg.trading_days_per_year)), np.nan)
+    # Annualised by how often the closes were observed: √252 for daily closes, √52 for weekly.
+    sigma = np.where(volatility_ok, np.r_[std, np.nan][pad] * np.sqrt(np.r_[per_year, np.nan][pad]), np.nan)
+    stock_known = stock_of >= 0
+    price_gap = np.select([np.full(n, prices is None), ~stock_known, np.isnan(price)],
+                          list(PRICE_GAPS), default=None).astype(object)
+    oldest = as_of_ns - np.timedelta64(int(cfg.max_price_age_days), "D")
+    price_stale = ~np.isnan(price) & (price_date < oldest)
 
-    # In force: not released and started by the as-of date (missing status: active).
+    # In force: not released (by status or a release date by the as-of date) and started
+    # by the as-of date (missing status: active).
     status = _text(pledges, "status", index)
-    released = (status == "released").to_numpy(dtype=bool)
+    released = (status == "released").to_numpy(dtype=bool) | (_dates(pledges, "release_date") <= as_of_ns)
     start = _dates(pledges, "start_date")
     elapsed = (as_of_ns - start).astype(np.int64) / _NS_PER_DAY / float(cfg.days_per_year)
     elapsed[np.isnat(start)] = np.nan
@@ -300,19 +333,37 @@ def pledge_contracts(
     liquidation_ratio = float_column(pledges, "liquidation_ratio")
     liquidation_ratio = np.where(np.isnan(liquidation_ratio), float(cfg.default_liquidation_ratio), liquidation_ratio)
 
+    given_warning = float_column(pledges, "warning_price")
+    given_liquidation = float_column(pledges, "liquidation_price")
     with np.errstate(invalid="ignore", divide="ignore"):
-        interest = np.where(np.nan_to_num(rate) > 0, rate * years, 0.0)
-        owed = np.where(in_force, loan * (1.0 + interest), np.nan)
         has_shares = shares > 0
+        # Disclosures give the lines as prices and no loan: the line implies the amount owed
+        # (liquidation price × shares ÷ liquidation ratio), so coverage, distance and P
+        # are the same quantities as for a contract with its loan amount.
+        implied = np.isnan(loan) & (given_liquidation > 0) & has_shares
+        interest = np.where(np.nan_to_num(rate) > 0, rate * years, 0.0)
+        owed = np.where(in_force, np.where(implied, given_liquidation * shares / liquidation_ratio,
+                                           loan * (1.0 + interest)), np.nan)
         has_debt = owed > 0
         coverage = np.where(has_debt & has_shares, shares * price / owed, np.nan)
         warning_price = np.where(has_shares & (owed >= 0), warning_ratio * owed / shares, np.nan)
         liquidation_price = np.where(has_shares & (owed >= 0), liquidation_ratio * owed / shares, np.nan)
+        # A line the contract states as a price is the line (in force only).
+        warning_price = np.where(in_force & (given_warning > 0), given_warning, warning_price)
+        liquidation_price = np.where(in_force & (given_liquidation > 0), given_liquidation, liquidation_price)
         priced = price > 0
         distance = np.where(priced, 1.0 - liquidation_price / price, np.nan)
         judged = priced & has_shares & (owed >= 0)
-        below_liquidation = has_debt & (coverage < liquidation_ratio)
-        below_warning = has_debt & (coverage < warning_ratio)
+        below_liquidation = has_debt & np.where(given_liquidation > 0, price < liquidation_price,
+                                                coverage < liquidation_ratio)
+        below_warning = has_debt & np.where(given_warning > 0, price < warning_price, coverage < warning_ratio)
+    amount_source = np.select([~in_force, implied, ~np.isnan(loan)], [None, "liquidation_price", "loan"],
+                              default=None).astype(object)
+    holding = float_column(pledges, "pledger_holding_shares")
+    share_of_holding = float_column(pledges, "pledged_share_of_holding")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # A disclosure gives the pledge as a share of the holder's shares instead of the holding.
+        holding = np.where(np.isnan(holding) & (share_of_holding > 0) & has_shares, shares / share_of_holding, holding)
     state = np.select(
         [released, not_started, ~judged, below_liquidation, below_warning],
         ["released", "not_started", None, "liquidation", "warning"],
@@ -332,11 +383,14 @@ def pledge_contracts(
             "status": status,
             "price": price,
             "price_date": price_date,
+            "price_gap": as_text(price_gap, index=index),
+            "price_stale": price_stale,
             "sigma": sigma,
             "n_returns": n_returns.astype(float),
             "volatility_ok": volatility_ok,
             "years_elapsed": years,
             "amount_owed": owed,
+            "amount_source": as_text(amount_source, index=index),
             "coverage": coverage,
             "warning_price": warning_price,
             "liquidation_price": liquidation_price,
@@ -346,7 +400,7 @@ def pledge_contracts(
             "warning_ratio": warning_ratio,
             "liquidation_ratio": liquidation_ratio,
             "pledger_is_controlling": _flags(pledges, "pledger_is_controlling"),
-            "pledger_holding_shares": float_column(pledges, "pledger_holding_shares"),
+            "pledger_holding_shares": holding,
             "pledged_shares": shares,
             "loan_amount": loan,
         },
@@ -479,6 +533,13 @@ def pledge_risk(contracts: pd.DataFrame, frame: pd.DataFrame, policy: Policy) ->
         warning_share = np.where(n_known > 0, n_warning / n_known, np.nan)
         total_shares = float_column(frame, "total_shares")
         ratio = np.where(total_shares > 0, pledged / total_shares, np.nan)
+    # Why a firm's price-dependent figures are empty: the first gap among its contracts in force.
+    gap_code = np.full(m, len(PRICE_GAPS), dtype=np.int64)
+    if "price_gap" in contracts.columns:
+        for i, gap in enumerate(PRICE_GAPS):
+            gap_code[(contracts["price_gap"] == gap).to_numpy(dtype=bool)] = i
+    firm_gap = np.full(n, len(PRICE_GAPS), dtype=np.int64)
+    np.minimum.at(firm_gap, r, gap_code[at])
     min_coverage = _group_min(r, coverage[at], n)
     worst_distance = _group_min(r, distance[at], n)
     hit_prob = _group_min(r, hit[at], n, largest=True)
@@ -539,6 +600,7 @@ def pledge_risk(contracts: pd.DataFrame, frame: pd.DataFrame, policy: Policy) ->
     )
     # The level numbers to text, as risks.level_from_masks does (in Arrow: no string per firm).
     columns["pledge_risk"] = text_from_codes(level, RISK_LEVELS, index=index)
+    columns["pledge_price_gap"] = as_text(np.array([*PRICE_GAPS, None], dtype=object)[firm_gap], index=index)
     fired = pd.DataFrame(
         dict(zip(REASON_CODES, (p1, p2, p3, p4, p5, p6, company_low, p8, p9))), index=index, copy=False
     )
