@@ -558,3 +558,12 @@ def test_a_shared_name_resolves_to_no_firm():
                                     "maturity_date": pd.to_datetime(["2020-01-01"])})
     report = run(tables)
     assert report.dataset["bonds"].empty and found(report, "unresolved_name")["rejects"].all()
+
+
+def test_bare_six_digit_codes_get_their_exchange():
+    from zjfin._validate import _normalise_stock_code
+
+    codes = pd.Series(["600000", "000001", "300750", "688981", "830799", "920001", "sz000001", "60000X", None], dtype=object)
+    assert _normalise_stock_code(codes).tolist()[:7] == ["600000.SH", "000001.SZ", "300750.SZ", "688981.SH", "830799.BJ",
+                                                         "920001.BJ", "000001.SZ"]
+    assert _normalise_stock_code(codes).iloc[7:].isna().all()

@@ -335,9 +335,11 @@ def _rename_headers(raw: pd.DataFrame, schema: TableSchema, path: Path, source: 
     ambiguous = {header_key(h): (h, rule) for h, rule in schema.raw.get("ambiguous_headers", {}).items()}
     rename, seen = {}, {}
     for header in raw.columns:
-        canonical = mapping.get(header_key(header))
-        if canonical is None and header_key(header) in ambiguous:
+        # An ambiguous header is judged before any alias: a guess would read it with the wrong meaning.
+        if header_key(header) in ambiguous:
             canonical = _reading(raw[header], str(header), *ambiguous[header_key(header)], schema, path)
+        else:
+            canonical = mapping.get(header_key(header))
         if canonical is None:
             source.ignored_columns.append(str(header))
             continue
@@ -372,7 +374,8 @@ def _supplied_otherwise(schema: TableSchema, name: str, present: Mapping[str, st
     return any(other in present for other in cons.get("required_unless", {}))
 
 
-def _reading(cells: pd.Series, header: str, listed: str, rule: dict[str, Any], schema: TableSchema, path: Path) -> str:
+def _reading(cells: pd.Series, header: str, listed: str, rule: dict[str, Any], schema: TableSchema,
+             path: Path) -> str | None:
     """The column an ambiguous header means, when its values tell (every reading has a list
     of allowed values and exactly one holds them all); else the file is refused, naming the
     readings: a guess would give the column the wrong meaning without a word.
@@ -386,7 +389,9 @@ def _reading(cells: pd.Series, header: str, listed: str, rule: dict[str, Any], s
     """
     readings = rule["readings"]
     values = pd.Series(cells, dtype=object).dropna().astype(str).str.strip()
-    values = set(values[values != ""])
+    values = set(values[values != ""]) - set(NULL_TOKENS)
+    if not values:
+        return None  # an empty column means nothing either way: left out, as an unknown column is
     fits = []
     for name in readings:
         cons = schema.column(name).constraints

@@ -113,6 +113,7 @@ class _Collector:
         self.dataset = dataset
         self.frames: dict[str, list[pd.DataFrame]] = {}
         self.codes = validation_codes()
+        self.folded: dict[str, np.ndarray] = {}
 
     def add(self, findings: pd.DataFrame) -> None:
         """Take findings made elsewhere (the reader's), filed by their table."""
@@ -125,6 +126,8 @@ class _Collector:
 
     def emit(self, table: str, mask: np.ndarray, column: str, code: str, values: Any = None, key: str | None = None) -> None:
         mask = np.asarray(mask, dtype=bool)
+        if table in self.folded:
+            mask = mask & ~self.folded[table]
         if not mask.any():
             return
         frame = self.dataset[table]
@@ -233,13 +236,15 @@ def validate(
 
     _resolve_firms(col, work)
     _imply_from_events(col, work)
+    # Rows folded into another (a bond's earlier default events) before the checks: used,
+    # but not rows of their own, so no check speaks of them again.
+    folded = {t: _collapse_events(col, work, t, col.rejected_rows(t)) for t in work.tables_present()}
+    col.folded = folded
     for table in work.tables_present():
         _check_columns(col, work, table, policy, today_ts)
 
     # Duplicates are judged among rows that are otherwise usable: the first usable one wins.
     rejected = {t: col.rejected_rows(t) for t in work.tables_present()}
-    # Rows folded into another (a bond's earlier default events): used, but not rows of their own.
-    folded = {t: _collapse_events(col, work, t, rejected[t]) for t in work.tables_present()}
     for table in work.tables_present():
         key = list(table_schema(table).primary_key)
         if key:
@@ -568,11 +573,22 @@ def _check_enum(col: _Collector, frame: pd.DataFrame, table: str, name: str, con
     frame[name] = as_text(mapped.where(mapped.isin(allowed), None).to_numpy(dtype=object), index=frame.index)
 
 
+#: The exchange of a bare six-digit A/B-share code, from its leading digits (the exchanges'
+#: code allocation): 6/9 Shanghai (but 92 Beijing), 0/2/3 Shenzhen, 4/8 Beijing.
+_MARKET_BY_PREFIX = (("92", "BJ"), ("6", "SH"), ("9", "SH"), ("0", "SZ"), ("2", "SZ"), ("3", "SZ"), ("4", "BJ"), ("8", "BJ"))
+
+
 def _normalise_stock_code(values: pd.Series) -> pd.Series:
-    """``600000.sh``, ``SH600000`` and ``sh.600000`` all become ``600000.SH``."""
+    """``600000.sh``, ``SH600000``, ``sh.600000`` and the bare ``600000`` of exchange
+    disclosures all become ``600000.SH``."""
     # Prices repeat each code for every day: normalise the distinct codes, then spread.
     encoded = pc.dictionary_encode(arrow_text(values)).combine_chunks()
     text = pc.utf8_upper(pc.utf8_trim_whitespace(encoded.dictionary))
+    bare = pc.fill_null(pc.match_substring_regex(text, r"^\d{6}$"), False)
+    market = pa.nulls(len(text), pa.string())
+    for prefix, exchange in reversed(_MARKET_BY_PREFIX):  # the first listed wins
+        market = pc.if_else(pc.fill_null(pc.starts_with(text, prefix), False), pa.scalar(exchange), market)
+    text = pc.if_else(bare, pc.binary_join_element_wise(text, market, "."), text)
     parts = pc.extract_regex(text, r"^(?P<d1>\d{6})?\.?(?P<m>SH|SZ|BJ)?\.?(?P<d2>\d{6})?$")
     d1, market, d2 = (pc.struct_field(parts, f) for f in ("d1", "m", "d2"))
     digits = pc.if_else(pc.equal(pc.binary_length(d1), 6), d1, d2)
