@@ -11,7 +11,7 @@ import pytest
 
 import zjfin
 from builders import minimal_tables
-from zjfin._engines import ENGINES, Engine, EngineContext, column_owner, register, unregister
+from zjfin._engines import ENGINES, UNUSABLE, Engine, EngineContext, column_owner, register, unregister
 from zjfin._schema import risk_level_columns, table_schema
 from zjfin._write import write_parquet
 from zjfin.risks import EngineOutput
@@ -274,3 +274,62 @@ def test_pledges_without_prices_degrade_and_say_why():
     row = _coverage(res, "pledges", "P1–P4")
     assert row["evaluated"] == len(s) - pledged.sum() and row["missing_inputs"] == {"no prices table": int(pledged.sum())}
     assert _coverage(with_prices, "pledges", "P1–P4")["not_evaluated"] == 0
+
+
+_GROUPS = {
+    # group: (table, columns, engine, rule whose coverage names them)
+    "turnover balances": ("financials", ["inventory", "accounts_receivable", "prepayments", "accounts_payable",
+                                         "advances_from_customers"], "working_capital", ""),
+    "list flags": ("firms", ["backward_capacity", "dishonest_debtor", "major_violation"], "distress", "V3"),
+    "land and energy": ("firms", ["land_mu", "energy_tce", "emissions_t"], "mujun", ""),
+    "short-term debt": ("financials", ["short_term_debt", "notes_payable", "current_portion_long_term_debt"], "funding", ""),
+}
+
+
+@pytest.fixture(scope="module")
+def province():
+    ds = zjfin.datasets.synthetic_province(3000, seed=5)
+    return ds, zjfin.screen(ds, as_of="2019-03-31", n_jobs=1)
+
+
+@pytest.mark.parametrize("group", list(_GROUPS))
+def test_each_optional_column_group_removed(province, group):
+    ds, full = province
+    table, columns, engine, rule = _GROUPS[group]
+    data = dict(ds.tables)
+    data[table] = data[table].drop(columns=columns)
+    res = zjfin.screen(zjfin.Dataset(data), as_of="2019-03-31", n_jobs=1)
+    s = res.screening
+    row = _coverage(res, engine, rule)
+    if group == "turnover balances":
+        # No firm reports them: nothing to estimate from. Said in the coverage, below the threshold.
+        assert row["not_evaluated"] == row["firms"] and row["low_coverage"]
+        assert row["missing_inputs"] == {" or ".join(columns): row["firms"]}
+    elif group == "list flags":
+        # Viability from the criteria that can be judged; the others are listed per firm.
+        assert row["not_evaluated"] == row["firms"] and s["viable"].notna().mean() > 0.9
+        assert s["viability_unchecked"].str.contains("V3").all()
+    else:
+        assert row["not_evaluated"] > 0 and set(row["missing_inputs"]) <= {*columns, " or ".join(columns), UNUSABLE}
+        assert any(c in " ".join(row["missing_inputs"]) for c in columns)
+    at_risk = s[list(risk_level_columns())].isin(["medium", "high"]).any(axis=1) & (s["list"] == "none")
+    assert s.loc[at_risk, "reason_codes"].str.contains("K3|K4").all()
+    assert list(s.columns) == list(full.screening.columns)
+
+
+def test_turnover_balances_missing_for_most_firms_are_estimated_from_peers(province):
+    ds, full = province
+    data = dict(ds.tables)
+    fin = data["financials"].copy()
+    blank = np.random.default_rng(0).random(len(fin)) < 0.6  # 60 % of statements without them
+    fin.loc[blank, _GROUPS["turnover balances"][1]] = np.nan
+    data["financials"] = fin
+    res = zjfin.screen(zjfin.Dataset(data), as_of="2019-03-31", n_jobs=1)
+    s = res.screening
+    row = _coverage(res, "working_capital")
+    # Peer turnover days stand in: the SME list is not emptied, and the estimate says so (W2).
+    assert row["estimated"] > 0.2 * row["firms"] and row["evaluated"] > 0.3 * row["firms"] and row["not_evaluated"] < 10
+    assert (s["list"] == "sme_funding").sum() > 0.5 * (full.screening["list"] == "sme_funding").sum()
+    estimated = s["working_capital_estimated"].fillna(False).astype(bool)
+    sme = s["list"] == "sme_funding"
+    assert (sme & estimated).sum() > 10 and s.loc[sme & estimated, "reason_codes"].str.contains("W2").all()

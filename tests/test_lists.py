@@ -193,3 +193,39 @@ def test_edited_policy_round_trips_and_bad_values_name_the_key(tmp_path):
     path.write_text("[lists]\ntop_share = 0.3\n", encoding="utf-8")
     with pytest.raises(PolicyError, match="unknown policy key 'lists.top_share'"):
         Policy.from_toml(path)
+
+
+# --------------------------------------------------------------------------- partial data
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from zjfin._schema import risk_level_columns, table_schema  # noqa: E402
+
+_PROVINCE = zjfin.datasets.synthetic_province(1500, seed=23)
+_OPTIONAL = [(table, c.name) for table in ("firms", "financials") for c in table_schema(table).columns
+             if not c.required and c.name in _PROVINCE[table].columns]
+_OPTIONAL_TABLES = ["bonds", "loans", "pledges", "prices", "guarantees"]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(dropped=st.sets(st.sampled_from(_OPTIONAL), max_size=len(_OPTIONAL)),
+       tables=st.sets(st.sampled_from(_OPTIONAL_TABLES)))
+def test_every_firm_at_risk_is_listed_or_says_why(dropped, tables):
+    """Whatever optional columns and tables are missing, a firm with a risk of medium or
+    above is on a list or carries the reason it is not (K3, K4): never silently on none."""
+    data = {t: f for t, f in _PROVINCE.tables.items() if t not in tables}
+    for table, column in dropped:
+        data[table] = data[table].drop(columns=column)
+    res = zjfin.screen(zjfin.Dataset(data), as_of="2019-03-31", n_jobs=1)
+    s = res.screening
+    at_risk = s[list(risk_level_columns())].isin(["medium", "high"]).any(axis=1)
+    unlisted = at_risk & (s["list"] == "none")
+    codes = s.loc[unlisted, "reason_codes"].fillna("").str.split(";")
+    assert codes.map(lambda c: "K3" in c or "K4" in c).all(), s.loc[unlisted, ["firm_id", "reason_codes"]].head()
+    # Relief for a firm whose viability is unknown is marked for verification (K2).
+    unknown = (s["list"] == "relief") & s["viable"].isna()
+    assert s.loc[unknown, "verify"].fillna(False).all()
+    # And every rule that could not run says so in the coverage.
+    assert (res.coverage["evaluated"] + res.coverage["estimated"] + res.coverage["not_evaluated"]
+            + res.coverage["not_applicable"] == res.coverage["firms"]).all()
