@@ -75,3 +75,17 @@ def test_a_missing_figure_outside_an_optional_clause_reads_a_dash_without_its_un
     values = pd.DataFrame({"guarantee_out": [np.nan], "guarantee_out_ratio": [0.7]})
     assert render_reasons(fired, values)["reasons_zh"].tolist() == ["对外担保—，占净资产70%"]
     assert format_values(np.array([np.nan, 5e4]), "money", "zh").to_pylist() == [None, "5万元"]
+
+
+def test_a_fixed_sentence_for_many_firms_stays_one_array():
+    # At a million firms, 157,301 firms shared the sentence of K3: pa.array of a NumPy text
+    # array came back chunked there, and the join refused it.
+    import pyarrow as pa
+
+    from zjfin._reasons import join_labels, repeated
+
+    sentence = "存在中等风险，但未达纾困触发条件（担保结构风险仅作报告和排序），未列入名单"
+    assert isinstance(repeated(sentence, 200_000), pa.Array)
+    n = 200_000
+    joined = join_labels([np.ones(n, bool), np.arange(n) % 2 == 0], [sentence, "另"], "；", n)
+    assert joined[0].as_py() == sentence + "；另" and joined[1].as_py() == sentence

@@ -169,7 +169,7 @@ def _fill(clauses: list[tuple[bool, list[tuple[str, str | None, str | None]]]], 
             dropped_any = True
         texts.append(text)
     if not any(isinstance(t, pa.Array) for t in texts):  # a sentence with no figures
-        return pa.array(np.full(len(rows), "".join(t.as_py() for t in texts)), type=pa.string())
+        return repeated("".join(t.as_py() for t in texts), len(rows))
     sentence = texts[0] if len(texts) == 1 else pc.binary_join_element_wise(*texts, "")
     return pc.utf8_ltrim(sentence, _LEADING) if dropped_any else sentence
 
@@ -242,6 +242,18 @@ def render_reasons(fired: pd.DataFrame | Mapping[str, Any], values: pd.DataFrame
     return pd.DataFrame(out, index=index)
 
 
+def repeated(text: str, n: int) -> pa.Array:
+    """``n`` copies of one text as one Arrow array (``pa.array`` of a NumPy text array comes
+    back chunked past about 150,000 long strings, which ``concat_arrays`` refuses).
+
+    Examples
+    --------
+    >>> repeated("未列入名单", 3).to_pylist()
+    ['未列入名单', '未列入名单', '未列入名单']
+    """
+    return pa.repeat(pa.scalar(text, pa.string()), n)
+
+
 class _RowLayout:
     """Where each rendered text goes: the parts name rows (each part's rows increasing), and
     a row's texts are joined in part order. One placement of the row numbers serves every
@@ -270,8 +282,11 @@ class _RowLayout:
     def join(self, text_parts: list[pa.Array], sep: str) -> pa.Array:
         """Per row, the texts of the parts that name it, joined by ``sep`` ("" for none)."""
         if not text_parts:
-            return pa.array(np.full(self.n, ""), type=pa.string())
-        texts = pa.concat_arrays([a.cast(pa.string()) for a in text_parts]).take(self.order)
+            return repeated("", self.n)
+        # A part may come chunked (a text column of the screening): one buffer each.
+        parts = [a.cast(pa.string()) for a in text_parts]
+        parts = [a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a for a in parts]
+        texts = pa.concat_arrays(parts).take(self.order)
         return pc.binary_join(pa.ListArray.from_arrays(self.offsets, texts), sep)
 
 
@@ -288,7 +303,7 @@ def join_labels(masks: list[np.ndarray], labels: list[str], sep: str, n: int) ->
         rows = np.flatnonzero(np.asarray(mask, dtype=bool))
         if rows.size:
             rows_parts.append(rows)
-            text_parts.append(pa.array(np.full(rows.size, label), type=pa.string()))
+            text_parts.append(repeated(label, rows.size))
     return _RowLayout(rows_parts, n).join(text_parts, sep)
 
 

@@ -85,7 +85,7 @@ def mask_person_ids(contracts: pd.DataFrame, firm_ids: pd.Series, column: str = 
     person = ~is_in(ids, firm_ids) & ids.notna().to_numpy()
     text = arrow_text(ids)
     length = pc.utf8_length(text)
-    stars = pa.array(np.full(len(ids), "*"), type=pa.string())
+    stars = pa.repeat(pa.scalar("*", pa.string()), len(ids))
     masked = pc.binary_join_element_wise(
         pc.utf8_slice_codeunits(text, 0, 3), pc.binary_repeat(stars, pc.max_element_wise(pc.subtract(length, 7), 0)),
         pc.utf8_slice_codeunits(text, -4), "")
