@@ -333,3 +333,15 @@ def test_turnover_balances_missing_for_most_firms_are_estimated_from_peers(provi
     estimated = s["working_capital_estimated"].fillna(False).astype(bool)
     sme = s["list"] == "sme_funding"
     assert (sme & estimated).sum() > 10 and s.loc[sme & estimated, "reason_codes"].str.contains("W2").all()
+
+
+def test_pledge_ratio_coverage_counts_only_firms_with_pledges():
+    ds = zjfin.datasets.synthetic_province(3000, seed=11)
+    res = zjfin.screen(ds, as_of="2019-03-31", n_jobs=1)
+    assert _coverage(res, "pledges", "P5")["not_evaluated"] == 0
+    data = dict(ds.tables)
+    data["firms"] = data["firms"].drop(columns="total_shares")
+    res = zjfin.screen(zjfin.Dataset(data), as_of="2019-03-31", n_jobs=1)
+    pledged = int((res.tables["pledges"].groupby("company_id")["years_elapsed"].count() > 0).sum())
+    row = _coverage(res, "pledges", "P5")
+    assert row["not_evaluated"] == pledged > 0 and row["missing_inputs"] == {"total_shares": pledged}

@@ -233,7 +233,7 @@ def test_neighbourhood_columns_are_signed_distances(result, digraph, depth):
 def test_neighbourhood_colours_cover_levels(result, digraph):
     """Across a few neighbourhoods the colours follow every risk level met."""
     seen = set()
-    for firm in sorted(result.screening["firm_id"][result.screening["guarantee_in"] > 0])[:15]:
+    for firm in sorted(result.screening["firm_id"][result.screening["guarantee_in"] > 0])[:40]:
         ax = plot_guarantee_neighbourhood(result, firm, depth=2)
         drawn = nodes(ax)
         assert drawn["face"].tolist() == risk_colour(result, drawn["id"])

@@ -322,9 +322,9 @@ def test_size_unknown_is_a_screening_warning():
 
 def test_every_code_in_the_catalogue_is_tested():
     # unknown_column, size_unknown, amount_missing and id_too_long are tested below; wrong_field_count in test_read.py.
-    # unmatched_file in test_read.py (it concerns a folder).
+    # unmatched_file in test_read.py (it concerns a folder), header_read_as in test_vendor_layouts.py (a file's header).
     tested = {c[0] for c in CASES} | {"unknown_column", "size_unknown", "amount_missing", "id_too_long", "wrong_field_count",
-                                      "unmatched_file"}
+                                      "unmatched_file", "header_read_as"}
     assert tested == set(validation_codes().index)
 
 

@@ -220,8 +220,9 @@ def test_structure_labels_under_a_kind_header_are_read_as_structures(tmp_path):
     ids = firm_ids(2)
     path = tmp_path / "guarantees.csv"
     path.write_text(f"担保人,被担保人,担保金额,担保类型\n{ids[0]},{ids[1]},100,Chain\n", encoding="utf-8")
-    frame, _, _ = zjfin.read_table(path, "guarantees")
+    frame, _, findings = zjfin.read_table(path, "guarantees")
     assert frame["structure"].tolist() == ["Chain"] and frame["kind"].isna().all()
+    assert findings[["code", "column", "value"]].values.tolist() == [["header_read_as", "structure", "担保类型 → structure"]]
     path.write_text(f"担保人,被担保人,担保金额,担保类型\n{ids[0]},{ids[1]},100,联保\n", encoding="utf-8")
     frame, _, _ = zjfin.read_table(path, "guarantees")
     assert frame["kind"].tolist() == ["联保"]

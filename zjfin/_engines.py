@@ -560,6 +560,12 @@ def _run_pledges(ctx: EngineContext) -> EngineOutput:
     return pledge_risk(contracts, ctx.frame, ctx.policy)._replace(tables={"pledges": contracts})
 
 
+def _ratio_judged(columns: Mapping[str, Any]) -> np.ndarray:
+    # A firm with no pledge in force has nothing to judge; one with pledges needs its total shares.
+    counts = pd.Series(columns["pledge_in_force_count"]).to_numpy(dtype=float)
+    return pd.Series(columns["pledge_ratio"]).notna().to_numpy() | ~(counts > 0)
+
+
 def _run_mujun(ctx: EngineContext) -> EngineOutput:
     from zjfin.risks.mujun import mujun
 
@@ -642,7 +648,7 @@ for _engine in (
                                                                "current_portion_long_term_debt"))),)),
     Engine("pledges", _run_pledges, tables=("pledges",), reads=("firm_id", "total_shares"),
            policy=("pledges",),
-           rules=(Rule("P5", ("total_shares",), verdict="pledge_ratio"),
+           rules=(Rule("P5", ("total_shares",), verdict=_ratio_judged),
                   Rule("P1–P4", verdict=lambda c: pd.Series(c["pledge_price_gap"]).isna().to_numpy(), why="pledge_price_gap"))),
     Engine("mujun", _run_mujun,
            reads=("region_code", "industry_code", "land_mu", "energy_tce", "emissions_t", "employees", "taxes_paid",

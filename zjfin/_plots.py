@@ -536,7 +536,7 @@ def plot_list_counts(result: Any, by: str = "city", ax: Axes | None = None) -> A
     >>> [c.get_label() for c in ax.containers]
     ['关注', '纾困', '优质', '融资需求']
     >>> [t.get_text() for t in ax.get_yticklabels()][:2]   # top down: the most firms on a list first
-    ['宁波市', '台州市']
+    ['台州市', '宁波市']
     >>> import matplotlib.pyplot as plt
     >>> plt.close(ax.figure)
     """

@@ -71,6 +71,8 @@ class Source:
     ignored_columns: list[str] = field(default_factory=list)
     #: Money columns whose header names its own unit, e.g. 营业收入（万元）: that unit wins.
     column_units: dict[str, str] = field(default_factory=dict)
+    #: Ambiguous headers whose values decided their column (column → header), each noted.
+    readings: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -326,6 +328,12 @@ def read_table(path: str | os.PathLike[str], table: str, unit: str = "yuan") -> 
             "table": table, "file": path.name, "row": rows, "key": cell_text(keys.reset_index(drop=True)),
             "column": "", "value": [f"{ragged[r]} of {len(raw.columns) + len(source.ignored_columns)} fields" for r in rows],
             "code": "wrong_field_count"})])
+    if source.readings and len(frame):
+        key = schema.primary_key[0] if schema.primary_key else schema.names[0]
+        findings = _concat_findings([findings, *(
+            _note(table, path.name, frame["_row"].to_numpy()[:1], cell_text(frame[key].iloc[:1]), column,
+                  np.array([f"{header} → {column}"], dtype=object), "header_read_as")
+            for column, header in source.readings.items())])
     source.rows_read = len(frame)
     return frame, source, findings
 
@@ -338,6 +346,8 @@ def _rename_headers(raw: pd.DataFrame, schema: TableSchema, path: Path, source: 
         # An ambiguous header is judged before any alias: a guess would read it with the wrong meaning.
         if header_key(header) in ambiguous:
             canonical = _reading(raw[header], str(header), *ambiguous[header_key(header)], schema, path)
+            if canonical is not None:
+                source.readings[canonical] = str(header)
         else:
             canonical = mapping.get(header_key(header))
         if canonical is None:

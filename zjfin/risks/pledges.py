@@ -594,6 +594,7 @@ def pledge_risk(contracts: pd.DataFrame, frame: pd.DataFrame, policy: Policy) ->
             "pledge_hit_prob": hit_prob,
             "pledge_controlling_share": controlling_share,
             "pledge_horizon_days": np.full(n, float(cfg.horizon_days)),
+            "pledge_in_force_count": n_in_force.astype(float),
         },
         index=index,
         copy=False,
