@@ -234,3 +234,12 @@ def test_an_empty_ambiguous_column_is_left_out(tmp_path):
     path.write_text(f"担保人,被担保人,担保金额,担保类型\n{ids[0]},{ids[1]},100,\n", encoding="utf-8")
     frame, source, _ = zjfin.read_table(path, "guarantees")
     assert source.ignored_columns == ["担保类型"] and frame["kind"].isna().all() and frame["structure"].isna().all()
+
+
+def test_a_share_of_holding_without_its_percent_sign_is_read_as_per_cent(tmp_path):
+    path = tmp_path / "pledges.csv"
+    path.write_text("股票代码,股东名称,质押股数,平仓线(估算),质押日期,占所持股比例\n"
+                    "600001,张三,1000000,8.5,2018-01-02,80\n600001,李四,500000,8.5,2018-01-02,12.5\n", encoding="utf-8")
+    frame, _, findings = zjfin.read_table(path, "pledges")
+    assert frame["pledged_share_of_holding"].tolist() == [0.8, 0.125]
+    assert findings.loc[findings["code"] == "read_as_percent", ["row", "value"]].values.tolist() == [[2, "largest 80"]]
