@@ -97,6 +97,10 @@ def test_rejected_rows_give_exit_1(data_dir, tmp_path):
     (lambda d: (d / "firms.csv").write_text("企业名称,行政区划代码\n甲,330102\n", encoding="utf-8"), "missing required column(s): firm_id"),
     (lambda d: (d / "firms.csv").write_bytes(b"\xff\xfe\xfa\x00\x81\x30garbage\xff"), "firms.csv"),
     (lambda d: (d / "firms.csv").write_text("", encoding="utf-8"), "is empty"),
+    # An unreadable table is not an absent one (it would switch the guarantee risk off).
+    (lambda d: (d / "guarantees").mkdir(), "names table 'guarantees' but is a folder"),
+    (lambda d: (d / "guarantees.csv").symlink_to(d / "gone.csv"),
+     "names table 'guarantees' but is a broken link"),
 ])
 def test_unusable_input_exits_2_and_writes_nothing(data_dir, tmp_path, capsys, damage, message):
     damage(data_dir)

@@ -614,7 +614,6 @@ def test_read_dataset_matches_stems_and_aliases(tmp_path):
     write_csv(tmp_path / "担保关系.csv", ["担保人", "被担保人", "担保金额"], [["A", "B", "1"]])
     write_csv(tmp_path / "notes.csv", ["a"], [["b"]])  # no table of that name: not read
     (tmp_path / "~$Financials.xlsx").write_bytes(b"lock file")
-    (tmp_path / "loans").mkdir()
     ds = read_dataset(tmp_path)
     assert isinstance(ds, Dataset)
     assert ds.tables_present() == ["firms", "financials", "guarantees"]
@@ -1038,3 +1037,18 @@ def test_an_unparseable_record_is_one_rejected_row(tmp_path):
     frame, _, findings = read_table(path, "firms")
     assert frame.loc[frame["_row"] == 3, "name"].tolist() == ["丙"]
     assert sorted(findings.loc[findings["code"] == "wrong_field_count", "row"]) == [2, 4]
+
+
+
+@pytest.mark.parametrize("kind", ["folder", "dangling link", "folder with suffix"])
+def test_a_table_path_that_cannot_be_read_is_an_error_not_an_absent_table(tmp_path, kind):
+    write_csv(tmp_path / "firms.csv", FIRMS_EN, FIRMS_ROWS)
+    write_csv(tmp_path / "financials.csv", FIN_EN, [["91330100799655058B", "2018-12-31", "1.5", "2", "1"]])
+    if kind == "folder":
+        (tmp_path / "guarantees").mkdir()
+    elif kind == "folder with suffix":
+        (tmp_path / "guarantees.csv").mkdir()
+    else:
+        (tmp_path / "guarantees.csv").symlink_to(tmp_path / "nowhere.csv")
+    with pytest.raises(InputFileError, match=r"guarantees.*names table 'guarantees'"):
+        read_dataset(tmp_path)

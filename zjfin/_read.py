@@ -208,7 +208,15 @@ def _find_table_files(folder: Path) -> tuple[dict[str, Path], list[Path]]:
     found: dict[str, Path] = {}
     unmatched: list[Path] = []
     for path in sorted(folder.iterdir()):
-        if not path.is_file() or path.name.startswith((".", "~$")):
+        if path.name.startswith((".", "~$")):
+            continue
+        named = stems.get(header_key(path.stem if path.suffix.lower() in _FORMATS else path.name))
+        if not path.is_file():
+            # A path that names a table but is no file (a folder, a dangling link) is an
+            # unreadable table, not an absent one: screening without it would switch a risk off.
+            if named is not None:
+                what = "a folder" if path.is_dir() else "a broken link" if path.is_symlink() else "not a regular file"
+                raise InputFileError(path, f"names table {named!r} but is {what}; zjfin reads one file per table")
             continue
         if path.suffix.lower() not in _FORMATS:
             continue
