@@ -1052,3 +1052,19 @@ def test_a_table_path_that_cannot_be_read_is_an_error_not_an_absent_table(tmp_pa
         (tmp_path / "guarantees.csv").symlink_to(tmp_path / "nowhere.csv")
     with pytest.raises(InputFileError, match=r"guarantees.*names table 'guarantees'"):
         read_dataset(tmp_path)
+
+
+
+def test_a_damaged_parquet_page_is_an_unreadable_file(tmp_path):
+    frame = pd.DataFrame({"firm_id": FIRMS_ROWS[0][:1] * 2000, "name": ["杭州甲纺织有限公司"] * 2000,
+                          "region_code": ["330102"] * 2000, "industry_code": ["C1711"] * 2000,
+                          "employees": np.arange(2000, dtype=float)})
+    path = tmp_path / "firms.parquet"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, compression="none", write_page_checksum=True)
+    data = bytearray(path.read_bytes())
+    at = data.find(np.float64(1234.0).tobytes())
+    assert at > 0
+    data[at: at + 8] = np.float64(-1.0).tobytes()  # a flipped value inside a data page
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputFileError, match="firms.parquet.*cannot be read"):
+        read_table(path, "firms")

@@ -224,6 +224,10 @@ def _zero_amount(t):
     t["guarantees"]["amount"] = [0.0]
 
 
+def _unit_in_cell(t):
+    t["firms"]["employees"] = pd.Series(["123人", "45", "60 人"], dtype=object)
+
+
 def _stale_price(t):
     t["firms"]["stock_code"] = pd.Series(["600000.SH", None, None], dtype=object)
     t["prices"] = pd.DataFrame({"stock_code": ["600000.SH"] * 2, "date": pd.to_datetime(["2019-03-01", "2019-03-04"]),
@@ -270,6 +274,7 @@ CASES = [
     ("unresolved_name", _unresolved_name, "bonds", True),
     ("zero_amount", _zero_amount, "guarantees", False),
     ("stale_price", _stale_price, "prices", False),
+    ("unit_in_cell", _unit_in_cell, "firms", False),
 ]
 
 
@@ -567,3 +572,12 @@ def test_bare_six_digit_codes_get_their_exchange():
     assert _normalise_stock_code(codes).tolist()[:7] == ["600000.SH", "000001.SZ", "300750.SZ", "688981.SH", "830799.BJ",
                                                          "920001.BJ", "000001.SZ"]
     assert _normalise_stock_code(codes).iloc[7:].isna().all()
+
+
+def test_a_count_written_with_its_unit_is_read():
+    tables = minimal_tables()
+    _unit_in_cell(tables)
+    report = run(tables)
+    assert report.firms["screened"] == 3
+    assert report.dataset["firms"]["employees"].tolist() == [123.0, 45.0, 60.0]
+    assert found(report, "unit_in_cell")["value"].tolist() == ["2 cells such as 123人"]

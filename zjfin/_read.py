@@ -54,6 +54,9 @@ _STATED_FACTORS = {"percent": 0.01, "10k_shares": 1e4}
 _PLACEHOLDER_BEFORE = np.datetime64("1901-01-01", "ns")
 _HEADER_PERCENT = re.compile(r"[(（\[【]\s*[%％]\s*[)）\]】]\s*$")
 _FINDING_COLUMNS = ["table", "file", "row", "key", "column", "value", "code"]
+# A count written with its unit in the cell (123人): the unit of the column's schema unit.
+_CELL_UNITS = {"person": r"\s*(人|名)\s*$", "mu": r"\s*亩\s*$", "day": r"\s*(天|日)\s*$", "tce": r"\s*(吨标准煤|吨标煤)\s*$",
+               "t": r"\s*吨\s*$", "share": r"\s*股\s*$"}
 
 
 @dataclass
@@ -532,8 +535,9 @@ def _read_xlsx(data: bytes, path: Path) -> pd.DataFrame:
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
-    # Memory-mapped: the file's bytes are not held twice.
-    return _arrow_to_raw(pq.read_table(path, memory_map=True))
+    # Memory-mapped: the file's bytes are not held twice. Page checksums, where the writer
+    # stored them, are verified: a damaged page is an unreadable file, not wrong numbers.
+    return _arrow_to_raw(pq.read_table(path, memory_map=True, page_checksum_verification=True))
 
 
 def _sha256(path: Path) -> str:
@@ -604,6 +608,25 @@ def _conform_frame(
             text = cells.astype(object)
             stripped = text.str.replace(r"[%％]\s*$", "", regex=True)  # the header already says percent
             cells = stripped.where(stripped.notna(), text)
+        if column.unit in _CELL_UNITS and not pd.api.types.is_numeric_dtype(cells.dtype):
+            # 123人, 45.6亩: the number with its unit written in the cell; read the number, say so.
+            text = cells.astype(object)
+            kind = pd.api.types.infer_dtype(text, skipna=True)
+            if kind == "string":
+                words = text.notna().to_numpy()
+            else:  # a spreadsheet column of numbers and text: only the text cells
+                words = np.fromiter((isinstance(v, str) for v in text), dtype=bool, count=n) if kind == "mixed" else np.zeros(n, bool)
+            stripped = text.copy()
+            if words.any():
+                stripped[words] = text[words].str.replace(_CELL_UNITS[column.unit], "", regex=True)
+            unit_written = words & (stripped != text).to_numpy(dtype=bool)
+            if unit_written.any():
+                at = np.zeros(n, dtype=bool)
+                at[np.argmax(unit_written)] = True
+                findings.append(_note(table, file, rows[at], keys(at), column.name,
+                                      np.array([f"{int(unit_written.sum())} cells such as {text[at].iloc[0]!s}"], dtype=object),
+                                      "unit_in_cell"))
+                cells = stripped.where(stripped.notna(), text)
         values, bad = _CONVERTERS[column.type](cells)
         if stated in _STATED_FACTORS:
             factor = _STATED_FACTORS[stated]
@@ -925,7 +948,8 @@ def write_dataset(
             frame.columns = [c.label_zh for c in schema.columns]
         target = folder / f"{table}.{format}"
         if format == "parquet":
-            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), target, compression="zstd")
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), target, compression="zstd",
+                           write_page_checksum=True)
         elif format == "csv":
             frame.to_csv(target, index=False, encoding=encoding, date_format="%Y-%m-%d", float_format="%.17g")
         else:

@@ -59,8 +59,42 @@ def write_parquet(frame: pd.DataFrame, path: Path, compression: str = "zstd") ->
             values = column.to_numpy(zero_copy_only=False)
             column = pa.array(values, type=field.type, mask=np.isnan(values))
         columns.append(column)
-    table = pa.Table.from_arrays(columns, schema=table.schema)
-    pq.write_table(table, path, compression=compression)
+    table = pa.Table.from_arrays(columns, schema=_portable_schema(table.schema))
+    # Page checksums: a reader that verifies them finds a damaged copy instead of wrong numbers.
+    pq.write_table(table, path, compression=compression, write_page_checksum=True)
+
+
+def _portable_schema(schema: pa.Schema) -> pa.Schema:
+    """The schema with pandas metadata every reader can rebuild: a dtype pandas names in
+    its own words (``str``, ``list<item: string>[pyarrow]``) becomes ``object``, which
+    pandas 2.2 and 3.x both read back (text as their default string type, lists as lists).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"members": pd.Series([["a", "b"]], dtype=pd.ArrowDtype(pa.list_(pa.string())))})
+    >>> meta = json.loads(_portable_schema(pa.Table.from_pandas(frame).schema).metadata[b"pandas"])
+    >>> meta["columns"][0]["numpy_type"]
+    'object'
+    """
+    if not schema.metadata or b"pandas" not in schema.metadata:
+        return schema
+    meta = json.loads(schema.metadata[b"pandas"])
+    for column in meta.get("columns", []):
+        if not _numpy_dtype_name(column.get("numpy_type")):
+            column["numpy_type"] = "object"
+    return schema.with_metadata({**schema.metadata, b"pandas": json.dumps(meta).encode()})
+
+
+def _numpy_dtype_name(name: object) -> bool:
+    """Whether pandas 2.2 and 3.x both rebuild the dtype from its name: NumPy's and the
+    nullable ones (``Int64``, ``boolean``), not pandas 3's ``str`` nor Arrow-backed types."""
+    if not isinstance(name, str) or name == "str" or "[pyarrow]" in name or "<" in name:
+        return False
+    try:
+        pd.api.types.pandas_dtype(name)
+    except TypeError:
+        return False
+    return True
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
