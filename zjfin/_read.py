@@ -50,6 +50,8 @@ _HEADER_UNIT = re.compile(r"[(（\[【]\s*(元|万元|亿元|yuan|10k_yuan|100m_
 _HEADER_SHARES = re.compile(r"[(（\[【]\s*万股\s*[)）\]】]\s*$")
 #: Scale of a column whose header names its own unit (money units are in MONEY_UNITS).
 _STATED_FACTORS = {"percent": 0.01, "10k_shares": 1e4}
+# Decimals a scaled value keeps (money: fen; rates: 12; shares in 万股: hundredths).
+_SCALED_DECIMALS = {"percent": 12, "10k_shares": 2}
 # Dates before this are placeholders (1900-1-1 for "unknown" in bank exports), not dates.
 _PLACEHOLDER_BEFORE = np.datetime64("1901-01-01", "ns")
 _HEADER_PERCENT = re.compile(r"[(（\[【]\s*[%％]\s*[)）\]】]\s*$")
@@ -633,8 +635,10 @@ def _conform_frame(
         else:
             factor = MONEY_UNITS[stated or unit] if column.is_money else 1.0
         if factor != 1.0:
-            with np.errstate(over="ignore"):  # overflow is caught just below
-                values = values * factor
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught just below
+                # At a stated precision (fen, or 12 decimals for a rate): 1,234.5678 万元 is then
+                # the very number 12,345,678 yuan is, and no rank or threshold tells them apart.
+                values = np.round(values * factor, _SCALED_DECIMALS.get(stated or "", 2 if column.is_money else 12))
         if column.type in ("float", "int"):
             # Money scaled past float range, or literal inf: not a usable number.
             overflow = np.isinf(values)
@@ -674,7 +678,7 @@ def _conform_frame(
             at[np.nanargmax(values)] = True
             findings.append(_note(table, file, rows[at], keys(at), column.name,
                                   np.array([f"largest {np.nanmax(values):g}"], dtype=object), "read_as_percent"))
-            values = values * 0.01
+            values = np.round(values * 0.01, _SCALED_DECIMALS["percent"])
         # Text stays object dtype whatever the content, on pandas 2 and 3 alike.
         out[column.name] = as_text(values) if column.type == "str" else values
     frame = pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
