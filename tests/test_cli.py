@@ -1,5 +1,6 @@
-"""The command line: commands, exit codes 0/1/2, the output layout, atomic writes."""
+"""The command line: commands, exit codes 0/1/2/3, the output layout, atomic writes."""
 
+import errno
 import json
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+import zjfin
 from builders import minimal_tables
 from zjfin._cli import main
 from zjfin._policy import Policy
@@ -142,7 +144,7 @@ def test_same_inputs_same_bytes(data_dir, tmp_path):
     assert manifests[0] == manifests[1]
 
 
-def test_failed_export_leaves_previous_outputs(data_dir, tmp_path, monkeypatch):
+def test_failed_export_leaves_previous_outputs(data_dir, tmp_path, monkeypatch, capsys):
     out = tmp_path / "out"
     assert main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(out)]) == 0
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
@@ -151,13 +153,32 @@ def test_failed_export_leaves_previous_outputs(data_dir, tmp_path, monkeypatch):
 
     def explode(frame, path):
         path.write_bytes(b"half")
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(sys.modules["zjfin._export"], "write_csv", explode)
-    with pytest.raises(OSError):
-        main(["-q", "screen", str(data_dir), "--as-of", "2018-12-31", "--out", str(out)])
+    assert main(["-q", "screen", str(data_dir), "--as-of", "2018-12-31", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device (disk full)" in err and "Traceback" not in err and err.count("\n") == 1
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before  # nothing replaced, no temporary folder left behind
+
+
+@pytest.mark.parametrize("error,code,words", [
+    (OSError(errno.EROFS, "Read-only file system", "out/manifest.json"), 2, "cannot write out/manifest.json: Read-only file system"),
+    (MemoryError(), 2, "out of memory"),
+    (ZeroDivisionError("division by zero"), 3, "internal error (ZeroDivisionError"),
+])
+def test_every_failure_to_finish_is_one_line_and_a_documented_code(data_dir, tmp_path, monkeypatch, capsys, error, code, words):
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(zjfin.ScreeningResult, "export", fail)
+    args = ["screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(tmp_path / "o"), "-q"]
+    assert main(args) == code
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err and err.count("\n") == 1
+    assert main([*args, "--debug"]) == code
+    assert "Traceback" in capsys.readouterr().err
 
 
 def test_formats_choose_the_list_files(data_dir, tmp_path, capsys):
@@ -200,3 +221,27 @@ def test_ids_any_on_the_command_line(tmp_path, capsys):
     assert main(["-q", "screen", str(data), "--as-of", "2019-03-31", "--out", str(tmp_path / "b"), "--ids", "any"]) == 0
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["firms"]["screened"] == 2 and manifest["policy"]["validation"]["firm_id_format"] == "any"
+
+
+@pytest.mark.parametrize("section,line,key", [
+    ("bonds", 'min_rating = "ZZZ"', "bonds.min_rating"),
+    ("network", 'seed_level = "extreme"', "network.seed_level"),
+    ("distress", "z2_weights = [1.0, 2.0]", "distress.z2_weights"),
+    ("pledges", "days_per_year = 0", "pledges.days_per_year"),
+    ("output", 'parquet_compression = "lzma"', "output.parquet_compression"),
+])
+def test_bad_policy_values_exit_2_naming_the_key(data_dir, tmp_path, capsys, section, line, key):
+    policy = tmp_path / "p.toml"
+    policy.write_text(f"[{section}]\n{line}\n", encoding="utf-8")
+    assert main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(tmp_path / "o"), "--policy", str(policy)]) == 2
+    err = capsys.readouterr().err
+    assert key in err and "Traceback" not in err and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("text", ['{"format": "zjfin.DefaultModel", "coef": [NaN]}', "[" * 6000 + "]" * 6000])
+def test_a_hostile_model_file_exits_2(data_dir, tmp_path, capsys, text):
+    model = tmp_path / "m.json"
+    model.write_text(text, encoding="utf-8")
+    assert main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(tmp_path / "o"), "--model", str(model)]) == 2
+    err = capsys.readouterr().err
+    assert "m.json" in err and "Traceback" not in err

@@ -137,7 +137,7 @@ def test_same_lists_give_an_empty_diff(tmp_path):
     assert diff.headline() == "entered 0; left 0; moved 0"
     assert sorted(diff.export(tmp_path / "d")) == ["changes.csv", "changes.parquet"]
     assert (tmp_path / "d" / "changes.csv").read_bytes() == (
-        b"\xef\xbb\xbffirm_id,name,region_code,list_old,list_new,priority_old,priority_new,change\n")
+        b"\xef\xbb\xbffirm_id,name,region_code,list_old,list_new,priority_old,priority_new,change\r\n")
 
 
 def test_optional_columns_may_be_absent():
@@ -234,7 +234,7 @@ def test_cli_end_to_end(province, tmp_path, capsys):
     written[text] = written[text].astype(TEXT)
     pd.testing.assert_frame_equal(written, expected.changes)
     raw = (out / "changes.csv").read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbffirm_id,name,region_code,list_old,list_new,priority_old,priority_new,change\n")
+    assert raw.startswith(b"\xef\xbb\xbffirm_id,name,region_code,list_old,list_new,priority_old,priority_new,change\r\n")
     csv = pd.read_csv(out / "changes.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
     assert csv["firm_id"].tolist() == expected.changes["firm_id"].tolist()
     assert csv["change"].tolist() == expected.changes["change"].tolist()

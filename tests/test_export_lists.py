@@ -224,3 +224,57 @@ def test_missing_list_gives_a_header_only_sheet(result, tmp_path):
         ws = wb[title]
         assert ws.max_row == 1 and ws["A1"].value == "统一社会信用代码"
     wb.close()
+
+
+# ------------------------------------------------------------------ hostile text (issue 15 §3)
+
+import csv as _csv  # noqa: E402
+import io as _io  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from zjfin._write import FORMULA_START, MAX_CELL_CHARS, write_csv  # noqa: E402
+
+_NASTY = st.one_of(
+    st.text(alphabet=st.sampled_from(list("=+-@＝＋－＠\t\r\n \u3000\x00\x07\x1b\"',;|!A0甲")),
+            max_size=12),
+    st.sampled_from(["正常公司\r=cmd|' /C calc'!A0", "\t=1+1", " =1+1", "\r=1", "＝HYPERLINK(\"x\")", "@SUM(A1)",
+                     "a\r\nb", "a\rb", "x" * (MAX_CELL_CHARS + 5)]),
+    st.text(max_size=20),
+)
+
+
+def _starts_formula(text: str) -> bool:
+    return text.lstrip(" \t\r\n\u3000" + "".join(map(chr, range(32)))).startswith(FORMULA_START) or text[:1] in ("\t", "\r")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(names=st.lists(_NASTY, min_size=1, max_size=6))
+def test_hostile_text_survives_every_csv_and_workbook(result, tmp_path, names):
+    rows = result.lists["relief"].head(len(names)).copy()
+    assert len(rows) == len(names)
+    rows["name"] = names
+    path = tmp_path / "l.csv"
+    write_csv(rows, path)
+    raw = path.read_bytes().decode("utf-8-sig")
+    parsed = list(_csv.reader(_io.StringIO(raw, newline="")))
+    by_pandas = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert len(parsed) == len(names) + 1 and len(by_pandas) == len(names)  # same rows, none split
+    assert [r[0] for r in parsed[1:]] == rows["firm_id"].tolist() == by_pandas["firm_id"].tolist()
+    text_columns = [i for i, c in enumerate(rows.columns) if pd.api.types.is_string_dtype(rows[c]) or rows[c].dtype == object]
+    for r in parsed[1:]:  # numbers may be negative; text cells never start a formula
+        for i in text_columns:
+            assert not _starts_formula(r[i]) and len(r[i]) <= MAX_CELL_CHARS, r[i][:40]
+    book = tmp_path / "l.xlsx"
+    write_lists_workbook({"relief": rows}, book, as_of=AS_OF, policy=result.policy)
+    wb = load_workbook(book)
+    ws = wb[SHEETS["relief"]]
+    values = list(ws.iter_rows(min_row=2, values_only=False))
+    assert len(values) == len(names)
+    for row in values:
+        for cell in row:
+            assert cell.data_type != "f"
+            if isinstance(cell.value, str):  # (numbers stay numbers in the workbook)
+                assert not _starts_formula(cell.value) and len(cell.value) <= MAX_CELL_CHARS
+    wb.close()

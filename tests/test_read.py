@@ -22,7 +22,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from pandas.testing import assert_frame_equal
 
 from zjfin._errors import InputFileError, ParameterError, ZjfinError
-from zjfin._read import NULL_TOKENS, Dataset, read_dataset, read_table, write_dataset
+from zjfin._read import NULL_TOKENS, Dataset, Source, read_dataset, read_table, write_dataset
 from zjfin._schema import table_schema, validation_codes
 from builders import firm_ids
 
@@ -1067,4 +1067,56 @@ def test_a_damaged_parquet_page_is_an_unreadable_file(tmp_path):
     data[at: at + 8] = np.float64(-1.0).tobytes()  # a flipped value inside a data page
     path.write_bytes(bytes(data))
     with pytest.raises(InputFileError, match="firms.parquet.*cannot be read"):
+        read_table(path, "firms")
+
+
+def _xlsx_with(path, rows):
+    wb = Workbook()
+    ws = wb.active
+    for row in rows:
+        ws.append(row)
+    wb.save(path)
+
+
+def _swap_in_xlsx(path, old: bytes, new: bytes):
+    """Rewrite a part of an XLSX (openpyxl itself will not write a cell past Excel's limit)."""
+    import zipfile
+
+    parts = {}
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            parts[info.filename] = archive.read(info.filename).replace(old, new)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+
+
+def test_an_xlsx_cell_past_excels_limit_is_a_rejected_cell(tmp_path):
+    path = tmp_path / "firms.xlsx"
+    _xlsx_with(path, [FIRMS_EN, FIRMS_ROWS[0], [FIRMS_ROWS[1][0], "PLACEHOLDER", *FIRMS_ROWS[1][2:]]])
+    _swap_in_xlsx(path, b"PLACEHOLDER", "乙".encode() * 40_000)
+    frame, _, findings = read_table(path, "firms")
+    hit = findings[findings["code"] == "text_too_long"]
+    assert hit[["row", "column", "value"]].values.tolist() == [[3, "name", "40,000 characters"]]
+    assert frame["name"].isna().tolist() == [False, True]
+    ds = Dataset({"firms": frame, "financials": pd.DataFrame({"firm_id": [r[0] for r in FIRMS_ROWS[:2]],
+                                                              "period_end": ["2018-12-31"] * 2, "revenue": [1.0] * 2,
+                                                              "total_assets": [2.0] * 2, "total_liabilities": [1.0] * 2,
+                                                              "equity": [1.0] * 2})},
+                 sources={"firms": Source("firms", str(path), "xlsx")}, findings=findings)
+    from zjfin._validate import validate
+
+    report = validate(ds, as_of="2019-03-31")
+    assert report.firms["not_screened"] == 1  # the name is required: the firm's row is rejected
+
+
+def test_an_xlsx_that_unpacks_to_gigabytes_is_refused(tmp_path):
+    import zipfile
+
+    path = tmp_path / "firms.xlsx"
+    _xlsx_with(path, [FIRMS_EN, FIRMS_ROWS[0]])
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/padding.bin", b"\0" * (80 << 20))  # 80 MB from a few kB
+    assert path.stat().st_size < 1 << 20
+    with pytest.raises(InputFileError, match="unpacks to .* bytes"):
         read_table(path, "firms")

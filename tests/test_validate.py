@@ -228,6 +228,10 @@ def _unit_in_cell(t):
     t["firms"]["employees"] = pd.Series(["123人", "45", "60 人"], dtype=object)
 
 
+def _text_too_long(t):
+    t["firms"]["ownership"] = pd.Series(["甲" * 40_000, "private", "private"], dtype=object)
+
+
 def _stale_price(t):
     t["firms"]["stock_code"] = pd.Series(["600000.SH", None, None], dtype=object)
     t["prices"] = pd.DataFrame({"stock_code": ["600000.SH"] * 2, "date": pd.to_datetime(["2019-03-01", "2019-03-04"]),
@@ -275,6 +279,7 @@ CASES = [
     ("zero_amount", _zero_amount, "guarantees", False),
     ("stale_price", _stale_price, "prices", False),
     ("unit_in_cell", _unit_in_cell, "firms", False),
+    ("text_too_long", _text_too_long, "firms", False),
 ]
 
 

@@ -7,10 +7,12 @@ Exit codes: 0 success; 1 finished with rejected rows or warnings above the polic
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
 import sys
+import traceback
 import time
 from pathlib import Path
 from typing import Sequence
@@ -19,7 +21,10 @@ from zjfin._version import __version__
 from zjfin._allocator import keep_freed_memory
 from zjfin._errors import ParameterError, ZjfinError
 
-EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+# 0 done; 1 done, rows rejected or warnings above the limit; 2 could not finish because of
+# the input, the arguments or a resource (a file, the disk, memory); 3 could not finish
+# because of a fault in zjfin itself.
+EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 _JOBS_HELP = ("threads for the per-firm stages (default: the machine's cores, at most 2; 1: one after the "
@@ -59,10 +64,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"zjfin {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    parser.add_argument("--debug", action="store_true", help="on a failure, print the Python traceback too")
     # The global options, accepted after the subcommand too (zjfin screen … -q). SUPPRESS:
     # a subcommand that is not given one keeps the value given before it.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress output")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="on a failure, print the Python traceback too")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_parser_with(common))
 
     demo = sub.add_parser("demo", help="generate the synthetic province and screen it")
@@ -126,12 +134,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s zjfin %(message)s", stream=sys.stderr)
     try:
         return _COMMANDS[args.command](args)
-    except ZjfinError as exc:
-        print(f"zjfin: error: {exc}", file=sys.stderr)
-        return EXIT_UNUSABLE
     except BrokenPipeError:  # `zjfin schema firms | head`: the reader has what it wanted
         sys.stdout = open(os.devnull, "w")
         return EXIT_OK
+    except (ZjfinError, OSError, MemoryError, RecursionError, KeyboardInterrupt, Exception) as exc:
+        code, message = failure(exc)
+        if args.debug:
+            traceback.print_exc()
+        print(f"zjfin: error: {message}", file=sys.stderr)
+        return code
+
+
+def failure(exc: BaseException) -> tuple[int, str]:
+    """The exit code and the one line a scheduler's log shows for a run that did not finish.
+
+    Examples
+    --------
+    >>> import errno
+    >>> failure(OSError(errno.ENOSPC, "No space left on device", "out/screening.parquet"))
+    (2, 'cannot write out/screening.parquet: No space left on device (disk full)')
+    >>> failure(MemoryError())[0], failure(ZeroDivisionError("x"))[0]
+    (2, 3)
+    """
+    if isinstance(exc, ZjfinError):
+        return EXIT_UNUSABLE, str(exc)
+    if isinstance(exc, OSError):
+        where = exc.filename or "a file"
+        hint = {errno.ENOSPC: " (disk full)", errno.EROFS: " (read-only file system)", errno.EACCES: " (no permission)",
+                errno.EDQUOT: " (disk quota exceeded)"}.get(exc.errno or 0, "")
+        verb = "write" if exc.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT) else "use"
+        return EXIT_UNUSABLE, f"cannot {verb} {where}: {exc.strerror or exc}{hint}"
+    if isinstance(exc, MemoryError):
+        return EXIT_UNUSABLE, "out of memory: the data needs more memory than this machine has free (see README, Speed)"
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_UNUSABLE, "interrupted"
+    return EXIT_INTERNAL, f"internal error ({type(exc).__name__}: {exc}); rerun with --debug and report it"
 
 
 def _formats_arg(text: str) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ import hashlib
 import io
 import os
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -37,6 +38,10 @@ __all__ = ["Dataset", "Source", "read_dataset", "read_table", "write_dataset", "
 #: Multipliers from the accepted money units to yuan.
 MONEY_UNITS: dict[str, float] = {"yuan": 1.0, "10k_yuan": 1e4, "100m_yuan": 1e8}
 _UNIT_ALIASES = {"元": "yuan", "万元": "10k_yuan", "亿元": "100m_yuan"}
+# Decompression budget of an XLSX: this many bytes per byte of the file (real workbooks
+# expand 5–20×), and never less than this many bytes.
+_XLSX_MAX_EXPANSION = 100
+_XLSX_MIN_BUDGET = 64 << 20
 _FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet", ".pq": "parquet"}
 #: Cell texts that mean "no value" in exported statements.
 NULL_TOKENS = ["", "-", "--", "—", "——", "null", "NULL", "Null", "None", "none", "nan", "NaN", "NAN",
@@ -512,9 +517,22 @@ def _read_csv_records(text: str, delimiter: str, header: list[str]) -> tuple[pd.
     return frame, ragged
 
 
+def _check_expansion(data: bytes, path: Path) -> None:
+    """An XLSX is a zip: refuse one whose parts expand past a budget (a few MB that unpack
+    to GBs is an attack, not a table). zipfile never inflates a part past the size its
+    header states, so the stated sizes bound what openpyxl can unpack."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        total = sum(info.file_size for info in archive.infolist())
+    budget = max(_XLSX_MIN_BUDGET, _XLSX_MAX_EXPANSION * len(data))
+    if total > budget:
+        raise InputFileError(path, f"unpacks to {total:,} bytes from {len(data):,} (more than {_XLSX_MAX_EXPANSION}× its size): "
+                                   "not read; save it again from Excel or as CSV")
+
+
 def _read_xlsx(data: bytes, path: Path) -> pd.DataFrame:
     from openpyxl import load_workbook
 
+    _check_expansion(data, path)
     workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         sheet = workbook.worksheets[0]
@@ -679,6 +697,12 @@ def _conform_frame(
             findings.append(_note(table, file, rows[at], keys(at), column.name,
                                   np.array([f"largest {np.nanmax(values):g}"], dtype=object), "read_as_percent"))
             values = np.round(values * 0.01, _SCALED_DECIMALS["percent"])
+        if column.type == "str":
+            values, long = _over_cell_limit(values)
+            if long.any():  # Excel's own limit: no real export holds more; a rejected cell
+                findings.append(_note(table, file, rows[long], keys(long), column.name,
+                                      np.array([f"{n:,} characters" for n in _lengths(raw[column.name][long])], dtype=object),
+                                      "text_too_long"))
         # Text stays object dtype whatever the content, on pandas 2 and 3 alike.
         out[column.name] = as_text(values) if column.type == "str" else values
     frame = pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
@@ -690,6 +714,21 @@ def _conform_frame(
         findings.append(_note(table, file, rows[:1], frame[key].to_numpy(dtype=object)[:1], key, np.array([""], dtype=object),
                               "key_generated"))
     return frame, _concat_findings(findings)
+
+
+def _over_cell_limit(values: Any) -> tuple[Any, np.ndarray]:
+    """Text with the cells past Excel's limit (32,767 characters) emptied, and where."""
+    from zjfin._write import MAX_CELL_CHARS
+
+    text = pa.array(pd.Series(values, dtype=object), type=pa.string(), from_pandas=True)
+    long = pc.fill_null(pc.greater(pc.utf8_length(text), MAX_CELL_CHARS), False).to_numpy(zero_copy_only=False)
+    if not long.any():
+        return values, long
+    return pd.Series(values, dtype=object).where(~long, None), long
+
+
+def _lengths(cells: pd.Series) -> list[int]:
+    return [len(str(v)) for v in cells]
 
 
 def _note(table: str, file: str | None, rows: np.ndarray, keys: np.ndarray, column: str, values: np.ndarray,

@@ -22,32 +22,73 @@ import pyarrow.parquet as pq
 
 from zjfin._errors import InputFileError
 
-__all__ = ["escape_formulas", "write_parquet", "write_csv", "mask_person_ids", "commit", "FORMULA_START"]
+__all__ = ["escape_text", "escape_formulas", "write_parquet", "write_csv", "mask_person_ids", "commit", "FORMULA_START",
+           "MAX_CELL_CHARS"]
 
-#: Text cells starting with one of these are run as formulas by spreadsheets.
-FORMULA_START = ("=", "+", "-", "@")
+#: Text cells starting with one of these are run as formulas by spreadsheets (the full-width
+#: forms too: Excel and WPS read ＝ as =).
+FORMULA_START = ("=", "+", "-", "@", "＝", "＋", "－", "＠")
+#: Excel's limit on the characters of a cell.
+MAX_CELL_CHARS = 32_767
+# A formula sign after any leading whitespace or control characters, or a leading tab or CR
+# (a spreadsheet strips those and runs what follows).
+_RISKY = "^(?:[\\s\\x00-\\x1f\\x{3000}]*[" + "".join("\\" + c if c in "-+" else c for c in FORMULA_START) + "]|[\\t\\r])"
+
+
+def escape_text(values: Any) -> tuple[pa.Array, int]:
+    """One text column made safe for a spreadsheet: a cell a spreadsheet would run as a
+    formula gets a leading ``'``, and a cell longer than Excel's limit is cut to it.
+    Returns the column and how many cells were cut. Every CSV and workbook cell we write
+    goes through here.
+
+    Examples
+    --------
+    >>> text, cut = escape_text(["=1+1", " =cmd|' /C calc'!A0", "\\t@SUM(A1)", "＝1", "-x", "ok", None])
+    >>> text.to_pylist(), cut
+    (["'=1+1", "' =cmd|' /C calc'!A0", "'\\t@SUM(A1)", "'＝1", "'-x", 'ok', None], 0)
+    """
+    from zjfin._arrow import arrow_text
+
+    text = arrow_text(pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values)
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    risky = pc.fill_null(pc.match_substring_regex(text, _RISKY), False)
+    if pc.any(risky).as_py():
+        text = pc.if_else(risky, pc.binary_join_element_wise(pa.scalar("'"), text, ""), text)
+    long = pc.fill_null(pc.greater(pc.utf8_length(text), MAX_CELL_CHARS), False)
+    cut = int(pc.sum(long).as_py() or 0)
+    if cut:
+        text = pc.if_else(long, pc.utf8_slice_codeunits(text, 0, MAX_CELL_CHARS), text)
+    return text, cut
 
 
 def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that a spreadsheet would run as a formula with ``'``.
-
-    Only text cells are touched: a negative number stays a number.
+    """Every text column through :func:`escape_text`; numbers are left alone (a negative
+    number stays a number). The cells cut to Excel's limit are counted in
+    ``out.attrs["cut_cells"]``.
 
     Examples
     --------
     >>> escape_formulas(pd.DataFrame({"a": ["=1+1", "ok", "-x"], "b": [-1.0, 2.0, 3.0]}))["a"].tolist()
     ["'=1+1", 'ok', "'-x"]
     """
-    out = frame.copy()
+    from zjfin._arrow import as_text
+
+    out = frame.copy(deep=False)
+    cut = 0
     for name in out.columns:
         column = out[name]
         if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
-            text = column.astype(object)
-            # .str yields NaN for non-text cells; na=False leaves them alone.
-            risky = text.str.startswith(FORMULA_START, na=False).astype(bool)
-            if risky.any():
-                out[name] = text.mask(risky, "'" + text.where(risky, "").astype(str))
+            if column.dtype == object and not _all_text(column):
+                continue  # lists, numbers: not text cells
+            text, n_cut = escape_text(column)
+            cut += n_cut
+            out[name] = as_text(text, index=out.index)
+    out.attrs["cut_cells"] = cut
     return out
+
+
+def _all_text(column: pd.Series) -> bool:
+    return pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty")
 
 
 def write_parquet(frame: pd.DataFrame, path: Path, compression: str = "zstd") -> None:
@@ -98,9 +139,11 @@ def _numpy_dtype_name(name: object) -> bool:
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """CSV that Excel opens correctly: UTF-8 with BOM, formulas escaped, ISO dates."""
+    """CSV that Excel, WPS and Python read alike: UTF-8 with BOM, formulas escaped, ISO
+    dates, CRLF rows (RFC 4180), so a cell holding a bare CR or LF is quoted and never
+    starts a row of its own."""
     escape_formulas(frame).to_csv(path, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d",
-                                  float_format="%.10g", lineterminator="\n")
+                                  float_format="%.10g", lineterminator="\r\n")
 
 
 def mask_person_ids(contracts: pd.DataFrame, firm_ids: pd.Series, column: str = "pledger_id") -> pd.DataFrame:

@@ -43,7 +43,7 @@ from openpyxl.writer.excel import ExcelWriter
 from zjfin._version import __version__
 from zjfin._arrow import arrow_text, as_text
 from zjfin._lists import LIST_FILES
-from zjfin._write import escape_formulas
+from zjfin._write import escape_formulas, escape_text
 from zjfin._policy import Policy
 from zjfin._schema import Column, list_table, table_schema
 
@@ -118,15 +118,16 @@ def column_widths(frame: pd.DataFrame, headers: list[str], formats: list[str | N
 
 
 def _clean_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Escape formulas (as in the CSV files) and drop the control characters XML cannot hold."""
-    out = escape_formulas(frame)
+    """Drop the control characters XML cannot hold, then escape formulas as in the CSV
+    files (in that order: what is left after the drop is what a spreadsheet sees)."""
+    out = frame.copy(deep=False)
     for name in out.columns:
         if pd.api.types.is_string_dtype(out[name]):
             text = arrow_text(out[name].astype(object).where(out[name].notna(), None))
             bad = pc.any(pc.match_substring_regex(text, ILLEGAL_CHARACTERS_RE.pattern)).as_py()
             if bad:
                 out[name] = as_text(pc.replace_substring_regex(text, ILLEGAL_CHARACTERS_RE.pattern, ""), index=out.index)
-    return out
+    return escape_formulas(out)
 
 
 def _cell_values(column: pd.Series) -> np.ndarray:
@@ -192,8 +193,8 @@ def _escape(value: Any) -> Any:
     """One cell of the 说明 sheet: text escaped as in the CSV files, lists as JSON text."""
     if isinstance(value, (list, tuple, dict)):
         value = json.dumps(value, ensure_ascii=False)
-    if isinstance(value, str) and value.startswith(("=", "+", "-", "@")):
-        return "'" + value
+    if isinstance(value, str):
+        return escape_text([ILLEGAL_CHARACTERS_RE.sub("", value)])[0][0].as_py()
     return value
 
 

@@ -74,6 +74,9 @@ def test_a_tampered_file_is_refused(tmp_path):
 @pytest.mark.parametrize("text, message", [
     ("not json at all", "not JSON"),
     ('{"format": "sklearn"}', "not a zjfin model file"),
+    ('{"format": "zjfin.DefaultModel", "content": {"coef": [NaN]}}', "NaN is no JSON number"),
+    ('{"format": "zjfin.DefaultModel", "content": {"coef": [-Infinity]}}', "-Infinity is no JSON number"),
+    ("[" * 6000 + "]" * 6000, "nested too deep"),
 ])
 def test_other_files_are_refused(tmp_path, text, message):
     path = tmp_path / "model.json"

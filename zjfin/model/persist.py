@@ -148,9 +148,15 @@ def model_from_json(source: Any, model_class: type, key: str | bytes | None = No
     """
     where, text = _read(source)
     try:
-        document = json.loads(text)
+        # NaN and Infinity are not JSON (Python writes them, no other reader takes them), and
+        # a model nested thousands deep is an attack on the parser, not a model.
+        document = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as error:
         raise ModelFormatError(f"{where}: not JSON ({error.msg} at line {error.lineno})") from None
+    except _NotJSON as error:
+        raise ModelFormatError(f"{where}: not JSON ({error} is no JSON number)") from None
+    except RecursionError:
+        raise ModelFormatError(f"{where}: not a model (arrays or objects nested too deep to read)") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ModelFormatError(f"{where}: not a zjfin model file (format {FORMAT!r} expected)")
     version = document.get("format_version")
@@ -170,6 +176,14 @@ def model_from_json(source: Any, model_class: type, key: str | bytes | None = No
         return _model(content, model_class)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise ModelFormatError(f"{where}: the contents are not a complete model ({type(error).__name__}: {error})") from None
+
+
+class _NotJSON(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJSON(name)
 
 
 def _model(content: dict[str, Any], model_class: type) -> Any:
