@@ -123,6 +123,7 @@ EDGES: dict[str, tuple[list, list]] = {
     "network.systemic_circle_members": FLAG,
     "network.systemic_top_guarantors": WHOLE_AT_LEAST_0,
     "network.systemic_max_firms": WHOLE_AT_LEAST_0,
+    "network.systemic_max_edge_visits": ([0, 10**9], [-1, 1.5]),
     "lists.precedence": ([["sme_funding", "quality", "relief", "watch"]],
                          [["watch", "relief", "quality"], ["watch", "relief", "quality", "sme_funding", "none"],
                           ["watch", "watch", "quality", "sme_funding"]]),

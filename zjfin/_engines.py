@@ -606,6 +606,12 @@ def _run_model(ctx: EngineContext) -> EngineOutput:
     return EngineOutput(pd.DataFrame({"pd_12m": probability}, index=ctx.frame.index), pd.DataFrame(index=ctx.frame.index))
 
 
+def _systemic_done(columns: Mapping[str, Any]) -> np.ndarray:
+    # Firms not chosen for systemic impact count as evaluated: the rule does not ask for them.
+    status = pd.Series(columns["systemic_status"])
+    return (status.isna() | (status == "computed")).to_numpy(dtype=bool)
+
+
 def _run_guarantee_network(ctx: EngineContext) -> EngineOutput:
     from zjfin.risks.network import distressed_firms, guarantee_graph, guarantee_network
 
@@ -664,7 +670,8 @@ for _engine in (
            policy=("working_capital",)),
     Engine("model", _run_model, reads=(), verdict="pd_12m", needs_model=True),
     Engine("guarantee_network", _run_guarantee_network, tables=("guarantees",), uses=("bonds", "liquidity", "pledges"),
-           reads=("firm_id", "equity", "total_assets"), policy=("network",), scope="province"),
+           reads=("firm_id", "equity", "total_assets"), policy=("network",), scope="province",
+           rules=(Rule("systemic", verdict=_systemic_done, why="systemic_status"),)),
 ):
     register(_engine)
 del _engine

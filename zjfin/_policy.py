@@ -270,6 +270,7 @@ CONSTRAINTS: dict[str, tuple[Constraint, ...]] = {
     "network.systemic_circle_members": (Flag(),),
     "network.systemic_top_guarantors": (Whole(0),),
     "network.systemic_max_firms": (Whole(0),),
+    "network.systemic_max_edge_visits": (Whole(0),),
     "lists.precedence": (OrderOf(_list_keys),),
     "lists.risks": (SubsetOf(risk_level_columns, what="risk columns"),),
     "lists.relief_triggers": (Satisfies("a list of 'risk:level' (a risk column, a level above none)", _trigger_problem),),

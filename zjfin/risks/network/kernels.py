@@ -174,11 +174,15 @@ def mutual_partners(guarantor: np.ndarray, borrower: np.ndarray, n_nodes: int) -
 
 def chain_depth(matrix: sp.csr_matrix, labels: np.ndarray, n_components: int,
                 src_label: np.ndarray | None = None, dst_label: np.ndarray | None = None) -> np.ndarray:
-    """Longest path, in guarantees, into each component of the condensation.
+    """Longest path, in guarantees, into each component of the condensation: 0 without
+    predecessors, else one more than its deepest predecessor.
 
-    A component's depth is its topological layer: 0 without predecessors, else one more
-    than its deepest predecessor. Layers are peeled all at once (Kahn's algorithm one
-    layer per step), so the loop runs once per layer, not once per node.
+    The loop must not run once per layer: a chain of a million firms has a million
+    layers. So the condensation is cut where paths merge: a component with exactly one
+    predecessor is one deeper than it, which makes in-trees whose depths pointer jumping
+    finds in log₂(length) rounds; only the components where paths merge (two or more
+    predecessors) are peeled layer by layer (Kahn's algorithm), on the contracted graph
+    of tree roots, with the trees' lengths as weights.
 
     ``src_label`` and ``dst_label`` (the components of each stored guarantee's two ends,
     row-major) are computed when not given.
@@ -188,51 +192,46 @@ def chain_depth(matrix: sp.csr_matrix, labels: np.ndarray, n_components: int,
     >>> m = sp.csr_matrix(([1.0, 1.0, 1.0], ([0, 1, 2], [1, 2, 1])), shape=(3, 3))
     >>> chain_depth(m, np.array([0, 1, 1]), 2).tolist()   # 0 -> {1, 2}
     [0, 1]
+    >>> chain = sp.csr_matrix((np.ones(4), (np.arange(4), np.arange(1, 5))), shape=(5, 5))
+    >>> chain_depth(chain, np.arange(5), 5).tolist()
+    [0, 1, 2, 3, 4]
     """
-    n, indptr = matrix.shape[0], matrix.indptr
+    indptr = matrix.indptr
     dst_label = labels[matrix.indices] if dst_label is None else dst_label
     src_label = np.repeat(labels, np.diff(indptr)) if src_label is None else src_label
-    # Each component goes by its first node (a one-node component by itself), so the
-    # frontier is a list of nodes; the other members of the few larger components are
-    # looked up in a short list. A guarantee inside a component points at a sink (n).
-    first = first_node(labels, n_components)
-    representative = first[labels]
-    others = np.flatnonzero(representative != np.arange(n))  # members that do not represent
-    others = others[np.argsort(representative[others], kind="stable")]
-    other_count = np.bincount(representative[others], minlength=n)
-    other_start = np.cumsum(other_count) - other_count
     between = src_label != dst_label
-    successor = np.where(between, representative[matrix.indices], n)
-    # Only components with a successor pass anything on (about half of them): the others
-    # get their layer and are not expanded.
-    passes_on = np.zeros(n_components, dtype=bool)
-    passes_on[src_label[between]] = True
-    passes_on = passes_on[labels]
-    # Kahn's in-degrees: predecessors not yet in a layer.
-    remaining = np.bincount(successor, minlength=n + 1)
-    remaining[n] = len(successor) + 1  # the sink: never down to 0
-    node_depth = np.zeros(n, dtype=np.int64)
-    slot = np.empty(n, dtype=np.int64)  # scratch for de-duplicating without a sort
-    first = first[first >= 0]  # a component number no node carries has no layer to find
-    frontier = first[remaining[first] == 0]
-    layer = 0
-    while frontier.size:
-        node_depth[frontier] = layer
-        frontier = frontier[passes_on[frontier]]
-        larger = frontier[other_count[frontier] > 0]  # components of several firms: few
-        nodes = np.concatenate([frontier, others[ranges(other_start[larger], other_count[larger])]])
-        targets = successor[row_entries(indptr, nodes)[0]]
-        if not targets.size:
+    pair = np.unique(src_label[between].astype(np.int64) * n_components + dst_label[between])
+    src, dst = np.divmod(pair, n_components)  # distinct edges of the condensation
+    indegree = np.bincount(dst, minlength=n_components)
+    # In-trees: a component with one predecessor hangs from it; the others are roots.
+    parent = np.arange(n_components, dtype=np.int64)
+    single = indegree[dst] == 1
+    parent[dst[single]] = src[single]
+    offset = (parent != np.arange(n_components)).astype(np.int64)
+    while True:  # pointer jumping: log2 of the longest in-tree path rounds
+        grand = parent[parent]
+        if np.array_equal(grand, parent):
             break
-        if targets.size > n // 4:  # a wide layer: one count over all nodes beats ufunc.at
-            remaining -= np.bincount(targets, minlength=n + 1)
-        else:
-            np.subtract.at(remaining, targets, 1)
-        ready = targets[remaining[targets] == 0]  # the sink never is
-        # Keep one copy of each component: the position written last for it wins.
-        slot[ready] = np.arange(ready.size)
-        frontier = ready[slot[ready] == np.arange(ready.size)]
-        layer += 1
-    depth = np.zeros(n_components, dtype=np.int64)
-    depth[labels[first]] = node_depth[first]
-    return depth
+        offset += offset[parent]
+        parent = grand
+    root = parent
+    # The roots where paths merge: depth = max over predecessors p of depth(root(p)) + offset(p) + 1.
+    merge = ~single
+    c_src, c_dst = root[src[merge]], dst[merge]
+    weight = offset[src[merge]] + 1
+    order = np.argsort(c_src, kind="stable")
+    c_src, c_dst, weight = c_src[order], c_dst[order], weight[order]
+    out_start = np.searchsorted(c_src, np.arange(n_components + 1))
+    remaining = np.bincount(c_dst, minlength=n_components)
+    root_depth = np.zeros(n_components, dtype=np.int64)
+    frontier = np.flatnonzero((indegree == 0))  # the sources: depth 0
+    while frontier.size:  # once per merging layer, not per component
+        at = ranges(out_start[frontier], out_start[frontier + 1] - out_start[frontier])
+        if not at.size:
+            break
+        targets = c_dst[at]
+        np.maximum.at(root_depth, targets, root_depth[c_src[at]] + weight[at])
+        np.subtract.at(remaining, targets, 1)
+        ready = np.unique(targets[remaining[targets] == 0])
+        frontier = ready
+    return root_depth[root] + offset

@@ -36,18 +36,20 @@ def distressed_firms(columns: pd.DataFrame | dict, policy: Policy) -> np.ndarray
 
 
 def systemic_candidates(in_circle: np.ndarray, has_out: np.ndarray, out_amount: np.ndarray,
-                         in_amount: np.ndarray, p) -> np.ndarray:
+                         in_amount: np.ndarray, p, ranked_order: bool = False) -> np.ndarray:
     """The firms whose systemic impact is computed (SPEC: "top-K is enough at scale"):
     the ``systemic_top_guarantors`` largest guarantors by guarantee_out, then circle
     members by guarantee_out + guarantee_in, at most ``systemic_max_firms`` in all; ties
-    by position. Returned in increasing order."""
+    by position. Returned in increasing order, or most important first with
+    ``ranked_order`` (the order in which a work budget serves them)."""
     top = top_k(np.flatnonzero(has_out), out_amount, p.systemic_top_guarantors)
     ranked = top
     if p.systemic_circle_members:
         members = np.flatnonzero(in_circle)
         members = members[~np.isin(members, top)]
         ranked = np.r_[top, top_k(members, out_amount + in_amount, p.systemic_max_firms - min(top.size, p.systemic_max_firms))]
-    return np.sort(ranked[: p.systemic_max_firms]).astype(np.int64)
+    ranked = ranked[: p.systemic_max_firms].astype(np.int64)
+    return ranked if ranked_order else np.sort(ranked)
 
 
 def guarantee_reasons(exposure: dict[str, np.ndarray], seeds: np.ndarray, contagion: np.ndarray, in_circle: np.ndarray,

@@ -34,7 +34,7 @@ from zjfin._arrow import as_text
 from zjfin._lanes import Lanes
 from zjfin._policy import Policy
 from zjfin.risks import EngineOutput
-from zjfin.risks.network.debtrank import debtrank_in_groups, impact_matrix, one_scenario
+from zjfin.risks.network.debtrank import impact_matrix, one_scenario, systemic_reach
 from zjfin.risks.network.graph import GuaranteeGraph, guarantee_graph  # noqa: F401 - the example's
 from zjfin.risks.network.kernels import (
     chain_depth,
@@ -47,6 +47,12 @@ from zjfin.risks.network.kernels import (
     renumbered,
 )
 from zjfin.risks.network.rules import guarantee_reasons, systemic_candidates
+
+#: Dense DebtRank cells per node for the systemic-impact scenarios (16 bytes each): the
+#: stage's memory stays linear in firms whatever the graph's shape.
+SYSTEMIC_CELLS_PER_NODE = 4
+#: ``systemic_status`` of a chosen firm the work budget left out.
+NOT_COMPUTED = "not computed: work budget ([network] systemic_max_edge_visits) spent on larger firms"
 
 __all__ = ["guarantee_network", "circles_table"]
 
@@ -173,19 +179,21 @@ def systemic_impact_and_ids(groups: Groups, circles: Circles, exposure: dict[str
     value = np.zeros(n_nodes)
     value[groups.at] = node_value[:n] / total_value if total_value > 0 else node_value[:n]
     chosen = systemic_candidates(circles.in_circle, exposure["gives"], exposure["guarantee_out"], exposure["guarantee_in"],
-                                 policy.network)
+                                 policy.network, ranked_order=True)
     systemic = np.full(n, np.nan)
+    status = np.full(n, None, dtype=object)
     if chosen.size:
         # Distress never leaves a guarantee group, and groups are ranges of nodes here. Dense
-        # cells for up to 4 per node (two float arrays, so memory stays linear).
+        # cells, at most SYSTEMIC_CELLS_PER_NODE per node: memory linear whatever the shape.
         group = groups.weak[chosen]
-        scenario, node, h = debtrank_in_groups(impact, groups.at[chosen], groups.start[group], groups.size[group],
-                                               budget=max(4 * n_nodes, 1 << 20))
-        reached = np.bincount(scenario, weights=value[node] * h, minlength=chosen.size)
-        systemic[chosen] = np.maximum(reached - value[groups.at[chosen]], 0.0)
+        reached, computed = systemic_reach(impact, groups.at[chosen], groups.start[group], groups.size[group], value,
+                                           cell_budget=max(SYSTEMIC_CELLS_PER_NODE * n_nodes, 1 << 20),
+                                           work_budget=float(policy.network.systemic_max_edge_visits))
+        systemic[chosen] = np.where(computed, np.maximum(reached - value[groups.at[chosen]], 0.0), np.nan)
+        status[chosen] = np.where(computed, "computed", NOT_COMPUTED)
     circle_ids = component_ids(circles.number[circles.of_firm], "GC", 6)
     group_ids = component_ids(groups.number[groups.weak[:n]], "GG", 7)
-    return systemic, circle_ids, group_ids
+    return (systemic, status), circle_ids, group_ids
 
 
 def depth(groups: Groups, circles: Circles) -> np.ndarray:
@@ -254,7 +262,7 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
         lanes.task("depth", depth, inputs=("groups", "circles"))
         lanes.task("circles_table", circles_table, inputs=("groups", "circles", "contagion"), graph=graph)
         exposure, found, spread = lanes["exposure"], lanes["circles"], lanes["contagion"]
-        systemic, circle_ids, group_ids = lanes["systemic"]
+        (systemic, systemic_status), circle_ids, group_ids = lanes["systemic"]
         grouped, firm_depth, table = lanes["groups"], lanes["depth"], lanes["circles_table"]
     with lanes.timed("assemble"):
         firm_contagion = spread[grouped.at]
@@ -276,6 +284,7 @@ def guarantee_network(graph: GuaranteeGraph, frame: pd.DataFrame, seeds: np.ndar
             "chain_depth": firm_depth,
             "contagion_loss": firm_contagion,
             "systemic_impact": systemic,
+            "systemic_status": as_text(systemic_status, index=index),
             "guarantee_risk": level,
         }, index=index, copy=False)
     return EngineOutput(columns, fired), table
