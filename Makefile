@@ -53,6 +53,7 @@ bench: install
 
 bench-network: install
 	$(BIN)/python benchmarks/bench_network.py
+	$(BIN)/python benchmarks/bench_network_shapes.py
 
 # The default model on the real data in ../shared/data, against optbinning and boosting.
 bench-model: install

@@ -134,9 +134,14 @@ def export_result(result: "ScreeningResult", out: str | os.PathLike[str],
         plan["circles.parquet"] = (lambda f, p: write_parquet(f, p, compression), result.tables["circles"])
     record = manifest(result)
     record["outputs"] = sorted([*plan, "manifest.json"])
-    return commit(Path(out), plan, record)
+    return commit(Path(out), plan, record, known_outputs=KNOWN_OUTPUTS)
 
 
+
+
+#: Every file a screening may write: an earlier run's, even when its manifest is missing.
+KNOWN_OUTPUTS = frozenset({"screening.parquet", "rejected.csv", "issues.csv", "summary.csv", "pledges.parquet",
+                           "circles.parquet", WORKBOOK, *(f"lists/{name}.{ext}" for name in LIST_FILES for ext in ("parquet", "csv"))})
 
 
 def manifest(result: "ScreeningResult") -> dict[str, Any]:

@@ -7,6 +7,8 @@ and the quarter-to-quarter diff all go through it.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -173,33 +175,156 @@ def mask_person_ids(contracts: pd.DataFrame, firm_ids: pd.Series, column: str = 
     return out
 
 
-def commit(out: Path, plan: dict[str, tuple[Callable[[Any, Path], None], Any]], manifest: dict[str, Any] | None) -> list[str]:
-    """Write every file of ``plan`` (name → (writer, data)) into a private folder inside
-    ``out``, then move them into place, ``manifest.json`` last: a failed write leaves the
-    earlier files as they were, and a manifest marks a complete set.
+def commit(out: Path, plan: dict[str, tuple[Callable[[Any, Path], None], Any]], manifest: dict[str, Any] | None,
+           known_outputs: frozenset[str] = frozenset()) -> list[str]:
+    """Write every file of ``plan`` (name → (writer, data)) and put them in place.
+
+    With a ``manifest`` (a screening's outputs) the run is committed whole: the files are
+    written into a new sibling folder, the files of OUT that an earlier run did not write
+    are hard-linked into it, and the two folders are swapped in one atomic step
+    (:func:`swap_folders`): a reader sees the old run or the new one, never a mix, and
+    what an earlier run wrote that this one does not is gone (``removed_outputs`` in the
+    manifest, which also gives each output's SHA-256). Where the system cannot swap
+    folders, files are moved one by one, ``manifest.json`` last, and stale outputs removed.
+    Without a manifest (``validate``, ``diff``), files are moved one by one.
+
+    ``known_outputs`` are names zjfin may write there: treated as an earlier run's even
+    when no manifest says so. Staging folders of killed runs are removed first.
 
     Returns the names written, relative to ``out``.
     """
+    out = Path(out)
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_staging(out.parent, f".{out.name}.zjfin-")
+        if out.is_dir():
+            _remove_stale_staging(out, ".zjfin-")
+        if manifest is None:
+            out.mkdir(exist_ok=True)
     except OSError as exc:
         raise InputFileError(out, f"cannot create the output folder ({exc.strerror or exc})") from None
-    staging = Path(tempfile.mkdtemp(prefix=".zjfin-", dir=out))
+    whole = manifest is not None
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.zjfin-" if whole else ".zjfin-", dir=out.parent if whole else out))
+    (staging / _OWNER).write_text(str(os.getpid()))
     try:
-        for name, (writer, frame) in plan.items():
-            target = staging / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            writer(frame, target)
+        with _temporary_files_in(staging):
+            for name, (writer, frame) in plan.items():
+                target = staging / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                writer(frame, target)
         names = list(plan)
-        if manifest is not None:
-            (staging / "manifest.json").write_text(
-                json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n", encoding="utf-8"
-            )
-            names.append("manifest.json")  # moved last: its presence marks a complete run
-        for name in names:
+        if not whole:
+            for name in names:
+                final = out / name
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staging / name, final)
+            return names
+        earlier = _earlier_outputs(out) | set(known_outputs) | {"manifest.json"}
+        manifest["output_sha256"] = {name: _sha256(staging / name) for name in names}
+        manifest["removed_outputs"] = sorted(n for n in earlier - set(names) - {"manifest.json"} if (out / n).is_file())
+        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n",
+                                               encoding="utf-8")
+        names.append("manifest.json")
+        (staging / _OWNER).unlink()
+        if not out.exists():
+            os.rename(staging, out)
+            return names
+        if not out.is_dir():
+            raise InputFileError(out, "exists and is not a folder")
+        _link_foreign_files(out, staging, earlier | set(names))
+        if swap_folders(staging, out):
+            return names  # staging now holds the earlier run: removed below
+        for name in names:  # no atomic swap here: one by one, the manifest last
             final = out / name
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staging / name, final)
+        for name in manifest["removed_outputs"]:
+            (out / name).unlink(missing_ok=True)
         return names
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+# A file in a staging folder naming the process that writes it (a killed run's is stale).
+_OWNER = ".zjfin-owner"
+
+
+def _earlier_outputs(out: Path) -> set[str]:
+    """The files the manifest of the run in ``out`` lists (none without one)."""
+    try:
+        record = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        return {str(n) for n in record.get("outputs", [])}
+    except (OSError, ValueError, AttributeError):
+        return set()
+
+
+def _link_foreign_files(out: Path, staging: Path, ours: set[str]) -> None:
+    """Files in OUT that zjfin did not write (a user's notes, ``input/`` of ``zjfin demo``)
+    go along into the new run: hard links, so nothing is copied."""
+    for path in sorted(out.rglob("*")):
+        rel = path.relative_to(out).as_posix()
+        if rel in ours or path.is_dir() or rel.startswith(".zjfin-"):
+            continue
+        target = staging / rel
+        if target.exists():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, target)
+        except OSError:
+            shutil.copy2(path, target)
+
+
+def _remove_stale_staging(folder: Path, prefix: str) -> None:
+    """Remove staging folders whose run is gone (killed): their owner process is not alive."""
+    try:
+        entries = [p for p in folder.iterdir() if p.name.startswith(prefix) and p.is_dir()]
+    except OSError:
+        return
+    for path in entries:
+        try:
+            pid = int((path / _OWNER).read_text())
+            os.kill(pid, 0)
+            continue  # a run still writing it
+        except (OSError, ValueError):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def swap_folders(a: Path, b: Path) -> bool:
+    """Exchange two folders in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``);
+    False where the system or the file system cannot."""
+    import ctypes
+    import errno as _errno
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(str(a)), at_fdcwd, os.fsencode(str(b)), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (_errno.EINVAL, _errno.ENOSYS, _errno.EOPNOTSUPP, getattr(_errno, "ENOTSUP", _errno.EOPNOTSUPP)):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+@contextlib.contextmanager
+def _temporary_files_in(folder: Path):
+    """openpyxl's write-only sheets spill to temporary files in the system temp folder; a
+    killed run left them there. Inside the staging folder they go with it."""
+    before = tempfile.tempdir
+    tempfile.tempdir = str(folder)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = before

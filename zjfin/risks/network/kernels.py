@@ -200,7 +200,8 @@ def chain_depth(matrix: sp.csr_matrix, labels: np.ndarray, n_components: int,
     dst_label = labels[matrix.indices] if dst_label is None else dst_label
     src_label = np.repeat(labels, np.diff(indptr)) if src_label is None else src_label
     between = src_label != dst_label
-    pair = np.unique(src_label[between].astype(np.int64) * n_components + dst_label[between])
+    pair = np.sort(src_label[between].astype(np.int64) * n_components + dst_label[between])
+    pair = pair[np.r_[True, pair[1:] != pair[:-1]]] if pair.size else pair  # distinct, by sorting (a hash is slower)
     src, dst = np.divmod(pair, n_components)  # distinct edges of the condensation
     indegree = np.bincount(dst, minlength=n_components)
     # In-trees: a component with one predecessor hangs from it; the others are roots.

@@ -187,7 +187,7 @@ def systemic_impact_and_ids(groups: Groups, circles: Circles, exposure: dict[str
         # cells, at most SYSTEMIC_CELLS_PER_NODE per node: memory linear whatever the shape.
         group = groups.weak[chosen]
         reached, computed = systemic_reach(impact, groups.at[chosen], groups.start[group], groups.size[group], value,
-                                           cell_budget=max(SYSTEMIC_CELLS_PER_NODE * n_nodes, 1 << 20),
+                                           cell_budget=max(SYSTEMIC_CELLS_PER_NODE * n_nodes, 1 << 16),
                                            work_budget=float(policy.network.systemic_max_edge_visits))
         systemic[chosen] = np.where(computed, np.maximum(reached - value[groups.at[chosen]], 0.0), np.nan)
         status[chosen] = np.where(computed, "computed", NOT_COMPUTED)
