@@ -9,7 +9,7 @@ FIRMS  ?= 20000
 
 WHEEL_VENV := .venv-wheel
 
-.PHONY: all install demo test test-wheel test-compat bench bench-network bench-model clean
+.PHONY: all install demo test test-wheel test-parquet-pandas22 test-compat bench bench-network bench-model clean
 
 all: test
 
@@ -30,6 +30,15 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 	@$(MAKE) --no-print-directory test-wheel
+	@$(MAKE) --no-print-directory test-parquet-pandas22
+
+# The Parquet outputs of a demo open with pandas 2.2 too (the oldest pandas users have),
+# read in a small environment of its own.
+PANDAS22_VENV := .venv-pandas22
+test-parquet-pandas22: install
+	@test -x $(PANDAS22_VENV)/bin/python || $(PYTHON) -m venv $(PANDAS22_VENV)
+	$(PANDAS22_VENV)/bin/python -m pip install --quiet "pandas==2.2.3" "numpy<2.3" "pyarrow>=15"
+	out="$$(mktemp -d)" && $(BIN)/zjfin -q demo --firms 2000 --out "$$out" && $(PANDAS22_VENV)/bin/python tests/read_parquet_outputs.py "$$out"
 
 # The package as a user gets it: the sdist built, the wheel built from the sdist, the wheel
 # installed into a fresh virtual environment, and there, from a folder outside the source

@@ -11,4 +11,4 @@ def tables():
 
 # Run by `make test-wheel` in a fresh environment with the built wheel, not by pytest
 # (--doctest-modules would import it here).
-collect_ignore = ["installed_package.py"]
+collect_ignore = ["installed_package.py", "read_parquet_outputs.py"]

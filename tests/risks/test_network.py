@@ -1226,3 +1226,67 @@ def test_timings_name_every_step_once():
         assert set(steps) - {"waiting for lane 2"} == {"groups", "circles", "depth", "circles_table", "assemble",
                                                        "lane 2: impact", "lane 2: contagion", "lane 2: exposure",
                                                        "lane 2: systemic"}
+
+
+# --------------------------------------------------------------------------- unfriendly shapes (issue 15 §1)
+
+
+def _random_network(n: int, per_firm: float, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    m = int(n * per_firm)
+    g, b = rng.integers(0, n, m), rng.integers(0, n, m)
+    keep = g != b
+    firms = np.array([f"F{i:07d}" for i in range(n)], dtype=object)
+    frame = pd.DataFrame({"firm_id": firms, "equity": rng.lognormal(16, 1, n), "total_assets": rng.lognormal(17, 1, n)})
+    guarantees = pd.DataFrame({"guarantor_id": firms[g[keep]], "borrower_id": firms[b[keep]],
+                               "amount": rng.lognormal(15, 1, int(keep.sum()))})
+    return frame, guarantees, rng.random(n) < 0.01
+
+
+def test_the_work_budget_serves_the_most_important_firms_first_and_exactly():
+    frame, guarantees, seeds = _random_network(3000, 1.5)
+    graph = guarantee_graph(guarantees, frame["firm_id"], "2019-03-31")
+    full, _ = guarantee_network(graph, frame, seeds, POLICY)
+    tight = POLICY.update({"network": {"systemic_max_edge_visits": 2_000_000}})
+    part, _ = guarantee_network(graph, frame, seeds, tight)
+    status, impact = part.columns["systemic_status"], part.columns["systemic_impact"]
+    done = (status == "computed").to_numpy()
+    left = status.str.startswith("not computed").fillna(False).to_numpy(dtype=bool)
+    assert done.sum() > 0 and left.sum() > 0 and (full.columns["systemic_status"] == "computed").sum() == done.sum() + left.sum()
+    # What is computed is exact: the same value as without a budget; the rest is empty.
+    np.testing.assert_array_equal(impact[done], full.columns["systemic_impact"][done])
+    assert impact[left].isna().all()
+    # Served in order of importance: no firm left out gives more guarantees than one computed
+    # among the top guarantors (all of them give guarantees here).
+    out = part.columns["guarantee_out"]
+    assert out[left].max() <= out[done].max()
+
+
+def test_a_random_graph_stays_within_its_memory(tmp_path):
+    """30k firms, 45k guarantees, uniformly random: 10.6 GB and 303 s before. Now the
+    child process's peak (interpreter and libraries included) stays under 1 GB."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import resource, sys
+        sys.path.insert(0, {str(__import__('pathlib').Path(__file__).parent)!r})
+        from test_network import _random_network, POLICY
+        from zjfin.risks.network import guarantee_graph, guarantee_network
+        frame, guarantees, seeds = _random_network(30000, 1.5)
+        policy = POLICY.update({{"network": {{"systemic_max_edge_visits": 20_000_000}}}})
+        out, _ = guarantee_network(guarantee_graph(guarantees, frame["firm_id"], "2019-03-31"), frame, seeds, policy)
+        print(int((out.columns["systemic_status"] == "computed").sum()), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    computed, peak_kb = map(int, done.stdout.strip().splitlines()[-1].split())
+    assert computed > 0 and peak_kb < 1 << 20
+
+
+def test_chain_depth_of_a_long_chain_is_exact():
+    # (Its speed is in benchmarks/bench_network_shapes.py: a loop per layer took 48 s at 1M.)
+    n = 200_000
+    chain = sp.csr_matrix((np.ones(n - 1), (np.arange(n - 1), np.arange(1, n))), shape=(n, n))
+    assert np.array_equal(chain_depth(chain, np.arange(n), n), np.arange(n))
