@@ -1292,3 +1292,26 @@ def test_chain_depth_of_a_long_chain_is_exact():
     n = 200_000
     chain = sp.csr_matrix((np.ones(n - 1), (np.arange(n - 1), np.arange(1, n))), shape=(n, n))
     assert np.array_equal(chain_depth(chain, np.arange(n), n), np.arange(n))
+
+
+def test_both_chain_depth_algorithms_agree(monkeypatch):
+    """Layer peeling (short paths) and merge points with pointer jumping (long chains)."""
+    from scipy.sparse.csgraph import connected_components
+
+    import zjfin.risks.network.kernels as kernels
+
+    rng = np.random.default_rng(4)
+    for trial in range(150):
+        n = int(rng.integers(2, 200))
+        m = int(rng.integers(0, 3 * n))
+        g, b = rng.integers(0, n, m), rng.integers(0, n, m)
+        if trial % 2:
+            g, b = np.minimum(g, b), np.maximum(g, b)  # acyclic: longer paths
+        matrix = sp.csr_matrix((np.ones(m), (g, b)), shape=(n, n))
+        matrix.sum_duplicates()
+        count, labels = connected_components(matrix, directed=True, connection="strong")
+        monkeypatch.setattr(kernels, "_MAX_PEELED_LAYERS", 10**9)
+        peeled = kernels.chain_depth(matrix, labels, count)
+        monkeypatch.setattr(kernels, "_MAX_PEELED_LAYERS", 0)
+        merged = kernels.chain_depth(matrix, labels, count)
+        np.testing.assert_array_equal(peeled, merged)

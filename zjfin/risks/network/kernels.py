@@ -172,13 +172,74 @@ def mutual_partners(guarantor: np.ndarray, borrower: np.ndarray, n_nodes: int) -
     return np.bincount(twice // n_nodes, minlength=n_nodes) + np.bincount(twice % n_nodes, minlength=n_nodes)
 
 
+# Layers peeled one NumPy round each before chain depth switches to pointer jumping.
+_MAX_PEELED_LAYERS = 256
+
+
+def _depth_by_layers(matrix: sp.csr_matrix, labels: np.ndarray, n_components: int, src_label: np.ndarray,
+                     dst_label: np.ndarray, max_layers: int) -> np.ndarray | None:
+    """Chain depth peeled layer by layer (Kahn's algorithm, one layer per step over the
+    whole frontier): fastest when paths are short, as in real networks; None after
+    ``max_layers`` layers."""
+    n, indptr = matrix.shape[0], matrix.indptr
+    dst_label = labels[matrix.indices] if dst_label is None else dst_label
+    src_label = np.repeat(labels, np.diff(indptr)) if src_label is None else src_label
+    # Each component goes by its first node (a one-node component by itself), so the
+    # frontier is a list of nodes; the other members of the few larger components are
+    # looked up in a short list. A guarantee inside a component points at a sink (n).
+    first = first_node(labels, n_components)
+    representative = first[labels]
+    others = np.flatnonzero(representative != np.arange(n))  # members that do not represent
+    others = others[np.argsort(representative[others], kind="stable")]
+    other_count = np.bincount(representative[others], minlength=n)
+    other_start = np.cumsum(other_count) - other_count
+    between = src_label != dst_label
+    successor = np.where(between, representative[matrix.indices], n)
+    # Only components with a successor pass anything on (about half of them): the others
+    # get their layer and are not expanded.
+    passes_on = np.zeros(n_components, dtype=bool)
+    passes_on[src_label[between]] = True
+    passes_on = passes_on[labels]
+    # Kahn's in-degrees: predecessors not yet in a layer.
+    remaining = np.bincount(successor, minlength=n + 1)
+    remaining[n] = len(successor) + 1  # the sink: never down to 0
+    node_depth = np.zeros(n, dtype=np.int64)
+    slot = np.empty(n, dtype=np.int64)  # scratch for de-duplicating without a sort
+    first = first[first >= 0]  # a component number no node carries has no layer to find
+    frontier = first[remaining[first] == 0]
+    layer = 0
+    while frontier.size:
+        if layer >= max_layers:
+            return None  # a long chain: the merge-point algorithm does it in log steps
+        node_depth[frontier] = layer
+        frontier = frontier[passes_on[frontier]]
+        larger = frontier[other_count[frontier] > 0]  # components of several firms: few
+        nodes = np.concatenate([frontier, others[ranges(other_start[larger], other_count[larger])]])
+        targets = successor[row_entries(indptr, nodes)[0]]
+        if not targets.size:
+            break
+        if targets.size > n // 4:  # a wide layer: one count over all nodes beats ufunc.at
+            remaining -= np.bincount(targets, minlength=n + 1)
+        else:
+            np.subtract.at(remaining, targets, 1)
+        ready = targets[remaining[targets] == 0]  # the sink never is
+        # Keep one copy of each component: the position written last for it wins.
+        slot[ready] = np.arange(ready.size)
+        frontier = ready[slot[ready] == np.arange(ready.size)]
+        layer += 1
+    depth = np.zeros(n_components, dtype=np.int64)
+    depth[labels[first]] = node_depth[first]
+    return depth
+
+
 def chain_depth(matrix: sp.csr_matrix, labels: np.ndarray, n_components: int,
                 src_label: np.ndarray | None = None, dst_label: np.ndarray | None = None) -> np.ndarray:
     """Longest path, in guarantees, into each component of the condensation: 0 without
     predecessors, else one more than its deepest predecessor.
 
-    The loop must not run once per layer: a chain of a million firms has a million
-    layers. So the condensation is cut where paths merge: a component with exactly one
+    Layers are peeled all at once (Kahn's algorithm), which is fastest for the short paths
+    of real networks; but a chain of a million firms has a million layers, so past
+    ``_MAX_PEELED_LAYERS`` the condensation is cut where paths merge instead: a component with exactly one
     predecessor is one deeper than it, which makes in-trees whose depths pointer jumping
     finds in log₂(length) rounds; only the components where paths merge (two or more
     predecessors) are peeled layer by layer (Kahn's algorithm), on the contracted graph
@@ -199,6 +260,10 @@ def chain_depth(matrix: sp.csr_matrix, labels: np.ndarray, n_components: int,
     indptr = matrix.indptr
     dst_label = labels[matrix.indices] if dst_label is None else dst_label
     src_label = np.repeat(labels, np.diff(indptr)) if src_label is None else src_label
+    # Short paths (real networks: 5 at most): peel layers; a long chain switches over.
+    depth = _depth_by_layers(matrix, labels, n_components, src_label, dst_label, max_layers=_MAX_PEELED_LAYERS)
+    if depth is not None:
+        return depth
     between = src_label != dst_label
     pair = np.sort(src_label[between].astype(np.int64) * n_components + dst_label[between])
     pair = pair[np.r_[True, pair[1:] != pair[:-1]]] if pair.size else pair  # distinct, by sorting (a hash is slower)
