@@ -9,7 +9,7 @@ FIRMS  ?= 20000
 
 WHEEL_VENV := .venv-wheel
 
-.PHONY: all install demo test test-wheel test-parquet-pandas22 test-compat bench bench-network bench-model clean
+.PHONY: all install demo test test-wheel test-parquet-pandas22 test-compat libreoffice bench bench-network bench-model clean
 
 all: test
 
@@ -71,3 +71,8 @@ bench-model: install
 
 clean:
 	rm -rf $(VENV) .venv-compat $(WHEEL_VENV) zjfin-demo .pytest_cache .hypothesis build dist *.egg-info
+
+# LibreOffice for the workbook test that converts 三张名单.xlsx to CSV headless (skipped
+# without it). Needs the system's package manager and its network.
+libreoffice:
+	command -v soffice >/dev/null || apt-get install -y --no-install-recommends libreoffice-calc-nogui

@@ -1,6 +1,9 @@
 """The list exports (SPEC §7): lists/<list>.parquet and .csv, lists/三张名单.xlsx, summary.csv."""
 
 import copy
+import math
+import shutil
+import subprocess
 import json
 import zipfile
 
@@ -278,3 +281,57 @@ def test_hostile_text_survives_every_csv_and_workbook(result, tmp_path, names):
             if isinstance(cell.value, str):  # (numbers stay numbers in the workbook)
                 assert not _starts_formula(cell.value) and len(cell.value) <= MAX_CELL_CHARS
     wb.close()
+
+
+# ------------------------------------------------------------------ workbook at scale (issue 16 §4)
+
+
+def test_a_list_longer_than_a_sheet_continues_on_numbered_sheets(result, tmp_path, monkeypatch):
+    import zjfin._xlsx as xlsx
+
+    monkeypatch.setattr(xlsx, "MAX_DATA_ROWS", 50)
+    rows = result.lists["sme_funding"].head(120)
+    path = tmp_path / "w.xlsx"
+    write_lists_workbook({"sme_funding": rows}, path, as_of=AS_OF, policy=result.policy)
+    wb = load_workbook(path, read_only=True)
+    title = SHEETS["sme_funding"]
+    assert [s for s in wb.sheetnames if s.startswith(title)] == [title, f"{title}(2)", f"{title}(3)"]
+    read = []
+    for sheet in (title, f"{title}(2)", f"{title}(3)"):
+        values = list(wb[sheet].iter_rows(values_only=True))
+        assert values[0][0] == "统一社会信用代码"  # each sheet has the header
+        read.extend(values[1:])
+    assert [r[0] for r in read] == rows["firm_id"].tolist()
+    notes = [r for r in wb[NOTES_SHEET].iter_rows(values_only=True) if r and r[0] == "续表"]
+    assert len(notes) == 1 and f"{title}(2)" in notes[0][1] and "50" in notes[0][1]
+    wb.close()
+
+
+def test_workbook_cells_equal_the_csv_list(exported, result):
+    """The streamed sheet holds the same cells as the CSV list (numbers exact to the double)."""
+    out, _ = exported
+    csv = pd.read_csv(out / "lists" / "relief.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    wb = load_workbook(out / WORKBOOK, read_only=True)
+    values = list(wb[SHEETS["relief"]].iter_rows(min_row=2, values_only=True))
+    wb.close()
+    frame = result.lists["relief"]
+    assert len(values) == len(csv) == len(frame)
+    for j, name in enumerate(frame.columns):
+        column = [v[j] for v in values]
+        if pd.api.types.is_float_dtype(frame[name].dtype):
+            expected = [None if pd.isna(x) or not math.isfinite(x) else x for x in frame[name]]
+            assert column == expected, name
+        elif pd.api.types.is_string_dtype(frame[name].dtype) or frame[name].dtype == object:
+            assert [v if v is not None else "" for v in column] == csv[name].tolist(), name
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed (make libreoffice)")
+def test_libreoffice_reads_the_workbook_as_the_csv(exported, tmp_path):
+    out, _ = exported
+    converted = subprocess.run(["soffice", "--headless", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,2",
+                                "--outdir", str(tmp_path), str(out / WORKBOOK)], capture_output=True, timeout=300)
+    assert converted.returncode == 0, converted.stderr
+    sheet = next(tmp_path.glob("*纾困*.csv"))
+    lo = pd.read_csv(sheet, dtype=str, keep_default_na=False)
+    csv = pd.read_csv(out / "lists" / "relief.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert len(lo) == len(csv) and lo.iloc[:, 0].tolist() == csv["firm_id"].tolist()

@@ -3,7 +3,10 @@
 One sheet per list with the Chinese headers of ``data_schemas/lists.json`` — 关注名单
 (watch), 纾困名单 (relief), 优质企业名单 (quality), 中小企业融资需求名单 (sme_funding) — then
 a 说明 sheet: as-of date, zjfin version, each list's definition and count, and the full
-policy. Rows are streamed with openpyxl's write-only mode, never held as a worksheet.
+policy. openpyxl writes the frame of the workbook (styles, widths, the frozen header, filters, 说明);
+the rows of each list sheet are streamed into its XML column-wise with Arrow kernels, at
+hundreds of thousands of rows a second. A list longer than Excel's 1,048,575 rows a sheet
+continues on 名单(2), 名单(3) …, as 说明 says.
 
 The bytes depend on the inputs alone: the document properties carry the as-of date and
 every zip entry the same timestamp, so two exports of one screening are identical.
@@ -23,15 +26,19 @@ Number formats, by the column's unit (``number_format``):
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
+import re
 import shutil
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -47,7 +54,8 @@ from zjfin._write import escape_formulas, escape_text
 from zjfin._policy import Policy
 from zjfin._schema import Column, list_table, table_schema
 
-__all__ = ["SHEETS", "NOTES_SHEET", "list_definitions", "number_format", "column_widths", "write_lists_workbook"]
+__all__ = ["SHEETS", "NOTES_SHEET", "MAX_DATA_ROWS", "list_definitions", "number_format", "column_widths",
+           "write_lists_workbook"]
 
 #: Sheet of each list, in the workbook's order (``data_schemas/reference/lists.csv``); the
 #: 说明 sheet follows.
@@ -61,7 +69,6 @@ _COLUMN_FORMATS = {"cash_to_st_debt": "0.00", "list_score": "0.00", "systemic_im
 # How Python prints a value in each number format: for the column widths.
 _PY_FORMATS = {"#,##0": "{:,.0f}", "0.00%": "{:.2%}", "0.00": "{:.2f}", "0": "{:.0f}", "0.00E+00": "{:.2E}"}
 _MAX_WIDTH = 60
-_ROWS_PER_CHUNK = 20_000  # rows turned into cells at a time: bounds the Python objects alive
 
 
 def number_format(column: Column) -> str | None:
@@ -117,6 +124,21 @@ def column_widths(frame: pd.DataFrame, headers: list[str], formats: list[str | N
     return widths
 
 
+def _has_control_bytes(text: Any) -> bool:
+    """Whether any string holds a control character other than tab, LF and CR: one pass
+    over the UTF-8 bytes (in UTF-8 those bytes are never part of another character)."""
+    chunks = text.chunks if isinstance(text, pa.ChunkedArray) else [text]
+    for chunk in chunks:
+        data = chunk.buffers()[2]
+        if data is None:
+            continue
+        raw = np.frombuffer(data, dtype=np.uint8)
+        low = raw[raw < 0x20]
+        if low.size and not np.isin(low, (9, 10, 13)).all():
+            return True
+    return False
+
+
 def _clean_text(frame: pd.DataFrame) -> pd.DataFrame:
     """Drop the control characters XML cannot hold, then escape formulas as in the CSV
     files (in that order: what is left after the drop is what a spreadsheet sees)."""
@@ -124,41 +146,19 @@ def _clean_text(frame: pd.DataFrame) -> pd.DataFrame:
     for name in out.columns:
         if pd.api.types.is_string_dtype(out[name]):
             text = arrow_text(out[name].astype(object).where(out[name].notna(), None))
-            bad = pc.any(pc.match_substring_regex(text, ILLEGAL_CHARACTERS_RE.pattern)).as_py()
-            if bad:
+            if _has_control_bytes(text):
                 out[name] = as_text(pc.replace_substring_regex(text, ILLEGAL_CHARACTERS_RE.pattern, ""), index=out.index)
     return escape_formulas(out)
 
 
-def _cell_values(column: pd.Series) -> np.ndarray:
-    """Python values for openpyxl: missing and non-finite numbers become empty cells."""
-    if pd.api.types.is_float_dtype(column.dtype):
-        values = column.to_numpy(dtype=float, na_value=np.nan)
-        # Excel has no NaN or infinity; openpyxl would write a file Excel calls corrupt.
-        return np.where(np.isfinite(values), values.astype(object), None)
-    return column.to_numpy(dtype=object, na_value=None)
-
-
-def _styled(ws: Any, values: np.ndarray, style: Any) -> list[Any]:
-    """Wrap each value in a cell carrying ``style`` (openpyxl styles cells, not columns)."""
-    cells: list[Any] = []
-    append = cells.append
-    for value in values:
-        if value is None:
-            append(None)
-        else:
-            cell = WriteOnlyCell(ws, value)
-            cell._style = style  # one shared StyleArray: never mutated, only read at save
-            append(cell)
-    return cells
-
-
 def _write_list_sheet(wb: Workbook, title: str, frame: pd.DataFrame) -> None:
+    """The sheet's frame through openpyxl: widths, frozen header, filter, the header row,
+    and one template row whose cells carry each column's style (read back by
+    :func:`_stream_sheet`, which writes the data rows in its place, column by column)."""
     schema = table_schema("lists")
     columns = [schema.column(name) for name in frame.columns]
     formats = [number_format(c) for c in columns]
     headers = [c.label_zh for c in columns]
-    frame = _clean_text(frame)
     ws = wb.create_sheet(title)
     # Widths, panes and filter go before the first row: write-only sheets stream in order.
     for i, width in enumerate(column_widths(frame, headers, formats), 1):
@@ -172,21 +172,13 @@ def _write_list_sheet(wb: Workbook, title: str, frame: pd.DataFrame) -> None:
         cell.font = bold
         header_cells.append(cell)
     ws.append(header_cells)
-    styles = []
-    for fmt in formats:
-        template = WriteOnlyCell(ws)
+    template = []
+    for fmt in formats:  # a styled placeholder per formatted column: its s="…" is read back
+        cell = WriteOnlyCell(ws, 0)
         if fmt is not None:
-            template.number_format = fmt
-        styles.append(template._style if fmt is not None else None)
-    for start in range(0, len(frame), _ROWS_PER_CHUNK):
-        part = frame.iloc[start:start + _ROWS_PER_CHUNK]
-        cells = []
-        for name, style in zip(part.columns, styles):
-            values = _cell_values(part[name])
-            cells.append(values.tolist() if style is None else _styled(ws, values, style))
-        # openpyxl takes one row at a time; this loop is its interface, not a computation.
-        for row in zip(*cells):
-            ws.append(row)
+            cell.number_format = fmt
+        template.append(cell if fmt is not None else None)
+    ws.append(template)
 
 
 def _escape(value: Any) -> Any:
@@ -229,7 +221,7 @@ def list_definitions(policy: Policy) -> dict[str, str]:
 
 
 def _write_notes_sheet(wb: Workbook, as_of: pd.Timestamp, policy: Policy, counts: Mapping[str, int],
-                       dataset: str | None) -> None:
+                       dataset: str | None, continued: Mapping[str, list[str]] | None = None) -> None:
     ws = wb.create_sheet(NOTES_SHEET)
     for letter, width in zip("ABCD", (26, 34, 26, 100)):
         ws.column_dimensions[letter].width = width
@@ -254,6 +246,9 @@ def _write_notes_sheet(wb: Workbook, as_of: pd.Timestamp, policy: Policy, counts
     ws.append(["名单规则", "每家企业只列入一张名单，同时符合多张名单条件时取优先顺序在前者。"
                      "各名单按行政区划代码、再按优先级排序；优先级为名单内同一县（市、区）的排名，1 为最先。"])
     ws.append(["单位", "金额为元；比例以百分比显示；现金短债比为倍数。"])
+    for name, titles in (continued or {}).items():
+        ws.append(["续表", f"{names.get(name, name)}超过Excel单表上限（{MAX_DATA_ROWS:,}行），依次续于工作表："
+                           + "、".join(titles)])
     ws.append([])
     ws.append(heading("名单（list）", "工作表", "企业数", "定义"))
     definitions = list_definitions(policy)
@@ -277,12 +272,15 @@ class _StampedZip(zipfile.ZipFile):
     """A zip archive whose entries all carry one timestamp, whatever the clock says."""
 
     def __init__(self, file: str | os.PathLike[str], stamp: tuple[int, int, int, int, int, int]) -> None:
-        super().__init__(file, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        # Level 1: a province's sheet is hundreds of MB of XML; deflating it harder costs
+        # more time than all the rest of the workbook and saves a few per cent.
+        super().__init__(file, "w", zipfile.ZIP_DEFLATED, allowZip64=True, compresslevel=1)
         self._stamp = stamp
 
-    def _info(self, name: str, size: int | None = None) -> zipfile.ZipInfo:
+    def info(self, name: str, size: int | None = None) -> zipfile.ZipInfo:
         info = zipfile.ZipInfo(name, date_time=self._stamp)
         info.compress_type = zipfile.ZIP_DEFLATED
+        info._compresslevel = 1  # what ZipFile.open(info, "w") uses
         info.external_attr = 0o600 << 16
         if size is not None:
             info.file_size = size  # lets zipfile pick ZIP64 up front for a very large sheet
@@ -291,14 +289,14 @@ class _StampedZip(zipfile.ZipFile):
     def writestr(self, zinfo_or_arcname: Any, data: Any, compress_type: int | None = None,
                  compresslevel: int | None = None) -> None:
         if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
-            zinfo_or_arcname = self._info(zinfo_or_arcname)
+            zinfo_or_arcname = self.info(zinfo_or_arcname)
         super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
 
     def write(self, filename: Any, arcname: str | None = None, compress_type: int | None = None,
               compresslevel: int | None = None) -> None:
         name = arcname if arcname is not None else os.fspath(filename)
         # Streamed, not read whole: a sheet of 300,000 rows is a few hundred MB of XML.
-        with open(filename, "rb") as src, self.open(self._info(name, os.path.getsize(filename)), "w") as dst:
+        with open(filename, "rb") as src, self.open(self.info(name, os.path.getsize(filename)), "w") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
 
 
@@ -349,15 +347,130 @@ def write_lists_workbook(lists: Mapping[str, pd.DataFrame], path: str | os.PathL
     wb.properties.creator = "zjfin"
     wb.properties.title = "三张名单"
     wb.properties.created = wb.properties.modified = stamp
+    sheets: list[tuple[str, pd.DataFrame]] = []  # (title, rows), in the workbook's order
+    continued: dict[str, list[str]] = {}
     for name, title in SHEETS.items():
         frame = lists.get(name)
         if frame is None:
             frame = pd.DataFrame({c: pd.Series(dtype=object) for c in names})
-        _write_list_sheet(wb, title, frame)
-    _write_notes_sheet(wb, as_of, policy, counts, dataset)
-    # ExcelWriter rather than wb.save(): save() stamps "modified" with the clock.
-    archive = _StampedZip(Path(path), (stamp.year, stamp.month, stamp.day, 0, 0, 0))
-    try:
-        ExcelWriter(wb, archive).save()
-    finally:
-        archive.close()
+        frame = _clean_text(frame)
+        # Excel holds 1,048,575 data rows a sheet: a longer list goes on 名单(2), 名单(3) …
+        parts = [frame.iloc[i:i + MAX_DATA_ROWS] for i in range(0, len(frame), MAX_DATA_ROWS)] or [frame]
+        titles = [title if k == 0 else f"{title}({k + 1})" for k in range(len(parts))]
+        if len(parts) > 1:
+            continued[name] = titles
+        for sheet_title, part in zip(titles, parts):
+            _write_list_sheet(wb, sheet_title, part)
+            sheets.append((sheet_title, part))
+    _write_notes_sheet(wb, as_of, policy, counts, dataset, continued)
+    # The frame of the workbook (styles, 说明, properties) by openpyxl, in memory; then the
+    # archive again, each list sheet's rows streamed in. ExcelWriter rather than wb.save():
+    # save() stamps "modified" with the clock.
+    frame_bytes = io.BytesIO()
+    with zipfile.ZipFile(frame_bytes, "w", zipfile.ZIP_STORED) as scratch:
+        ExcelWriter(wb, scratch).save()
+    date_time = (stamp.year, stamp.month, stamp.day, 0, 0, 0)
+    with zipfile.ZipFile(frame_bytes) as source:
+        archive = _StampedZip(Path(path), date_time)
+        try:
+            for info in source.infolist():
+                data = source.read(info.filename)
+                sheet = _sheet_number(info.filename)
+                if sheet is not None and sheet <= len(sheets):
+                    _stream_sheet(archive, info.filename, data, sheets[sheet - 1][1])
+                else:
+                    archive.writestr(info.filename, data)
+        finally:
+            archive.close()
+
+
+#: Data rows a sheet holds (Excel's 1,048,576 rows, the header included).
+MAX_DATA_ROWS = 1_048_575
+# Rows turned into XML at a time: bounds the memory of a province-sized list.
+_STREAM_ROWS = 50_000
+
+
+def _sheet_number(name: str) -> int | None:
+    match = re.fullmatch(r"xl/worksheets/sheet(\d+)\.xml", name)
+    return int(match.group(1)) if match else None
+
+
+def _stream_sheet(archive: "_StampedZip", name: str, template: bytes, frame: pd.DataFrame) -> None:
+    """A list sheet: openpyxl's XML around ``<sheetData>`` kept, its header row kept, its
+    template row's styles read, and the data rows written column-wise in Arrow."""
+    text = template.decode("utf-8")
+    start, end = text.index("<sheetData>") + len("<sheetData>"), text.index("</sheetData>")
+    rows = re.findall(r"<row [^>]*>.*?</row>", text[start:end], flags=re.S)
+    header, style_row = rows[0], rows[1] if len(rows) > 1 else ""
+    styles = {letter: s for letter, s in re.findall(r'<c r="([A-Z]+)2" s="(\d+)"', style_row)}
+    # ZIP64 up front: a streamed sheet's size is not known before it is written.
+    with archive.open(archive.info(name), "w", force_zip64=True) as out, _two_threads() as pool:
+        out.write(text[:start].encode("utf-8"))
+        out.write(header.encode("utf-8"))
+        # Deflating one block (zlib lets go of the GIL) while the next is built.
+        pending = None
+        for first in range(0, len(frame), _STREAM_ROWS):
+            block = _rows_xml(frame.iloc[first:first + _STREAM_ROWS], first + 2, styles, pool)
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(out.write, block)
+        if pending is not None:
+            pending.result()
+        out.write(text[end:].encode("utf-8"))
+
+
+def _two_threads() -> ThreadPoolExecutor:
+    """Two threads for the workbook: Arrow's kernels and zlib run without the GIL."""
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="zjfin-xlsx")
+
+
+def _rows_xml(frame: pd.DataFrame, first_row: int, styles: Mapping[str, str],
+             pool: ThreadPoolExecutor | None = None) -> bytes:
+    """``<row>`` elements for ``frame`` from spreadsheet row ``first_row`` on, built column
+    by column with Arrow kernels (no Python per cell): numbers with their column's style,
+    booleans, text as inline strings; empty and non-finite cells left out."""
+    n = len(frame)
+    if not n:
+        return b""
+    row = pa.array(np.arange(first_row, first_row + n, dtype=np.int64)).cast(pa.string())
+    letters = [get_column_letter(j + 1) for j in range(len(frame.columns))]
+    jobs = [(frame[name], letter, row, styles.get(letter)) for name, letter in zip(frame.columns, letters)]
+    cells = list(pool.map(lambda job: _cells(*job), jobs)) if pool is not None else [_cells(*job) for job in jobs]
+    pieces: list[Any] = ['<row r="', row, '">', *cells, "</row>"]
+    joined = pc.binary_join_element_wise(*[pa.scalar(p) if isinstance(p, str) else p for p in pieces], "")
+    joined = joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
+    # The rows side by side are the array's value buffer between its first and last offset.
+    _, offsets, data = joined.buffers()
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=joined.offset + len(joined) + 1)
+    begin, stop = int(bounds[joined.offset]), int(bounds[-1])
+    return data[begin:stop].to_pybytes() if data is not None else b""
+
+
+def _cells(column: pd.Series, letter: str, row: pa.Array, style: str | None) -> pa.Array:
+    """One column's ``<c>`` elements; an empty cell is ``<c/>`` (no reference needed: cells
+    take their place in order, which keeps a row's XML short)."""
+    s = f' s="{style}"' if style is not None else ""
+    if pd.api.types.is_bool_dtype(column.dtype):
+        values = pd.array(column, dtype="boolean")
+        bit = pa.array(np.where(values.to_numpy(dtype=bool, na_value=False), "1", "0"),
+                       mask=np.asarray(values.isna(), dtype=bool))
+        prefix = f'<c{s} t="b"><v>'
+        suffix = "</v></c>"
+        text = bit
+    elif pd.api.types.is_numeric_dtype(column.dtype):
+        values = column.to_numpy(dtype=float, na_value=np.nan)
+        missing = ~np.isfinite(values)  # Excel has no NaN or infinity
+        if pd.api.types.is_integer_dtype(column.dtype):
+            text = pa.array(np.where(missing, 0, values).astype(np.int64), mask=missing).cast(pa.string())
+        else:
+            text = pa.array(values, mask=missing).cast(pa.string())
+        prefix, suffix = f'<c{s} t="n"><v>', "</v></c>"
+    else:
+        text = arrow_text(column.astype(object).where(column.notna(), None))
+        text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+        if pc.any(pc.match_substring_regex(text, "[&<>\r]")).as_py():  # most columns have none: one pass
+            for raw, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;")):
+                text = pc.replace_substring(text, raw, entity)
+        prefix, suffix = f'<c{s} t="inlineStr"><is><t xml:space="preserve">', "</t></is></c>"
+    cell = pc.binary_join_element_wise(pa.scalar(prefix), text, pa.scalar(suffix), "")  # null stays null
+    return pc.fill_null(cell, "<c/>")
