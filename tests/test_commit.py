@@ -97,3 +97,31 @@ def test_killed_runs_leave_the_old_run_or_the_new_one(data_dir, tmp_path):
     assert len(seen) == 2  # both runs were seen whole, never a mix
     assert subprocess.run([*run, "2019-03-31"], timeout=120).returncode == 0
     assert not [p for p in tmp_path.iterdir() if ".zjfin-" in p.name]  # stale staging cleaned
+
+
+def _write_text(frame, path):
+    path.write_text(frame, encoding="utf-8")
+
+
+def test_a_linked_out_the_current_folder_permissions_and_foreign_items(tmp_path, monkeypatch):
+    from zjfin._write import commit
+
+    # OUT as a link: the run goes into the link's target; the link stays a link.
+    real = tmp_path / "disk" / "out"
+    real.mkdir(parents=True)
+    (tmp_path / "out").symlink_to(real)
+    commit(tmp_path / "out", {"a.txt": (_write_text, "1")}, {"outputs": ["a.txt"]})
+    commit(tmp_path / "out", {"a.txt": (_write_text, "2")}, {"outputs": ["a.txt"]})
+    assert (tmp_path / "out").is_symlink() and (real / "a.txt").read_text() == "2"
+    assert not [p for p in (tmp_path / "disk").iterdir() if ".zjfin-" in p.name]
+    # Permissions of OUT kept; a user's link and empty folder kept.
+    real.chmod(0o755)
+    (real / "empty").mkdir()
+    (real / "shared").symlink_to(tmp_path)
+    commit(real, {"a.txt": (_write_text, "3")}, {"outputs": ["a.txt"]})
+    assert real.stat().st_mode & 0o777 == 0o755
+    assert (real / "empty").is_dir() and (real / "shared").is_symlink()
+    # --out . : the current folder cannot be swapped away; files are moved one by one.
+    monkeypatch.chdir(real)
+    commit(Path("."), {"a.txt": (_write_text, "4")}, {"outputs": ["a.txt"]})
+    assert (real / "a.txt").read_text() == "4" and json.loads((real / "manifest.json").read_text())["outputs"] == ["a.txt"]

@@ -335,3 +335,17 @@ def test_libreoffice_reads_the_workbook_as_the_csv(exported, tmp_path):
     lo = pd.read_csv(sheet, dtype=str, keep_default_na=False)
     csv = pd.read_csv(out / "lists" / "relief.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
     assert len(lo) == len(csv) and lo.iloc[:, 0].tolist() == csv["firm_id"].tolist()
+
+
+def test_non_xml_characters_and_large_sums(result, tmp_path):
+    rows = result.lists["relief"].head(3).copy()
+    rows["name"] = ["杭州\uffff有限公司", "宁波\ufffe公司", "正常"]
+    rows["revenue"] = [12_345_678_901.23, 123_456_789.12, 1.5]
+    write_lists_workbook({"relief": rows}, tmp_path / "w.xlsx", as_of=AS_OF, policy=result.policy)
+    wb = load_workbook(tmp_path / "w.xlsx", read_only=True)
+    names = [r[1] for r in wb[SHEETS["relief"]].iter_rows(min_row=2, values_only=True)]
+    wb.close()
+    assert names == ["杭州有限公司", "宁波公司", "正常"]
+    write_csv(rows, tmp_path / "l.csv")
+    back = pd.read_csv(tmp_path / "l.csv", encoding="utf-8-sig")
+    assert back["revenue"].tolist() == [12_345_678_901.23, 123_456_789.12, 1.5]  # %.10g cut these

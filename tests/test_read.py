@@ -1120,3 +1120,23 @@ def test_an_xlsx_that_unpacks_to_gigabytes_is_refused(tmp_path):
     assert path.stat().st_size < 1 << 20
     with pytest.raises(InputFileError, match="unpacks to .* bytes"):
         read_table(path, "firms")
+
+
+def test_review_regressions_in_reading(tmp_path):
+    from builders import minimal_tables
+
+    # A spreadsheet column of whole numbers and "123人".
+    tables = minimal_tables()
+    tables["firms"]["employees"] = pd.Series([30, "123人", 40], dtype=object)
+    assert Dataset(tables).firms["employees"].tolist() == [30.0, 123.0, 40.0]
+    # Cells with their own % sign are not divided again; one stray 1.05 does not make a column per cent.
+    frame, _, findings = read_table(write_csv(tmp_path / "pledges.csv", ["股票代码", "股东名称", "质押股数", "平仓线(估算)", "质押日期", "占所持股比例"],
+                                              [["600001", "甲", "1", "8", "2018-01-02", "0.5"], ["600001", "乙", "1", "8", "2018-01-02", "0.4"],
+                                               ["600001", "丙", "1", "8", "2018-01-02", "1.05"]]), "pledges")
+    assert frame["pledged_share_of_holding"].tolist() == [0.5, 0.4, 1.05] and "read_as_percent" not in set(findings["code"])
+    # A table in a format zjfin does not read is an error, not an absent table.
+    write_csv(tmp_path / "firms.csv", FIRMS_EN, FIRMS_ROWS)
+    write_csv(tmp_path / "financials.csv", FIN_EN, [["91330100799655058B", "2018-12-31", "1.5", "2", "1"]])
+    (tmp_path / "guarantees.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(InputFileError, match="does not read .xls files"):
+        read_dataset(tmp_path)

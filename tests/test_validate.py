@@ -586,3 +586,13 @@ def test_a_count_written_with_its_unit_is_read():
     assert report.firms["screened"] == 3
     assert report.dataset["firms"]["employees"].tolist() == [123.0, 45.0, 60.0]
     assert found(report, "unit_in_cell")["value"].tolist() == ["2 cells such as 123人"]
+
+
+def test_plain_repeats_stay_duplicates_beside_event_rows():
+    tables = minimal_tables()
+    _event_collapsed(tables)
+    extra = tables["bonds"].iloc[[0]].assign(bond_id="B2", event_date=pd.NaT, event=None)
+    tables["bonds"] = pd.concat([tables["bonds"], extra, extra], ignore_index=True)
+    report = run(tables)
+    assert found(report, "duplicate_key")["value"].tolist() == ["B2"]
+    assert found(report, "event_collapsed")["value"].tolist() == ["未按时兑付回售款"]

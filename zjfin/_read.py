@@ -229,6 +229,9 @@ def _find_table_files(folder: Path) -> tuple[dict[str, Path], list[Path]]:
                 raise InputFileError(path, f"names table {named!r} but is {what}; zjfin reads one file per table")
             continue
         if path.suffix.lower() not in _FORMATS:
+            if stems.get(header_key(path.stem)) is not None and path.suffix:
+                raise InputFileError(path, f"names table {stems[header_key(path.stem)]!r} but zjfin does not read "
+                                           f"{path.suffix} files: save it as .xlsx, .csv or .parquet")
             continue
         table = stems.get(header_key(path.stem))
         if table is None:
@@ -635,7 +638,8 @@ def _conform_frame(
             if kind == "string":
                 words = text.notna().to_numpy()
             else:  # a spreadsheet column of numbers and text: only the text cells
-                words = np.fromiter((isinstance(v, str) for v in text), dtype=bool, count=n) if kind == "mixed" else np.zeros(n, bool)
+                mixed = kind.startswith("mixed")  # mixed, mixed-integer, mixed-integer-float
+                words = np.fromiter((isinstance(v, str) for v in text), dtype=bool, count=n) if mixed else np.zeros(n, bool)
             stripped = text.copy()
             if words.any():
                 stripped[words] = text[words].str.replace(_CELL_UNITS[column.unit], "", regex=True)
@@ -689,7 +693,7 @@ def _conform_frame(
                                       cell_text(raw[column.name][placeholder]), "placeholder_date"))
                 values = np.where(placeholder, np.datetime64("NaT"), values)
         elif (column.type == "float" and column.unit == "ratio" and column.constraints.get("max") == 1 and stated is None
-              and _reads_as_percent(values)):
+              and _reads_as_percent(values) and not _has_percent_sign(raw[column.name])):
             # A rate above 1 is per cent written without its sign (票面利率 8.7): read it so, and say so.
             # One note, on the row of the largest rate (the figure it quotes).
             at = np.zeros(n, dtype=bool)
@@ -739,9 +743,18 @@ def _note(table: str, file: str | None, rows: np.ndarray, keys: np.ndarray, colu
 
 
 def _reads_as_percent(values: np.ndarray) -> bool:
-    """A rate column written in per cent: some value above 1 and none above 100."""
-    finite = values[np.isfinite(values)]
-    return bool(finite.size) and 1.0 < float(finite.max()) <= 100.0
+    """A rate column written in per cent: most of its non-zero values above 1, none above
+    100 (one stray 1.05 among fractions is a bad value, not a column in per cent)."""
+    finite = values[np.isfinite(values) & (values != 0)]
+    return bool(finite.size) and float(np.median(finite)) > 1.0 and float(finite.max()) <= 100.0
+
+
+def _has_percent_sign(cells: pd.Series) -> bool:
+    """Cells written with their own % sign (read as per cent already, cell by cell)."""
+    if pd.api.types.is_numeric_dtype(cells.dtype):
+        return False
+    text = cells.astype(object)
+    return bool(text.map(lambda v: isinstance(v, str)).any() and text.astype(str).str.contains("[%％]", regex=True).any())
 
 
 _BAD_CODE = {"float": "bad_number", "int": "bad_number", "date": "bad_date", "bool": "bad_bool", "str": "bad_text"}

@@ -521,7 +521,10 @@ def _collapse_events(col: _Collector, work: Dataset, table: str, rejected: np.nd
     if not spec or not (frame[spec["date"]].notna().any() or frame[spec["event"]].notna().any()):
         return folded
     key = frame[spec["key"]]
-    repeated = ~rejected & key.notna().to_numpy() & key.where(pd.Series(~rejected, index=frame.index)).duplicated(keep=False).to_numpy()
+    # Only rows that are events fold; a plain repeated row stays a duplicate (duplicate_key).
+    has_event = (frame[spec["date"]].notna() | frame[spec["event"]].notna()).to_numpy()
+    eligible = ~rejected & has_event
+    repeated = eligible & key.notna().to_numpy() & key.where(pd.Series(eligible, index=frame.index)).duplicated(keep=False).to_numpy()
     if not repeated.any():
         return folded
     rows = np.flatnonzero(repeated)

@@ -145,7 +145,7 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     dates, CRLF rows (RFC 4180), so a cell holding a bare CR or LF is quoted and never
     starts a row of its own."""
     escape_formulas(frame).to_csv(path, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d",
-                                  float_format="%.10g", lineterminator="\r\n")
+                                  lineterminator="\r\n")  # floats: shortest exact text (%.10g cut 10-billion sums)
 
 
 def mask_person_ids(contracts: pd.DataFrame, firm_ids: pd.Series, column: str = "pledger_id") -> pd.DataFrame:
@@ -194,16 +194,19 @@ def commit(out: Path, plan: dict[str, tuple[Callable[[Any, Path], None], Any]], 
     Returns the names written, relative to ``out``.
     """
     out = Path(out)
+    if out.is_symlink() or out.exists():
+        out = out.resolve()  # a link to the output folder: the run goes into its target
+    # The current folder (--out .) cannot be swapped away from under the shell: file by file.
+    whole = manifest is not None and out != Path.cwd().resolve() and out.name != ""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_staging(out.parent, f".{out.name}.zjfin-")
         if out.is_dir():
             _remove_stale_staging(out, ".zjfin-")
-        if manifest is None:
+        if not whole:
             out.mkdir(exist_ok=True)
     except OSError as exc:
         raise InputFileError(out, f"cannot create the output folder ({exc.strerror or exc})") from None
-    whole = manifest is not None
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.zjfin-" if whole else ".zjfin-", dir=out.parent if whole else out))
     (staging / _OWNER).write_text(str(os.getpid()))
     try:
@@ -213,7 +216,7 @@ def commit(out: Path, plan: dict[str, tuple[Callable[[Any, Path], None], Any]], 
                 target.parent.mkdir(parents=True, exist_ok=True)
                 writer(frame, target)
         names = list(plan)
-        if not whole:
+        if manifest is None:
             for name in names:
                 final = out / name
                 final.parent.mkdir(parents=True, exist_ok=True)
@@ -225,15 +228,21 @@ def commit(out: Path, plan: dict[str, tuple[Callable[[Any, Path], None], Any]], 
         (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n",
                                                encoding="utf-8")
         names.append("manifest.json")
-        (staging / _OWNER).unlink()
-        if not out.exists():
+        if whole and not out.exists():
+            (staging / _OWNER).unlink()
+            os.chmod(staging, 0o777 & ~_umask())  # mkdtemp made it private
             os.rename(staging, out)
             return names
         if not out.is_dir():
             raise InputFileError(out, "exists and is not a folder")
-        _link_foreign_files(out, staging, earlier | set(names))
-        if swap_folders(staging, out):
-            return names  # staging now holds the earlier run: removed below
+        if whole:
+            _link_foreign_files(out, staging, earlier | set(names))
+            os.chmod(staging, out.stat().st_mode & 0o7777)  # OUT keeps its permissions
+            # The owner file stays until the swap: a run starting meanwhile must not take
+            # this staging folder for a killed run's. In OUT it is a hidden leftover, not an output.
+            if swap_folders(staging, out):
+                (out / _OWNER).unlink(missing_ok=True)
+                return names  # staging now holds the earlier run: removed below
         for name in names:  # no atomic swap here: one by one, the manifest last
             final = out / name
             final.parent.mkdir(parents=True, exist_ok=True)
@@ -259,20 +268,35 @@ def _earlier_outputs(out: Path) -> set[str]:
 
 
 def _link_foreign_files(out: Path, staging: Path, ours: set[str]) -> None:
-    """Files in OUT that zjfin did not write (a user's notes, ``input/`` of ``zjfin demo``)
-    go along into the new run: hard links, so nothing is copied."""
-    for path in sorted(out.rglob("*")):
-        rel = path.relative_to(out).as_posix()
-        if rel in ours or path.is_dir() or rel.startswith(".zjfin-"):
-            continue
-        target = staging / rel
-        if target.exists():
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(path, target)
-        except OSError:
-            shutil.copy2(path, target)
+    """What OUT holds that zjfin did not write (a user's notes, ``input/`` of ``zjfin
+    demo``, links, empty folders) goes along into the new run: files as hard links (nothing
+    copied), links as links, folders as folders."""
+    for folder, dirs, files in os.walk(out, followlinks=False):
+        base = Path(folder)
+        for name in [*dirs, *files]:
+            path = base / name
+            rel = path.relative_to(out).as_posix()
+            if rel in ours or rel.startswith(".zjfin-"):
+                continue
+            target = staging / rel
+            if target.exists() or target.is_symlink():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if path.is_symlink():
+                os.symlink(os.readlink(path), target)
+            elif path.is_dir():
+                target.mkdir()
+            else:
+                try:
+                    os.link(path, target)
+                except OSError:
+                    shutil.copy2(path, target)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _remove_stale_staging(folder: Path, prefix: str) -> None:

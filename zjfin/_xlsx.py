@@ -124,6 +124,10 @@ def column_widths(frame: pd.DataFrame, headers: list[str], formats: list[str | N
     return widths
 
 
+# Characters no XML document may hold: openpyxl's control characters, U+FFFE and U+FFFF.
+_NOT_XML = ILLEGAL_CHARACTERS_RE.pattern + "|[\\x{FFFE}\\x{FFFF}]"
+
+
 def _has_control_bytes(text: Any) -> bool:
     """Whether any string holds a control character other than tab, LF and CR: one pass
     over the UTF-8 bytes (in UTF-8 those bytes are never part of another character)."""
@@ -136,6 +140,10 @@ def _has_control_bytes(text: Any) -> bool:
         low = raw[raw < 0x20]
         if low.size and not np.isin(low, (9, 10, 13)).all():
             return True
+        # U+FFFE and U+FFFF (EF BF BE / EF BF BF) are no XML characters either.
+        lead = np.flatnonzero(raw[:-2] == 0xEF)
+        if lead.size and ((raw[lead + 1] == 0xBF) & (raw[lead + 2] >= 0xBE)).any():
+            return True
     return False
 
 
@@ -147,7 +155,7 @@ def _clean_text(frame: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_string_dtype(out[name]):
             text = arrow_text(out[name].astype(object).where(out[name].notna(), None))
             if _has_control_bytes(text):
-                out[name] = as_text(pc.replace_substring_regex(text, ILLEGAL_CHARACTERS_RE.pattern, ""), index=out.index)
+                out[name] = as_text(pc.replace_substring_regex(text, _NOT_XML, ""), index=out.index)
     return escape_formulas(out)
 
 
@@ -186,7 +194,7 @@ def _escape(value: Any) -> Any:
     if isinstance(value, (list, tuple, dict)):
         value = json.dumps(value, ensure_ascii=False)
     if isinstance(value, str):
-        return escape_text([ILLEGAL_CHARACTERS_RE.sub("", value)])[0][0].as_py()
+        return escape_text([re.sub("[\ufffe\uffff]", "", ILLEGAL_CHARACTERS_RE.sub("", value))])[0][0].as_py()
     return value
 
 
