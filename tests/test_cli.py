@@ -217,7 +217,9 @@ def test_ids_any_on_the_command_line(tmp_path, capsys):
         frame["firm_id"] = ["T" + "0" * 32, "CUST-17"]
     data = tmp_path / "data"
     write_dataset(Dataset(tables), data, format="csv")
-    assert main(["-q", "screen", str(data), "--as-of", "2019-03-31", "--out", str(tmp_path / "a")]) == 1  # rejected
+    # Every firm rejected: no result, exit 2 with the way out.
+    assert main(["-q", "screen", str(data), "--as-of", "2019-03-31", "--out", str(tmp_path / "a")]) == 2
+    assert "add --ids any" in capsys.readouterr().err
     assert main(["-q", "screen", str(data), "--as-of", "2019-03-31", "--out", str(tmp_path / "b"), "--ids", "any"]) == 0
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["firms"]["screened"] == 2 and manifest["policy"]["validation"]["firm_id_format"] == "any"

@@ -1140,3 +1140,12 @@ def test_review_regressions_in_reading(tmp_path):
     (tmp_path / "guarantees.xls").write_bytes(b"\xd0\xcf\x11\xe0")
     with pytest.raises(InputFileError, match="does not read .xls files"):
         read_dataset(tmp_path)
+
+
+def test_write_dataset_keeps_a_line_break_inside_a_name(tmp_path):
+    from builders import minimal_tables
+
+    tables = minimal_tables()
+    tables["firms"]["name"] = ["正常公司\r=cmd|' /C calc'!A0", "甲\n乙", "丙"]
+    write_dataset(Dataset(tables), tmp_path, format="csv")
+    assert read_dataset(tmp_path)["firms"]["name"].tolist() == ["正常公司\r=cmd|' /C calc'!A0", "甲\n乙", "丙"]

@@ -243,3 +243,17 @@ def test_a_share_of_holding_without_its_percent_sign_is_read_as_per_cent(tmp_pat
     frame, _, findings = zjfin.read_table(path, "pledges")
     assert frame["pledged_share_of_holding"].tolist() == [0.8, 0.125]
     assert findings.loc[findings["code"] == "read_as_percent", ["row", "value"]].values.tolist() == [[2, "largest 80"]]
+
+
+def test_bank_ids_without_ids_any_say_what_to_do(bank_network, tmp_path, capsys):
+    from zjfin._cli import main
+
+    folder, _ = bank_network
+    out = tmp_path / "out"
+    assert main(["-q", "screen", str(folder), "--as-of", AS_OF, "--out", str(out)]) == 2  # nothing screened: no result
+    err = capsys.readouterr().err
+    assert "no firm could be screened" in err and "uscc_malformed 6" in err and "add --ids any" in err
+    assert not out.exists()
+    assert main(["-q", "validate", str(folder), "--out", str(tmp_path / "v")]) == 1
+    assert "6 of 6 firm ids are not unified social credit codes" in capsys.readouterr().out
+    assert main(["-q", "screen", str(folder), "--as-of", AS_OF, "--out", str(out), "--ids", "any"]) == 0

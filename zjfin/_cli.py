@@ -15,11 +15,16 @@ import sys
 import traceback
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from zjfin._version import __version__
 from zjfin._allocator import keep_freed_memory
-from zjfin._errors import ParameterError, ZjfinError
+from zjfin._errors import InputFileError, ParameterError, ZjfinError
+
+if TYPE_CHECKING:  # the command line imports pandas only when a command needs it
+    import pandas as pd
+
+    from zjfin._policy import Policy
 
 # 0 done; 1 done, rows rejected or warnings above the limit; 2 could not finish because of
 # the input, the arguments or a resource (a file, the disk, memory); 3 could not finish
@@ -214,12 +219,39 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     print()
     f = report.firms
     print(f"firms read {f['read']:,} = screened {f['screened']:,} + not screened {f['not_screened']:,}")
+    for line in _id_hint(report, policy):
+        print(line)
     summary = report.summary()
     if len(summary):
         print()
         print(summary.to_string(index=False))
     print(f"\nwritten: {', '.join(str(Path(args.out) / w) for w in written)}")
     return report.exit_code(policy)
+
+
+def _firm_rejections(report: Any) -> pd.Series:
+    """Firms rejected, by the code that rejected them (most first)."""
+    issues = report.issues
+    rows = issues[(issues["table"] == "firms") & issues["rejects"]].drop_duplicates(["row", "code"])
+    return rows["code"].value_counts()
+
+
+def _id_hint(report: Any, policy: Policy) -> list[str]:
+    """A line when most firm ids fail as credit codes: they are probably another kind of id."""
+    malformed = int(_firm_rejections(report).get("uscc_malformed", 0))
+    if policy.validation.firm_id_format == "uscc" and malformed and malformed >= 0.5 * max(report.firms["read"], 1):
+        return [f"warning: {malformed:,} of {report.firms['read']:,} firm ids are not unified social credit codes; "
+                "if they are a bank's customer numbers or anonymised ids, add --ids any"]
+    return []
+
+
+def _why_no_firm(report: Any, policy: Policy) -> str:
+    codes = _firm_rejections(report).head(3)
+    reasons = ", ".join(f"{code} {int(n):,}" for code, n in codes.items()) or "no firm has a statement on or before the as-of date"
+    hint = _id_hint(report, policy)
+    return (f"{report.firms['read']:,} firms read, all rejected ({reasons})"
+            + (f"; {hint[0].removeprefix('warning: ')}" if hint else "")
+            + "; `zjfin validate` lists every rejection")
 
 
 def _cmd_screen(args: argparse.Namespace) -> int:
@@ -249,6 +281,10 @@ def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
         model = DefaultModel.from_json(Path(model), key=key)
     result = screen(dataset, as_of=as_of, policy=policy, progress=progress,
                     model=Path(model) if isinstance(model, str) else model, n_jobs=getattr(args, "jobs", None))
+    if not result.validation.firms["screened"]:  # empty lists are no result: say why, write nothing
+        raise InputFileError(data, "no firm could be screened: " + _why_no_firm(result.validation, policy))
+    for line in _id_hint(result.validation, policy):
+        print(line)
     # The manifest records every stage up to the export (it cannot time its own write).
     result.timings = dict(progress.timings)
     with progress.stage("export"):

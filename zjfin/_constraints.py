@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import operator
+from abc import ABC, abstractmethod
 from collections import Counter
 from typing import Any, Callable, Iterable, Sequence
 
@@ -73,7 +74,7 @@ def _listing(values: Iterable[Any]) -> str:
     return ", ".join(_show(v) for v in values)
 
 
-class Constraint:
+class Constraint(ABC):
     """One rule a policy value must follow.
 
     Subclasses implement :meth:`check`; one that reads other keys lists them in ``refs``.
@@ -81,6 +82,7 @@ class Constraint:
 
     refs: tuple[str, ...] = ()
 
+    @abstractmethod
     def check(self, value: Any, get: Getter | None) -> str | None:
         """``None`` when ``value`` follows the rule, else ``"must be …, got …"``.
 
@@ -91,7 +93,6 @@ class Constraint:
         get : callable
             Reads another key's value by its dotted name (needed only with ``refs``).
         """
-        raise NotImplementedError
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))

@@ -1007,7 +1007,9 @@ def write_dataset(
             pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), target, compression="zstd",
                            write_page_checksum=True)
         elif format == "csv":
-            frame.to_csv(target, index=False, encoding=encoding, date_format="%Y-%m-%d", float_format="%.17g")
+            # CRLF rows: a cell holding a bare CR or LF is then quoted, and read back as one cell.
+            frame.to_csv(target, index=False, encoding=encoding, date_format="%Y-%m-%d", float_format="%.17g",
+                         lineterminator="\r\n")
         else:
             _write_xlsx(frame, target)
         written.append(target)
