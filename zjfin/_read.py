@@ -53,10 +53,10 @@ FIRST_DATA_ROW = 2
 _HEADER_UNIT = re.compile(r"[(（\[【]\s*(元|万元|亿元|yuan|10k_yuan|100m_yuan)\s*[)）\]】]\s*$", re.I)
 # Share counts whose header states 万股 (10,000 shares), as exchange disclosures give them.
 _HEADER_SHARES = re.compile(r"[(（\[【]\s*万股\s*[)）\]】]\s*$")
-#: Scale of a column whose header names its own unit (money units are in MONEY_UNITS).
-_STATED_FACTORS = {"percent": 0.01, "10k_shares": 1e4}
-# Decimals a scaled value keeps (money: fen; rates: 12; shares in 万股: hundredths).
-_SCALED_DECIMALS = {"percent": 12, "10k_shares": 2}
+#: A column whose header names its own unit: its scale, and the decimals a scaled value
+#: keeps (money units are in MONEY_UNITS and keep fen).
+_STATED_UNITS = {"percent": (0.01, 12), "10k_shares": (1e4, 2)}
+_MONEY_DECIMALS = 2
 # Dates before this are placeholders (1900-1-1 for "unknown" in bank exports), not dates.
 _PLACEHOLDER_BEFORE = np.datetime64("1901-01-01", "ns")
 _HEADER_PERCENT = re.compile(r"[(（\[【]\s*[%％]\s*[)）\]】]\s*$")
@@ -229,11 +229,12 @@ def _find_table_files(folder: Path) -> tuple[dict[str, Path], list[Path]]:
                 raise InputFileError(path, f"names table {named!r} but is {what}; zjfin reads one file per table")
             continue
         if path.suffix.lower() not in _FORMATS:
-            if stems.get(header_key(path.stem)) is not None and path.suffix:
-                raise InputFileError(path, f"names table {stems[header_key(path.stem)]!r} but zjfin does not read "
-                                           f"{path.suffix} files: save it as .xlsx, .csv or .parquet")
+            table = stems.get(header_key(path.stem))
+            if table is not None and path.suffix:
+                raise InputFileError(path, f"names table {table!r} but zjfin does not read {path.suffix} files: "
+                                           "save it as .xlsx, .csv or .parquet")
             continue
-        table = stems.get(header_key(path.stem))
+        table = named
         if table is None:
             unmatched.append(path)
             continue
@@ -361,12 +362,12 @@ def read_table(path: str | os.PathLike[str], table: str, unit: str = "yuan") -> 
 
 def _rename_headers(raw: pd.DataFrame, schema: TableSchema, path: Path, source: Source) -> pd.DataFrame:
     mapping = schema.header_map()
-    ambiguous = {header_key(h): (h, rule) for h, rule in schema.raw.get("ambiguous_headers", {}).items()}
+    ambiguous = {header_key(h): rule for h, rule in schema.raw.get("ambiguous_headers", {}).items()}
     rename, seen = {}, {}
     for header in raw.columns:
         # An ambiguous header is judged before any alias: a guess would read it with the wrong meaning.
         if header_key(header) in ambiguous:
-            canonical = _reading(raw[header], str(header), *ambiguous[header_key(header)], schema, path)
+            canonical = _reading(raw[header], str(header), ambiguous[header_key(header)], schema, path)
             if canonical is not None:
                 source.readings[canonical] = str(header)
         else:
@@ -405,8 +406,7 @@ def _supplied_otherwise(schema: TableSchema, name: str, present: Mapping[str, st
     return any(other in present for other in cons.get("required_unless", {}))
 
 
-def _reading(cells: pd.Series, header: str, listed: str, rule: dict[str, Any], schema: TableSchema,
-             path: Path) -> str | None:
+def _reading(cells: pd.Series, header: str, rule: dict[str, Any], schema: TableSchema, path: Path) -> str | None:
     """The column an ambiguous header means, when its values tell (every reading has a list
     of allowed values and exactly one holds them all); else the file is refused, naming the
     readings: a guess would give the column the wrong meaning without a word.
@@ -415,7 +415,7 @@ def _reading(cells: pd.Series, header: str, listed: str, rule: dict[str, Any], s
     --------
     >>> from zjfin._schema import table_schema
     >>> g = table_schema("guarantees")
-    >>> _reading(pd.Series(["Chain", "Focus", None]), "担保类型", "担保类型", g.raw["ambiguous_headers"]["担保类型"], g, Path("g.csv"))
+    >>> _reading(pd.Series(["Chain", "Focus", None]), "担保类型", g.raw["ambiguous_headers"]["担保类型"], g, Path("g.csv"))
     'structure'
     """
     readings = rule["readings"]
@@ -430,7 +430,7 @@ def _reading(cells: pd.Series, header: str, listed: str, rule: dict[str, Any], s
             fits = None  # a reading with free values: the values cannot decide
             break
         allowed = {v.lower() for v in cons["enum"]} | {str(a).lower() for a in cons.get("enum_aliases", {})}
-        if values and {v.lower() for v in values} <= allowed:
+        if {v.lower() for v in values} <= allowed:
             fits.append(name)
     if fits is not None and len(fits) == 1:
         return fits[0]
@@ -652,15 +652,15 @@ def _conform_frame(
                                       "unit_in_cell"))
                 cells = stripped.where(stripped.notna(), text)
         values, bad = _CONVERTERS[column.type](cells)
-        if stated in _STATED_FACTORS:
-            factor = _STATED_FACTORS[stated]
+        if stated in _STATED_UNITS:
+            factor, decimals = _STATED_UNITS[stated]
         else:
-            factor = MONEY_UNITS[stated or unit] if column.is_money else 1.0
+            factor, decimals = (MONEY_UNITS[stated or unit] if column.is_money else 1.0), _MONEY_DECIMALS
         if factor != 1.0:
             with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught just below
                 # At a stated precision (fen, or 12 decimals for a rate): 1,234.5678 万元 is then
                 # the very number 12,345,678 yuan is, and no rank or threshold tells them apart.
-                values = np.round(values * factor, _SCALED_DECIMALS.get(stated or "", 2 if column.is_money else 12))
+                values = np.round(values * factor, decimals)
         if column.type in ("float", "int"):
             # Money scaled past float range, or literal inf: not a usable number.
             overflow = np.isinf(values)
@@ -700,7 +700,7 @@ def _conform_frame(
             at[np.nanargmax(values)] = True
             findings.append(_note(table, file, rows[at], keys(at), column.name,
                                   np.array([f"largest {np.nanmax(values):g}"], dtype=object), "read_as_percent"))
-            values = np.round(values * 0.01, _SCALED_DECIMALS["percent"])
+            values = np.round(values * _STATED_UNITS["percent"][0], _STATED_UNITS["percent"][1])
         if column.type == "str":
             values, long = _over_cell_limit(values)
             if long.any():  # Excel's own limit: no real export holds more; a rejected cell
@@ -753,8 +753,7 @@ def _has_percent_sign(cells: pd.Series) -> bool:
     """Cells written with their own % sign (read as per cent already, cell by cell)."""
     if pd.api.types.is_numeric_dtype(cells.dtype):
         return False
-    text = cells.astype(object)
-    return bool(text.map(lambda v: isinstance(v, str)).any() and text.astype(str).str.contains("[%％]", regex=True).any())
+    return bool(cells.astype(object).astype(str).str.contains("[%％]", regex=True).any())  # numbers never hold one
 
 
 _BAD_CODE = {"float": "bad_number", "int": "bad_number", "date": "bad_date", "bool": "bad_bool", "str": "bad_text"}

@@ -476,19 +476,23 @@ def _resolve_firms(col: _Collector, work: Dataset) -> None:
                 target, source = frame[column.name], frame[rule["from"]]
                 todo = target.isna().to_numpy() & source.notna().to_numpy()
                 if todo.any():
-                    found = np.full(len(frame), None, dtype=object)
-                    found[todo] = _firm_ids_by(firms, rule["by"], source[todo])
-                    hit = todo & pd.notna(found)
-                    frame[column.name] = as_text(np.where(hit, found, target.to_numpy(dtype=object)), index=frame.index)
+                    hit = _fill_firm_ids(frame, column.name, firms, rule["by"], source, todo)
                     col.emit(table, todo & ~hit, column.name, "unresolved_name", values=source)
             if column.constraints.get("by_name"):
                 values = frame[column.name]
-                given = values.notna().to_numpy()
-                if given.any():
-                    found = np.full(len(frame), None, dtype=object)
-                    found[given] = _firm_ids_by(firms, "name", values[given])
-                    hit = pd.notna(found)
-                    frame[column.name] = as_text(np.where(hit, found, values.to_numpy(dtype=object)), index=frame.index)
+                _fill_firm_ids(frame, column.name, firms, "name", values, values.notna().to_numpy())
+
+
+def _fill_firm_ids(frame: pd.DataFrame, column: str, firms: pd.DataFrame, by: str, source: pd.Series,
+                   where: np.ndarray) -> np.ndarray:
+    """Put in ``column`` the firm_id each ``source`` value names (by name or stock code),
+    on the rows ``where``; returns the rows where a firm was found."""
+    found = np.full(len(frame), None, dtype=object)
+    if where.any():
+        found[where] = _firm_ids_by(firms, by, source[where])
+    hit = pd.notna(found)
+    frame[column] = as_text(np.where(hit, found, frame[column].to_numpy(dtype=object)), index=frame.index)
+    return hit
 
 
 def _imply_from_events(col: _Collector, work: Dataset) -> None:
@@ -500,7 +504,7 @@ def _imply_from_events(col: _Collector, work: Dataset) -> None:
         if not spec:
             continue
         frame = work[table]
-        has_event = (frame[spec["date"]].notna() | frame[spec["event"]].notna()).to_numpy()
+        has_event = _event_rows(frame, spec)
         for column, value in spec.get("implies", {}).items():
             if not has_event.any() or frame[column].notna().any():
                 continue
@@ -508,6 +512,11 @@ def _imply_from_events(col: _Collector, work: Dataset) -> None:
             first = np.zeros(len(frame), dtype=bool)
             first[np.argmax(has_event)] = True
             col.emit(table, first, column, "status_implied")
+
+
+def _event_rows(frame: pd.DataFrame, spec: dict[str, Any]) -> np.ndarray:
+    """The rows that report an event (a date or a description of one)."""
+    return (frame[spec["date"]].notna() | frame[spec["event"]].notna()).to_numpy()
 
 
 def _collapse_events(col: _Collector, work: Dataset, table: str, rejected: np.ndarray) -> np.ndarray:
@@ -518,12 +527,11 @@ def _collapse_events(col: _Collector, work: Dataset, table: str, rejected: np.nd
     frame = work[table]
     folded = np.zeros(len(frame), dtype=bool)
     spec = table_schema(table).raw.get("events")
-    if not spec or not (frame[spec["date"]].notna().any() or frame[spec["event"]].notna().any()):
+    if not spec:
         return folded
     key = frame[spec["key"]]
     # Only rows that are events fold; a plain repeated row stays a duplicate (duplicate_key).
-    has_event = (frame[spec["date"]].notna() | frame[spec["event"]].notna()).to_numpy()
-    eligible = ~rejected & has_event
+    eligible = ~rejected & _event_rows(frame, spec)
     repeated = eligible & key.notna().to_numpy() & key.where(pd.Series(eligible, index=frame.index)).duplicated(keep=False).to_numpy()
     if not repeated.any():
         return folded

@@ -217,10 +217,7 @@ def commit(out: Path, plan: dict[str, tuple[Callable[[Any, Path], None], Any]], 
                 writer(frame, target)
         names = list(plan)
         if manifest is None:
-            for name in names:
-                final = out / name
-                final.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(staging / name, final)
+            _move_into(out, staging, names)
             return names
         earlier = _earlier_outputs(out) | set(known_outputs) | {"manifest.json"}
         manifest["output_sha256"] = {name: _sha256(staging / name) for name in names}
@@ -243,15 +240,20 @@ def commit(out: Path, plan: dict[str, tuple[Callable[[Any, Path], None], Any]], 
             if swap_folders(staging, out):
                 (out / _OWNER).unlink(missing_ok=True)
                 return names  # staging now holds the earlier run: removed below
-        for name in names:  # no atomic swap here: one by one, the manifest last
-            final = out / name
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging / name, final)
+        _move_into(out, staging, names)  # no atomic swap here: one by one, the manifest last
         for name in manifest["removed_outputs"]:
             (out / name).unlink(missing_ok=True)
         return names
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _move_into(out: Path, staging: Path, names: list[str]) -> None:
+    """Move the staged files into OUT one by one, in order (the manifest, when there is one, last)."""
+    for name in names:
+        final = out / name
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging / name, final)
 
 
 # A file in a staging folder naming the process that writes it (a killed run's is stale).

@@ -1162,10 +1162,11 @@ def test_ids_are_prefix_and_zero_padded_number(numbers, form):
     st.lists(st.tuples(st.integers(0, sum(sizes) - 1), st.integers(0, 10 ** 6), st.integers(0, 8)), max_size=40),
     st.lists(st.integers(0, sum(sizes) - 1), min_size=1, max_size=8),
     st.integers(0, 40))))
-def test_debtrank_in_groups_matches_debtrank_whatever_the_budget(case):
-    """Scenarios on dense cells (each inside its group's node range), on sorted keys, or
-    split between the two, give what debtrank() gives for the same seeds."""
-    from zjfin.risks.network.debtrank import debtrank_in_groups as _debtrank_in_groups
+def test_systemic_reach_matches_debtrank_whatever_the_budget(case):
+    """Scenarios in blocks of dense cells (each inside its group's node range), whatever the
+    cell budget, reach what debtrank() reaches for the same seeds; a work budget cuts the
+    later scenarios only, never changes the earlier ones."""
+    from zjfin.risks.network.debtrank import systemic_reach
 
     sizes, raw, seeds, budget = case
     start = np.cumsum(sizes) - sizes
@@ -1181,12 +1182,17 @@ def test_debtrank_in_groups_matches_debtrank_whatever_the_budget(case):
     wt.sum_duplicates()
     wt.data = np.minimum(wt.data, 1.0)
     seeds = np.array(seeds, dtype=np.int64)
-    scenario, node, h = _debtrank_in_groups(wt, seeds, start[group_of[seeds]], np.array(sizes)[group_of[seeds]], budget)
-    ref = debtrank(wt, np.arange(seeds.size), seeds)
-    got = sorted(zip(scenario.tolist(), node.tolist(), h.tolist()))
-    want = sorted(zip(*(a.tolist() for a in ref)))
-    assert [g[:2] for g in got] == [w[:2] for w in want]
-    np.testing.assert_allclose([g[2] for g in got], [w[2] for w in want], rtol=1e-12)
+    value = np.arange(1, n + 1) / n
+    reach, computed = systemic_reach(wt, seeds, start[group_of[seeds]], np.array(sizes)[group_of[seeds]], value,
+                                     cell_budget=budget, work_budget=1e12)
+    scenario, node, h = debtrank(wt, np.arange(seeds.size), seeds)
+    want = np.bincount(scenario, weights=value[node] * h, minlength=seeds.size)
+    assert computed.all()
+    np.testing.assert_allclose(reach, want, rtol=1e-12)
+    cut, done = systemic_reach(wt, seeds, start[group_of[seeds]], np.array(sizes)[group_of[seeds]], value,
+                               cell_budget=budget, work_budget=1_500)
+    assert not done[np.argmin(done):].any() if not done.all() else True  # a prefix is computed
+    np.testing.assert_array_equal(cut[done], reach[done])
 
 
 def test_chain_depth_public_function_with_unused_component_numbers():

@@ -2,7 +2,8 @@
 to their guarantors, W_ij = min(1, amount_ij / equity_i), each firm propagating once.
 
 One scenario keeps a dense state over the nodes; several keep theirs on dense cells inside
-their guarantee groups, or as sorted (scenario, node) keys when the groups are too large.
+their guarantee groups, in blocks under a memory budget (``systemic_reach``), or as sorted
+(scenario, node) keys (``debtrank``, the reference the others are tested against).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import scipy.sparse as sp
 
 from zjfin.risks.network.kernels import row_entries
 
-__all__ = ["debtrank", "debtrank_cells", "one_scenario", "debtrank_in_groups", "systemic_reach", "impact_matrix",
+__all__ = ["debtrank", "debtrank_cells", "one_scenario", "systemic_reach", "impact_matrix",
            "STEP_WORK", "WorkBudgetExceeded"]
 
 
@@ -181,36 +182,6 @@ def one_scenario(impact_by_borrower: sp.csr_matrix, seed_node: np.ndarray,
     n = impact_by_borrower.shape[0]
     return debtrank_cells(impact_by_borrower, np.array([0, n], dtype=np.int64), np.zeros(1, dtype=np.int64),
                            np.zeros(len(seed_node), dtype=np.int64), seed_node, max_steps, sorted_frontier=False)
-
-
-def debtrank_in_groups(impact_by_borrower: sp.csr_matrix, seed_node: np.ndarray, group_start: np.ndarray,
-                        group_size: np.ndarray, budget: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One DebtRank scenario per seed node (in the numbering where every guarantee group is
-    a range of nodes: ``group_start`` and ``group_size`` of each seed's group). Scenarios
-    whose groups fit in ``budget`` cells in all run together on dense cells; any others
-    (groups too large for that) run on sorted keys. Returns (scenario, node, h) for h > 0,
-    in no particular order."""
-    k = len(seed_node)
-    by_size = np.argsort(group_size, kind="stable")
-    dense = np.zeros(k, dtype=bool)
-    dense[by_size[np.cumsum(group_size[by_size]) <= budget]] = True
-    parts = []
-    together = np.flatnonzero(dense)
-    if together.size:
-        cell_start = np.zeros(together.size + 1, dtype=np.int64)
-        np.cumsum(group_size[together], out=cell_start[1:])
-        # Sorted frontiers: (scenario, node) order, as debtrank() sums on its sorted keys.
-        cell, h = debtrank_cells(impact_by_borrower, cell_start, group_start[together], np.arange(together.size),
-                                  seed_node[together], None, sorted_frontier=True)
-        scenario = np.searchsorted(cell_start, cell, side="right") - 1
-        parts.append((together[scenario], cell - cell_start[scenario] + group_start[together][scenario], h))
-    apart = np.flatnonzero(~dense)
-    if apart.size:
-        scenario, node, h = debtrank(impact_by_borrower, np.arange(apart.size), seed_node[apart])
-        parts.append((apart[scenario], node, h))
-    if not parts:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
-    return tuple(np.concatenate(column) for column in zip(*parts))
 
 
 def systemic_reach(impact_by_borrower: sp.csr_matrix, seed_node: np.ndarray, group_start: np.ndarray,

@@ -257,13 +257,16 @@ def chain_depth(matrix: sp.csr_matrix, labels: np.ndarray, n_components: int,
     >>> chain_depth(chain, np.arange(5), 5).tolist()
     [0, 1, 2, 3, 4]
     """
-    indptr = matrix.indptr
     dst_label = labels[matrix.indices] if dst_label is None else dst_label
-    src_label = np.repeat(labels, np.diff(indptr)) if src_label is None else src_label
+    src_label = np.repeat(labels, np.diff(matrix.indptr)) if src_label is None else src_label
     # Short paths (real networks: 5 at most): peel layers; a long chain switches over.
     depth = _depth_by_layers(matrix, labels, n_components, src_label, dst_label, max_layers=_MAX_PEELED_LAYERS)
-    if depth is not None:
-        return depth
+    return depth if depth is not None else _depth_by_merge_points(n_components, src_label, dst_label)
+
+
+def _depth_by_merge_points(n_components: int, src_label: np.ndarray, dst_label: np.ndarray) -> np.ndarray:
+    """Chain depth for long paths: in-trees by pointer jumping, Kahn's layers only on the
+    contracted graph of the components where paths merge (see :func:`chain_depth`)."""
     between = src_label != dst_label
     pair = np.sort(src_label[between].astype(np.int64) * n_components + dst_label[between])
     pair = pair[np.r_[True, pair[1:] != pair[:-1]]] if pair.size else pair  # distinct, by sorting (a hash is slower)
