@@ -64,7 +64,7 @@ def test_policy_default_round_trips(capsys, tmp_path):
 def test_screen_writes_the_layout(data_dir, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["issues.csv", "lists", "manifest.json", "rejected.csv",
+    assert sorted(p.name for p in out.iterdir()) == ["findings.parquet", "issues.csv", "lists", "manifest.json", "rejected.csv",
                                                      "screening.parquet", "summary.csv"]
     assert sorted(p.name for p in (out / "lists").iterdir()) == sorted(
         [f"{name}.{ext}" for name in ("relief", "quality", "sme_funding", "watch") for ext in ("parquet", "csv")] + ["三张名单.xlsx"])

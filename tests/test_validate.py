@@ -596,3 +596,25 @@ def test_plain_repeats_stay_duplicates_beside_event_rows():
     report = run(tables)
     assert found(report, "duplicate_key")["value"].tolist() == ["B2"]
     assert found(report, "event_collapsed")["value"].tolist() == ["未按时兑付回售款"]
+
+
+_SPACES = [chr(c) for c in range(0x3100) if chr(c).isspace()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=st.sampled_from(_SPACES + list("ab（）() 甲公司")), max_size=8)), max_size=30))
+def test_name_match_key_is_pythons_whitespace_and_brackets(names):
+    """The key names are matched on (in Arrow): full-width brackets as ASCII, every
+    character Python calls whitespace removed, nothing left → missing."""
+    import re
+
+    from zjfin._validate import _match_key
+
+    def by_hand(name):
+        if name is None:
+            return None
+        key = re.sub(r"\s+", "", name.replace("（", "(").replace("）", ")"))
+        return key or None
+
+    got = _match_key(pd.Series(names, dtype=object), "name")
+    assert [None if pd.isna(v) else v for v in got] == [by_hand(n) for n in names]

@@ -90,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("data", help="dataset folder (one file per table)")
     val.add_argument("--unit", type=_unit_arg, default=None, help="money unit: yuan, 10k_yuan, 100m_yuan, or TABLE=UNIT,…")
     val.add_argument("--as-of", default=None, help="screening date: later financial periods are set aside")
-    val.add_argument("--out", default=".", help="folder for issues.csv and rejected.csv (default: current folder)")
+    val.add_argument("--out", default=".", help="folder for findings.parquet, issues.csv and rejected.csv (default: current folder)")
     val.add_argument("--policy", default=None, help="policy TOML file")
     val.add_argument("--ids", choices=["uscc", "any"], default=None, help=_IDS_HELP)
 
@@ -214,7 +214,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     policy = _policy(args.policy, args.ids)  # first: a bad policy stops the command before any data is read
     ds = read_dataset(args.data, unit=args.unit)
     report = validate(ds, as_of=args.as_of, policy=policy)
-    written = write_issues(report, args.out)
+    written = write_issues(report, args.out, policy.output.parquet_compression)
     print(report.rows.to_string(index=False))
     print()
     f = report.firms

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from zjfin._result import ScreeningResult
     from zjfin._validate import ValidationReport
 
-__all__ = ["export_result", "write_issues", "manifest", "level_counts", "list_summary", "WORKBOOK", "SUMMARY_AMOUNTS"]
+__all__ = ["export_result", "write_issues", "findings_files", "findings_record", "FINDINGS_FILES", "LISTED_SEVERITIES", "manifest", "level_counts", "list_summary", "WORKBOOK", "SUMMARY_AMOUNTS"]
 
 #: The lists workbook, relative to the output folder.
 WORKBOOK = "lists/三张名单.xlsx"
@@ -82,10 +82,95 @@ def list_summary(screening: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_issues(report: "ValidationReport", out: str | os.PathLike[str]) -> list[str]:
-    """Write ``issues.csv`` and ``rejected.csv`` for a validation report (atomically)."""
-    files = {"issues.csv": report.to_frame(), "rejected.csv": report.rejected}
-    return commit(Path(out), {name: (write_csv, frame) for name, frame in files.items()}, None)
+#: Severities listed one finding per line in ``issues.csv`` and ``rejected.csv``; notes
+#: (severity ``info``: expired guarantees, periods outside the as-of date, read-as notes)
+#: are one line per table, column and code there, and each in ``findings.parquet``.
+LISTED_SEVERITIES = ("error", "warning")
+#: The findings files: what each holds (also in the manifest).
+FINDINGS_FILES = {
+    "findings.parquet": "every finding, one row each (the rejects column says whether it kept its row out)",
+    "issues.csv": "every rejection and warning, one line each; notes one line per table, column and code",
+    "rejected.csv": "every row rejected for a defect, one line per reason; rows set aside as out of scope "
+                    "(severity info) one line per table, column and code",
+}
+# The CSVs' extra column: how many findings a line stands for (1, or a note's count).
+_COUNT_COLUMN = "findings"
+
+
+def findings_files(report: "ValidationReport") -> dict[str, pd.DataFrame]:
+    """The three findings files of a validation report, as frames.
+
+    Examples
+    --------
+    >>> import zjfin
+    >>> report = zjfin.validate(zjfin.datasets.synthetic_province(500, seed=0), as_of="2019-03-31")
+    >>> files = findings_files(report)
+    >>> int(files["issues.csv"]["findings"].sum()) == len(files["findings.parquet"]) == len(report.issues)
+    True
+    """
+    issues = report.issues
+    return {
+        "findings.parquet": issues,
+        "issues.csv": _listed_or_summarised(issues.drop(columns="rejects")),
+        "rejected.csv": _listed_or_summarised(report.rejected),
+    }
+
+
+def _listed_or_summarised(findings: pd.DataFrame) -> pd.DataFrame:
+    """Errors and warnings one per line; notes one line per (table, file, column, code)
+    with their count and no row, key or value; in the findings' table order."""
+    listed_mask = findings["severity"].isin(LISTED_SEVERITIES).to_numpy()
+    listed = findings[listed_mask].assign(**{_COUNT_COLUMN: 1})
+    listed["row"] = listed["row"].astype("Int64")
+    notes = findings[~listed_mask]
+    if not len(notes):
+        return listed.reset_index(drop=True)
+    by = ["table", "file", "column", "code", "severity", "message", "message_zh"]
+    summary = notes.groupby(by, sort=False, dropna=False).size().rename(_COUNT_COLUMN).reset_index()
+    summary["row"] = pd.array([pd.NA] * len(summary), dtype="Int64")
+    summary["key"] = summary["value"] = ""
+    order = {t: i for i, t in enumerate(input_tables())}
+    lines = pd.concat([listed, summary[listed.columns]], ignore_index=True)
+    # Per table: its listed findings, then its notes' counts.
+    position = lines["table"].map(order).fillna(len(order)).to_numpy()
+    return lines.iloc[np.argsort(position, kind="stable")].reset_index(drop=True)
+
+
+def findings_record(report: "ValidationReport") -> dict[str, Any]:
+    """The manifest's ``findings`` block: totals by severity, and per file what it holds and
+    how its lines reconcile with the findings (listed + summarised = the file's findings)."""
+    issues = report.issues
+    severity = issues["severity"].to_numpy()
+    listed = np.isin(severity, LISTED_SEVERITIES)
+    rejects = issues["rejects"].to_numpy(dtype=bool)
+    key = ["table", "file", "column", "code"]
+
+    def lines(mask: np.ndarray) -> dict[str, int]:
+        summarised = issues.loc[mask & ~listed, key].drop_duplicates()
+        return {"findings": int(mask.sum()), "listed": int((mask & listed).sum()),
+                "summarised": int((mask & ~listed).sum()), "lines": int((mask & listed).sum()) + len(summarised)}
+
+    everything = np.ones(len(issues), dtype=bool)
+    return {
+        "total": len(issues),
+        **{s: int((severity == s).sum()) for s in ("error", "warning", "info")},
+        "files": {
+            "findings.parquet": {"holds": FINDINGS_FILES["findings.parquet"], "findings": len(issues), "lines": len(issues)},
+            "issues.csv": {"holds": FINDINGS_FILES["issues.csv"], **lines(everything)},
+            "rejected.csv": {"holds": FINDINGS_FILES["rejected.csv"], **lines(rejects)},
+        },
+    }
+
+
+def _findings_plan(report: "ValidationReport", compression: str) -> dict[str, tuple[Any, Any]]:
+    return {name: ((lambda f, p: write_parquet(f, p, compression)) if name.endswith(".parquet") else write_csv, frame)
+            for name, frame in findings_files(report).items()}
+
+
+def write_issues(report: "ValidationReport", out: str | os.PathLike[str], compression: str = "zstd") -> list[str]:
+    """Write ``findings.parquet``, ``issues.csv`` and ``rejected.csv`` for a validation
+    report (atomically); see :data:`FINDINGS_FILES` for what each holds."""
+    return commit(Path(out), _findings_plan(report, compression), None)
 
 
 def export_result(result: "ScreeningResult", out: str | os.PathLike[str],
@@ -107,8 +192,7 @@ def export_result(result: "ScreeningResult", out: str | os.PathLike[str],
     compression = result.policy.output.parquet_compression
     plan: dict[str, tuple[Any, Any]] = {
         "screening.parquet": (lambda f, p: write_parquet(f, p, compression), result.screening),
-        "rejected.csv": (write_csv, result.validation.rejected),
-        "issues.csv": (write_csv, result.validation.to_frame()),
+        **_findings_plan(result.validation, compression),
         "summary.csv": (write_csv, list_summary(result.screening)),
     }
     lists = {name: list_rows(result.screening, name) for name in LIST_FILES}
@@ -140,7 +224,7 @@ def export_result(result: "ScreeningResult", out: str | os.PathLike[str],
 
 
 #: Every file a screening may write: an earlier run's, even when its manifest is missing.
-KNOWN_OUTPUTS = frozenset({"screening.parquet", "rejected.csv", "issues.csv", "summary.csv", "pledges.parquet",
+KNOWN_OUTPUTS = frozenset({"screening.parquet", *FINDINGS_FILES, "issues.csv", "summary.csv", "pledges.parquet",
                            "circles.parquet", WORKBOOK, *(f"lists/{name}.{ext}" for name in LIST_FILES for ext in ("parquet", "csv"))})
 
 
@@ -178,6 +262,7 @@ def manifest(result: "ScreeningResult") -> dict[str, Any]:
         "inputs": inputs,
         "firms": dict(validation.firms),
         "issues": {s: int(severity.get(s, 0)) for s in ("error", "warning", "info")},
+        "findings": findings_record(validation),
         "risks_switched_off": result.switched_off,
         "coverage": _coverage_record(result.coverage),
         "model": _model_record(result),

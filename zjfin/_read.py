@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from zjfin._arrow import as_text
+from zjfin._arrow import arrow_text, as_text
 from zjfin._errors import InputFileError, ParameterError, ZjfinError
 from zjfin._schema import TableSchema, header_key, input_tables, table_schema
 
@@ -724,11 +724,15 @@ def _over_cell_limit(values: Any) -> tuple[Any, np.ndarray]:
     """Text with the cells past Excel's limit (32,767 characters) emptied, and where."""
     from zjfin._write import MAX_CELL_CHARS
 
-    text = pa.array(pd.Series(values, dtype=object), type=pa.string(), from_pandas=True)
-    long = pc.fill_null(pc.greater(pc.utf8_length(text), MAX_CELL_CHARS), False).to_numpy(zero_copy_only=False)
-    if not long.any():
-        return values, long
-    return pd.Series(values, dtype=object).where(~long, None), long
+    text = arrow_text(values)  # zero-copy for text columns
+    # A cell of more characters has more bytes too: bytes first (no decoding), characters only then.
+    long = pc.greater(pc.binary_length(text), MAX_CELL_CHARS)
+    if pc.any(long).as_py():
+        long = pc.and_(long, pc.greater(pc.utf8_length(text), MAX_CELL_CHARS))
+    mask = pc.fill_null(long, False).to_numpy(zero_copy_only=False)
+    if not mask.any():
+        return values, mask
+    return as_text(pc.if_else(long, pa.scalar(None, pa.string()), text)), mask
 
 
 def _lengths(cells: pd.Series) -> list[int]:

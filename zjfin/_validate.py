@@ -446,9 +446,14 @@ def _match_key(values: pd.Series, by: str) -> pd.Series:
     """What two spellings of a firm's name or stock code have in common."""
     if by == "stock_code":
         return _normalise_stock_code(values)
-    text = values.astype(object).where(values.notna(), None).astype("string")
-    text = text.str.replace("（", "(", regex=False).str.replace("）", ")", regex=False)
-    return text.str.replace(r"\s+", "", regex=True).replace("", pd.NA)
+    text = pc.replace_substring(pc.replace_substring(arrow_text(values), "（", "("), "）", ")")
+    text = pc.replace_substring_regex(text, _WHITESPACE, "")
+    return as_text(pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text), index=values.index)
+
+
+# Python's \s in RE2 terms: ASCII whitespace, the separators (U+3000 in Chinese names) and
+# the other characters str.isspace() accepts.
+_WHITESPACE = r"[\s\p{Z}\x{0B}\x{1C}-\x{1F}\x{85}]+"
 
 
 def _firm_ids_by(firms: pd.DataFrame, by: str, values: pd.Series) -> np.ndarray:
