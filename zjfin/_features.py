@@ -13,7 +13,7 @@ from zjfin._arrow import as_text, index_in
 from zjfin._errors import ParameterError
 from zjfin._schema import policy_table
 
-__all__ = ["SIZE_CLASSES", "current_financials", "firm_frame", "size_class", "size_class_table"]
+__all__ = ["SIZE_CLASSES", "current_financials", "ranked_statements", "firm_frame", "size_class", "size_class_table"]
 
 #: Size classes, largest first; ``unknown`` when an indicator the industry needs is missing.
 SIZE_CLASSES = ("large", "medium", "small", "micro", "unknown")
@@ -46,9 +46,25 @@ def current_financials(financials: pd.DataFrame, as_of: str | pd.Timestamp, lag:
     """
     if lag < 0:
         raise ParameterError("lag", "a whole number ≥ 0", lag)
-    as_of = pd.Timestamp(as_of)
+    rows, rank = ranked_statements(financials, as_of)
+    return financials.iloc[rows[rank == lag]].set_index("firm_id")
+
+
+def ranked_statements(financials: pd.DataFrame, as_of: str | pd.Timestamp,
+                      keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The statements ending on or before ``as_of`` (among the rows ``keep``, a mask), as
+    row positions ordered by firm and newest first, with each one's rank in its firm: 0 is
+    the current statement, 1 the one before it, and so on. One sort serves every lag.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"firm_id": ["a", "a", "b"], "period_end": pd.to_datetime(["2017-12-31", "2018-12-31", "2018-06-30"])})
+    >>> [r.tolist() for r in ranked_statements(f, "2019-03-31")]
+    [[1, 0, 2], [0, 1, 0]]
+    """
     periods = financials["period_end"].to_numpy(dtype="datetime64[ns]")
-    eligible = np.flatnonzero(periods <= np.datetime64(as_of, "ns"))
+    within = periods <= np.datetime64(pd.Timestamp(as_of), "ns")
+    eligible = np.flatnonzero(within if keep is None else within & keep)
     # Integer firm codes: the dense index validation assigned, else factorised ids.
     codes = (financials["firm_idx"].to_numpy() if "firm_idx" in financials.columns
              else pd.factorize(financials["firm_id"])[0])[eligible]
@@ -57,8 +73,7 @@ def current_financials(financials: pd.DataFrame, as_of: str | pd.Timestamp, lag:
     sorted_codes = codes[order]
     starts = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
     rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
-    picked = eligible[order[rank == lag]]
-    return financials.iloc[picked].set_index("firm_id")
+    return eligible[order], rank
 
 
 #: Statement columns carried from the year before (trends, averages, liability growth).
@@ -96,22 +111,25 @@ def firm_frame(firms: pd.DataFrame, financials: pd.DataFrame, as_of: str | pd.Ti
     n = len(firms)
     frame = firms.reset_index(drop=True).copy(deep=False)
     statement_columns = [c for c in financials.columns if c not in ("firm_id", "_row", "firm_idx")]
+    rows, rank = ranked_statements(financials, as_of)
+    firm_idx = financials["firm_idx"].to_numpy()
+    period_end = financials["period_end"].to_numpy(dtype="datetime64[ns]")
     previous_end = None
     for lag, suffix, wanted in ((0, "", statement_columns), (1, "_prev", PRIOR_COLUMNS), (2, "_prev2", PRIOR2_COLUMNS)):
-        statements = current_financials(financials, as_of, lag=lag)
-        at = statements["firm_idx"].to_numpy()
+        picked = rows[rank == lag]  # only the columns wanted are taken, each once
+        at = firm_idx[picked]
         ends = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-        ends[at] = statements["period_end"].to_numpy(dtype="datetime64[ns]")
+        ends[at] = period_end[picked]
         if previous_end is not None:
             gap = (previous_end - ends) / np.timedelta64(1, "D")
             usable = (gap >= _YEAR_GAP_DAYS[0]) & (gap <= _YEAR_GAP_DAYS[1])
         else:
             usable = np.ones(n, dtype=bool)
         for name in wanted:
-            values = statements[name].to_numpy()
+            values = financials[name].to_numpy()
             fill = np.datetime64("NaT") if values.dtype.kind == "M" else np.nan
             column = np.full(n, fill, dtype=values.dtype if values.dtype.kind in "fM" else float)
-            column[at] = values
+            column[at] = values[picked]
             column[~usable] = fill
             frame[name + suffix] = column
         # A gap breaks the chain: two years back counts only if one year back did.

@@ -141,14 +141,14 @@ def screen(
 
 def _assemble(values: dict[str, Any], index: pd.Index) -> pd.DataFrame:
     """The screening table: every column of the schema, in its order, then the columns of
-    engines outside the contract; rows in the order of the firms file. One copy that
-    consolidates the columns (the engines' arrive as many blocks)."""
+    engines outside the contract; rows in the order of the firms file. The columns are
+    taken as they are, one block each: no concatenated or consolidated copy of a table
+    that is a gigabyte per million firms."""
     order = [c.name for c in table_schema("screening").columns]
     order += [name for name in engine_columns() if name not in order]
     missing = [name for name in order if name not in values]
     if missing:  # a stage that did not write its columns: a developer's mistake
         raise SchemaError(f"the screening lacks the columns {missing}")
-    parts = {name: values[name] for name in order}
-    table = pd.concat([pd.Series(v, index=index, name=k, copy=False) if not isinstance(v, pd.Series) else v.rename(k)
-                       for k, v in parts.items()], axis=1)
-    return table.reset_index(drop=True).copy()
+    columns = {name: values[name] if isinstance(values[name], pd.Series) else pd.Series(values[name], index=index, copy=False)
+               for name in order}
+    return pd.DataFrame(columns, index=index, copy=False).reset_index(drop=True)

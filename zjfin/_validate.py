@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from zjfin._arrow import arrow_text, as_text, index_in, is_in
 from zjfin._codes import normalise_industry_code, region_code_status, uscc_status
-from zjfin._features import current_financials, size_class
+from zjfin._features import ranked_statements, size_class
 from zjfin._policy import Policy
 from zjfin._read import Dataset, _FINDING_COLUMNS, cell_text
 from zjfin._schema import input_tables, table_schema, validation_codes
@@ -633,14 +633,15 @@ def _check_size_class(col: _Collector, work: Dataset, as_of: pd.Timestamp | None
     if not screened.size:
         return
     financials = work["financials"]
-    usable = financials.loc[~col.rejected_rows("financials") & (financials["firm_idx"].to_numpy() >= 0)]
-    statements = current_financials(usable, as_of if as_of is not None else pd.Timestamp.max)
-    at = statements["firm_idx"].to_numpy()
+    usable = ~col.rejected_rows("financials") & (financials["firm_idx"].to_numpy() >= 0)
+    rows, rank = ranked_statements(financials, as_of if as_of is not None else pd.Timestamp.max, keep=usable)
+    current = rows[rank == 0]  # positions, not a copy of the table
+    at = financials["firm_idx"].to_numpy()[current]
     frame = pd.DataFrame({"industry_code": firms["industry_code"].to_numpy()[screened],
                           "employees": firms["employees"].to_numpy(dtype=float, na_value=np.nan)[screened]})
     for column in ("revenue", "total_assets"):
         values = np.full(len(screened), np.nan)
-        values[at] = statements[column].to_numpy(dtype=float)
+        values[at] = financials[column].to_numpy(dtype=float)[current]
         frame[column] = values
     unknown = np.zeros(len(firms), dtype=bool)
     unknown[screened] = (size_class(frame, policy.size_class.table) == "unknown").to_numpy()
