@@ -2,6 +2,7 @@
 
 import errno
 import json
+import resource
 import subprocess
 import sys
 
@@ -73,6 +74,9 @@ def test_screen_writes_the_layout(data_dir, tmp_path, capsys):
     assert manifest["as_of"] == "2019-03-31"
     assert manifest["policy"] == Policy.default().to_dict()
     assert {"read", "validate", "features", "assemble"} <= set(manifest["timings"])
+    # The high-water mark after each stage: never falling, and what this process reached.
+    peaks = [manifest["peak_memory_mb"][s] for s in ("read", "validate", "features", "assemble")]
+    assert peaks == sorted(peaks) and 10 < peaks[-1] <= resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 + 1
     assert manifest["inputs"]["firms"]["rows_read"] == 3 and len(manifest["inputs"]["firms"]["sha256"]) == 64
     assert {r["risk"] for r in manifest["risks_switched_off"]} == {"bond_risk", "liquidity_risk", "pledge_risk", "guarantee_risk"}
     screening = pq.read_table(out / "screening.parquet").to_pandas()
@@ -140,7 +144,8 @@ def test_same_inputs_same_bytes(data_dir, tmp_path):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
     manifests = [json.loads((o / "manifest.json").read_text(encoding="utf-8")) for o in outs]
     for m in manifests:
-        m.pop("timings")
+        timings, peaks = m.pop("timings"), m.pop("peak_memory_mb")
+        assert set(peaks) <= set(timings)  # one per stage (wall-time records have none)
     assert manifests[0] == manifests[1]
 
 

@@ -5,9 +5,13 @@ data_schemas/policy/size_class_2011.csv, so a typo in either shows up.
 E = employees, R = revenue (万元), A = total assets (万元).
 """
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from zjfin._features import current_financials, size_class
 
@@ -113,3 +117,20 @@ def test_current_financials_picks_latest_on_or_before():
     assert current_financials(fin, "2019-03-31")["revenue"].to_dict() == {"a": 3.0}
     assert current_financials(fin, "2019-03-31", lag=1)["revenue"].to_dict() == {"a": 2.0}
     assert current_financials(fin, "2019-12-31")["revenue"].to_dict() == {"a": 3.0, "b": 9.0}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.dates(dt.date(1700, 1, 1), dt.date(2250, 12, 31))),
+                min_size=1, max_size=25),
+       st.integers(0, 3))
+def test_current_financials_is_the_lagged_latest_period_per_firm(rows, lag):
+    """By pandas: per firm, periods on or before the as-of date newest first (ties in file
+    order), the one at position ``lag``."""
+    fin = pd.DataFrame({"firm_id": [r[0] for r in rows], "period_end": pd.to_datetime([r[1] for r in rows]),
+                        "revenue": np.arange(len(rows), dtype=float)})
+    as_of = pd.Timestamp("2100-06-30")
+    eligible = fin[fin["period_end"] <= as_of]
+    ordered = eligible.sort_values("period_end", ascending=False, kind="stable").sort_values("firm_id", kind="stable")
+    expected = ordered.groupby("firm_id").nth(lag)  # ties on a date: the earlier row of the file first
+    got = current_financials(fin, as_of, lag=lag)
+    assert got["revenue"].to_dict() == dict(zip(expected["firm_id"], expected["revenue"]))

@@ -618,3 +618,25 @@ def test_name_match_key_is_pythons_whitespace_and_brackets(names):
 
     got = _match_key(pd.Series(names, dtype=object), "name")
     assert [None if pd.isna(v) else v for v in got] == [by_hand(n) for n in names]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["甲公司", "乙 公司", "乙公司", "丙（集团）", "丙(集团)", "  ", None]), min_size=1, max_size=8),
+       st.lists(st.sampled_from(["甲公司", "乙公司", "丙(集团)", "丁", " 甲公司 ", None]), max_size=6))
+def test_a_name_resolves_only_to_the_one_firm_that_has_it(firm_names, wanted):
+    """By hand: a name (brackets and spaces normalised) names a firm when exactly one firm
+    has it; a name no firm or several firms have, or an empty one, names none."""
+    import re
+
+    from zjfin._validate import _firm_ids_by
+
+    def key(name):
+        return (re.sub(r"\s+", "", name.replace("（", "(").replace("）", ")")) or None) if name is not None else None
+
+    firms = pd.DataFrame({"firm_id": [f"F{i}" for i in range(len(firm_names))], "name": pd.Series(firm_names, dtype=object)})
+    owners: dict[str, list[str]] = {}
+    for fid, name in zip(firms["firm_id"], firm_names):
+        if key(name) is not None:
+            owners.setdefault(key(name), []).append(fid)
+    expected = [owners[key(w)][0] if key(w) in owners and len(owners[key(w)]) == 1 else None for w in wanted]
+    assert list(_firm_ids_by(firms, "name", pd.Series(wanted, dtype=object))) == expected

@@ -279,14 +279,18 @@ def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
         except OSError as error:
             raise ParameterError("--model-key-file", "a readable file", f"{key_file} ({error.strerror})") from None
         model = DefaultModel.from_json(Path(model), key=key)
+    # The statements are released once the features are made: a province's largest table.
     result = screen(dataset, as_of=as_of, policy=policy, progress=progress,
-                    model=Path(model) if isinstance(model, str) else model, n_jobs=getattr(args, "jobs", None))
+                    model=Path(model) if isinstance(model, str) else model, n_jobs=getattr(args, "jobs", None),
+                    keep_inputs=False)
+    del dataset
     if not result.validation.firms["screened"]:  # empty lists are no result: say why, write nothing
         raise InputFileError(data, "no firm could be screened: " + _why_no_firm(result.validation, policy))
     for line in _id_hint(result.validation, policy):
         print(line)
     # The manifest records every stage up to the export (it cannot time its own write).
     result.timings = dict(progress.timings)
+    result.peak_memory_mb = dict(progress.peak_memory_mb)
     with progress.stage("export"):
         written = result.export(str(out), formats=getattr(args, "formats", ("parquet", "csv", "xlsx")))
     f = result.validation.firms

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from zjfin._arrow import arrow_text
+from zjfin._arrow import arrow_text, as_text
 from zjfin._schema import reference_table
 
 __all__ = [
@@ -176,6 +176,18 @@ def make_uscc(
     return np.char.add(body, uscc_check_char(body))
 
 
+def _distinct(codes) -> tuple[pa.Array, pa.Array]:
+    """(distinct values, each value's position among them): codes repeat, so the work is
+    done once per distinct value and spread back with one take."""
+    encoded = pc.dictionary_encode(arrow_text(codes)).combine_chunks()
+    return encoded.dictionary, encoded.indices
+
+
+def _spread(values: pa.Array, indices: pa.Array) -> np.ndarray:
+    """Per-distinct booleans back to one per row (False where the code is missing)."""
+    return pc.fill_null(pc.take(values, indices), False).to_numpy(zero_copy_only=False)
+
+
 def region_code_status(codes: pd.Series) -> pd.DataFrame:
     """Classify county codes: ``malformed`` (not six digits) and ``unknown_province``
     (six digits whose two-digit prefix is no GB/T 2260 province).
@@ -185,14 +197,13 @@ def region_code_status(codes: pd.Series) -> pd.DataFrame:
     >>> region_code_status(pd.Series(["330102", "33010", "990101"])).to_dict("list")
     {'malformed': [False, True, False], 'unknown_province': [False, False, True]}
     """
-    text = codes.astype("string")
-    malformed = ~text.str.fullmatch(r"\d{6}").fillna(False).astype(bool)
-    provinces = set(reference_table("gb2260_provinces")["code"].astype(str).str.zfill(2))
-    unknown = ~malformed & ~text.str[:2].isin(provinces).fillna(False).astype(bool)
-    return pd.DataFrame(
-        {"malformed": malformed.to_numpy(), "unknown_province": unknown.to_numpy()},
-        index=codes.index,
-    )
+    distinct, indices = _distinct(codes)
+    well_formed = pc.match_substring_regex(distinct, r"^\d{6}$")
+    provinces = pa.array(reference_table("gb2260_provinces")["code"].astype(str).str.zfill(2).tolist(), type=pa.string())
+    known = pc.is_in(pc.utf8_slice_codeunits(distinct, 0, 2), value_set=provinces)
+    malformed = ~_spread(well_formed, indices)
+    unknown = ~malformed & ~_spread(known, indices)
+    return pd.DataFrame({"malformed": malformed, "unknown_province": unknown}, index=codes.index)
 
 
 def normalise_industry_code(codes: pd.Series) -> pd.DataFrame:
@@ -201,37 +212,38 @@ def normalise_industry_code(codes: pd.Series) -> pd.DataFrame:
     Accepts a section letter with 2–4 digits (``C1711``, ``C17``) or the digits alone
     (``1711``), whose section is inferred from the division. Returns columns ``code``
     (normalised: section letter + digits, upper case), ``section``, ``division`` (two
-    digits), ``malformed`` (no usable division) and ``section_mismatch`` (the letter
-    given is not the division's section; the division wins).
+    digits), all text with missing values where the code is malformed, ``malformed`` (no
+    usable division) and ``section_mismatch`` (the letter given is not the division's
+    section; the division wins).
 
     Examples
     --------
-    >>> normalise_industry_code(pd.Series(["C1711", "1711", "A17", "Z9"]))[["code", "malformed", "section_mismatch"]].to_dict("list")
-    {'code': ['C1711', 'C1711', 'C17', None], 'malformed': [False, False, False, True], 'section_mismatch': [False, False, True, False]}
+    >>> r = normalise_industry_code(pd.Series(["C1711", "1711", "A17", "Z9"]))
+    >>> r["code"].fillna("-").tolist(), r["malformed"].tolist(), r["section_mismatch"].tolist()
+    (['C1711', 'C1711', 'C17', '-'], [False, False, False, True], [False, False, True, False])
     """
-    text = pc.utf8_upper(pc.utf8_trim_whitespace(arrow_text(codes)))
+    distinct, indices = _distinct(codes)
+    text = pc.utf8_upper(pc.utf8_trim_whitespace(distinct))
     parts = pc.extract_regex(text, r"^(?P<letter>[A-Z]?)(?P<digits>\d{2,4})$")
-    # Positional: the codes' own index may be any labels (a filtered frame).
-    given = pd.Series(pc.struct_field(parts, "letter").to_numpy(zero_copy_only=False), index=codes.index, dtype=object).fillna("")
-    digits = pd.Series(pc.struct_field(parts, "digits").to_numpy(zero_copy_only=False), index=codes.index, dtype=object)
-    sections = reference_table("gb4754_2017_sections")
-    division_section = {
-        f"{d:02d}": row.section
-        for row in sections.itertuples()
-        for d in range(int(row.division_from), int(row.division_to) + 1)
-    }
-    division = digits.str[:2]
-    section = division.map(division_section)
-    malformed = section.isna()
-    mismatch = ~malformed & (given != "") & (given != section)
-    code = (section + digits).where(~malformed, None)
+    given, digits = pc.struct_field(parts, "letter"), pc.struct_field(parts, "digits")
+    division = pc.utf8_slice_codeunits(digits, 0, 2)
+    # The division's section, by a table of the hundred two-digit divisions.
+    by_division = np.full(100, None, dtype=object)
+    for row in reference_table("gb4754_2017_sections").itertuples():
+        by_division[int(row.division_from): int(row.division_to) + 1] = row.section
+    number = pc.cast(division, pa.int64()).to_numpy(zero_copy_only=False)
+    section = pa.array(np.where(np.isnan(number), None, by_division[np.nan_to_num(number).astype(int)]), type=pa.string())
+    usable = pc.is_valid(section)
+    mismatch = pc.and_(usable, pc.and_(pc.not_equal(given, ""), pc.not_equal(given, section)))
+    code = pc.binary_join_element_wise(section, digits, "")  # null where the section is
+    missing = pa.scalar(None, pa.string())
     return pd.DataFrame(
         {
-            "code": code.astype(object).where(~malformed, None),
-            "section": section.astype(object).where(~malformed, None),
-            "division": division.astype(object).where(~malformed, None),
-            "malformed": malformed.to_numpy(dtype=bool),
-            "section_mismatch": mismatch.fillna(False).to_numpy(dtype=bool),
+            "code": as_text(pc.take(code, indices), index=codes.index),
+            "section": as_text(pc.take(section, indices), index=codes.index),
+            "division": as_text(pc.take(pc.if_else(usable, division, missing), indices), index=codes.index),
+            "malformed": ~_spread(usable, indices),
+            "section_mismatch": _spread(mismatch, indices),
         },
         index=codes.index,
     )

@@ -275,6 +275,7 @@ def manifest(result: "ScreeningResult") -> dict[str, Any]:
             "lists": _list_counts(screening),
         },
         "timings": dict(result.timings),
+        "peak_memory_mb": dict(result.peak_memory_mb),
     }
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
-from zjfin._arrow import as_text, index_in
+from zjfin._arrow import arrow_text, as_text, index_in, text_from_codes
 from zjfin._errors import ParameterError
 from zjfin._schema import policy_table
 
@@ -68,8 +69,11 @@ def ranked_statements(financials: pd.DataFrame, as_of: str | pd.Timestamp,
     # Integer firm codes: the dense index validation assigned, else factorised ids.
     codes = (financials["firm_idx"].to_numpy() if "firm_idx" in financials.columns
              else pd.factorize(financials["firm_id"])[0])[eligible]
-    # Within each firm, newest period first: rank 0 is current, 1 the year before …
-    order = np.lexsort((-periods[eligible].astype(np.int64), codes))
+    # Within each firm, newest period first: rank 0 is current, 1 the year before … One
+    # stable sort of firm and period in one integer (days fit 20 bits): files that come
+    # ordered by firm sort in linear time.
+    days = periods[eligible].astype("datetime64[D]").astype(np.int64)
+    order = np.argsort(codes.astype(np.int64) * (1 << 20) + ((1 << 19) - days), kind="stable")
     sorted_codes = codes[order]
     starts = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
     rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
@@ -172,13 +176,18 @@ def size_class(
         table = size_class_table(table)
     rules = table.reset_index(drop=True)
     prefixes = as_text(rules["prefix"].astype(str))
-    code = as_text(firms["industry_code"])
+    # Codes repeat: each distinct code is matched once, then spread to its firms.
+    encoded = pc.dictionary_encode(arrow_text(firms["industry_code"])).combine_chunks()
+    distinct = encoded.dictionary
     # Longest matching prefix wins: K7010 → K701, F5123 → F51, C1711 → C; else the "*" row.
-    position = np.full(len(firms), int(np.flatnonzero(rules["prefix"] == "*")[0]), dtype=np.int64)
+    default = int(np.flatnonzero(rules["prefix"] == "*")[0])
+    of_distinct = np.full(len(distinct) + 1, default, dtype=np.int64)  # the last slot: no code
     for length in (1, 3, 4):
-        found = index_in(code.str[:length], prefixes)
-        position = np.where(found >= 0, found, position)
-    thresholds = rules.iloc[position].set_axis(firms.index)
+        found = index_in(pc.utf8_slice_codeunits(distinct, 0, length), prefixes)
+        of_distinct[:-1] = np.where(found >= 0, found, of_distinct[:-1])
+    position = of_distinct[pc.fill_null(encoded.indices, len(distinct)).to_numpy(zero_copy_only=False)]
+    thresholds = {f"{indicator}_{level}": rules[f"{indicator}_{level}"].to_numpy(dtype=float)[position]
+                  for indicator in _INDICATORS for level in ("large", "medium", "small")}
 
     values = {}
     for indicator, column in _INDICATORS.items():
@@ -186,20 +195,18 @@ def size_class(
         values[indicator] = raw if indicator == "employees" else raw / _TEN_THOUSAND
     needed_missing = np.zeros(len(firms), dtype=bool)
     for indicator, value in values.items():
-        uses = thresholds[f"{indicator}_small"].notna().to_numpy()
+        uses = ~np.isnan(thresholds[f"{indicator}_small"])
         needed_missing |= uses & (np.isnan(value) | (value < 0))
 
     def meets(level: str) -> np.ndarray:
         ok = np.ones(len(firms), dtype=bool)
         for indicator, value in values.items():
-            floor = thresholds[f"{indicator}_{level}"].to_numpy(dtype=float)
+            floor = thresholds[f"{indicator}_{level}"]
             with np.errstate(invalid="ignore"):
                 ok &= np.isnan(floor) | (value >= floor)
         return ok
 
-    result = np.select(
-        [needed_missing, meets("large"), meets("medium"), meets("small")],
-        ["unknown", "large", "medium", "small"],
-        default="micro",
-    )
-    return as_text(result, index=firms.index).rename("size_class")
+    classes = ["unknown", "large", "medium", "small", "micro"]
+    # Integer codes, then text in Arrow: no Python string per firm.
+    codes = np.select([needed_missing, meets("large"), meets("medium"), meets("small")], [0, 1, 2, 3], default=4)
+    return text_from_codes(codes, classes, index=firms.index).rename("size_class")

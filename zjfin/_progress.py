@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import logging
 import sys
+try:  # Unix: the process's high-water mark of resident memory
+    import resource
+except ImportError:  # pragma: no cover - Windows
+    resource = None
 import threading
 import time
 from contextlib import contextmanager
@@ -32,8 +36,8 @@ class Progress:
     >>> p = Progress(["read"], enabled=False)
     >>> with p.stage("read"):
     ...     pass
-    >>> list(p.timings)
-    ['read']
+    >>> list(p.timings), list(p.peak_memory_mb) in (["read"], [])
+    (['read'], True)
     """
 
     def __init__(self, stages: list[str], stream: IO[str] | None = None, enabled: bool = True) -> None:
@@ -41,6 +45,9 @@ class Progress:
         self.stream = stream or sys.stderr
         self.enabled = enabled
         self.timings: dict[str, float] = {}
+        #: The process's peak resident memory (MB) when each stage ended (Unix only): the
+        #: stage where it rises is the one that needed the memory.
+        self.peak_memory_mb: dict[str, float] = {}
         self._tty = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
         self._lock = threading.Lock()  # stages may run on several threads at once
         self._records: set[str] = set()
@@ -57,6 +64,8 @@ class Progress:
         finally:
             with self._lock:
                 self.timings[name] = self.timings.get(name, 0.0) + round(time.perf_counter() - start, 4)
+                if resource is not None:
+                    self.peak_memory_mb[name] = round(_max_rss_mb(), 1)
         with self._lock:
             done = self._done()
             total = max(len(self.stages), done)
@@ -83,3 +92,9 @@ class Progress:
         if final:
             self.stream.write("\n")
         self.stream.flush()
+
+
+def _max_rss_mb() -> float:
+    # ru_maxrss is KiB on Linux, bytes on macOS.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024

@@ -771,6 +771,8 @@ def cell_text(values: pd.Series | np.ndarray) -> np.ndarray:
         text = np.datetime_as_string(days).astype(object)
         text[np.isnat(days)] = ""
         return text
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype):  # text already: no loop
+        return values.to_numpy(dtype=object, na_value="")
     values = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
     out = np.empty(len(values), dtype=object)
     for i, v in enumerate(values):

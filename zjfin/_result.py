@@ -37,6 +37,9 @@ class ScreeningResult:
     policy : Policy
     timings : dict
         Seconds per stage.
+    peak_memory_mb : dict
+        The process's peak resident memory (MB) when each stage ended (Unix; empty
+        elsewhere), as the manifest's ``peak_memory_mb``.
     coverage : DataFrame
         Per engine: whether it ran, firms evaluated, not evaluated and not applicable, and
         the missing inputs behind the ones not evaluated (the manifest's ``coverage``).
@@ -62,6 +65,7 @@ class ScreeningResult:
         self.as_of = as_of
         self.policy = policy
         self.timings = timings
+        self.peak_memory_mb: dict[str, float] = {}
         self.switched_off = switched_off
         self.tables = dict(tables or {})
         self.coverage = coverage if coverage is not None else pd.DataFrame()

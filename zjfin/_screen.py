@@ -62,6 +62,7 @@ def screen(
     progress: bool | Progress = False,
     model: Any = None,
     n_jobs: int | None = None,
+    keep_inputs: bool = True,
 ) -> ScreeningResult:
     """Screen every firm of a dataset.
 
@@ -86,6 +87,12 @@ def screen(
         reasons side by side; :mod:`zjfin._lanes`). ``None`` (default): as many as the
         machine has cores, at most two; ``1``: one stage after the other. The result is the
         same either way.
+    keep_inputs : bool
+        ``False`` releases the financial statements (the largest input: several periods per
+        firm, most of the memory a province's inputs take) as soon as the features stage has
+        read them: that table of ``dataset`` and of the result's ``validation.dataset`` is
+        then empty (its columns kept). For a batch job that screens and exports, as
+        ``zjfin screen`` does; a notebook keeps the default.
 
     Returns
     -------
@@ -114,6 +121,8 @@ def screen(
     with tracker.stage("features"):
         frame = firm_frame(clean["firms"], clean["financials"], as_of_ts)
         frame["industry_section"] = frame["industry_code"].str[0]
+    if not keep_inputs:
+        _release(dataset, clean, "financials")
     context = EngineContext(frame, {t: clean[t] for t in clean.tables_present()}, as_of_ts, policy, model=model,
                             n_jobs=n_jobs)
     with Lanes(n_jobs, stage=tracker.stage) as lanes:
@@ -135,8 +144,19 @@ def screen(
         screening = _assemble(values, frame.index)
         summary, evaluated = coverage(run, frame, values, policy.validation.min_coverage)
         evaluated = pd.DataFrame(evaluated, copy=False)
-    return ScreeningResult(screening, report, as_of_ts, policy, dict(tracker.timings), switched_off_risks(run),
-                           run.tables, model=model, coverage=summary, evaluated=evaluated)
+    result = ScreeningResult(screening, report, as_of_ts, policy, dict(tracker.timings), switched_off_risks(run),
+                             run.tables, model=model, coverage=summary, evaluated=evaluated)
+    result.peak_memory_mb = dict(tracker.peak_memory_mb)
+    return result
+
+
+def _release(*datasets_and_table: Any) -> None:
+    """Empty a table (same columns, no rows) in each dataset: its arrays are freed once no
+    other frame shares them (an empty copy, not a slice, which would keep them)."""
+    *datasets, table = datasets_and_table
+    for dataset in datasets:
+        if table in dataset.tables:
+            dataset.tables[table] = dataset.tables[table].iloc[:0].copy()
 
 
 def _assemble(values: dict[str, Any], index: pd.Index) -> pd.DataFrame:

@@ -376,7 +376,8 @@ def _check_columns(col: _Collector, work: Dataset, table: str, policy: Policy, t
         if column.type in ("float", "int"):
             numbers = values.to_numpy(dtype=float)
             if column.is_money:
-                huge = np.abs(np.nan_to_num(numbers)) >= policy.validation.max_abs_money
+                with np.errstate(invalid="ignore"):  # NaN is no finding; ±inf is
+                    huge = np.abs(numbers) >= policy.validation.max_abs_money
                 col.emit(table, huge, name, "implausible_value")
                 if huge.any():
                     numbers = np.where(huge, np.nan, numbers)
@@ -414,7 +415,7 @@ def _check_columns(col: _Collector, work: Dataset, table: str, policy: Policy, t
             bad = ~missing & status["malformed"].to_numpy()
             col.emit(table, bad, name, "industry_malformed")
             col.emit(table, status["section_mismatch"].to_numpy(), name, "industry_section_mismatch")
-            frame[name] = as_text(status["code"].to_numpy(dtype=object), index=frame.index)
+            frame[name] = status["code"].set_axis(frame.index)
         elif fmt == "stock_code":
             normal = _normalise_stock_code(values)
             bad = ~missing & normal.isna().to_numpy()
@@ -459,11 +460,17 @@ _WHITESPACE = r"[\s\p{Z}\x{0B}\x{1C}-\x{1F}\x{85}]+"
 def _firm_ids_by(firms: pd.DataFrame, by: str, values: pd.Series) -> np.ndarray:
     """The firm_id whose ``by`` (name or stock code) each value names; None where no firm
     or several firms have it (a shared name decides nothing)."""
-    keys = _match_key(firms[by], by) if by in firms.columns else pd.Series(pd.NA, index=firms.index, dtype="string")
-    unique = keys.notna() & ~keys.duplicated(keep=False)
-    ids = firms["firm_id"].to_numpy(dtype=object)[unique.to_numpy(dtype=bool)]
-    position = index_in(arrow_text(_match_key(values, by)), keys[unique].astype(object))
-    return np.where(position >= 0, ids[np.maximum(position, 0)] if len(ids) else None, None)
+    if by not in firms.columns or not len(values):
+        return np.full(len(values), None, dtype=object)
+    keys, wanted = _match_key(firms[by], by), _match_key(values, by)
+    position = index_in(wanted, keys)  # the first firm with the key
+    hit = (position >= 0) & wanted.notna().to_numpy()
+    if hit.any():  # only the keys some value names are counted: a handful, not every firm's
+        counts = pc.value_counts(arrow_text(keys).filter(pa.array(is_in(keys, wanted[hit]))))
+        shared = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+        hit &= ~is_in(wanted, pa.chunked_array([shared], type=pa.string()))
+    ids = pc.take(arrow_text(firms["firm_id"]), pa.array(np.where(hit, position, 0))).to_numpy(zero_copy_only=False)
+    return np.where(hit, ids, None)
 
 
 def _resolve_firms(col: _Collector, work: Dataset) -> None:
@@ -637,7 +644,7 @@ def _check_size_class(col: _Collector, work: Dataset, as_of: pd.Timestamp | None
     rows, rank = ranked_statements(financials, as_of if as_of is not None else pd.Timestamp.max, keep=usable)
     current = rows[rank == 0]  # positions, not a copy of the table
     at = financials["firm_idx"].to_numpy()[current]
-    frame = pd.DataFrame({"industry_code": firms["industry_code"].to_numpy()[screened],
+    frame = pd.DataFrame({"industry_code": firms["industry_code"].iloc[screened].reset_index(drop=True),
                           "employees": firms["employees"].to_numpy(dtype=float, na_value=np.nan)[screened]})
     for column in ("revenue", "total_assets"):
         values = np.full(len(screened), np.nan)

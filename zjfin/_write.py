@@ -143,9 +143,93 @@ def _numpy_dtype_name(name: object) -> bool:
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """CSV that Excel, WPS and Python read alike: UTF-8 with BOM, formulas escaped, ISO
     dates, CRLF rows (RFC 4180), so a cell holding a bare CR or LF is quoted and never
-    starts a row of its own."""
-    escape_formulas(frame).to_csv(path, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d",
-                                  lineterminator="\r\n")  # floats: shortest exact text (%.10g cut 10-billion sums)
+    starts a row of its own; a cell is quoted only when it must be; floats as Python writes
+    them (the shortest text that reads back as the same number).
+
+    The cells are made into text column by column in Arrow and the rows written as one
+    buffer (:func:`_csv_rows`): the same bytes as ``DataFrame.to_csv``, ten times faster.
+    """
+    frame = escape_formulas(frame)
+    cells = [_csv_cells(frame[name]) for name in frame.columns]
+    with open(path, "wb") as fh:
+        fh.write(b"\xef\xbb\xbf")
+        if any(c is None for c in cells):  # a column of Python objects (lists): pandas writes it
+            fh.write(frame.to_csv(index=False, date_format="%Y-%m-%d", lineterminator="\r\n").encode("utf-8"))
+            return
+        header = _csv_quoted(pa.array([str(name) for name in frame.columns], type=pa.string())).to_pylist()
+        fh.write((",".join(header) + "\r\n").encode("utf-8"))
+        for start in range(0, len(frame), _CSV_BATCH_ROWS):
+            fh.write(_csv_rows([c.slice(start, _CSV_BATCH_ROWS) for c in cells]))
+
+
+# Rows made into text at a time: bounded memory, and text far below Arrow's 2 GB per array.
+_CSV_BATCH_ROWS = 100_000
+
+
+def _csv_rows(cells: list[pa.Array]) -> bytes:
+    """Rows of CSV text (each ending CRLF) from the columns' cells, as one buffer."""
+    rows = pc.binary_join_element_wise(*cells, ",") if len(cells) > 1 else cells[0]
+    text = pc.binary_join_element_wise(rows, pa.scalar("\r\n"), "")
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset: text.offset + len(text) + 1]
+    return text.buffers()[2].to_pybytes()[offsets[0]: offsets[-1]] if len(text) else b""
+
+
+def _csv_quoted(text: pa.Array) -> pa.Array:
+    """Quote a cell holding the delimiter, a quote or a line break (quotes doubled); the
+    rest as they are: Python's csv.QUOTE_MINIMAL."""
+    needs = pc.fill_null(pc.match_substring_regex(text, '[",\r\n]'), False)
+    if not pc.any(needs).as_py():
+        return text
+    quoted = pc.binary_join_element_wise(pa.scalar('"'), pc.replace_substring(text, '"', '""'), pa.scalar('"'), "")
+    return pc.if_else(needs, quoted, text)
+
+
+def _csv_cells(column: pd.Series) -> pa.Array | None:
+    """One column's cells as CSV text (missing: empty), as pandas writes them."""
+    from zjfin._arrow import arrow_text
+
+    empty = pa.scalar("")
+    kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else ""
+    if isinstance(column.dtype, pd.StringDtype) or (kind == "O" and _all_text(column)):
+        return pc.fill_null(_csv_quoted(arrow_text(column).combine_chunks()), empty)
+    if kind == "f":
+        return pc.fill_null(_float_text(column.to_numpy()), empty)
+    if kind in ("i", "u") or isinstance(column.dtype, pd.core.dtypes.dtypes.BaseMaskedDtype):
+        if pd.api.types.is_bool_dtype(column.dtype):
+            values = pa.array(column, type=pa.bool_(), from_pandas=True)
+            return pc.fill_null(pc.if_else(values, pa.scalar("True"), pa.scalar("False")), empty)
+        if pd.api.types.is_float_dtype(column.dtype):
+            return pc.fill_null(_float_text(column.to_numpy(dtype=float, na_value=np.nan)), empty)
+        return pc.fill_null(pc.cast(pa.array(column, from_pandas=True), pa.string()), empty)
+    if kind == "b":
+        return pc.if_else(pa.array(column.to_numpy()), pa.scalar("True"), pa.scalar("False"))
+    if kind == "M":
+        days = pa.array(column.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]"), from_pandas=True)
+        return pc.fill_null(pc.cast(days, pa.string()), empty)
+    return None
+
+
+def _float_text(values: np.ndarray) -> pa.Array:
+    """Floats as Python's repr writes them (NaN: null). Arrow's shortest text serves the
+    common case; whole numbers get their ``.0``; the few Arrow writes with an exponent
+    where Python does not (or with another exponent form) are written by Python."""
+    values = np.asarray(values, dtype=float)
+    text = pc.cast(pa.array(values, from_pandas=True), pa.string())
+    with np.errstate(invalid="ignore"):
+        negative_zero = (values == 0) & np.signbit(values)
+        whole = np.isfinite(values) & (np.abs(values) < 1e16) & (values == np.trunc(values)) & ~negative_zero
+    if whole.any():
+        integers = pc.cast(pa.array(np.where(whole, values, 0).astype(np.int64)), pa.string())
+        text = pc.if_else(pa.array(whole), pc.binary_join_element_wise(integers, pa.scalar(".0"), ""), text)
+    with np.errstate(invalid="ignore"):  # Python writes an exponent below 1e-4 and from 1e16
+        exponent = np.isfinite(values) & (values != 0) & ((np.abs(values) < 1e-4) | (np.abs(values) >= 1e16))
+    arrow_exponent = pc.fill_null(pc.match_substring(text, "e"), False).to_numpy(zero_copy_only=False)
+    other = np.flatnonzero(~whole & (exponent | arrow_exponent | negative_zero))
+    if other.size:  # rare: tiny, huge, or large with decimals
+        fixed = np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)
+        fixed[other] = [repr(float(v)) for v in values[other]]
+        text = pa.array(fixed, type=pa.string())
+    return text
 
 
 def mask_person_ids(contracts: pd.DataFrame, firm_ids: pd.Series, column: str = "pledger_id") -> pd.DataFrame:
