@@ -135,11 +135,16 @@ def uscc_status(codes: np.ndarray | pd.Series, checks: bool = True) -> pd.DataFr
     check_bad = np.zeros(len(well_formed), dtype=bool)
     org_bad = np.zeros(len(well_formed), dtype=bool)
     if checks and len(well_formed):
-        safe = np.where(values < 0, 0, values).astype(np.int64)
-        expected = (31 - (safe[:, :17] @ USCC_WEIGHTS) % 31) % 31
-        check_bad = well_formed & (expected != safe[:, 17])
-        org_values = _ORG_VALUE[matrix[:, 8:16]]
-        org_expected = 11 - (org_values @ ORG_WEIGHTS) % 11
+        # Column by column in int32: no n × 18 int64 matrix (a province's codes: 0.6 GB).
+        weighted = np.zeros(len(well_formed), dtype=np.int32)
+        for j, weight in enumerate(USCC_WEIGHTS):
+            weighted += np.maximum(values[:, j], 0).astype(np.int32) * int(weight)
+        expected = (31 - weighted % 31) % 31
+        check_bad = well_formed & (expected != np.maximum(values[:, 17], 0))
+        weighted[:] = 0
+        for j, weight in enumerate(ORG_WEIGHTS):
+            weighted += _ORG_VALUE[matrix[:, 8 + j]].astype(np.int32) * int(weight)
+        org_expected = 11 - weighted % 11
         org_check_byte = np.frombuffer(b"0123456789X0", dtype=np.uint8)[org_expected]
         org_bad = well_formed & (org_check_byte != matrix[:, 16])
     index = codes.index if isinstance(codes, pd.Series) else None

@@ -326,8 +326,10 @@ def _network_counts(result: "ScreeningResult") -> dict[str, int] | None:
 def _list_counts(screening: pd.DataFrame) -> dict[str, dict[str, float]]:
     """Firms and amounts per list (SPEC §7: "counts and amounts per list"), in yuan to the fen."""
     out = {}
+    amounts = screening[["revenue", "total_liabilities", "bond_due_12m", "suggested_credit_line"]]  # not every column
+    on_list = screening["list"].to_numpy(dtype=object, na_value="")
     for name in LISTS:
-        mine = screening[screening["list"] == name]
+        mine = amounts[on_list == name]
         out[name] = {
             "firms": int(len(mine)),
             "revenue": round(float(mine["revenue"].sum()), 2),

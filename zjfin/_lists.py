@@ -291,6 +291,9 @@ def list_rows(screening: pd.DataFrame, name: str) -> pd.DataFrame:
     2       a      330102  relief         2
     """
     columns = [c for c in table_schema("lists").names if c in screening.columns]
-    rows = screening.loc[screening["list"].eq(name).to_numpy(dtype=bool, na_value=False), columns]
+    at = np.flatnonzero(screening["list"].eq(name).to_numpy(dtype=bool, na_value=False))
     # Priority is unique within list and county; the stable sort keeps file order if it is not.
-    return rows.sort_values(["region_code", "priority"], kind="stable", na_position="last").reset_index(drop=True)
+    keys = screening[["region_code", "priority"]].iloc[at].reset_index(drop=True)
+    order = at[keys.sort_values(["region_code", "priority"], kind="stable", na_position="last").index.to_numpy()]
+    # One take of the sorted rows: the list's columns are copied once, not filtered then sorted.
+    return screening[columns].take(order).reset_index(drop=True)

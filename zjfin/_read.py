@@ -575,7 +575,11 @@ def _sha256(path: Path) -> str:
 def _arrow_to_raw(table: pa.Table) -> pd.DataFrame:
     """Arrow columns to pandas without type guessing: text stays object, numbers numeric."""
     columns = {}
-    for name, col in zip(table.column_names, table.columns):
+    n = table.num_rows
+    for name in table.column_names:
+        # Column by column, each dropped from the table once converted: a large file's
+        # buffers are not held twice (Arrow's and pandas') beyond one column.
+        col, table = table.column(0), table.remove_column(0)
         kind = col.type
         if pa.types.is_dictionary(kind):
             col = col.cast(kind.value_type)
@@ -595,7 +599,8 @@ def _arrow_to_raw(table: pa.Table) -> pd.DataFrame:
             columns[name] = col.to_pandas()
         else:
             columns[name] = col.to_numpy(zero_copy_only=False).astype(object)
-    return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows), copy=False)  # no block consolidation copy
+        del col
+    return pd.DataFrame(columns, index=pd.RangeIndex(n), copy=False)  # no block consolidation copy
 
 
 # --------------------------------------------------------------------------------------

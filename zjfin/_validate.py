@@ -365,8 +365,8 @@ def _check_columns(col: _Collector, work: Dataset, table: str, policy: Policy, t
     excusable: list[tuple[str, np.ndarray, dict[str, list[str]]]] = []
     for column in schema.columns:
         name, values = column.name, frame[column.name]
-        missing = values.isna().to_numpy()
         cons = column.constraints
+        missing = values.isna().to_numpy() if column.required or "format" in cons else None
         if column.required:
             already = np.isin(rows, list(flagged.get(name, ()))) if name in flagged else np.zeros(len(frame), bool)
             if "required_unless" in cons:  # judged after the loop, once the choices are normalised
@@ -375,19 +375,21 @@ def _check_columns(col: _Collector, work: Dataset, table: str, policy: Policy, t
                 col.emit(table, missing & ~already, name, "missing_value")
         if column.type in ("float", "int"):
             numbers = values.to_numpy(dtype=float)
-            if column.is_money:
+            # The column's range first (two reductions): a cell-by-cell mask only for a
+            # check the range says some cell fails.
+            lo, hi = (np.fmin.reduce(numbers), np.fmax.reduce(numbers)) if numbers.size else (np.nan, np.nan)
+            if column.is_money and max(abs(lo), abs(hi)) >= policy.validation.max_abs_money:
                 with np.errstate(invalid="ignore"):  # NaN is no finding; ±inf is
                     huge = np.abs(numbers) >= policy.validation.max_abs_money
                 col.emit(table, huge, name, "implausible_value")
-                if huge.any():
-                    numbers = np.where(huge, np.nan, numbers)
-                    frame[name] = numbers
+                numbers = np.where(huge, np.nan, numbers)
+                frame[name] = numbers
             with np.errstate(invalid="ignore"):
-                if "note_zero" in cons:  # kept, but worth a word (a guarantee of 0 carries no weight)
+                if "note_zero" in cons and lo <= 0 <= hi:  # kept, but worth a word (a guarantee of 0 carries no weight)
                     col.emit(table, numbers == 0, name, cons["note_zero"])
-                if "min" in cons:  # input minimums are all 0 (a schema test pins this)
+                if "min" in cons and lo < cons["min"]:  # input minimums are all 0 (a schema test pins this)
                     col.emit(table, numbers < cons["min"], name, "negative_value")
-                if "max" in cons:
+                if "max" in cons and hi > cons["max"]:
                     col.emit(table, numbers > cons["max"], name, "above_max")
         if "enum" in cons:
             _check_enum(col, frame, table, name, cons)
@@ -460,17 +462,21 @@ _WHITESPACE = r"[\s\p{Z}\x{0B}\x{1C}-\x{1F}\x{85}]+"
 def _firm_ids_by(firms: pd.DataFrame, by: str, values: pd.Series) -> np.ndarray:
     """The firm_id whose ``by`` (name or stock code) each value names; None where no firm
     or several firms have it (a shared name decides nothing)."""
-    if by not in firms.columns or not len(values):
+    if by not in firms.columns or not len(values) or not len(firms):
         return np.full(len(values), None, dtype=object)
-    keys, wanted = _match_key(firms[by], by), _match_key(values, by)
-    position = index_in(wanted, keys)  # the first firm with the key
-    hit = (position >= 0) & wanted.notna().to_numpy()
-    if hit.any():  # only the keys some value names are counted: a handful, not every firm's
-        counts = pc.value_counts(arrow_text(keys).filter(pa.array(is_in(keys, wanted[hit]))))
-        shared = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
-        hit &= ~is_in(wanted, pa.chunked_array([shared], type=pa.string()))
-    ids = pc.take(arrow_text(firms["firm_id"]), pa.array(np.where(hit, position, 0))).to_numpy(zero_copy_only=False)
-    return np.where(hit, ids, None)
+    wanted = _match_key(values, by)
+    distinct = pc.unique(arrow_text(wanted).combine_chunks().drop_null())
+    # The firms probe the few keys asked for (a small hash table), not the other way round.
+    which = index_in(_match_key(firms[by], by), distinct)
+    named = np.flatnonzero(which >= 0)
+    firms_with = np.bincount(which[named], minlength=len(distinct))
+    owner = np.full(len(distinct), -1, dtype=np.int64)
+    owner[which[named][::-1]] = named[::-1]  # the first firm with each key
+    owner[firms_with != 1] = -1  # none, or several: a shared name decides nothing
+    at = index_in(wanted, distinct)
+    firm = np.where(at >= 0, owner[np.maximum(at, 0)], -1) if len(distinct) else np.full(len(values), -1)
+    ids = pc.take(arrow_text(firms["firm_id"]), pa.array(np.maximum(firm, 0))).to_numpy(zero_copy_only=False)
+    return np.where(firm >= 0, ids, None)
 
 
 def _resolve_firms(col: _Collector, work: Dataset) -> None:
