@@ -57,7 +57,10 @@ test-compat:
 	.venv-compat/bin/python -m pip install --quiet "pandas==2.2.3" "numpy<2.3" -e ".[test]"
 	.venv-compat/bin/python -m pytest -q
 
+# The whole province end to end (0.5M to 4M firms) against the I/O floor, then the
+# foundation benchmark (each stage against its own floor) at 1M firms.
 bench: install
+	$(BIN)/python benchmarks/bench_province.py --runs 2
 	$(BIN)/python benchmarks/bench_foundation.py
 
 bench-network: install

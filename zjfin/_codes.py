@@ -59,7 +59,9 @@ def _as_byte_matrix(codes: np.ndarray | pd.Series, width: int) -> tuple[np.ndarr
         arr = pa.array(values.astype(str).where(values.notna(), None), type=pa.string())
     ok = pc.fill_null(pc.and_(pc.equal(pc.binary_length(arr), width), pc.string_is_ascii(arr)), False)
     # Every slot of the filled array is exactly `width` bytes: its data buffer is the matrix.
-    filled = pc.if_else(ok, arr, pa.scalar("0" * width, pa.string()))
+    # The usual case, every code of the right shape, needs no filled copy.
+    everyone = arr.null_count == 0 and bool(pc.all(ok).as_py() if len(arr) else True)
+    filled = arr if everyone else pc.if_else(ok, arr, pa.scalar("0" * width, pa.string()))
     if isinstance(filled, pa.ChunkedArray):
         filled = filled.combine_chunks()
     offsets = np.frombuffer(filled.buffers()[1], dtype=np.int32)[filled.offset: filled.offset + len(filled) + 1]

@@ -10,6 +10,7 @@ reading never drops a row.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import difflib
@@ -18,9 +19,10 @@ import io
 import os
 import re
 import zipfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -324,23 +326,23 @@ def read_table(path: str | os.PathLike[str], table: str, unit: str = "yuan") -> 
     fmt = _FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise InputFileError(path, f"unknown file type {path.suffix!r} (use .csv, .xlsx or .parquet)")
-    try:
-        digest = _sha256(path)
-    except OSError as exc:
-        raise InputFileError(path, f"cannot be read ({exc.strerror or exc})") from None
-    source = Source(table, str(path), fmt, unit=unit, sha256=digest)
-    try:
-        ragged: dict[int, int] = {}
-        if fmt == "csv":
-            raw, source.encoding, ragged = _read_csv(path.read_bytes(), path, schema)
-        elif fmt == "xlsx":
-            raw = _read_xlsx(path.read_bytes(), path)
-        else:
-            raw = _read_parquet(path)
-    except ZjfinError:
-        raise
-    except Exception as exc:  # any parser failure: the file is unusable as a whole
-        raise InputFileError(path, f"cannot be read as {fmt.upper()}: {type(exc).__name__}: {exc}") from None
+    with _digest_beside(path) as digest:
+        source = Source(table, str(path), fmt, unit=unit)
+        try:
+            ragged: dict[int, int] = {}
+            if fmt == "csv":
+                raw, source.encoding, ragged = _read_csv(path.read_bytes(), path, schema)
+            elif fmt == "xlsx":
+                raw = _read_xlsx(path.read_bytes(), path)
+            else:
+                raw = _read_parquet(path)
+        except ZjfinError:
+            raise
+        except OSError as exc:
+            raise InputFileError(path, f"cannot be read ({exc.strerror or exc})") from None
+        except Exception as exc:  # any parser failure: the file is unusable as a whole
+            raise InputFileError(path, f"cannot be read as {fmt.upper()}: {type(exc).__name__}: {exc}") from None
+        source.sha256 = digest.result()
     raw = _rename_headers(raw, schema, path, source)
     frame, findings = _conform_frame(raw, schema, table, path.name, unit, source.column_units)
     if ragged:
@@ -561,6 +563,27 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     # Memory-mapped: the file's bytes are not held twice. Page checksums, where the writer
     # stored them, are verified: a damaged page is an unreadable file, not wrong numbers.
     return _arrow_to_raw(pq.read_table(path, memory_map=True, page_checksum_verification=True))
+
+
+@contextlib.contextmanager
+def _digest_beside(path: Path) -> Iterator["_Digest"]:
+    """The file's SHA-256, computed on a thread of its own while the file is parsed (hashlib
+    and Arrow's readers both run outside the GIL)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="zjfin-digest") as pool:
+        yield _Digest(pool.submit(_sha256, path), path)
+
+
+class _Digest:
+    """A digest still being computed: ``result()`` waits for it."""
+
+    def __init__(self, future: Future, path: Path) -> None:
+        self._future, self._path = future, path
+
+    def result(self) -> str:
+        try:
+            return self._future.result()
+        except OSError as exc:
+            raise InputFileError(self._path, f"cannot be read ({exc.strerror or exc})") from None
 
 
 def _sha256(path: Path) -> str:
