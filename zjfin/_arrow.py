@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["TEXT", "as_text", "arrow_text", "index_in", "is_in", "text_from_codes"]
+__all__ = ["TEXT", "as_text", "arrow_text", "distinct", "index_in", "is_in", "text_from_codes"]
 
 
 def _text_dtype() -> pd.StringDtype:
@@ -72,6 +72,21 @@ def index_in(values, keys) -> np.ndarray:
 def is_in(values, keys) -> np.ndarray:
     """Whether each value is among ``keys`` (missing values are not)."""
     return index_in(values, keys) >= 0
+
+
+def distinct(values) -> tuple[pa.Array, pa.Array]:
+    """(the distinct values, each value's position among them; null where missing): for
+    work on values that repeat (codes, dates of prices), done once per distinct value and
+    spread back with one ``take``.
+
+    Examples
+    --------
+    >>> values, at = distinct(pd.Series(["b", "a", "b", None]))
+    >>> values.to_pylist(), at.to_pylist()
+    (['b', 'a'], [0, 1, 0, None])
+    """
+    encoded = pc.dictionary_encode(arrow_text(values)).combine_chunks()
+    return encoded.dictionary, encoded.indices
 
 
 def text_from_codes(codes: np.ndarray, labels, index=None) -> pd.Series:

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from zjfin._arrow import arrow_text, as_text
+from zjfin._arrow import arrow_text, as_text, distinct
 from zjfin._schema import reference_table
 
 __all__ = [
@@ -183,13 +183,6 @@ def make_uscc(
     return np.char.add(body, uscc_check_char(body))
 
 
-def _distinct(codes) -> tuple[pa.Array, pa.Array]:
-    """(distinct values, each value's position among them): codes repeat, so the work is
-    done once per distinct value and spread back with one take."""
-    encoded = pc.dictionary_encode(arrow_text(codes)).combine_chunks()
-    return encoded.dictionary, encoded.indices
-
-
 def _spread(values: pa.Array, indices: pa.Array) -> np.ndarray:
     """Per-distinct booleans back to one per row (False where the code is missing)."""
     return pc.fill_null(pc.take(values, indices), False).to_numpy(zero_copy_only=False)
@@ -204,10 +197,10 @@ def region_code_status(codes: pd.Series) -> pd.DataFrame:
     >>> region_code_status(pd.Series(["330102", "33010", "990101"])).to_dict("list")
     {'malformed': [False, True, False], 'unknown_province': [False, False, True]}
     """
-    distinct, indices = _distinct(codes)
-    well_formed = pc.match_substring_regex(distinct, r"^\d{6}$")
+    values, indices = distinct(codes)
+    well_formed = pc.match_substring_regex(values, r"^\d{6}$")
     provinces = pa.array(reference_table("gb2260_provinces")["code"].astype(str).str.zfill(2).tolist(), type=pa.string())
-    known = pc.is_in(pc.utf8_slice_codeunits(distinct, 0, 2), value_set=provinces)
+    known = pc.is_in(pc.utf8_slice_codeunits(values, 0, 2), value_set=provinces)
     malformed = ~_spread(well_formed, indices)
     unknown = ~malformed & ~_spread(known, indices)
     return pd.DataFrame({"malformed": malformed, "unknown_province": unknown}, index=codes.index)
@@ -229,8 +222,8 @@ def normalise_industry_code(codes: pd.Series) -> pd.DataFrame:
     >>> r["code"].fillna("-").tolist(), r["malformed"].tolist(), r["section_mismatch"].tolist()
     (['C1711', 'C1711', 'C17', '-'], [False, False, False, True], [False, False, True, False])
     """
-    distinct, indices = _distinct(codes)
-    text = pc.utf8_upper(pc.utf8_trim_whitespace(distinct))
+    values, indices = distinct(codes)
+    text = pc.utf8_upper(pc.utf8_trim_whitespace(values))
     parts = pc.extract_regex(text, r"^(?P<letter>[A-Z]?)(?P<digits>\d{2,4})$")
     given, digits = pc.struct_field(parts, "letter"), pc.struct_field(parts, "digits")
     division = pc.utf8_slice_codeunits(digits, 0, 2)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from zjfin._arrow import arrow_text, as_text, index_in, text_from_codes
+from zjfin._arrow import as_text, distinct, index_in, text_from_codes
 from zjfin._errors import ParameterError
 from zjfin._schema import policy_table
 
@@ -177,15 +177,14 @@ def size_class(
     rules = table.reset_index(drop=True)
     prefixes = as_text(rules["prefix"].astype(str))
     # Codes repeat: each distinct code is matched once, then spread to its firms.
-    encoded = pc.dictionary_encode(arrow_text(firms["industry_code"])).combine_chunks()
-    distinct = encoded.dictionary
+    codes, at = distinct(firms["industry_code"])
     # Longest matching prefix wins: K7010 → K701, F5123 → F51, C1711 → C; else the "*" row.
     default = int(np.flatnonzero(rules["prefix"] == "*")[0])
-    of_distinct = np.full(len(distinct) + 1, default, dtype=np.int64)  # the last slot: no code
+    of_code = np.full(len(codes) + 1, default, dtype=np.int64)  # the last slot: no code
     for length in (1, 3, 4):
-        found = index_in(pc.utf8_slice_codeunits(distinct, 0, length), prefixes)
-        of_distinct[:-1] = np.where(found >= 0, found, of_distinct[:-1])
-    position = of_distinct[pc.fill_null(encoded.indices, len(distinct)).to_numpy(zero_copy_only=False)]
+        found = index_in(pc.utf8_slice_codeunits(codes, 0, length), prefixes)
+        of_code[:-1] = np.where(found >= 0, found, of_code[:-1])
+    position = of_code[pc.fill_null(at, len(codes)).to_numpy(zero_copy_only=False)]
     thresholds = {f"{indicator}_{level}": rules[f"{indicator}_{level}"].to_numpy(dtype=float)[position]
                   for indicator in _INDICATORS for level in ("large", "medium", "small")}
 

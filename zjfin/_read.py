@@ -19,10 +19,10 @@ import io
 import os
 import re
 import zipfile
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -342,7 +342,7 @@ def read_table(path: str | os.PathLike[str], table: str, unit: str = "yuan") -> 
             raise InputFileError(path, f"cannot be read ({exc.strerror or exc})") from None
         except Exception as exc:  # any parser failure: the file is unusable as a whole
             raise InputFileError(path, f"cannot be read as {fmt.upper()}: {type(exc).__name__}: {exc}") from None
-        source.sha256 = digest.result()
+        source.sha256 = digest()
     raw = _rename_headers(raw, schema, path, source)
     frame, findings = _conform_frame(raw, schema, table, path.name, unit, source.column_units)
     if ragged:
@@ -566,24 +566,19 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
 
 @contextlib.contextmanager
-def _digest_beside(path: Path) -> Iterator["_Digest"]:
+def _digest_beside(path: Path) -> Iterator[Callable[[], str]]:
     """The file's SHA-256, computed on a thread of its own while the file is parsed (hashlib
-    and Arrow's readers both run outside the GIL)."""
+    and Arrow's readers both run outside the GIL); calling what it yields waits for it."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="zjfin-digest") as pool:
-        yield _Digest(pool.submit(_sha256, path), path)
+        future = pool.submit(_sha256, path)
 
+        def digest() -> str:
+            try:
+                return future.result()
+            except OSError as exc:
+                raise InputFileError(path, f"cannot be read ({exc.strerror or exc})") from None
 
-class _Digest:
-    """A digest still being computed: ``result()`` waits for it."""
-
-    def __init__(self, future: Future, path: Path) -> None:
-        self._future, self._path = future, path
-
-    def result(self) -> str:
-        try:
-            return self._future.result()
-        except OSError as exc:
-            raise InputFileError(self._path, f"cannot be read ({exc.strerror or exc})") from None
+        yield digest
 
 
 def _sha256(path: Path) -> str:

@@ -122,7 +122,7 @@ def screen(
         frame = firm_frame(clean["firms"], clean["financials"], as_of_ts)
         frame["industry_section"] = frame["industry_code"].str[0]
     if not keep_inputs:
-        _release(dataset, clean, "financials")
+        _release("financials", dataset, clean)
     context = EngineContext(frame, {t: clean[t] for t in clean.tables_present()}, as_of_ts, policy, model=model,
                             n_jobs=n_jobs)
     with Lanes(n_jobs, stage=tracker.stage) as lanes:
@@ -150,10 +150,9 @@ def screen(
     return result
 
 
-def _release(*datasets_and_table: Any) -> None:
+def _release(table: str, *datasets: Dataset) -> None:
     """Empty a table (same columns, no rows) in each dataset: its arrays are freed once no
     other frame shares them (an empty copy, not a slice, which would keep them)."""
-    *datasets, table = datasets_and_table
     for dataset in datasets:
         if table in dataset.tables:
             dataset.tables[table] = dataset.tables[table].iloc[:0].copy()

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from zjfin._arrow import arrow_text, as_text, index_in, is_in
+from zjfin._arrow import arrow_text, as_text, distinct, index_in, is_in
 from zjfin._codes import normalise_industry_code, region_code_status, uscc_status
 from zjfin._features import ranked_statements, size_class
 from zjfin._policy import Policy
@@ -162,9 +162,9 @@ class _Collector:
         rule = findings["code"].map(self.codes["rejects"]).to_numpy()
         # One schema look-up per distinct (table, column), not per finding.
         pairs = pd.MultiIndex.from_arrays([findings["table"].astype(object), findings["column"].astype(object)])
-        distinct = pairs.unique()
-        flags = np.array([_required(str(t), str(c)) for t, c in distinct], dtype=bool)
-        required = flags[distinct.get_indexer(pairs)]
+        pairs_seen = pairs.unique()
+        flags = np.array([_required(str(t), str(c)) for t, c in pairs_seen], dtype=bool)
+        required = flags[pairs_seen.get_indexer(pairs)]
         return (rule == "always") | ((rule == "if_required") & required)
 
     def rejected_rows(self, table: str) -> np.ndarray:
@@ -465,16 +465,16 @@ def _firm_ids_by(firms: pd.DataFrame, by: str, values: pd.Series) -> np.ndarray:
     if by not in firms.columns or not len(values) or not len(firms):
         return np.full(len(values), None, dtype=object)
     wanted = _match_key(values, by)
-    distinct = pc.unique(arrow_text(wanted).combine_chunks().drop_null())
+    asked = pc.unique(arrow_text(wanted).combine_chunks().drop_null())
     # The firms probe the few keys asked for (a small hash table), not the other way round.
-    which = index_in(_match_key(firms[by], by), distinct)
+    which = index_in(_match_key(firms[by], by), asked)
     named = np.flatnonzero(which >= 0)
-    firms_with = np.bincount(which[named], minlength=len(distinct))
-    owner = np.full(len(distinct), -1, dtype=np.int64)
+    firms_with = np.bincount(which[named], minlength=len(asked))
+    owner = np.full(len(asked), -1, dtype=np.int64)
     owner[which[named][::-1]] = named[::-1]  # the first firm with each key
     owner[firms_with != 1] = -1  # none, or several: a shared name decides nothing
-    at = index_in(wanted, distinct)
-    firm = np.where(at >= 0, owner[np.maximum(at, 0)], -1) if len(distinct) else np.full(len(values), -1)
+    at = index_in(wanted, asked)
+    firm = np.where(at >= 0, owner[np.maximum(at, 0)], -1) if len(asked) else np.full(len(values), -1)
     ids = pc.take(arrow_text(firms["firm_id"]), pa.array(np.maximum(firm, 0))).to_numpy(zero_copy_only=False)
     return np.where(firm >= 0, ids, None)
 
@@ -611,8 +611,8 @@ def _normalise_stock_code(values: pd.Series) -> pd.Series:
     """``600000.sh``, ``SH600000``, ``sh.600000`` and the bare ``600000`` of exchange
     disclosures all become ``600000.SH``."""
     # Prices repeat each code for every day: normalise the distinct codes, then spread.
-    encoded = pc.dictionary_encode(arrow_text(values)).combine_chunks()
-    text = pc.utf8_upper(pc.utf8_trim_whitespace(encoded.dictionary))
+    codes, at = distinct(values)
+    text = pc.utf8_upper(pc.utf8_trim_whitespace(codes))
     bare = pc.fill_null(pc.match_substring_regex(text, r"^\d{6}$"), False)
     market = pa.nulls(len(text), pa.string())
     for prefix, exchange in reversed(_MARKET_BY_PREFIX):  # the first listed wins
@@ -625,7 +625,7 @@ def _normalise_stock_code(values: pd.Series) -> pd.Series:
     ok = pc.and_(pc.and_(pc.equal(pc.binary_length(market), 2), pc.equal(pc.binary_length(digits), 6)),
                  pc.not_equal(pc.binary_length(d1), pc.binary_length(d2)))
     normal = pc.if_else(pc.fill_null(ok, False), pc.binary_join_element_wise(digits, market, "."), pa.scalar(None, pa.string()))
-    return as_text(pc.take(normal, encoded.indices), index=values.index)
+    return as_text(pc.take(normal, at), index=values.index)
 
 
 def _check_balance(col: _Collector, work: Dataset, policy: Policy) -> None:
