@@ -89,3 +89,26 @@ def test_a_fixed_sentence_for_many_firms_stays_one_array():
     n = 200_000
     joined = join_labels([np.ones(n, bool), np.arange(n) % 2 == 0], [sentence, "另"], "；", n)
     assert joined[0].as_py() == sentence + "；另" and joined[1].as_py() == sentence
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_rendering_in_blocks_of_firms_changes_nothing(monkeypatch, n_jobs):
+    # The sentences are rendered a block of firms at a time: blocks of 3 firms (a code
+    # firing in some blocks and not others, an empty block) give the same texts as one
+    # block, and each firm's texts are the ones a single-firm rendering gives.
+    import zjfin._reasons as reasons
+
+    rng = np.random.default_rng(3)
+    n = 23
+    fired = pd.DataFrame({"L3": rng.random(n) < 0.5, "B5": rng.random(n) < 0.3, "V2": np.arange(n) == 7})
+    fired.iloc[9:12] = False  # a block with no reason at all
+    values = pd.DataFrame({"loan_special_mention_amount": rng.random(n) * 1e9,
+                           "rating": rng.choice(["A", "A+", None], n)})
+    whole = render_reasons(fired, values, n_jobs=n_jobs)
+    monkeypatch.setattr(reasons, "_BLOCK_FIRMS", 3)
+    blocked = render_reasons(fired, values, n_jobs=n_jobs)
+    pd.testing.assert_frame_equal(blocked, whole)
+    for i in (0, 7, 10, 22):
+        alone = render_reasons(fired.iloc[[i]].reset_index(drop=True), values.iloc[[i]].reset_index(drop=True))
+        assert blocked.iloc[i].tolist() == alone.iloc[0].tolist()
+    assert blocked["reason_codes"].iat[10] == "" and blocked["reason_codes"].iat[7].startswith("V2")

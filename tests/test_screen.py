@@ -173,3 +173,31 @@ def test_an_engine_error_on_a_thread_reaches_the_caller(screened, monkeypatch):
     ds, _ = screened
     with pytest.raises(zjfin.PolicyError, match="mujun.cap"):
         zjfin.screen(ds, as_of=AS_OF, n_jobs=2)
+
+
+def test_releasing_inputs_changes_nothing(screened):
+    # keep_inputs=False (the CLI's batch mode) empties the statements after the features
+    # and drops the statement columns only the engines read: the same screening, coverage
+    # and per-firm verdicts as a screening that keeps everything.
+    ds, res = screened
+    kept = zjfin.datasets.synthetic_province(2_000, seed=5)
+    released = zjfin.screen(kept, as_of=AS_OF, keep_inputs=False)
+    pd.testing.assert_frame_equal(released.screening, res.screening)
+    pd.testing.assert_frame_equal(released.coverage, res.coverage)
+    pd.testing.assert_frame_equal(released.evaluated, res.evaluated)
+    assert len(kept["financials"]) == 0 and list(kept["financials"].columns) == list(ds["financials"].columns)
+    assert len(released.validation.dataset["financials"]) == 0 and len(ds["financials"]) > 0
+    assert res.screening["list"].value_counts().get("quality", 0) > 0  # the lists read what was kept
+
+
+def test_only_columns_nothing_later_reads_are_dropped(monkeypatch):
+    # Were a statement figure the lists read not declared, the lists would see it missing:
+    # the test above would catch it; this one checks that it can, by leaving one out.
+    import zjfin._screen as screen_module
+
+    monkeypatch.setattr(screen_module, "STATEMENT_INPUTS", ("revenue", "total_assets", "total_liabilities"))
+    ds = zjfin.datasets.synthetic_province(2_000, seed=5)
+    full = zjfin.screen(ds, as_of=AS_OF)
+    short = zjfin.screen(zjfin.datasets.synthetic_province(2_000, seed=5), as_of=AS_OF, keep_inputs=False)
+    assert not full.screening["list"].equals(short.screening["list"]) or not full.screening["list_score"].equals(
+        short.screening["list_score"])

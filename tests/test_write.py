@@ -2,6 +2,7 @@
 (the independent reference), for every kind of column a list or findings file holds."""
 
 import datetime as dt
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -23,8 +24,10 @@ def _pandas_bytes(frame: pd.DataFrame) -> bytes:
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(_FLOATS, _TEXTS, st.integers(-2**62, 2**62), st.booleans(),
-                          st.none() | st.dates(dt.date(1700, 1, 1), dt.date(2200, 1, 1))), max_size=12))
-def test_csv_bytes_are_pandas_bytes(tmp_path_factory, rows):
+                          st.none() | st.dates(dt.date(1700, 1, 1), dt.date(2200, 1, 1))), max_size=12),
+       st.sampled_from([1, 3, 100_000]))
+def test_csv_bytes_are_pandas_bytes(tmp_path_factory, rows, batch_rows):
+    # Any batch size (rows made into text a batch at a time) gives pandas' bytes.
     frame = pd.DataFrame({
         "金额,元": pd.Series([r[0] for r in rows], dtype=float),  # a header that needs quoting
         "name": as_text([r[1] for r in rows]),
@@ -36,7 +39,8 @@ def test_csv_bytes_are_pandas_bytes(tmp_path_factory, rows):
         "text_object": pd.Series([r[1] for r in rows], dtype=object),
     })
     path = tmp_path_factory.mktemp("csv") / "x.csv"
-    write_csv(frame, path)
+    with mock.patch("zjfin._write._CSV_BATCH_ROWS", batch_rows):
+        write_csv(frame, path)
     assert path.read_bytes() == _pandas_bytes(frame)
 
 
@@ -52,5 +56,15 @@ def test_many_rows_are_written_in_batches(tmp_path, monkeypatch):
 
 def test_a_column_of_lists_falls_back_to_pandas(tmp_path):
     frame = pd.DataFrame({"members": [["a", "b"], ["c"]], "n": [2, 1]})
+    write_csv(frame, tmp_path / "x.csv")
+    assert (tmp_path / "x.csv").read_bytes() == _pandas_bytes(frame)
+
+
+def test_a_list_after_a_batch_of_text_still_falls_back_for_the_whole_file(tmp_path, monkeypatch):
+    # Whether pandas writes the file is decided on whole columns, not on the first batch.
+    import zjfin._write as write
+
+    monkeypatch.setattr(write, "_CSV_BATCH_ROWS", 2)
+    frame = pd.DataFrame({"members": pd.Series(["a", "b", "c", ["d", "e"]], dtype=object), "n": [1, 2, 3, 4]})
     write_csv(frame, tmp_path / "x.csv")
     assert (tmp_path / "x.csv").read_bytes() == _pandas_bytes(frame)

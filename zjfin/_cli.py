@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from zjfin._version import __version__
-from zjfin._allocator import keep_freed_memory
+from zjfin._allocator import keep_freed_memory, return_freed_memory
 from zjfin._errors import InputFileError, ParameterError, ZjfinError
 
 if TYPE_CHECKING:  # the command line imports pandas only when a command needs it
@@ -284,6 +284,7 @@ def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
                     model=Path(model) if isinstance(model, str) else model, n_jobs=getattr(args, "jobs", None),
                     keep_inputs=False)
     del dataset
+    return_freed_memory()  # what the stages freed, for the export's Arrow buffers
     if not result.validation.firms["screened"]:  # empty lists are no result: say why, write nothing
         raise InputFileError(data, "no firm could be screened: " + _why_no_firm(result.validation, policy))
     for line in _id_hint(result.validation, policy):

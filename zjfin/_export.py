@@ -13,6 +13,7 @@ county × list and by industry section × list.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -195,20 +196,23 @@ def export_result(result: "ScreeningResult", out: str | os.PathLike[str],
         **_findings_plan(result.validation, compression),
         "summary.csv": (write_csv, list_summary(result.screening)),
     }
-    lists = {name: list_rows(result.screening, name) for name in LIST_FILES}
+    # Each list's rows are made when its first file is written and let go after its last,
+    # so the four lists are not all in memory beside the screening's Parquet file.
+    users = sum(f in formats for f in ("parquet", "csv", "xlsx"))
+    lists = {name: _MadeOnce(lambda name=name: list_rows(result.screening, name), users) for name in LIST_FILES}
     for name, rows in lists.items():
         if "parquet" in formats:
-            plan[f"lists/{name}.parquet"] = (lambda f, p: write_parquet(f, p, compression), rows)
+            plan[f"lists/{name}.parquet"] = (lambda made, p: write_parquet(made.take(), p, compression), rows)
         if "csv" in formats:
-            plan[f"lists/{name}.csv"] = (write_csv, rows)
+            plan[f"lists/{name}.csv"] = (lambda made, p: write_csv(made.take(), p), rows)
     if "xlsx" in formats:
         # Imported here: openpyxl is loaded only when a workbook is asked for.
         from zjfin._xlsx import write_lists_workbook
 
         counts = result.screening["list"].value_counts()
-        plan[WORKBOOK] = (lambda frames, p: write_lists_workbook(
-            frames, p, as_of=result.as_of, policy=result.policy, counts={n: int(counts.get(n, 0)) for n in LISTS},
-            dataset=result.validation.dataset.name), lists)
+        plan[WORKBOOK] = (lambda made, p: write_lists_workbook(
+            {name: rows.take() for name, rows in made.items()}, p, as_of=result.as_of, policy=result.policy,
+            counts={n: int(counts.get(n, 0)) for n in LISTS}, dataset=result.validation.dataset.name), lists)
     if "pledges" in result.tables:
         contracts = result.tables["pledges"]
         if result.policy.output.mask_person_ids if mask_person_ids is None else mask_person_ids:
@@ -221,6 +225,23 @@ def export_result(result: "ScreeningResult", out: str | os.PathLike[str],
     return commit(Path(out), plan, record, known_outputs=KNOWN_OUTPUTS)
 
 
+
+
+class _MadeOnce:
+    """A value made when its first user takes it and let go when its last one has: the
+    files written from it hold it only as long as they need it (threads may share it)."""
+
+    def __init__(self, make: Any, users: int) -> None:
+        self._make, self._users = make, users
+        self._value: Any = None
+        self._lock = threading.Lock()
+
+    def take(self) -> Any:
+        with self._lock:
+            value = self._make() if self._value is None else self._value
+            self._users -= 1
+            self._value = value if self._users > 0 else None
+            return value
 
 
 #: Every file a screening may write: an earlier run's, even when its manifest is missing.

@@ -31,6 +31,11 @@ LISTS: tuple[str, ...] = tuple(list_table()["key"])
 LIST_FILES: tuple[str, ...] = tuple(list_table().loc[list_table()["file"] != "", "key"])
 
 
+#: The statement figures the lists read besides the engines' columns (quality score, the
+#: priorities): kept for them when a batch screening releases the other statement columns.
+STATEMENT_INPUTS = ("revenue", "net_profit", "total_assets", "total_liabilities", "taxes_paid", "rd_expense")
+
+
 @lru_cache(maxsize=None)
 def relief_actions() -> pd.DataFrame:
     """Suggested relief actions and the reason codes that call for each, in the order they

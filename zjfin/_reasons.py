@@ -33,6 +33,8 @@ _OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
 _LEADING = "，、, "
 # Separators between sentences: Chinese full-width semicolon, English semicolon.
 _SEPARATOR = {"zh": "；", "en": "; "}
+# Firms whose sentences are rendered at a time (a power of two, about 40 MB of text).
+_BLOCK_FIRMS = 1 << 18
 
 
 @lru_cache(maxsize=None)
@@ -219,26 +221,37 @@ def render_reasons(fired: pd.DataFrame | Mapping[str, Any], values: pd.DataFrame
         rows = np.flatnonzero(column.to_numpy(dtype=bool) if hasattr(column, "to_numpy") else np.asarray(column, bool))
         if len(rows):
             selected.append((number, code, rows))
-    layout = _RowLayout([rows for _, _, rows in selected], n)
+    code_names = pa.array(codes, type=pa.string())
 
-    def sentences(lang: str, caches: dict[str, dict]) -> pa.Array:
-        parts = [_fill(_template_pieces(code, lang), values, rows, lang, caches.setdefault(code, {}))
-                 for _, code, rows in selected]
-        return layout.join(parts, _SEPARATOR[lang])
+    def block(start: int, stop: int, langs: tuple[str, ...]) -> dict[str, pa.Array]:
+        """The firms start … stop-1: their sentences in each language (and, with Chinese,
+        their codes). Non-money figures are formatted once for every language asked."""
+        here = [(number, code, rows[np.searchsorted(rows, start): np.searchsorted(rows, stop)])
+                for number, code, rows in selected]
+        here = [(number, code, rows) for number, code, rows in here if len(rows)]
+        layout = _RowLayout([rows - start for _, _, rows in here], stop - start)
+        caches: dict[str, dict] = {}
+        out = {lang: layout.join([_fill(_template_pieces(code, lang), values, rows, lang, caches.setdefault(code, {}))
+                                  for _, code, rows in here], _SEPARATOR[lang]) for lang in langs}
+        if "zh" in langs:
+            numbers = np.repeat(np.array([number for number, _, _ in here], dtype=np.int32),
+                                [len(rows) for _, _, rows in here])
+            out["codes"] = layout.join([code_names.take(pa.array(numbers))] if here else [], ";")
+        return out
 
-    # The English sentences on the second lane while the Chinese ones render; with one
-    # thread the two share their caches (non-money figures are formatted once for both).
+    # Rendered _BLOCK_FIRMS firms at a time, so the intermediate texts (a few times the
+    # sentences' size) stay bounded; the English ones on the second lane beside the Chinese.
+    starts = range(0, n, _BLOCK_FIRMS) if n else [0]
     with Lanes(n_jobs if selected else 1) as lanes:
-        shared: dict[str, dict] = {}
         apart = lanes.n_jobs > 1
-        lanes.task("en", sentences, lane=1, lang="en", caches={} if apart else shared)
-        lanes.task("zh", sentences, lang="zh", caches={} if apart else shared)
-        chinese, english = lanes["zh"], lanes["en"]
-    numbers = np.repeat(np.array([number for number, _, _ in selected], dtype=np.int32),
-                        [len(rows) for _, _, rows in selected])
-    code_text = [pa.array(codes, type=pa.string()).take(pa.array(numbers))] if selected else []
-    out = {"reason_codes": as_text(layout.join(code_text, ";"), index=index),
-           "reasons_zh": as_text(chinese, index=index), "reasons_en": as_text(english, index=index)}
+        for start in starts:
+            stop = min(start + _BLOCK_FIRMS, n)
+            if apart:
+                lanes.task(f"en {start}", block, lane=1, start=start, stop=stop, langs=("en",))
+            lanes.task(f"zh {start}", block, start=start, stop=stop, langs=("zh", "en") if not apart else ("zh",))
+        chunks = [lanes[f"zh {start}"] | (lanes[f"en {start}"] if apart else {}) for start in starts]
+    out = {column: as_text(pa.chunked_array([chunk[key] for chunk in chunks], pa.string()), index=index)
+           for column, key in (("reason_codes", "codes"), ("reasons_zh", "zh"), ("reasons_en", "en"))}
     return pd.DataFrame(out, index=index)
 
 
@@ -305,6 +318,15 @@ def join_labels(masks: list[np.ndarray], labels: list[str], sep: str, n: int) ->
             rows_parts.append(rows)
             text_parts.append(repeated(label, rows.size))
     return _RowLayout(rows_parts, n).join(text_parts, sep)
+
+
+@lru_cache(maxsize=None)
+def template_columns() -> frozenset[str]:
+    """Every column a reason template names (a text figure in both languages as well:
+    ``<name>_zh`` and ``<name>_en``)."""
+    names = {match.group(1) for lang in ("zh", "en") for template in reason_catalogue()[f"template_{lang}"]
+             for match in _PLACEHOLDER.finditer(template)}
+    return frozenset(names | {f"{name}_{lang}" for name in names for lang in ("zh", "en")})
 
 
 @lru_cache(maxsize=None)
