@@ -1149,3 +1149,23 @@ def test_write_dataset_keeps_a_line_break_inside_a_name(tmp_path):
     tables["firms"]["name"] = ["正常公司\r=cmd|' /C calc'!A0", "甲\n乙", "丙"]
     write_dataset(Dataset(tables), tmp_path, format="csv")
     assert read_dataset(tmp_path)["firms"]["name"].tolist() == ["正常公司\r=cmd|' /C calc'!A0", "甲\n乙", "丙"]
+
+
+def test_text_is_trimmed_whenever_arrow_or_python_would_trim_it():
+    # Text cells are trimmed only when one starts or ends with whitespace or a BOM: the
+    # pattern that decides it must match every character Arrow's trim or str.strip removes,
+    # checked over every code point, at either end of a cell.
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from zjfin._read import _PADDED, _to_str
+
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    for cells in (pa.array(["a" + ch for ch in chars]), pa.array([ch + "a" for ch in chars])):
+        trimmed_by_arrow = pc.not_equal(pc.utf8_trim_whitespace(cells), cells)
+        matched = pc.match_substring_regex(cells, _PADDED)
+        assert pc.sum(pc.and_(trimmed_by_arrow, pc.invert(matched))).as_py() == 0
+    stripped_by_python = [ch for ch in chars if ("a" + ch).strip() != "a" + ch]
+    assert pc.all(pc.match_substring_regex(pa.array(stripped_by_python), _PADDED)).as_py()
+    values, _ = _to_str(pd.Series([" x\u3000", "\ufeffy", "z", None, "NULL", "\u00a0"], dtype=object))
+    assert values.tolist()[:3] == ["x", "y", "z"] and values.isna().tolist()[3:] == [True, True, True]

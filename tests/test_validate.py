@@ -640,3 +640,34 @@ def test_a_name_resolves_only_to_the_one_firm_that_has_it(firm_names, wanted):
             owners.setdefault(key(name), []).append(fid)
     expected = [owners[key(w)][0] if key(w) in owners and len(owners[key(w)]) == 1 else None for w in wanted]
     assert list(_firm_ids_by(firms, "name", pd.Series(wanted, dtype=object))) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.none() | st.sampled_from(["soe", " SOE ", "Private", "国有", " 民营", "pirate", "", "\u3000other"]),
+                min_size=1, max_size=30))
+def test_a_choice_is_judged_as_a_cell_by_cell_check_would(cells):
+    # Choices are judged once per distinct value and spread back: the same verdicts and
+    # values as judging each cell on its own (strip, case, then the aliases).
+    from zjfin._arrow import as_text
+    from zjfin._validate import _check_enum
+
+    cons = zjfin.table_schema("firms").column("ownership").constraints
+    allowed, aliases = cons["enum"], cons["enum_aliases"]
+
+    def by_hand(cell):
+        if cell is None:
+            return None, False
+        lowered = cell.strip().lower()
+        value = lowered if lowered in allowed else aliases.get(cell.strip())
+        return (value, False) if value in allowed else (None, True)
+
+    class Collector:
+        def emit(self, table, mask, column, code):
+            self.bad = np.asarray(mask, dtype=bool)
+
+    frame = pd.DataFrame({"ownership": as_text(cells)})
+    collector = Collector()
+    _check_enum(collector, frame, "firms", "ownership", cons)
+    expected = [by_hand(c) for c in cells]
+    assert frame["ownership"].astype(object).where(frame["ownership"].notna(), None).tolist() == [v for v, _ in expected]
+    assert collector.bad.tolist() == [b for _, b in expected]

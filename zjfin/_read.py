@@ -973,10 +973,19 @@ def _to_str(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
         text, _ = _text_or_none(series)  # spreadsheet cells of mixed types
         return as_text(text), np.zeros(n, bool)
-    # Unicode whitespace and stray BOMs, as str.strip() and _text_or_none() treat them.
-    trimmed = pc.utf8_trim_whitespace(pc.utf8_trim(pc.utf8_trim_whitespace(arr), characters="\ufeff"))
-    nullish = pc.is_in(trimmed, value_set=pa.array(NULL_TOKENS))
-    return as_text(pc.if_else(nullish, pa.scalar(None, pa.string()), trimmed)), np.zeros(n, bool)
+    # Unicode whitespace and stray BOMs, as str.strip() and _text_or_none() treat them;
+    # trimmed (three copies) only when some cell starts or ends with one.
+    if pc.any(pc.match_substring_regex(arr, _PADDED)).as_py():
+        arr = pc.utf8_trim_whitespace(pc.utf8_trim(pc.utf8_trim_whitespace(arr), characters="\ufeff"))
+    nullish = pc.is_in(arr, value_set=pa.array(NULL_TOKENS))
+    if pc.any(nullish).as_py():
+        arr = pc.if_else(nullish, pa.scalar(None, pa.string()), arr)
+    return as_text(arr), np.zeros(n, bool)
+
+
+# A cell that starts or ends with what the trim removes: whitespace as Python's str.isspace
+# and Arrow's utf8_trim_whitespace know it (a superset of both), or a BOM.
+_PADDED = r"^[\s\p{Z}\x{0B}\x{1C}-\x{1F}\x{85}\x{FEFF}]|[\s\p{Z}\x{0B}\x{1C}-\x{1F}\x{85}\x{FEFF}]$"
 
 
 _CONVERTERS = {"float": _to_float, "int": _to_int, "date": _to_date, "bool": _to_bool, "str": _to_str}

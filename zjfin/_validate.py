@@ -249,9 +249,12 @@ def validate(
         key = list(table_schema(table).primary_key)
         if key:
             frame = work[table]
-            dupes = np.zeros(len(frame), dtype=bool)
             usable = ~rejected[table] & ~folded[table]
-            dupes[usable] = frame.loc[usable, key].duplicated(keep="first").to_numpy()
+            if usable.all():  # the usual case: no copy of the key columns
+                dupes = frame[key].duplicated(keep="first").to_numpy()
+            else:
+                dupes = np.zeros(len(frame), dtype=bool)
+                dupes[usable] = frame.loc[usable, key].duplicated(keep="first").to_numpy()
             col.emit(table, dupes, key[-1], "duplicate_key")
 
     # Firms first: every other table refers to the usable firms. Each reference column is
@@ -591,15 +594,18 @@ def _check_stale_prices(col: _Collector, work: Dataset, as_of: pd.Timestamp, pol
 def _check_enum(col: _Collector, frame: pd.DataFrame, table: str, name: str, cons: dict[str, Any]) -> None:
     allowed = list(cons["enum"])
     aliases = {str(k): v for k, v in cons.get("enum_aliases", {}).items()}
-    values = frame[name]
-    stripped = values.str.strip()
+    # A few distinct values (ratings, classes) among many rows: each judged once, then spread.
+    codes, at = distinct(frame[name])
+    stripped = pd.Series(codes.to_pylist(), dtype=object).str.strip()
     # Case does not matter: ratings are upper case, the other choices lower case.
     upper = all(a == a.upper() for a in allowed)
     cased = stripped.str.upper() if upper else stripped.str.lower()
     mapped = cased.where(cased.isin(allowed), stripped.map(aliases))
-    bad = values.notna().to_numpy() & ~mapped.isin(allowed).to_numpy()
+    known = mapped.isin(allowed).to_numpy()
+    bad = pc.fill_null(pc.take(pa.array(~known), at), False).to_numpy(zero_copy_only=False)  # missing is not bad
     col.emit(table, bad, name, "bad_choice")
-    frame[name] = as_text(mapped.where(mapped.isin(allowed), None).to_numpy(dtype=object), index=frame.index)
+    choices = pa.array(mapped.where(known, None).tolist(), type=pa.string())
+    frame[name] = as_text(pc.take(choices, at), index=frame.index)
 
 
 #: The exchange of a bare six-digit A/B-share code, from its leading digits (the exchanges'
