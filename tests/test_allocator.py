@@ -58,3 +58,45 @@ def test_command_line_keeps_freed_memory(monkeypatch, capsys):
     monkeypatch.setattr(cli, "keep_freed_memory", lambda: calls.append(1) or True)
     assert cli.main(["schema", "firms"]) == 0
     assert calls == [1]
+
+
+def test_command_line_gives_arrow_jemalloc_unless_told_otherwise(monkeypatch):
+    calls = []
+    monkeypatch.setattr(cli, "arrow_pool_for_batch", lambda: calls.append(1) or "jemalloc")
+    assert cli.main(["schema", "firms"]) == 0
+    assert calls == [1]
+    script = "from zjfin._allocator import arrow_pool_for_batch; print(arrow_pool_for_batch())"
+    import pyarrow as pa
+
+    try:
+        pa.jemalloc_memory_pool()
+        expected = "jemalloc"
+    except NotImplementedError:
+        expected = pa.default_memory_pool().backend_name
+    chosen = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.strip()
+    assert chosen == expected
+    told = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                          env={**__import__("os").environ, "ARROW_DEFAULT_MEMORY_POOL": "system"}).stdout.strip()
+    assert told == "system"
+
+
+# A 400 MB Arrow array made and freed: the pool keeps its pages until they are handed back.
+_HANDED_BACK = textwrap.dedent("""
+    import numpy as np, pyarrow as pa
+    from zjfin._allocator import return_freed_memory
+    pa.set_memory_pool(pa.mimalloc_memory_pool())
+    def rss():
+        return int(open("/proc/self/statm").read().split()[1]) * 4096
+    a = pa.array(np.ones(50_000_000)).cast(pa.float32()).cast(pa.float64())
+    del a
+    kept = rss()
+    return_freed_memory()
+    print(kept - rss())
+""")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="resident memory read from /proc")
+def test_freed_arrow_memory_is_handed_back():
+    handed_back = int(subprocess.run([sys.executable, "-c", _HANDED_BACK], capture_output=True, text=True,
+                                     check=True).stdout.strip())
+    assert handed_back > 200 * 2**20

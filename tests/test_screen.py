@@ -176,8 +176,8 @@ def test_an_engine_error_on_a_thread_reaches_the_caller(screened, monkeypatch):
 
 
 def test_releasing_inputs_changes_nothing(screened):
-    # keep_inputs=False (the CLI's batch mode) empties the statements after the features
-    # and drops the statement columns only the engines read: the same screening, coverage
+    # keep_inputs=False (the CLI's batch mode) empties the input tables once validated, the
+    # statements after the features, and drops the statement columns only the engines read: the same screening, coverage
     # and per-firm verdicts as a screening that keeps everything.
     ds, res = screened
     kept = zjfin.datasets.synthetic_province(2_000, seed=5)
@@ -185,7 +185,7 @@ def test_releasing_inputs_changes_nothing(screened):
     pd.testing.assert_frame_equal(released.screening, res.screening)
     pd.testing.assert_frame_equal(released.coverage, res.coverage)
     pd.testing.assert_frame_equal(released.evaluated, res.evaluated)
-    assert len(kept["financials"]) == 0 and list(kept["financials"].columns) == list(ds["financials"].columns)
+    assert all(len(kept[t]) == 0 and list(kept[t].columns) == list(ds[t].columns) for t in ds.tables_present())
     assert len(released.validation.dataset["financials"]) == 0 and len(ds["financials"]) > 0
     assert res.screening["list"].value_counts().get("quality", 0) > 0  # the lists read what was kept
 

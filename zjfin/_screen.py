@@ -89,11 +89,13 @@ def screen(
         machine has cores, at most two; ``1``: one stage after the other. The result is the
         same either way.
     keep_inputs : bool
-        ``False`` releases the financial statements (the largest input: several periods per
-        firm, most of the memory a province's inputs take) as soon as the features stage has
-        read them: that table of ``dataset`` and of the result's ``validation.dataset`` is
-        then empty (its columns kept). For a batch job that screens and exports, as
-        ``zjfin screen`` does; a notebook keeps the default.
+        ``False`` releases what a batch job no longer needs as soon as it can: every table of
+        ``dataset`` once validated (the result's ``validation.dataset`` holds the validated
+        ones; where rows were set aside, such as periods after the as-of date, they are
+        copies), then the validated financial statements (the largest input: several periods
+        per firm) once the features stage has read them, and the statement figures only the
+        risk engines read. The emptied tables keep their columns. For a job that screens and
+        exports, as ``zjfin screen`` does; a notebook keeps the default.
 
     Returns
     -------
@@ -119,11 +121,15 @@ def screen(
     with tracker.stage("validate"):
         report = validate(dataset, as_of=as_of_ts, policy=policy)
     clean = report.dataset
+    if not keep_inputs:  # the validated copies serve from here (a table with rows set aside is a copy)
+        for table in list(dataset.tables):
+            _release(table, dataset)
+        return_freed_memory()
     with tracker.stage("features"):
         frame = firm_frame(clean["firms"], clean["financials"], as_of_ts)
         frame["industry_section"] = frame["industry_code"].str[0]
     if not keep_inputs:
-        _release("financials", dataset, clean)
+        _release("financials", clean)
         return_freed_memory()
     context = EngineContext(frame, {t: clean[t] for t in clean.tables_present()}, as_of_ts, policy, model=model,
                             n_jobs=n_jobs)
