@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 AS_OF = "2019-03-31"
 TARGETS = {"parquet": 3.0, "parquet,csv": 4.0, "parquet,csv,xlsx": 8.0}  # × the floor
 MEMORY_TARGET_GB_PER_M = 2.5
-STAGES = ("read", "validate", "features", "risk_engines_wall", "lists", "reasons", "assemble", "export")
+STAGES = ("read", "validate", "features", "risk_engines_wall", "coverage", "lists", "reasons", "assemble", "export")
 
 
 def _run(args: list[str]) -> tuple[float, float]:

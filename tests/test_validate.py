@@ -671,3 +671,18 @@ def test_a_choice_is_judged_as_a_cell_by_cell_check_would(cells):
     expected = [by_hand(c) for c in cells]
     assert frame["ownership"].astype(object).where(frame["ownership"].notna(), None).tolist() == [v for v, _ in expected]
     assert collector.bad.tolist() == [b for _, b in expected]
+
+
+def test_a_choice_that_is_not_text_is_a_bad_choice_not_a_crash():
+    # A frame given already typed may hold any cell (a number from a spreadsheet).
+    from zjfin._validate import _check_enum
+
+    class Collector:
+        def emit(self, table, mask, column, code):
+            self.bad = np.asarray(mask, dtype=bool)
+
+    frame = pd.DataFrame({"ownership": pd.Series(["soe", 1, None, " 国有"], dtype=object)})
+    collector = Collector()
+    _check_enum(collector, frame, "firms", "ownership", zjfin.table_schema("firms").column("ownership").constraints)
+    assert collector.bad.tolist() == [False, True, False, False]
+    assert frame["ownership"].isna().tolist() == [False, True, True, False] and frame["ownership"].iat[3] == "soe"

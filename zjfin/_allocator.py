@@ -15,6 +15,7 @@ in small pieces as it goes, instead of mimalloc, which keeps them in large segme
 from __future__ import annotations
 
 import ctypes
+import functools
 import ctypes.util
 import sys
 
@@ -37,7 +38,8 @@ def keep_freed_memory() -> bool:
     """Keep memory freed by large arrays in the process, for the next ones (glibc only).
 
     Process-wide and not undone: the resident size stays near its peak after a large
-    screening. It changes no result. Calling it again does nothing.
+    screening (a batch screening hands memory back where it releases a large table:
+    :func:`return_freed_memory`). It changes no result. Calling it again does nothing.
 
     Returns
     -------
@@ -61,12 +63,17 @@ def _set_mallopt() -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+        mallopt = _libc().mallopt
     except (OSError, AttributeError):  # musl and other C libraries have no mallopt
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     return all(mallopt(param, value) == 1 for _, param, value in _MALLOPT)
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    """The C library, looked up once (``find_library`` may start a subprocess)."""
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
 
 
 def return_freed_memory() -> bool:
@@ -77,7 +84,9 @@ def return_freed_memory() -> bool:
     lives in glibc's heap (NumPy) or Arrow's. Each allocator keeps what is freed for its
     own reuse: when a large table is released, neither can use the other's freed memory,
     so without this the stages that follow add their memory on top (1M firms: the
-    statements' 0.75 GB stayed in Arrow's pool). Returns whether glibc was trimmed.
+    statements' 0.75 GB stayed in Arrow's pool). mimalloc's pool hands it back at once;
+    jemalloc's (:func:`arrow_pool_for_batch`) does so itself within a second or so.
+    Returns whether glibc was trimmed.
     """
     import pyarrow as pa
 
@@ -85,7 +94,7 @@ def return_freed_memory() -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
-        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        trim = _libc().malloc_trim
     except (OSError, AttributeError):
         return False
     trim.argtypes, trim.restype = (ctypes.c_size_t,), ctypes.c_int

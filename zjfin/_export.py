@@ -197,7 +197,7 @@ def export_result(result: "ScreeningResult", out: str | os.PathLike[str],
         "summary.csv": (write_csv, list_summary(result.screening)),
     }
     # Each list's rows are made when its first file is written and let go after its last,
-    # so the four lists are not all in memory beside the screening's Parquet file.
+    # so without the workbook (which takes all four) the lists are not all in memory at once.
     users = sum(f in formats for f in ("parquet", "csv", "xlsx"))
     lists = {name: _MadeOnce(lambda name=name: list_rows(result.screening, name), users) for name in LIST_FILES}
     for name, rows in lists.items():

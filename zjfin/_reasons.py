@@ -222,6 +222,11 @@ def render_reasons(fired: pd.DataFrame | Mapping[str, Any], values: pd.DataFrame
         if len(rows):
             selected.append((number, code, rows))
     code_names = pa.array(codes, type=pa.string())
+    # The numeric figures as float once (nullable integers would be converted in every block).
+    figures = {column for _, code, _ in selected for lang in ("zh", "en")
+               for _, pieces in _template_pieces(code, lang) for _, column, kind in pieces if column and kind != "text"}
+    values = {**{name: values[name] for name in _names(values)},
+              **{name: float_column(values, name) for name in figures if name in values}}
 
     def block(start: int, stop: int, langs: tuple[str, ...]) -> dict[str, pa.Array]:
         """The firms start … stop-1: their sentences in each language (and, with Chinese,
@@ -253,6 +258,10 @@ def render_reasons(fired: pd.DataFrame | Mapping[str, Any], values: pd.DataFrame
     out = {column: as_text(pa.chunked_array([chunk[key] for chunk in chunks], pa.string()), index=index)
            for column, key in (("reason_codes", "codes"), ("reasons_zh", "zh"), ("reasons_en", "en"))}
     return pd.DataFrame(out, index=index)
+
+
+def _names(values: pd.DataFrame | Mapping[str, Any]) -> list[str]:
+    return list(values.columns if isinstance(values, pd.DataFrame) else values)
 
 
 def repeated(text: str, n: int) -> pa.Array:

@@ -43,7 +43,7 @@ def stages() -> list[str]:
     >>> stages()[:3], stages()[-3:]
     (['validate', 'features', 'size_class'], ['lists', 'reasons', 'assemble'])
     """
-    return ["validate", "features", *ENGINES, "lists", "reasons", "assemble"]
+    return ["validate", "features", *ENGINES, "coverage", "lists", "reasons", "assemble"]
 
 
 def _as_of(value: Any) -> pd.Timestamp:
@@ -141,9 +141,10 @@ def screen(
     values: dict[str, Any] = {name: frame[name] for name in frame.columns}
     for output in run.outputs.values():
         values.update((name, output.columns[name]) for name in output.columns.columns)
-    summary, evaluated = coverage(run, frame, values, policy.validation.min_coverage)
+    with tracker.stage("coverage"):  # before the statement figures only the engines read go
+        summary, evaluated = coverage(run, frame, values, policy.validation.min_coverage)
     index = frame.index
-    if not keep_inputs:  # what only the engines and the coverage read goes now
+    if not keep_inputs:
         for name in _read_by_engines_only(frame, clean["firms"]):
             del values[name]
         del frame, context

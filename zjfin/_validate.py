@@ -595,17 +595,17 @@ def _check_enum(col: _Collector, frame: pd.DataFrame, table: str, name: str, con
     allowed = list(cons["enum"])
     aliases = {str(k): v for k, v in cons.get("enum_aliases", {}).items()}
     # A few distinct values (ratings, classes) among many rows: each judged once, then spread.
-    codes, at = distinct(frame[name])
-    stripped = pd.Series(codes.to_pylist(), dtype=object).str.strip()
+    # (factorize: Arrow's hashing for text, and any cell of a frame given already typed.)
+    at, distinct_cells = pd.factorize(frame[name], use_na_sentinel=True)
+    stripped = pd.Series(np.asarray(distinct_cells, dtype=object), dtype=object).str.strip()  # not text: NaN, bad
     # Case does not matter: ratings are upper case, the other choices lower case.
     upper = all(a == a.upper() for a in allowed)
     cased = stripped.str.upper() if upper else stripped.str.lower()
     mapped = cased.where(cased.isin(allowed), stripped.map(aliases))
     known = mapped.isin(allowed).to_numpy()
-    bad = pc.fill_null(pc.take(pa.array(~known), at), False).to_numpy(zero_copy_only=False)  # missing is not bad
-    col.emit(table, bad, name, "bad_choice")
+    col.emit(table, (at >= 0) & ~known[np.maximum(at, 0)] if len(known) else np.zeros(len(at), bool), name, "bad_choice")
     choices = pa.array(mapped.where(known, None).tolist(), type=pa.string())
-    frame[name] = as_text(pc.take(choices, at), index=frame.index)
+    frame[name] = as_text(choices.take(pa.array(at, mask=at < 0)), index=frame.index)
 
 
 #: The exchange of a bare six-digit A/B-share code, from its leading digits (the exchanges'

@@ -159,7 +159,7 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
         header = _csv_quoted(pa.array([str(name) for name in frame.columns], type=pa.string())).to_pylist()
         fh.write((",".join(header) + "\r\n").encode("utf-8"))
         for start in range(0, len(frame), _CSV_BATCH_ROWS):
-            # A batch of rows made into text at a time: a long list's text is never whole in memory.
+            # A batch of rows made into CSV cells at a time: a long list's file text is never whole in memory.
             rows = frame.iloc[start: start + _CSV_BATCH_ROWS]
             fh.write(_csv_rows([_csv_cells(rows[name], kind) for name, kind in zip(frame.columns, kinds)]))
 
