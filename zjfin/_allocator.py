@@ -119,6 +119,6 @@ def arrow_pool_for_batch() -> str:
     if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
         try:
             pa.set_memory_pool(pa.jemalloc_memory_pool())
-        except NotImplementedError:  # a pyarrow built without jemalloc (Windows wheels)
+        except pa.ArrowException:  # this pyarrow was built without jemalloc (Windows wheels)
             pass
     return pa.default_memory_pool().backend_name

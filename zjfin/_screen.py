@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from zjfin._allocator import return_freed_memory
 from zjfin._engines import ENGINES, EngineContext, coverage, engine_columns, run_engines, switched_off_risks
 from zjfin._errors import ParameterError, SchemaError
 from zjfin._features import firm_frame
-from zjfin._allocator import return_freed_memory
 from zjfin._lanes import Lanes, threads
 from zjfin._lists import STATEMENT_INPUTS, assign_lists
 from zjfin._policy import Policy
