@@ -68,3 +68,28 @@ def test_a_list_after_a_batch_of_text_still_falls_back_for_the_whole_file(tmp_pa
     frame = pd.DataFrame({"members": pd.Series(["a", "b", "c", ["d", "e"]], dtype=object), "n": [1, 2, 3, 4]})
     write_csv(frame, tmp_path / "x.csv")
     assert (tmp_path / "x.csv").read_bytes() == _pandas_bytes(frame)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True) | st.none(), max_size=8))
+def test_parquet_holds_nulls_never_nan_for_every_float_dtype(tmp_path_factory, values):
+    # NumPy, nullable and Arrow-backed floats (the last two can hold NaN beside NA).
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from zjfin._write import write_parquet
+
+    nullable = pd.array([np.nan if v is None else v for v in values], dtype="Float64")
+    if len(values):
+        nullable[0] = np.nan if values[0] is None else values[0]
+    arrow = pd.array(pa.array([v for v in values], type=pa.float64(), from_pandas=False), dtype=pd.ArrowDtype(pa.float64()))
+    frame = pd.DataFrame({"numpy": pd.Series(values, dtype=float), "numpy32": pd.Series(values, dtype="float32"),
+                          "nullable": nullable, "arrow": arrow})
+    path = tmp_path_factory.mktemp("p") / "t.parquet"
+    write_parquet(frame, path)
+    table = pq.read_table(path)
+    expected = [v is None or v != v for v in values]  # None and NaN: both missing
+    for name in frame.columns:
+        column = table.column(name)
+        assert column.is_null().to_pylist() == expected, name
+        assert not any(v != v for v in column.to_pylist() if v is not None), name

@@ -95,10 +95,11 @@ def _all_text(column: pd.Series) -> bool:
 
 def write_parquet(frame: pd.DataFrame, path: Path, compression: str = "zstd") -> None:
     """Parquet with missing values as nulls, never NaN (DuckDB sorts NaN above numbers)."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = pa.Table.from_pandas(frame, preserve_index=False)  # NumPy floats: NaN already null
     columns = []
     for field, column in zip(table.schema, table.columns):
-        if pa.types.is_floating(field.type):
+        # Only a column that still holds NaN (Arrow-backed or nullable floats) is copied.
+        if pa.types.is_floating(field.type) and pc.any(pc.is_nan(column)).as_py():
             values = column.to_numpy(zero_copy_only=False)
             column = pa.array(values, type=field.type, mask=np.isnan(values))
         columns.append(column)
