@@ -1,5 +1,6 @@
 """zjfin.keep_freed_memory: freed arrays are reused rather than mapped afresh."""
 
+import os
 import platform
 import subprocess
 import sys
@@ -60,6 +61,13 @@ def test_command_line_keeps_freed_memory(monkeypatch, capsys):
     assert calls == [1]
 
 
+def test_command_line_puts_arrays_on_small_pages(monkeypatch):
+    calls = []
+    monkeypatch.setattr(cli, "arrays_on_small_pages", lambda: calls.append(1) or True)
+    assert cli.main(["schema", "firms"]) == 0
+    assert calls == [1]
+
+
 def test_command_line_gives_arrow_jemalloc_unless_told_otherwise(monkeypatch):
     calls = []
     monkeypatch.setattr(cli, "arrow_pool_for_batch", lambda: calls.append(1) or "jemalloc")
@@ -100,3 +108,36 @@ def test_freed_arrow_memory_is_handed_back():
     handed_back = int(subprocess.run([sys.executable, "-c", _HANDED_BACK], capture_output=True, text=True,
                                      check=True).stdout.strip())
     assert handed_back > 200 * 2**20
+
+
+# A 64 MiB array, touched: how much of it the kernel backed with huge pages (smaps).
+_HUGE_PAGES = textwrap.dedent("""
+    import sys, numpy as np
+    from zjfin._allocator import arrays_on_small_pages
+    took = arrays_on_small_pages() if sys.argv[1] == "small" else None
+    a = np.ones(8 * 2**20)
+    start, end = a.ctypes.data, a.ctypes.data + a.nbytes
+    huge, inside = 0, False
+    for line in open("/proc/self/smaps"):  # the array may span mappings (madvise splits them)
+        first = line.split()[0]
+        if "-" in first and all(c in "0123456789abcdef-" for c in first):
+            lo, hi = (int(x, 16) for x in first.split("-"))
+            inside = lo < end and start < hi
+        elif inside and line.startswith("AnonHugePages:"):
+            huge += int(line.split()[1])
+    print(took, huge)
+""")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="huge pages read from /proc")
+def test_arrays_on_small_pages_gets_no_huge_pages():
+    def run(mode, **env):
+        out = subprocess.run([sys.executable, "-c", _HUGE_PAGES, mode], capture_output=True, text=True, check=True,
+                             env={**{k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}, **env}).stdout
+        took, huge = out.split()
+        return took, int(huge)
+
+    assert run("small", NUMPY_MADVISE_HUGEPAGE="1")[0] == "False"  # the user's setting wins
+    if run("default")[1] == 0:
+        pytest.skip("this kernel gives NumPy no transparent huge pages anyway (THP off)")
+    assert run("small") == ("True", 0)

@@ -10,6 +10,7 @@ job may call it once at its start. :func:`return_freed_memory` is the other side
 batch screening calls it where it has just released a large table.
 :func:`arrow_pool_for_batch` gives Arrow's buffers jemalloc, which hands freed pages back
 in small pieces as it goes, instead of mimalloc, which keeps them in large segments.
+:func:`arrays_on_small_pages` stops NumPy asking for transparent huge pages.
 """
 
 from __future__ import annotations
@@ -122,3 +123,28 @@ def arrow_pool_for_batch() -> str:
         except pa.ArrowException:  # this pyarrow was built without jemalloc (Windows wheels)
             pass
     return pa.default_memory_pool().backend_name
+
+
+def arrays_on_small_pages() -> bool:
+    """Stop NumPy asking the kernel for transparent huge pages for its large arrays (its
+    default on Linux); returns whether NumPy took the setting. Leaves the choice alone when
+    ``NUMPY_MADVISE_HUGEPAGE`` makes it.
+
+    A huge page is 2 MiB the kernel must find and zero at the first touch (on a virtual
+    machine, that the host must back), for arrays that mostly live for one stage. Measured
+    on the 1M-firm province (``zjfin screen``, Parquet lists, two runs each): 20.3–22.3 s
+    with 6–7 s of system time, against 27–35 s with 13–18 s; the same peak (2.14 GB).
+    """
+    import os
+
+    if "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+        return False
+    try:
+        from numpy._core import multiarray
+    except ImportError:  # NumPy 1.x
+        from numpy.core import multiarray
+    setter = getattr(multiarray, "_set_madvise_hugepage", None)
+    if setter is None:
+        return False
+    setter(False)
+    return True

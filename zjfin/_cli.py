@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from zjfin._version import __version__
-from zjfin._allocator import arrow_pool_for_batch, keep_freed_memory, return_freed_memory
+from zjfin._allocator import arrays_on_small_pages, arrow_pool_for_batch, keep_freed_memory, return_freed_memory
 from zjfin._errors import InputFileError, ParameterError, ZjfinError
 
 if TYPE_CHECKING:  # the command line imports pandas only when a command needs it
@@ -136,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # This process is ours: large arrays reuse freed memory instead of fresh pages.
     keep_freed_memory()
     arrow_pool_for_batch()
+    arrays_on_small_pages()
     if not args.quiet and not sys.stderr.isatty():
         logging.basicConfig(level=logging.INFO, format="%(asctime)s zjfin %(message)s", stream=sys.stderr)
     try:
