@@ -1158,13 +1158,17 @@ def test_text_is_trimmed_whenever_arrow_or_python_would_trim_it():
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from zjfin._read import _PADDED, _to_str
+    from zjfin._read import _PADDED, _edge_may_be_padding, _to_str
 
     chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
     for cells in (pa.array(["a" + ch for ch in chars]), pa.array([ch + "a" for ch in chars])):
         trimmed_by_arrow = pc.not_equal(pc.utf8_trim_whitespace(cells), cells)
         matched = pc.match_substring_regex(cells, _PADDED)
         assert pc.sum(pc.and_(trimmed_by_arrow, pc.invert(matched))).as_py() == 0
+        # The byte test before the pattern passes every cell the pattern matches (on a slice too).
+        assert not (matched.to_numpy(zero_copy_only=False) & ~_edge_may_be_padding(cells)).any()
+        sliced = pa.chunked_array([cells.slice(0, 7), cells.slice(7)])
+        assert (_edge_may_be_padding(sliced) == _edge_may_be_padding(cells)).all()
     stripped_by_python = [ch for ch in chars if ("a" + ch).strip() != "a" + ch]
     assert pc.all(pc.match_substring_regex(pa.array(stripped_by_python), _PADDED)).as_py()
     values, _ = _to_str(pd.Series([" x\u3000", "\ufeffy", "z", None, "NULL", "\u00a0"], dtype=object))

@@ -975,7 +975,8 @@ def _to_str(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
         return as_text(text), np.zeros(n, bool)
     # Unicode whitespace and stray BOMs, as str.strip() and _text_or_none() treat them;
     # trimmed (three copies) only when some cell starts or ends with one.
-    if pc.any(pc.match_substring_regex(arr, _PADDED)).as_py():
+    maybe = _edge_may_be_padding(arr)  # a byte test first: the pattern only where it may match
+    if maybe.any() and pc.any(pc.match_substring_regex(arr.filter(pa.array(maybe)), _PADDED)).as_py():
         arr = pc.utf8_trim_whitespace(pc.utf8_trim(pc.utf8_trim_whitespace(arr), characters="\ufeff"))
     nullish = pc.is_in(arr, value_set=pa.array(NULL_TOKENS))
     if pc.any(nullish).as_py():
@@ -986,6 +987,33 @@ def _to_str(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
 # A cell that starts or ends with what the trim removes: whitespace as Python's str.isspace
 # and Arrow's utf8_trim_whitespace know it (a superset of both), or a BOM.
 _PADDED = r"^[\s\p{Z}\x{0B}\x{1C}-\x{1F}\x{85}\x{FEFF}]|[\s\p{Z}\x{0B}\x{1C}-\x{1F}\x{85}\x{FEFF}]$"
+
+
+# The UTF-8 bytes such a character starts and ends with (ASCII controls and space; C2 85,
+# C2 A0; E1 9A 80; E2 80 80–8A, A8, A9, AF; E2 81 9F; E3 80 80; EF BB BF). A superset, tested
+# against the pattern over every code point.
+_PAD_FIRST_BYTE = np.zeros(256, dtype=bool)
+_PAD_FIRST_BYTE[[*range(0x21), 0xC2, 0xE1, 0xE2, 0xE3, 0xEF]] = True
+_PAD_LAST_BYTE = np.zeros(256, dtype=bool)
+_PAD_LAST_BYTE[[*range(0x21), *range(0x80, 0x8B), 0x85, 0x9F, 0xA0, 0xA8, 0xA9, 0xAF, 0xBF]] = True
+
+
+def _edge_may_be_padding(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Per cell of a string array, whether its first or last byte may belong to a character
+    :data:`_PADDED` matches: read from the array's buffers, no string made."""
+    chunks = text.chunks if isinstance(text, pa.ChunkedArray) else [text]
+    flags = [np.zeros(0, dtype=bool)]
+    for chunk in chunks:
+        n = len(chunk)
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32, count=n + 1, offset=4 * chunk.offset)
+        data = chunk.buffers()[2]
+        flag = np.zeros(n, dtype=bool)
+        filled = np.flatnonzero(offsets[1:] > offsets[:-1])
+        if filled.size:
+            data = np.frombuffer(data, dtype=np.uint8)
+            flag[filled] = _PAD_FIRST_BYTE[data[offsets[filled]]] | _PAD_LAST_BYTE[data[offsets[filled + 1] - 1]]
+        flags.append(flag)
+    return np.concatenate(flags)
 
 
 _CONVERTERS = {"float": _to_float, "int": _to_int, "date": _to_date, "bool": _to_bool, "str": _to_str}
