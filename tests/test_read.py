@@ -1173,3 +1173,12 @@ def test_text_is_trimmed_whenever_arrow_or_python_would_trim_it():
     assert pc.all(pc.match_substring_regex(pa.array(stripped_by_python), _PADDED)).as_py()
     values, _ = _to_str(pd.Series([" x\u3000", "\ufeffy", "z", None, "NULL", "\u00a0"], dtype=object))
     assert values.tolist()[:3] == ["x", "y", "z"] and values.isna().tolist()[3:] == [True, True, True]
+
+
+def test_a_rate_column_of_huge_values_is_not_read_as_percent():
+    # Found by the CSV property test: the median of two values near the float maximum
+    # overflowed (a warning, an error under the test settings) instead of saying "no".
+    from zjfin._read import _reads_as_percent
+
+    assert not _reads_as_percent(np.array([1.5e308, 1.6e308]))
+    assert _reads_as_percent(np.array([3.5, 4.0, 0.0]))

@@ -773,7 +773,8 @@ def _reads_as_percent(values: np.ndarray) -> bool:
     """A rate column written in per cent: most of its non-zero values above 1, none above
     100 (one stray 1.05 among fractions is a bad value, not a column in per cent)."""
     finite = values[np.isfinite(values) & (values != 0)]
-    return bool(finite.size) and float(np.median(finite)) > 1.0 and float(finite.max()) <= 100.0
+    with np.errstate(over="ignore"):  # the middle two of huge values average to inf: not per cent
+        return bool(finite.size) and float(np.median(finite)) > 1.0 and float(finite.max()) <= 100.0
 
 
 def _has_percent_sign(cells: pd.Series) -> bool:
