@@ -104,7 +104,8 @@ def test_rejected_rows_give_exit_1(data_dir, tmp_path):
     (lambda d: (d / "firms.csv").write_bytes(b"\xff\xfe\xfa\x00\x81\x30garbage\xff"), "firms.csv"),
     (lambda d: (d / "firms.csv").write_text("", encoding="utf-8"), "is empty"),
     # An unreadable table is not an absent one (it would switch the guarantee risk off).
-    (lambda d: (d / "guarantees").mkdir(), "names table 'guarantees' but is a folder"),
+    (lambda d: (d / "guarantees").mkdir(), "names a table but holds no .parquet file"),
+    (lambda d: (d / "guarantees.csv").mkdir(), "names table 'guarantees' but is a folder"),
     (lambda d: (d / "guarantees.csv").symlink_to(d / "gone.csv"),
      "names table 'guarantees' but is a broken link"),
 ])

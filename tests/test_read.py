@@ -1182,3 +1182,138 @@ def test_a_rate_column_of_huge_values_is_not_read_as_percent():
 
     assert not _reads_as_percent(np.array([1.5e308, 1.6e308]))
     assert _reads_as_percent(np.array([3.5, 4.0, 0.0]))
+
+
+# --------------------------------------------------------------------------------------
+# a table in parts: a folder of Parquet files, hive-style folders allowed
+
+def _province_folder(root: Path, firms: int = 600, seed: int = 5) -> Path:
+    folder = root / "one"
+    write_dataset(__import__("zjfin").datasets.synthetic_province(firms, seed=seed), folder)
+    return folder
+
+
+def _split(folder: Path, table: str, into: Path, by=None, pieces: int = 2) -> list[Path]:
+    """Write ``table`` of ``folder`` as parts under ``into/table`` (hive folders by ``by``)."""
+    frame = pd.read_parquet(folder / f"{table}.parquet")
+    written = []
+    groups = frame.groupby(by(frame), sort=True) if by else [(None, frame)]
+    for key, group in groups:
+        base = into / table / (f"county={key}" if key is not None else "")
+        base.mkdir(parents=True, exist_ok=True)
+        for i, piece in enumerate(np.array_split(np.arange(len(group)), pieces)):
+            path = base / f"part-{i}.parquet"
+            group.iloc[piece].to_parquet(path, index=False)
+            written.append(path)
+    return written
+
+
+def test_a_table_in_parts_screens_as_the_same_table_in_one_file(tmp_path):
+    import filecmp
+    import shutil
+
+    import zjfin
+
+    one = _province_folder(tmp_path)
+    parts = tmp_path / "parts"
+    shutil.copytree(one, parts)
+    for table in ("financials", "guarantees"):
+        (parts / f"{table}.parquet").unlink()
+    counties = pd.read_parquet(one / "firms.parquet").set_index("firm_id")["region_code"]
+    _split(one, "financials", parts, by=lambda f: f["firm_id"].map(counties), pieces=2)
+    _split(one, "guarantees", parts, pieces=3)
+    (parts / "financials" / "_SUCCESS").write_text("")  # a marker file: skipped
+    (parts / "financials" / ".part-0.parquet.crc").write_bytes(b"\0")
+    whole, split = zjfin.read_dataset(one), zjfin.read_dataset(parts)
+    a, b = zjfin.screen(whole, as_of="2019-03-31"), zjfin.screen(split, as_of="2019-03-31")
+    assert_frame_equal(a.screening, b.screening)
+    a.export(tmp_path / "a", formats=("csv",))
+    b.export(tmp_path / "b", formats=("csv",))
+    for path in sorted((tmp_path / "a" / "lists").iterdir()):
+        assert filecmp.cmp(path, tmp_path / "b" / "lists" / path.name, shallow=False), path.name
+    source = split.sources["financials"]
+    assert source.rows_read == len(whole["financials"]) == sum(p["rows_read"] for p in source.parts)
+    assert all(p["path"].startswith("financials/county=") for p in source.parts)
+    # The hive key is no column of the table: noted once, not silently dropped.
+    notes = b.validation.issues.query("table == 'financials' and code == 'unknown_column'")
+    assert notes["column"].tolist() == ["county"]
+    manifest = __import__("json").loads((tmp_path / "b" / "manifest.json").read_text(encoding="utf-8"))
+    listed = manifest["inputs"]["financials"]["parts"]
+    assert [p["path"] for p in listed] == [p["path"] for p in source.parts]
+    assert sum(p["rows_used"] + p["rows_rejected"] for p in listed) == manifest["inputs"]["financials"]["rows_read"]
+    assert all(p["rows_used"] + p["rows_rejected"] == p["rows_read"] for p in listed)
+
+
+def test_findings_in_a_part_name_its_file_and_its_row(tmp_path):
+    import shutil
+
+    import zjfin
+
+    one = _province_folder(tmp_path, firms=200)
+    parts = tmp_path / "parts"
+    shutil.copytree(one, parts)
+    (parts / "financials.parquet").unlink()
+    fin = pd.read_parquet(one / "financials.parquet")
+    (parts / "financials" / "b").mkdir(parents=True)
+    fin.iloc[:100].to_parquet(parts / "financials" / "a.parquet", index=False)
+    second = fin.iloc[100:].copy()
+    second.iloc[4, second.columns.get_loc("firm_id")] = "91330100MA00000000"  # no such firm
+    second = pd.concat([second, fin.iloc[[7]]])  # the 8th row of the first file, again
+    second.to_parquet(parts / "financials" / "b" / "c.parquet", index=False)
+    report = zjfin.validate(zjfin.read_dataset(parts), as_of="2019-03-31")
+    found = report.issues.set_index("code")
+    # Row 5 of the second file's data is spreadsheet row 6 of that file.
+    assert tuple(found.loc["unknown_firm", ["file", "row"]]) == ("financials/b/c.parquet", 6)
+    assert tuple(found.loc["duplicate_key", ["file", "row"]]) == ("financials/b/c.parquet", len(second) + 1)
+    lines = report.file_rows.query("table == 'financials'").set_index("file")
+    assert lines.loc["financials/a.parquet", "rejected"] == 0
+    assert lines.loc["financials/b/c.parquet", "rejected"] == 2
+    assert lines["read"].sum() == report.rows.set_index("table").loc["financials", "read"]
+
+
+def test_a_hive_folder_gives_the_column_its_files_lack(tmp_path):
+    one = _province_folder(tmp_path, firms=200)
+    firms = pd.read_parquet(one / "firms.parquet")
+    for code, group in firms.groupby("region_code"):
+        folder = tmp_path / "hive" / "firms" / f"行政区划代码={code}"  # a Chinese header works too
+        folder.mkdir(parents=True)
+        group.drop(columns="region_code").to_parquet(folder / "part-0.parquet", index=False)
+    frame, source, findings = read_table_parts(tmp_path / "hive" / "firms")
+    by_id = frame.set_index("firm_id")["region_code"]
+    assert (by_id.loc[firms["firm_id"]].to_numpy() == firms["region_code"].to_numpy()).all()
+    assert source.ignored_columns == [] and findings.empty
+
+
+def read_table_parts(folder: Path):
+    from zjfin._read import read_partitioned_table
+
+    return read_partitioned_table(folder, "firms")
+
+
+def test_a_table_folder_without_parquet_or_with_other_files_is_refused(tmp_path):
+    one = _province_folder(tmp_path, firms=200)
+    (one / "guarantees.parquet").unlink()
+    (one / "guarantees").mkdir()
+    (one / "guarantees" / "_SUCCESS").write_text("")
+    with pytest.raises(InputFileError, match="holds no .parquet file"):
+        read_dataset(one)
+    pd.DataFrame({"guarantor_id": ["x"]}).to_csv(one / "guarantees" / "part-0.csv", index=False)
+    with pytest.raises(InputFileError, match="Parquet files only"):
+        read_dataset(one)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 5), min_size=1, max_size=6), st.lists(st.integers(0, 40), max_size=20))
+def test_rows_through_parts_map_to_files_and_back(sizes, picks):
+    firsts = np.cumsum([0, *sizes[:-1]])
+    source = Source("financials", "x/financials", "parquet",
+                    parts=[{"path": f"financials/p{i}.parquet", "sha256": "", "rows_read": n, "first": int(f)}
+                           for i, (n, f) in enumerate(zip(sizes, firsts))])
+    total = sum(sizes)
+    rows = np.array([1] + [2 + p % max(total, 1) for p in picks if total], dtype=np.int64)  # 1: the header
+    files, in_file = source.file_rows(rows)
+    assert files[0] == "financials" and in_file[0] == 1
+    for file, row, whole in zip(files[1:], in_file[1:], rows[1:]):
+        i = int(file[len("financials/p"):-len(".parquet")])
+        assert 2 <= row < 2 + sizes[i] and whole == row + firsts[i]  # the one file that holds it
+    assert (source.table_rows(files, in_file) == rows).all()

@@ -27,7 +27,7 @@ from zjfin._errors import (
 )
 from zjfin._features import current_financials, firm_frame, size_class
 from zjfin._policy import Policy
-from zjfin._read import Dataset, read_dataset, read_table, write_dataset
+from zjfin._read import Dataset, read_dataset, read_partitioned_table, read_table, write_dataset
 from zjfin._schema import table_schema
 from zjfin._result import ScreeningResult
 from zjfin._screen import screen
@@ -69,6 +69,7 @@ __all__ = [
     "guarantee_network",
     "keep_freed_memory",
     "read_dataset",
+    "read_partitioned_table",
     "read_table",
     "screen",
     "size_class",

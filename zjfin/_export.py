@@ -272,6 +272,12 @@ def manifest(result: "ScreeningResult") -> dict[str, Any]:
             rows_rejected=int(rows.loc[table, "rejected"]) if table in rows.index else 0,
             rows_used=int(rows.loc[table, "used"]) if table in rows.index else 0,
         )
+        if "parts" in entry and validation.file_rows is not None:  # each file of a table in parts
+            per_file = validation.file_rows.set_index("file")
+            for part in entry["parts"]:
+                if part["path"] in per_file.index:
+                    counts = per_file.loc[part["path"]]
+                    part.update(rows_rejected=int(counts["rejected"]), rows_used=int(counts["used"]))
         inputs[table] = entry
     severity = validation.issues["severity"].value_counts()
     sizes = screening["size_class"].value_counts()

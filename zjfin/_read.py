@@ -35,7 +35,7 @@ from zjfin._arrow import arrow_text, as_text
 from zjfin._errors import InputFileError, ParameterError, ZjfinError
 from zjfin._schema import TableSchema, header_key, input_tables, table_schema
 
-__all__ = ["Dataset", "Source", "read_dataset", "read_table", "write_dataset", "MONEY_UNITS"]
+__all__ = ["Dataset", "Source", "read_dataset", "read_partitioned_table", "read_table", "write_dataset", "MONEY_UNITS"]
 
 #: Multipliers from the accepted money units to yuan.
 MONEY_UNITS: dict[str, float] = {"yuan": 1.0, "10k_yuan": 1e4, "100m_yuan": 1e8}
@@ -85,6 +85,32 @@ class Source:
     column_units: dict[str, str] = field(default_factory=dict)
     #: Ambiguous headers whose values decided their column (column → header), each noted.
     readings: dict[str, str] = field(default_factory=dict)
+    #: A table read from a folder of Parquet files: each file (``path`` relative to the
+    #: dataset folder, ``sha256``, ``rows_read``, ``first``: its first row's position among
+    #: the table's rows). Empty for a table read from one file.
+    parts: list[dict[str, Any]] = field(default_factory=list)
+
+    def file_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The table's row numbers (``_row``: numbered through the parts as if one file)
+        as (file, row in that file); rows before the first data row stay the table's."""
+        rows = np.asarray(rows, dtype=np.int64)
+        label = self.path.rsplit("/", 1)[-1] if self.path else ""
+        if not self.parts:
+            return np.full(len(rows), label, dtype=object), rows
+        firsts = np.array([p["first"] for p in self.parts], dtype=np.int64)
+        at = np.maximum(np.searchsorted(firsts, rows - FIRST_DATA_ROW, side="right") - 1, 0)
+        data = rows >= FIRST_DATA_ROW
+        files = np.array([p["path"] for p in self.parts], dtype=object)[at]
+        return np.where(data, files, label), np.where(data, rows - firsts[at], rows)
+
+    def table_rows(self, files: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`file_rows`: (file, row in it) → the table's row number."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if not self.parts:
+            return rows
+        first = {p["path"]: p["first"] for p in self.parts}
+        offset = pd.Series(np.asarray(files, dtype=object)).map(first).fillna(0).to_numpy(dtype=np.int64)
+        return np.where(rows >= FIRST_DATA_ROW, rows + offset, rows)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,6 +124,7 @@ class Source:
             "columns": self.columns,
             "ignored_columns": self.ignored_columns,
             "column_units": self.column_units,
+            **({"parts": [{k: v for k, v in p.items() if k != "first"} for p in self.parts]} if self.parts else {}),
         }
 
 
@@ -223,12 +250,20 @@ def _find_table_files(folder: Path) -> tuple[dict[str, Path], list[Path]]:
         if path.name.startswith((".", "~$")):
             continue
         named = stems.get(header_key(path.stem if path.suffix.lower() in _FORMATS else path.name))
+        if path.is_dir() and named is not None and path.suffix.lower() not in _FORMATS:
+            # A folder named after a table: the table in parts (Parquet files, hive-style
+            # folders such as county=330102 allowed).
+            if named in found:
+                raise InputFileError(path, f"a second source for table {named!r} (the first is {found[named].name})")
+            found[named] = path
+            continue
         if not path.is_file():
-            # A path that names a table but is no file (a folder, a dangling link) is an
-            # unreadable table, not an absent one: screening without it would switch a risk off.
+            # A path that names a table but is no file (a dangling link, a folder named
+            # like a file) is an unreadable table, not an absent one: screening without it
+            # would switch a risk off.
             if named is not None:
                 what = "a folder" if path.is_dir() else "a broken link" if path.is_symlink() else "not a regular file"
-                raise InputFileError(path, f"names table {named!r} but is {what}; zjfin reads one file per table")
+                raise InputFileError(path, f"names table {named!r} but is {what}")
             continue
         if path.suffix.lower() not in _FORMATS:
             table = stems.get(header_key(path.stem))
@@ -241,7 +276,7 @@ def _find_table_files(folder: Path) -> tuple[dict[str, Path], list[Path]]:
             unmatched.append(path)
             continue
         if table in found:
-            raise InputFileError(path, f"a second file for table {table!r} (the first is {found[table].name})")
+            raise InputFileError(path, f"a second source for table {table!r} (the first is {found[table].name})")
         found[table] = path
     return found, unmatched
 
@@ -266,8 +301,9 @@ def read_dataset(
     ----------
     path : str or path
         Folder with one file per table, named after the table (``firms.csv``,
-        ``financials.parquet``, ``guarantees.xlsx`` …). Only ``firms`` and ``financials``
-        are required; a missing optional table switches its risk off.
+        ``financials.parquet``, ``guarantees.xlsx`` …), or a folder of Parquet files
+        named after the table (:func:`read_partitioned_table`). Only ``firms`` and
+        ``financials`` are required; a missing optional table switches its risk off.
     unit : {"yuan", "10k_yuan", "100m_yuan"} or mapping, optional
         Money unit of the files: one for the dataset, or ``{"financials": "10k_yuan",
         "default": "yuan"}`` per table. Chinese names 元/万元/亿元 are accepted.
@@ -302,7 +338,8 @@ def read_dataset(
             raise InputFileError(folder, f"required table {table!r} is missing (expected a file such as {accepted}){hint}")
     tables, sources, findings = {}, {}, [_unmatched_findings(unmatched)]
     for table in (t for t in input_tables() if t in files):  # firms first, whatever the file names
-        frame, source, problems = read_table(files[table], table, unit=_resolve_unit(unit, table))
+        reader = read_partitioned_table if files[table].is_dir() else read_table
+        frame, source, problems = reader(files[table], table, unit=_resolve_unit(unit, table))
         tables[table], sources[table] = frame, source
         findings.append(problems)
     return Dataset(tables, sources, _concat_findings(findings), name=folder.name)
@@ -321,8 +358,14 @@ def read_table(path: str | os.PathLike[str], table: str, unit: str = "yuan") -> 
     ('gb18030', 'bad_number')
     """
     path = Path(path)
+    return _read_file(path, table, _resolve_unit(unit, table), path.name)
+
+
+def _read_file(path: Path, table: str, unit: str, label: str,
+               constants: Mapping[str, str | None] | None = None) -> tuple[pd.DataFrame, Source, pd.DataFrame]:
+    """:func:`read_table`, with findings naming the file ``label`` and ``constants``
+    (header → value, from a partition folder's name) as columns the file lacks."""
     schema = table_schema(table)
-    unit = _resolve_unit(unit, table)
     fmt = _FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise InputFileError(path, f"unknown file type {path.suffix!r} (use .csv, .xlsx or .parquet)")
@@ -343,23 +386,108 @@ def read_table(path: str | os.PathLike[str], table: str, unit: str = "yuan") -> 
         except Exception as exc:  # any parser failure: the file is unusable as a whole
             raise InputFileError(path, f"cannot be read as {fmt.upper()}: {type(exc).__name__}: {exc}") from None
         source.sha256 = digest()
+    for header, value in (constants or {}).items():
+        if header not in raw.columns:
+            raw[header] = pd.Series([value] * len(raw), index=raw.index, dtype=object)
     raw = _rename_headers(raw, schema, path, source)
-    frame, findings = _conform_frame(raw, schema, table, path.name, unit, source.column_units)
+    frame, findings = _conform_frame(raw, schema, table, label, unit, source.column_units)
     if ragged:
         rows = np.fromiter(ragged, dtype=np.int64)
         keys = frame.set_index("_row").loc[rows, schema.primary_key[0] if schema.primary_key else schema.names[0]]
         findings = _concat_findings([findings, pd.DataFrame({
-            "table": table, "file": path.name, "row": rows, "key": cell_text(keys.reset_index(drop=True)),
+            "table": table, "file": label, "row": rows, "key": cell_text(keys.reset_index(drop=True)),
             "column": "", "value": [f"{ragged[r]} of {len(raw.columns) + len(source.ignored_columns)} fields" for r in rows],
             "code": "wrong_field_count"})])
     if source.readings and len(frame):
         key = schema.primary_key[0] if schema.primary_key else schema.names[0]
         findings = _concat_findings([findings, *(
-            _note(table, path.name, frame["_row"].to_numpy()[:1], cell_text(frame[key].iloc[:1]), column,
+            _note(table, label, frame["_row"].to_numpy()[:1], cell_text(frame[key].iloc[:1]), column,
                   np.array([f"{header} → {column}"], dtype=object), "header_read_as")
             for column, header in source.readings.items())])
     source.rows_read = len(frame)
     return frame, source, findings
+
+
+def read_partitioned_table(folder: str | os.PathLike[str], table: str,
+                           unit: str = "yuan") -> tuple[pd.DataFrame, Source, pd.DataFrame]:
+    """Read a table held as a folder of Parquet files: returns (typed frame, source,
+    conversion findings), as :func:`read_table` does for one file.
+
+    Every ``.parquet`` file under ``folder`` is a part, read in the order of its path
+    (files and folders whose names start with ``.`` or ``_``, such as ``_SUCCESS``, are
+    skipped, as Arrow and Spark do). A folder named ``key=value`` (hive style, e.g.
+    ``county=330102``) gives the files under it the column ``key``, when they lack it;
+    a key that is no column of the table is noted as an unknown column. Each finding names
+    the part's path and its row in that file; ``source.parts`` lists each part's rows and
+    checksum, and ``source.sha256`` is the checksum of that list.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, zjfin
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = zjfin.write_dataset(zjfin.datasets.synthetic_province(300, seed=1), root)
+    >>> firms = pd.read_parquet(root / "firms.parquet")
+    >>> (root / "firms" / "county=a").mkdir(parents=True)
+    >>> firms.iloc[:100].to_parquet(root / "firms" / "county=a" / "part-0.parquet")
+    >>> firms.iloc[100:].to_parquet(root / "firms" / "part-1.parquet")
+    >>> frame, source, _ = read_partitioned_table(root / "firms", "firms")
+    >>> len(frame), [(p["path"], p["rows_read"]) for p in source.parts]
+    (300, [('firms/county=a/part-0.parquet', 100), ('firms/part-1.parquet', 200)])
+    """
+    folder = Path(folder)
+    unit = _resolve_unit(unit, table)
+    files = _part_files(folder)
+    merged = Source(table, str(folder), "parquet", unit=unit)
+    frames, findings, first = [], [], 0
+    for path in files:
+        label = path.relative_to(folder.parent).as_posix()
+        frame, source, problems = _read_file(path, table, unit, label, _hive_values(path.relative_to(folder)))
+        frame["_row"] = frame["_row"].to_numpy() + first  # numbered through the parts, as one file
+        frames.append(frame)
+        findings.append(problems)
+        merged.parts.append({"path": label, "sha256": source.sha256, "rows_read": len(frame), "first": first})
+        merged.columns.update(source.columns)
+        merged.ignored_columns += [c for c in source.ignored_columns if c not in merged.ignored_columns]
+        merged.readings.update(source.readings)
+        merged.column_units.update(source.column_units)
+        first += len(frame)
+    listing = "".join(f"{p['path']}\t{p['sha256']}\n" for p in merged.parts)
+    merged.sha256 = hashlib.sha256(listing.encode("utf-8")).hexdigest()
+    merged.rows_read = first
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return frame, merged, _concat_findings(findings)
+
+
+def _part_files(folder: Path) -> list[Path]:
+    """The Parquet files of a partitioned table, in path order; another data file among
+    them is an error (a table's parts are all Parquet), as is a folder without any."""
+    files = []
+    for path in sorted(folder.rglob("*"), key=lambda p: p.relative_to(folder).as_posix()):
+        relative = path.relative_to(folder).parts
+        if any(part.startswith((".", "_", "~$")) for part in relative) or not path.is_file():
+            continue
+        kind = _FORMATS.get(path.suffix.lower())
+        if kind == "parquet":
+            files.append(path)
+        elif kind is not None:
+            raise InputFileError(path, f"is {kind.upper()} inside the partitioned table folder {folder.name}: "
+                                       "a table in parts is read from Parquet files only")
+    if not files:
+        raise InputFileError(folder, "names a table but holds no .parquet file")
+    return files
+
+
+def _hive_values(relative: Path) -> dict[str, str | None]:
+    """Columns named by hive-style folders (``county=330102``) on the way to a file."""
+    from urllib.parse import unquote
+
+    values: dict[str, str | None] = {}
+    for part in relative.parts[:-1]:
+        key, sep, value = part.partition("=")
+        if sep and key:
+            value = unquote(value)
+            values[unquote(key)] = None if value == "__HIVE_DEFAULT_PARTITION__" else value
+    return values
 
 
 def _rename_headers(raw: pd.DataFrame, schema: TableSchema, path: Path, source: Source) -> pd.DataFrame:

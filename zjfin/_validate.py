@@ -49,6 +49,9 @@ class ValidationReport:
         as-of date), warnings and notes.
     rows : DataFrame
         Per table: rows read, rejected, used (read = rejected + used).
+    file_rows : DataFrame
+        The same per input file: a table read from a folder of Parquet files has a line
+        per file.
     firms : dict
         ``read``, ``screened``, ``not_screened`` (read = screened + not_screened).
     """
@@ -59,6 +62,7 @@ class ValidationReport:
     firms: dict[str, int]
     as_of: pd.Timestamp | None
     rejected_mask: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+    file_rows: pd.DataFrame | None = field(repr=False, default=None)
 
     @property
     def rejected(self) -> pd.DataFrame:
@@ -118,6 +122,10 @@ class _Collector:
     def add(self, findings: pd.DataFrame) -> None:
         """Take findings made elsewhere (the reader's), filed by their table."""
         for table, part in findings.groupby("table", sort=False):
+            source = self.dataset.sources.get(str(table))
+            if source is not None and source.parts:  # a part's rows as the table's rows
+                part = part.assign(row=source.table_rows(part["file"].to_numpy(), part["row"].to_numpy()),
+                                   file=self.file(str(table)))
             self.frames.setdefault(str(table), []).append(part)
 
     def file(self, table: str) -> str:
@@ -339,7 +347,27 @@ def validate(
     rows["used"] = rows["read"] - rows["rejected"]
     firms = {"read": len(work["firms"]), "screened": int((~masks["firms"]).sum())}
     firms["not_screened"] = firms["read"] - firms["screened"]
-    return ValidationReport(clean, issues, rows, firms, as_of_ts, masks)
+    return ValidationReport(clean, issues, rows, firms, as_of_ts, masks, file_rows=_file_rows(work, rows, masks))
+
+
+def _file_rows(work: Dataset, rows: pd.DataFrame, masks: dict[str, np.ndarray]) -> pd.DataFrame:
+    """``rows`` per input file: a table read in parts has a line per part."""
+    lines = []
+    for line in rows.itertuples(index=False):
+        source = work.sources.get(line.table)
+        if source is None or not source.parts:
+            lines.append(pd.DataFrame([line._asdict()]))
+            continue
+        read = np.array([p["rows_read"] for p in source.parts], dtype=np.int64)
+        files, _ = source.file_rows(work[line.table]["_row"].to_numpy()[masks[line.table]])
+        rejected = pd.Series(files, dtype=object).value_counts()
+        names = [p["path"] for p in source.parts]
+        rejected = np.array([int(rejected.get(name, 0)) for name in names], dtype=np.int64)
+        lines.append(pd.DataFrame({"table": line.table, "file": names, "read": read, "rejected": rejected,
+                                   "used": read - rejected}))
+    if not lines:
+        return pd.DataFrame(columns=["table", "file", "read", "rejected", "used"])
+    return pd.concat(lines, ignore_index=True)
 
 
 def _usable(frame: pd.DataFrame, rejected: np.ndarray) -> pd.DataFrame:
@@ -695,4 +723,9 @@ def _finish(col: _Collector) -> pd.DataFrame:
     issues["_t"] = issues["table"].map(order)
     issues = issues.sort_values(["_t", "row", "column", "code"], kind="stable").drop(columns="_t")
     issues["row"] = issues["row"].astype("int64")
+    for table, source in col.dataset.sources.items():
+        if source.parts:  # a table read in parts: each finding names its file and row in it
+            at = (issues["table"] == table).to_numpy()
+            files, rows = source.file_rows(issues["row"].to_numpy()[at])
+            issues.loc[at, "file"], issues.loc[at, "row"] = files, rows
     return issues[[*ISSUE_COLUMNS, "rejects"]].reset_index(drop=True)
