@@ -229,3 +229,21 @@ def test_every_firm_at_risk_is_listed_or_says_why(dropped, tables):
     # And every rule that could not run says so in the coverage.
     assert (res.coverage["evaluated"] + res.coverage["estimated"] + res.coverage["not_evaluated"]
             + res.coverage["not_applicable"] == res.coverage["firms"]).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(-1, 70_000), st.sampled_from([1.0, 2.0, 0.1 + 0.2, 0.3, -np.inf, np.inf, np.nan, -0.0, 0.0])),
+                min_size=1, max_size=40))
+def test_group_percentile_ranks_equal_pandas_groupby_rank(cells):
+    # The sort-based ranks are the very floats pandas' groupby rank gives (ties averaged,
+    # a missing score lowest), for group codes beyond 16 bits and -1 (no county) too.
+    from zjfin._lists import _group_pct_rank
+
+    groups = np.array([c[0] for c in cells], dtype=np.int64)
+    score = np.array([c[1] for c in cells])
+    members = np.arange(len(cells)) % 3 != 1
+    expected = np.full(len(cells), np.nan)
+    frame = pd.DataFrame({"g": groups[members], "s": np.nan_to_num(score[members], nan=-np.inf)})
+    expected[members] = frame.groupby("g", sort=False)["s"].rank(method="average", pct=True).to_numpy()
+    got = _group_pct_rank(score, groups, members)
+    assert np.array_equal(got, expected, equal_nan=True)

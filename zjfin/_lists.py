@@ -74,9 +74,35 @@ def _group_pct_rank(score: np.ndarray, groups: np.ndarray, members: np.ndarray) 
     within its group; NaN outside ``members``."""
     out = np.full(len(score), np.nan)
     if members.any():
-        frame = pd.DataFrame({"g": groups[members], "s": np.nan_to_num(score[members], nan=-np.inf)})
-        out[members] = frame.groupby("g", sort=False)["s"].rank(method="average", pct=True).to_numpy(dtype=float)
+        out[members] = _pct_rank_sorted(np.nan_to_num(score[members], nan=-np.inf), groups[members])
     return out
+
+
+def _pct_rank_sorted(score: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """pandas' ``groupby(groups).rank(method="average", pct=True)`` by one sort: within a
+    group of m, a run of tied scores at sorted positions i … j (from 0) ranks
+    ((i + j) / 2 + 1) / m — the same float pandas computes, without a groupby."""
+    k = len(score)
+    # Scores sorted, then groups by a stable sort (radix on 16-bit codes): ties need no order.
+    order = np.argsort(score)
+    codes = groups[order]
+    if len(codes) and codes.min() >= 0 and codes.max() < 2**16:
+        codes = codes.astype(np.uint16)
+    order = order[np.argsort(codes, kind="stable")]
+    g, s = groups[order], score[order]
+    position = np.arange(k)
+    new_group = np.r_[True, g[1:] != g[:-1]]
+    group_start = np.maximum.accumulate(np.where(new_group, position, 0))
+    starts = np.flatnonzero(new_group)
+    group_size = np.repeat(np.diff(np.r_[starts, k]), np.diff(np.r_[starts, k]))
+    new_run = new_group | np.r_[True, s[1:] != s[:-1]]
+    runs = np.flatnonzero(new_run)
+    run_length = np.diff(np.r_[runs, k])
+    run_first = np.repeat(runs, run_length)
+    run_last = run_first + np.repeat(run_length, run_length) - 1
+    ranked = np.empty(k)
+    ranked[order] = ((run_first + run_last) / 2 - group_start + 1) / group_size
+    return ranked
 
 
 def assign_lists(values: Mapping[str, Any], fired: Mapping[str, Any], policy: Policy,
