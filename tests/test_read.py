@@ -1317,3 +1317,12 @@ def test_rows_through_parts_map_to_files_and_back(sizes, picks):
         i = int(file[len("financials/p"):-len(".parquet")])
         assert 2 <= row < 2 + sizes[i] and whole == row + firsts[i]  # the one file that holds it
     assert (source.table_rows(files, in_file) == rows).all()
+
+
+def test_writing_a_table_that_lost_a_column_names_the_column(tmp_path):
+    import zjfin
+
+    ds = zjfin.datasets.synthetic_province(200, seed=1)
+    ds.tables["firms"] = ds.tables["firms"].drop(columns=["employees"])
+    with pytest.raises(ParameterError, match="firms lacks employees"):
+        write_dataset(ds, tmp_path)

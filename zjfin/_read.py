@@ -1190,6 +1190,10 @@ def write_dataset(
     written = []
     for table in dataset.tables_present():
         schema = table_schema(table)
+        lacking = [name for name in schema.names if name not in dataset[table].columns]
+        if lacking:  # a table changed after reading (a column dropped): say which, not a KeyError
+            raise ParameterError("dataset", f"tables with every column of their schema ({table} lacks {', '.join(lacking)})",
+                                 dataset.name)
         frame = dataset[table][schema.names].copy()
         for column in schema.columns:
             if column.is_money and factor != 1.0:
