@@ -1282,6 +1282,12 @@ def test_a_hive_folder_gives_the_column_its_files_lack(tmp_path):
     by_id = frame.set_index("firm_id")["region_code"]
     assert (by_id.loc[firms["firm_id"]].to_numpy() == firms["region_code"].to_numpy()).all()
     assert source.ignored_columns == [] and findings.empty
+    # A file that has the column under another header keeps its own values.
+    first = next((tmp_path / "hive" / "firms").iterdir())
+    part = pd.read_parquet(first / "part-0.parquet").assign(region_code="339999")
+    part.to_parquet(first / "part-0.parquet", index=False)
+    frame, _, _ = read_table_parts(tmp_path / "hive" / "firms")
+    assert (frame.set_index("firm_id").loc[part["firm_id"], "region_code"] == "339999").all()
 
 
 def read_table_parts(folder: Path):

@@ -386,9 +386,13 @@ def _read_file(path: Path, table: str, unit: str, label: str,
         except Exception as exc:  # any parser failure: the file is unusable as a whole
             raise InputFileError(path, f"cannot be read as {fmt.upper()}: {type(exc).__name__}: {exc}") from None
         source.sha256 = digest()
-    for header, value in (constants or {}).items():
-        if header not in raw.columns:
-            raw[header] = pd.Series([value] * len(raw), index=raw.index, dtype=object)
+    if constants:
+        # A partition folder's column only where the file has no column of that meaning.
+        mapping = schema.header_map()
+        present = {mapping.get(header_key(h), h) for h in raw.columns}
+        for header, value in constants.items():
+            if header not in raw.columns and mapping.get(header_key(header), header) not in present:
+                raw[header] = pd.Series([value] * len(raw), index=raw.index, dtype=object)
     raw = _rename_headers(raw, schema, path, source)
     frame, findings = _conform_frame(raw, schema, table, label, unit, source.column_units)
     if ragged:
