@@ -1050,7 +1050,9 @@ def test_a_table_path_that_cannot_be_read_is_an_error_not_an_absent_table(tmp_pa
         (tmp_path / "guarantees.csv").mkdir()
     else:
         (tmp_path / "guarantees.csv").symlink_to(tmp_path / "nowhere.csv")
-    with pytest.raises(InputFileError, match=r"guarantees.*names table 'guarantees'"):
+    # An empty folder is a table in parts without any part.
+    expected = "guarantees: names a table but holds no .parquet file" if kind == "folder" else r"guarantees.*names table 'guarantees'"
+    with pytest.raises(InputFileError, match=expected):
         read_dataset(tmp_path)
 
 
@@ -1303,9 +1305,19 @@ def test_a_table_folder_without_parquet_or_with_other_files_is_refused(tmp_path)
     (one / "guarantees" / "_SUCCESS").write_text("")
     with pytest.raises(InputFileError, match="holds no .parquet file"):
         read_dataset(one)
-    pd.DataFrame({"guarantor_id": ["x"]}).to_csv(one / "guarantees" / "part-0.csv", index=False)
-    with pytest.raises(InputFileError, match="Parquet files only"):
-        read_dataset(one)
+    for name in ("part-0.csv", "000000_0"):  # a CSV, or a hive file without a suffix: refused, not skipped
+        (one / "guarantees" / name).write_text("guarantor_id\nx\n")
+        with pytest.raises(InputFileError, match="Parquet files only"):
+            read_dataset(one)
+        (one / "guarantees" / name).unlink()
+
+
+def test_parts_are_read_in_natural_order():
+    from zjfin._read import _natural
+
+    names = ["t/part-10.parquet", "t/part-2.parquet", "t/a=1/part-0.parquet", "t/a=10/x.parquet", "t/a=9/x.parquet"]
+    assert sorted(names, key=_natural) == ["t/a=1/part-0.parquet", "t/a=9/x.parquet", "t/a=10/x.parquet",
+                                           "t/part-2.parquet", "t/part-10.parquet"]
 
 
 @settings(max_examples=60, deadline=None)
@@ -1332,3 +1344,56 @@ def test_writing_a_table_that_lost_a_column_names_the_column(tmp_path):
     ds.tables["firms"] = ds.tables["firms"].drop(columns=["employees"])
     with pytest.raises(ParameterError, match="firms lacks employees"):
         write_dataset(ds, tmp_path)
+
+
+def test_parts_count_their_rows_apart_and_keep_header_findings_on_their_file(tmp_path):
+    # Row 6 of two parts is two rows; a stray file and a part's extra column are named.
+    import shutil
+
+    import zjfin
+
+    one = _province_folder(tmp_path, firms=200)
+    parts = tmp_path / "parts"
+    shutil.copytree(one, parts)
+    (parts / "financials.parquet").unlink()
+    fin = pd.read_parquet(one / "financials.parquet")
+    (parts / "financials").mkdir()
+    for name, piece in (("a", fin.iloc[:100].copy()), ("b", fin.iloc[100:].copy())):
+        piece.iloc[4, piece.columns.get_loc("firm_id")] = "91330100MA00000000"
+        if name == "b":
+            piece["remark"] = "x"
+        piece.to_parquet(parts / "financials" / f"{name}.parquet", index=False)
+    fin.iloc[:3].to_parquet(parts / "financial_old.parquet", index=False)
+    report = zjfin.validate(zjfin.read_dataset(parts), as_of="2019-03-31")
+    assert report.n_rejected_rows == 2
+    summary = report.summary().set_index("code")
+    assert summary.loc["unknown_firm", "rows"] == 2
+    issues = report.issues.set_index("code")
+    assert issues.loc["unmatched_file", "file"] == "financial_old.parquet"
+    assert tuple(issues.loc["unknown_column", ["file", "column"]]) == ("financials/b.parquet", "remark")
+    # A dataset changed in memory: the per-file lines count the rows it holds now.
+    ds = zjfin.read_dataset(parts)
+    ds.tables["financials"] = ds["financials"].iloc[::2]
+    lines = zjfin.validate(ds, as_of="2019-03-31").file_rows.query("table == 'financials'")
+    assert lines["read"].sum() == len(ds["financials"])
+
+
+def test_parts_that_read_a_rate_differently_are_refused(tmp_path):
+    one = _province_folder(tmp_path, firms=300, seed=3)
+    bonds = pd.read_parquet(one / "bonds.parquet")
+    (one / "bonds.parquet").unlink()
+    (one / "bonds").mkdir()
+    percent = bonds.iloc[:4].assign(coupon_rate=bonds["coupon_rate"].iloc[:4] * 100)
+    percent.to_parquet(one / "bonds" / "p0.parquet", index=False)
+    bonds.iloc[4:].to_parquet(one / "bonds" / "p1.parquet", index=False)
+    with pytest.raises(InputFileError, match="reads column 'coupon_rate' as fractions but bonds/p0.parquet as per cent"):
+        read_dataset(one)
+    bonds.iloc[4:].assign(coupon_rate=bonds["coupon_rate"].iloc[4:] * 100).to_parquet(one / "bonds" / "p1.parquet", index=False)
+    assert np.allclose(read_dataset(one)["bonds"]["coupon_rate"], bonds["coupon_rate"])
+
+
+def test_an_empty_text_array_without_offsets_passes_the_byte_test():
+    from zjfin._read import _edge_may_be_padding
+
+    for buffers in ([None, None, pa.py_buffer(b"")], [None, pa.py_buffer(b""), pa.py_buffer(b"")]):
+        assert len(_edge_may_be_padding(pa.Array.from_buffers(pa.string(), 0, buffers))) == 0

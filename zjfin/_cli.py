@@ -234,7 +234,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _firm_rejections(report: Any) -> pd.Series:
     """Firms rejected, by the code that rejected them (most first)."""
     issues = report.issues
-    rows = issues[(issues["table"] == "firms") & issues["rejects"]].drop_duplicates(["row", "code"])
+    rows = issues[(issues["table"] == "firms") & issues["rejects"]].drop_duplicates(["file", "row", "code"])
     return rows["code"].value_counts()
 
 

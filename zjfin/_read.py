@@ -443,13 +443,18 @@ def read_partitioned_table(folder: str | os.PathLike[str], table: str,
     files = _part_files(folder)
     merged = Source(table, str(folder), "parquet", unit=unit)
     frames, findings, first = [], [], 0
+    seen: dict[str, tuple[Any, str]] = {}
     for path in files:
         label = path.relative_to(folder.parent).as_posix()
-        frame, source, problems = _read_file(path, table, unit, label, _hive_values(path.relative_to(folder)))
+        hive = _hive_values(path.relative_to(folder))
+        frame, source, problems = _read_file(path, table, unit, label, hive)
         frame["_row"] = frame["_row"].to_numpy() + first  # numbered through the parts, as one file
         frames.append(frame)
         findings.append(problems)
-        merged.parts.append({"path": label, "sha256": source.sha256, "rows_read": len(frame), "first": first})
+        merged.parts.append({"path": label, "sha256": source.sha256, "rows_read": len(frame), "first": first,
+                             # the file's own unknown columns (a partition key is the folder's)
+                             "ignored_columns": [c for c in source.ignored_columns if c not in hive]})
+        _same_reading(seen, source, problems, frame, table_schema(table), label)
         merged.columns.update(source.columns)
         merged.ignored_columns += [c for c in source.ignored_columns if c not in merged.ignored_columns]
         merged.readings.update(source.readings)
@@ -462,23 +467,45 @@ def read_partitioned_table(folder: str | os.PathLike[str], table: str,
     return frame, merged, _concat_findings(findings)
 
 
+def _same_reading(seen: dict[str, tuple[Any, str]], part: Source, findings: pd.DataFrame, frame: pd.DataFrame,
+                  schema: TableSchema, label: str) -> None:
+    """Refuse a part that reads a column differently from the parts before it where the
+    reading depends on the values (a rate written in per cent without its sign, an
+    ambiguous header): one file holding both would be read one way, so the parts must agree."""
+    percent = set(findings.loc[findings["code"] == "read_as_percent", "column"]) if len(findings) else set()
+    readings: dict[str, Any] = {column: f"header {header!r}" for column, header in part.readings.items()}
+    for column in schema.columns:
+        if column.type == "float" and column.unit == "ratio" and column.name not in part.column_units:
+            values = frame[column.name].to_numpy(dtype=float, na_value=np.nan)
+            if (np.isfinite(values) & (values != 0)).any():  # a part without rates decides nothing
+                readings[column.name] = "per cent" if column.name in percent else "fractions"
+    for column, reading in readings.items():
+        earlier, where = seen.setdefault(column, (reading, label))
+        if earlier != reading:
+            raise InputFileError(label, f"reads column {column!r} as {reading} but {where} as {earlier}: the parts of "
+                                        "a table are read alike (one file holding both would be read one way)")
+
+
 def _part_files(folder: Path) -> list[Path]:
     """The Parquet files of a partitioned table, in path order; another data file among
     them is an error (a table's parts are all Parquet), as is a folder without any."""
     files = []
-    for path in sorted(folder.rglob("*"), key=lambda p: p.relative_to(folder).as_posix()):
+    for path in sorted(folder.rglob("*"), key=lambda p: _natural(p.relative_to(folder).as_posix())):
         relative = path.relative_to(folder).parts
         if any(part.startswith((".", "_", "~$")) for part in relative) or not path.is_file():
             continue
-        kind = _FORMATS.get(path.suffix.lower())
-        if kind == "parquet":
-            files.append(path)
-        elif kind is not None:
-            raise InputFileError(path, f"is {kind.upper()} inside the partitioned table folder {folder.name}: "
+        if _FORMATS.get(path.suffix.lower()) != "parquet":  # a file of rows not read would be rows lost
+            raise InputFileError(path, f"is not a .parquet file but lies in the folder of table {folder.name}: "
                                        "a table in parts is read from Parquet files only")
+        files.append(path)
     if not files:
         raise InputFileError(folder, "names a table but holds no .parquet file")
     return files
+
+
+def _natural(text: str) -> list[Any]:
+    """Sort key that puts part-2 before part-10 (numbers by value)."""
+    return [(0, int(piece), "") if piece.isdigit() else (1, 0, piece) for piece in re.split(r"(\d+)", text)]
 
 
 def _hive_values(relative: Path) -> dict[str, str | None]:
@@ -1138,6 +1165,8 @@ def _edge_may_be_padding(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
     flags = [np.zeros(0, dtype=bool)]
     for chunk in chunks:
         n = len(chunk)
+        if n == 0:  # an empty array may have no offsets buffer at all
+            continue
         offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32, count=n + 1, offset=4 * chunk.offset)
         data = chunk.buffers()[2]
         flag = np.zeros(n, dtype=bool)

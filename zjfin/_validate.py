@@ -21,7 +21,7 @@ from zjfin._arrow import arrow_text, as_text, distinct, index_in, is_in
 from zjfin._codes import normalise_industry_code, region_code_status, uscc_status
 from zjfin._features import ranked_statements, size_class
 from zjfin._policy import Policy
-from zjfin._read import Dataset, _FINDING_COLUMNS, cell_text
+from zjfin._read import FIRST_DATA_ROW, Dataset, _FINDING_COLUMNS, cell_text
 from zjfin._schema import input_tables, table_schema, validation_codes
 
 __all__ = ["ValidationReport", "validate"]
@@ -78,7 +78,11 @@ class ValidationReport:
         if self.issues.empty:
             return pd.DataFrame(columns=["table", "code", "severity", "findings", "rows"])
         grouped = self.issues.groupby(["table", "code", "severity"], sort=True)
-        return grouped.agg(findings=("row", "size"), rows=("row", "nunique")).reset_index()
+        counts = grouped.agg(findings=("row", "size")).reset_index()
+        # A row is a file's row: the same number in two parts of a table is two rows.
+        rows = self.issues.drop_duplicates(["table", "code", "severity", "file", "row"])
+        counts["rows"] = rows.groupby(["table", "code", "severity"], sort=True).size().to_numpy()
+        return counts
 
     @property
     def n_warnings(self) -> int:
@@ -88,13 +92,13 @@ class ValidationReport:
     def n_rejected_rows(self) -> int:
         """Rows rejected for a defect (rows set aside as out of scope are not counted)."""
         errors = self.issues[self.issues["rejects"] & (self.issues["severity"] == "error")]
-        return int(errors[["table", "row"]].drop_duplicates().shape[0])
+        return int(errors[["table", "file", "row"]].drop_duplicates().shape[0])
 
     def exit_code(self, policy: Policy | None = None) -> int:
         """0 clean, 1 rejected rows or warnings above the policy's share of rows read."""
         policy = policy or Policy.default()
         rows_read = int(self.rows["read"].sum()) or 1
-        warned_rows = self.issues[self.issues["severity"] == "warning"][["table", "row"]].drop_duplicates()
+        warned_rows = self.issues[self.issues["severity"] == "warning"][["table", "file", "row"]].drop_duplicates()
         if self.n_rejected_rows or len(warned_rows) / rows_read > policy.validation.warning_limit_share:
             return 1
         return 0
@@ -124,8 +128,10 @@ class _Collector:
         for table, part in findings.groupby("table", sort=False):
             source = self.dataset.sources.get(str(table))
             if source is not None and source.parts:  # a part's rows as the table's rows
-                part = part.assign(row=source.table_rows(part["file"].to_numpy(), part["row"].to_numpy()),
-                                   file=self.file(str(table)))
+                files = part["file"].to_numpy(dtype=object)
+                ours = np.isin(files, [p["path"] for p in source.parts]) & (part["row"].to_numpy() >= FIRST_DATA_ROW)
+                part = part.assign(row=np.where(ours, source.table_rows(files, part["row"].to_numpy()), part["row"].to_numpy()),
+                                   file=np.where(ours, self.file(str(table)), files))
             self.frames.setdefault(str(table), []).append(part)
 
     def file(self, table: str) -> str:
@@ -238,9 +244,13 @@ def validate(
     if len(dataset.findings):
         col.add(dataset.findings)
     for table, source in dataset.sources.items():
-        for header in source.ignored_columns:
-            col.add(pd.DataFrame({"table": [table], "file": [col.file(table)], "row": [1], "key": [""],
-                                            "column": [header], "value": [header], "code": ["unknown_column"]}))
+        # A table in parts: each part's unknown columns, on that part.
+        own = {c for p in source.parts for c in p["ignored_columns"]}
+        for file, headers in [(col.file(table), [c for c in source.ignored_columns if c not in own]),
+                              *((p["path"], p["ignored_columns"]) for p in source.parts)]:
+            for header in headers:
+                col.add(pd.DataFrame({"table": [table], "file": [file], "row": [1], "key": [""],
+                                      "column": [header], "value": [header], "code": ["unknown_column"]}))
 
     _resolve_firms(col, work)
     _imply_from_events(col, work)
@@ -358,11 +368,12 @@ def _file_rows(work: Dataset, rows: pd.DataFrame, masks: dict[str, np.ndarray]) 
         if source is None or not source.parts:
             lines.append(pd.DataFrame([line._asdict()]))
             continue
-        read = np.array([p["rows_read"] for p in source.parts], dtype=np.int64)
-        files, _ = source.file_rows(work[line.table]["_row"].to_numpy()[masks[line.table]])
-        rejected = pd.Series(files, dtype=object).value_counts()
+        # Counted from the rows the table holds now (a dataset changed in memory included).
         names = [p["path"] for p in source.parts]
-        rejected = np.array([int(rejected.get(name, 0)) for name in names], dtype=np.int64)
+        every, _ = source.file_rows(work[line.table]["_row"].to_numpy())
+        mine, _ = source.file_rows(work[line.table]["_row"].to_numpy()[masks[line.table]])
+        read = pd.Series(every, dtype=object).value_counts().reindex(names, fill_value=0).to_numpy(dtype=np.int64)
+        rejected = pd.Series(mine, dtype=object).value_counts().reindex(names, fill_value=0).to_numpy(dtype=np.int64)
         lines.append(pd.DataFrame({"table": line.table, "file": names, "read": read, "rejected": rejected,
                                    "used": read - rejected}))
     if not lines:
@@ -725,7 +736,9 @@ def _finish(col: _Collector) -> pd.DataFrame:
     issues["row"] = issues["row"].astype("int64")
     for table, source in col.dataset.sources.items():
         if source.parts:  # a table read in parts: each finding names its file and row in it
-            at = (issues["table"] == table).to_numpy()
+            # Data rows only: a header-level finding (row 0 or 1) keeps the file it names.
+            at = ((issues["table"] == table) & (issues["file"] == col.file(table))).to_numpy() & (
+                issues["row"].to_numpy() >= FIRST_DATA_ROW)
             files, rows = source.file_rows(issues["row"].to_numpy()[at])
             issues.loc[at, "file"], issues.loc[at, "row"] = files, rows
     return issues[[*ISSUE_COLUMNS, "rejects"]].reset_index(drop=True)
