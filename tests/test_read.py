@@ -1195,6 +1195,19 @@ def _province_folder(root: Path, firms: int = 600, seed: int = 5) -> Path:
     return folder
 
 
+def _province_and_copy(root: Path, firms: int, *in_parts: str) -> tuple[Path, Path]:
+    """The province in one file per table, and a copy of it without the files of ``in_parts``
+    (the tables a test writes as parts)."""
+    import shutil
+
+    one = _province_folder(root, firms=firms)
+    parts = root / "parts"
+    shutil.copytree(one, parts)
+    for table in in_parts:
+        (parts / f"{table}.parquet").unlink()
+    return one, parts
+
+
 def _split(folder: Path, table: str, into: Path, by=None, pieces: int = 2) -> list[Path]:
     """Write ``table`` of ``folder`` as parts under ``into/table`` (hive folders by ``by``)."""
     frame = pd.read_parquet(folder / f"{table}.parquet")
@@ -1212,15 +1225,10 @@ def _split(folder: Path, table: str, into: Path, by=None, pieces: int = 2) -> li
 
 def test_a_table_in_parts_screens_as_the_same_table_in_one_file(tmp_path):
     import filecmp
-    import shutil
 
     import zjfin
 
-    one = _province_folder(tmp_path)
-    parts = tmp_path / "parts"
-    shutil.copytree(one, parts)
-    for table in ("financials", "guarantees"):
-        (parts / f"{table}.parquet").unlink()
+    one, parts = _province_and_copy(tmp_path, 600, "financials", "guarantees")
     counties = pd.read_parquet(one / "firms.parquet").set_index("firm_id")["region_code"]
     _split(one, "financials", parts, by=lambda f: f["firm_id"].map(counties), pieces=2)
     _split(one, "guarantees", parts, pieces=3)
@@ -1247,14 +1255,9 @@ def test_a_table_in_parts_screens_as_the_same_table_in_one_file(tmp_path):
 
 
 def test_findings_in_a_part_name_its_file_and_its_row(tmp_path):
-    import shutil
-
     import zjfin
 
-    one = _province_folder(tmp_path, firms=200)
-    parts = tmp_path / "parts"
-    shutil.copytree(one, parts)
-    (parts / "financials.parquet").unlink()
+    one, parts = _province_and_copy(tmp_path, 200, "financials")
     fin = pd.read_parquet(one / "financials.parquet")
     (parts / "financials" / "b").mkdir(parents=True)
     fin.iloc[:100].to_parquet(parts / "financials" / "a.parquet", index=False)
@@ -1348,14 +1351,9 @@ def test_writing_a_table_that_lost_a_column_names_the_column(tmp_path):
 
 def test_parts_count_their_rows_apart_and_keep_header_findings_on_their_file(tmp_path):
     # Row 6 of two parts is two rows; a stray file and a part's extra column are named.
-    import shutil
-
     import zjfin
 
-    one = _province_folder(tmp_path, firms=200)
-    parts = tmp_path / "parts"
-    shutil.copytree(one, parts)
-    (parts / "financials.parquet").unlink()
+    one, parts = _province_and_copy(tmp_path, 200, "financials")
     fin = pd.read_parquet(one / "financials.parquet")
     (parts / "financials").mkdir()
     for name, piece in (("a", fin.iloc[:100].copy()), ("b", fin.iloc[100:].copy())):

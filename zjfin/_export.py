@@ -273,7 +273,7 @@ def manifest(result: "ScreeningResult") -> dict[str, Any]:
             rows_used=int(rows.loc[table, "used"]) if table in rows.index else 0,
         )
         if "parts" in entry and validation.file_rows is not None:  # each file of a table in parts
-            per_file = validation.file_rows.set_index("file")
+            per_file = validation.file_rows[validation.file_rows["table"] == table].set_index("file")
             for part in entry["parts"]:
                 if part["path"] in per_file.index:
                     counts = per_file.loc[part["path"]]

@@ -90,11 +90,16 @@ class Source:
     #: the table's rows). Empty for a table read from one file.
     parts: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def label(self) -> str:
+        """The name findings give the source: its file's (or its folder's) name."""
+        return self.path.rsplit("/", 1)[-1] if self.path else ""
+
     def file_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The table's row numbers (``_row``: numbered through the parts as if one file)
         as (file, row in that file); rows before the first data row stay the table's."""
         rows = np.asarray(rows, dtype=np.int64)
-        label = self.path.rsplit("/", 1)[-1] if self.path else ""
+        label = self.label
         if not self.parts:
             return np.full(len(rows), label, dtype=object), rows
         firsts = np.array([p["first"] for p in self.parts], dtype=np.int64)

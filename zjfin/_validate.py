@@ -136,7 +136,7 @@ class _Collector:
 
     def file(self, table: str) -> str:
         source = self.dataset.sources.get(table)
-        return source.path.rsplit("/", 1)[-1] if source and source.path else ""
+        return source.label if source else ""
 
     def emit(self, table: str, mask: np.ndarray, column: str, code: str, values: Any = None, key: str | None = None) -> None:
         mask = np.asarray(mask, dtype=bool)
