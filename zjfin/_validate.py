@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from zjfin._arrow import arrow_text, as_text, distinct, index_in, is_in
+from zjfin._arrow import arrow_text, as_text, distinct, index_in, is_in, text_from_codes
 from zjfin._codes import normalise_industry_code, region_code_status, uscc_status
 from zjfin._features import ranked_statements, size_class
 from zjfin._policy import Policy
@@ -173,12 +173,13 @@ class _Collector:
         """Which findings reject their row: the code's rule, with the column's flag."""
         if findings.empty:
             return np.zeros(0, dtype=bool)
-        rule = findings["code"].map(self.codes["rejects"]).to_numpy()
+        rule = _per_distinct(findings["code"], self.codes["rejects"])
         # One schema look-up per distinct (table, column), not per finding.
-        pairs = pd.MultiIndex.from_arrays([findings["table"].astype(object), findings["column"].astype(object)])
-        pairs_seen = pairs.unique()
-        flags = np.array([_required(str(t), str(c)) for t, c in pairs_seen], dtype=bool)
-        required = flags[pairs_seen.get_indexer(pairs)]
+        at_table, tables = pd.factorize(findings["table"], use_na_sentinel=False)
+        at_column, columns = pd.factorize(findings["column"], use_na_sentinel=False)
+        pairs, at = np.unique(at_table * len(columns) + at_column, return_inverse=True)
+        required = np.array([_required(str(tables[p // len(columns)]), str(columns[p % len(columns)])) for p in pairs],
+                            dtype=bool)[at.reshape(-1)]
         return (rule == "always") | ((rule == "if_required") & required)
 
     def rejected_rows(self, table: str) -> np.ndarray:
@@ -191,6 +192,13 @@ class _Collector:
             # By the row number itself: a filtered dataset's rows are not its positions.
             mask = np.isin(frame["_row"].to_numpy(dtype=np.int64), rows)
         return mask
+
+
+def _per_distinct(values: pd.Series, mapping: Any) -> np.ndarray:
+    """``values.map(mapping)`` as an object array, looked up once per distinct value:
+    findings repeat a few codes and tables over many rows."""
+    at, distinct_values = pd.factorize(values, use_na_sentinel=False)
+    return pd.Series(distinct_values, dtype=object).map(mapping).to_numpy(dtype=object)[at]
 
 
 def _required(table: str, column: str) -> bool:
@@ -724,14 +732,18 @@ def _finish(col: _Collector) -> pd.DataFrame:
         issues = pd.concat(frames, ignore_index=True)
     rejects = col.rejecting(issues) if len(issues) else np.zeros(0, bool)
     catalogue = col.codes
-    base = issues["code"].map(catalogue["severity"]).fillna("warning").to_numpy(dtype=object)
-    severity = np.where(rejects & (base != "info"), "error", np.where(rejects, base, np.where(base == "error", "warning", base)))
-    issues["severity"] = severity
-    issues["message"] = issues["code"].map(catalogue["message_en"]).fillna("")
-    issues["message_zh"] = issues["code"].map(catalogue["message_zh"]).fillna("")
+    # Per distinct code, spread back in Arrow: a province has 10^5 findings of a few codes.
+    at, codes = pd.factorize(issues["code"], use_na_sentinel=False)
+    levels = ["info", "warning", "error"]
+    level = pd.Series(codes, dtype=object).map(catalogue["severity"]).map(
+        {name: i for i, name in enumerate(levels)}).fillna(1).to_numpy(dtype=np.int64)[at]
+    # A rejecting finding is an error (a rejecting note stays a note); one that does not reject is at most a warning.
+    level = np.where(rejects, np.where(level == 0, 0, 2), np.minimum(level, 1))
+    issues["severity"] = text_from_codes(level, levels, index=issues.index)
+    for name, text in (("message", "message_en"), ("message_zh", "message_zh")):
+        issues[name] = text_from_codes(at, pd.Series(codes, dtype=object).map(catalogue[text]).fillna(""), index=issues.index)
     issues["rejects"] = rejects
-    order = {t: i for i, t in enumerate(input_tables())}
-    issues["_t"] = issues["table"].map(order)
+    issues["_t"] = _per_distinct(issues["table"], {t: i for i, t in enumerate(input_tables())}).astype(np.int64)
     issues = issues.sort_values(["_t", "row", "column", "code"], kind="stable").drop(columns="_t")
     issues["row"] = issues["row"].astype("int64")
     for table, source in col.dataset.sources.items():
