@@ -312,13 +312,13 @@ def commit(out: Path, plan: dict[str, tuple[Callable[[Any, Path], None], Any]], 
     (staging / _OWNER).write_text(str(os.getpid()))
     try:
         with _temporary_files_in(staging):
-            _write_side_by_side(plan, staging)
+            digests = _write_side_by_side(plan, staging, digest=manifest is not None)
         names = list(plan)
         if manifest is None:
             _move_into(out, staging, names)
             return names
         earlier = _earlier_outputs(out) | set(known_outputs) | {"manifest.json"}
-        manifest["output_sha256"] = {name: _sha256(staging / name) for name in names}
+        manifest["output_sha256"] = {name: digests[name] for name in names}
         manifest["removed_outputs"] = sorted(n for n in earlier - set(names) - {"manifest.json"} if (out / n).is_file())
         (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n",
                                                encoding="utf-8")
@@ -346,22 +346,30 @@ def commit(out: Path, plan: dict[str, tuple[Callable[[Any, Path], None], Any]], 
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _write_side_by_side(plan: dict[str, tuple[Callable[[Any, Path], None], Any]], folder: Path) -> None:
+def _write_side_by_side(plan: dict[str, tuple[Callable[[Any, Path], None], Any]], folder: Path,
+                        digest: bool = False) -> dict[str, str]:
     """Write the plan's files into ``folder``, two at a time where there are two cores:
     Parquet and Arrow's CSV kernels run outside the GIL, so the screening's Parquet file is
-    written while the lists are. The first failure is raised once every writer stopped."""
+    written while the lists are. With ``digest``, each file's SHA-256 is taken by the thread
+    that wrote it, right after (hashlib too runs outside the GIL). The first failure is
+    raised once every writer stopped. Returns the digests (empty without ``digest``)."""
     for name in plan:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
-    if (os.cpu_count() or 1) < 2 or len(plan) < 2:
-        for name, (writer, data) in plan.items():
-            writer(data, folder / name)
-        return
-    from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="zjfin-write") as pool:
-        futures = [pool.submit(writer, data, folder / name) for name, (writer, data) in plan.items()]
-    for future in futures:
-        future.result()
+    def write(name: str) -> str | None:
+        writer, data = plan[name]
+        writer(data, folder / name)
+        return _sha256(folder / name) if digest else None
+
+    if (os.cpu_count() or 1) < 2 or len(plan) < 2:
+        digests = {name: write(name) for name in plan}
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="zjfin-write") as pool:
+            futures = {name: pool.submit(write, name) for name in plan}
+        digests = {name: future.result() for name, future in futures.items()}
+    return {name: value for name, value in digests.items() if value is not None}
 
 
 def _move_into(out: Path, staging: Path, names: list[str]) -> None:
