@@ -1395,3 +1395,28 @@ def test_an_empty_text_array_without_offsets_passes_the_byte_test():
 
     for buffers in ([None, None, pa.py_buffer(b"")], [None, pa.py_buffer(b""), pa.py_buffer(b"")]):
         assert len(_edge_may_be_padding(pa.Array.from_buffers(pa.string(), 0, buffers))) == 0
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_tables_read_side_by_side_fail_in_table_order(tmp_path, monkeypatch, cores):
+    """The largest table is read beside the others: whichever finishes first, the dataset
+    is the one read table by table, and of two broken tables the first in table order
+    (firms) is the error raised, whether the larger broken one is read here or beside."""
+    import zjfin
+
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    folder = tmp_path / "ok"
+    write_dataset(zjfin.datasets.synthetic_province(300, seed=3), folder)
+    whole = read_dataset(folder)
+    for table in whole.tables_present():
+        assert_frame_equal(whole[table], read_table(folder / f"{table}.parquet", table)[0])
+    (folder / "firms.parquet").unlink()
+    (folder / "firms.csv").write_text("公司名称\n甲公司\n", encoding="utf-8")  # no firm_id column
+    (folder / "loans.parquet").unlink()
+    (folder / "loans.csv").write_text("x\n" + "1\n" * 300_000, encoding="utf-8")  # the largest file: read here
+    with pytest.raises(InputFileError, match="firms.csv"):
+        read_dataset(folder)
+    (folder / "loans.csv").write_text("x\n1\n", encoding="utf-8")
+    (folder / "firms.csv").write_text("公司名称\n" + "甲公司\n" * 300_000, encoding="utf-8")  # now firms is: read here
+    with pytest.raises(InputFileError, match="firms.csv"):
+        read_dataset(folder)
