@@ -686,3 +686,58 @@ def test_a_choice_that_is_not_text_is_a_bad_choice_not_a_crash():
     _check_enum(collector, frame, "firms", "ownership", zjfin.table_schema("firms").column("ownership").constraints)
     assert collector.bad.tolist() == [False, True, False, False]
     assert frame["ownership"].isna().tolist() == [False, True, True, False] and frame["ownership"].iat[3] == "soe"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    firm_picks=st.lists(st.tuples(st.integers(0, 3), st.booleans()), min_size=1, max_size=8),
+    statements=st.lists(st.tuples(st.integers(0, 5), st.integers(0, 1), st.booleans()), max_size=12),
+    guarantors=st.lists(st.integers(0, 5), max_size=6),
+)
+def test_duplicates_and_firm_positions_match_a_plain_reading(firm_picks, statements, guarantors):
+    """Ids repeated among the firms (some rows set aside), statements of known, unknown and
+    missing firms: the duplicate findings and each kept row's firm are those of reading the
+    rows one by one (the first usable row with a key wins; a reference names the first
+    usable firm row with its id), however the look-ups are shared inside."""
+    pool = firm_ids(4) + [uscc("330102", "99999999"), None]  # 4: no firm has it; 5: missing
+    firms = pd.DataFrame({"firm_id": [pool[i] for i, _ in firm_picks], "name": [f"企业{k}" for k in range(len(firm_picks))],
+                          "region_code": "330102", "industry_code": "C1711", "employees": 50.0})
+    firms["name"] = firms["name"].where([ok for _, ok in firm_picks], None)  # a missing name sets the row aside
+    periods = pd.to_datetime(["2017-12-31", "2018-12-31"])
+    financials = pd.DataFrame({"firm_id": [pool[i] for i, _, _ in statements], "period_end": [periods[p] for _, p, _ in statements],
+                               "revenue": [5e7 if ok else np.nan for _, _, ok in statements], "total_assets": 4e7,
+                               "total_liabilities": 2e7, "equity": 2e7})
+    financials["period_end"] = pd.to_datetime(financials["period_end"])
+    tables = {"firms": firms, "financials": financials}
+    if guarantors:
+        tables["guarantees"] = pd.DataFrame({"guarantor_id": [pool[i] for i in guarantors], "borrower_id": pool[0], "amount": 1e6})
+    report = run(tables)
+
+    def dupes(rows, usable, key):
+        seen, out = set(), set()
+        for position, row in enumerate(rows):
+            if usable[position]:
+                if key(row) in seen:
+                    out.add(position)
+                seen.add(key(row))
+        return out
+
+    firm_usable = [ok and pool[i] is not None for i, ok in firm_picks]
+    firm_dupes = dupes(firm_picks, firm_usable, lambda r: pool[r[0]])
+    fin_usable = [ok and pool[i] is not None for i, _, ok in statements]
+    fin_dupes = dupes(statements, fin_usable, lambda r: (pool[r[0]], r[1]))
+    issues = report.issues
+    rows_of = lambda table: set(issues.query("code == 'duplicate_key' and table == @table")["row"] - 2)  # noqa: E731
+    assert rows_of("firms") == firm_dupes and rows_of("financials") == fin_dupes
+    # A kept statement points at the firm with its id.
+    clean = report.dataset
+    assert (clean["firms"]["firm_id"].to_numpy()[clean["financials"]["firm_idx"]] == clean["financials"]["firm_id"].to_numpy()).all()
+    usable_ids = {pool[i] for k, (i, _) in enumerate(firm_picks) if firm_usable[k] and k not in firm_dupes}
+    unknown = {k for k, (i, _, _) in enumerate(statements) if fin_usable[k] and k not in fin_dupes and pool[i] not in usable_ids}
+    assert set(issues.query("code == 'unknown_firm' and table == 'financials'")["row"] - 2) == unknown
+    if guarantors:
+        kept = clean["guarantees"]  # a guarantor outside the screened firms stays, without a position
+        screened = set(clean["firms"]["firm_id"])
+        inside = kept["guarantor_idx"].to_numpy() >= 0
+        assert kept["guarantor_id"].isin(screened).to_numpy().tolist() == inside.tolist()
+        assert (clean["firms"]["firm_id"].to_numpy()[kept["guarantor_idx"][inside]] == kept["guarantor_id"][inside].to_numpy()).all()

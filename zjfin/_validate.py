@@ -194,6 +194,24 @@ class _Collector:
         return mask
 
 
+def _key_frame(frame: pd.DataFrame, key: list[str], firm_rows: dict[str, np.ndarray]) -> pd.DataFrame:
+    """A table's key columns for the duplicate check, each firm reference among them as an
+    integer with the same equality as its text (the firm row its id was found at; for ids
+    no firm has, one negative code per distinct id, missing ones alike): a statement's key
+    is then compared without hashing three million ids again."""
+    columns = {}
+    for name in key:
+        if name not in firm_rows:
+            columns[name] = frame[name]
+            continue
+        codes = firm_rows[name].copy()
+        nowhere = codes < 0
+        if nowhere.any():
+            codes[nowhere] = -1 - pd.factorize(frame[name].iloc[np.flatnonzero(nowhere)], use_na_sentinel=False)[0]
+        columns[name] = codes
+    return pd.DataFrame(columns, index=frame.index, copy=False)
+
+
 def _per_distinct(values: pd.Series, mapping: Any) -> np.ndarray:
     """``values.map(mapping)`` as an object array, looked up once per distinct value:
     findings repeat a few codes and tables over many rows."""
@@ -269,30 +287,40 @@ def validate(
     for table in work.tables_present():
         _check_columns(col, work, table, policy, today_ts)
 
+    # Every firm reference hashed once, against every firm row's id (the first row with
+    # each id): the statements' duplicate check and the look-ups below share it.
+    references = [(table, ref) for table, refs in FIRM_INDEX_COLUMNS.items() if table in tables for ref in refs]
+    referring = pa.chunked_array([c for t, r in references for c in arrow_text(work[t][r]).chunks], type=pa.string())
+    firm_row = index_in(referring, work["firms"]["firm_id"])
+    bounds = np.cumsum([0] + [len(work[t]) for t, _ in references])
+    firm_rows = {key: firm_row[bounds[i]: bounds[i + 1]] for i, key in enumerate(references)}
+
     # Duplicates are judged among rows that are otherwise usable: the first usable one wins.
     rejected = {t: col.rejected_rows(t) for t in work.tables_present()}
     for table in work.tables_present():
         key = list(table_schema(table).primary_key)
         if key:
-            frame = work[table]
+            frame = _key_frame(work[table], key, {ref: firm_rows[(t, ref)] for t, ref in references if t == table})
             usable = ~rejected[table] & ~folded[table]
             if usable.all():  # the usual case: no copy of the key columns
-                dupes = frame[key].duplicated(keep="first").to_numpy()
+                dupes = frame.duplicated(keep="first").to_numpy()
             else:
                 dupes = np.zeros(len(frame), dtype=bool)
-                dupes[usable] = frame.loc[usable, key].duplicated(keep="first").to_numpy()
+                dupes[usable] = frame.loc[usable].duplicated(keep="first").to_numpy()
             col.emit(table, dupes, key[-1], "duplicate_key")
 
-    # Firms first: every other table refers to the usable firms. Each reference column is
-    # hashed once, to positions among the usable firms; the rest is integer arithmetic.
+    # Firms first: every other table refers to the usable firms: each reference's position
+    # among them, from the firm row found above where that row is usable (then it is the
+    # first usable one with that id); looked up again only where it was set aside.
     firm_rejected = col.rejected_rows("firms")
     usable_rows = np.flatnonzero(~firm_rejected)
     usable_ids = work["firms"]["firm_id"].iloc[usable_rows]
-    references = [(table, ref) for table, refs in FIRM_INDEX_COLUMNS.items() if table in tables for ref in refs]
-    # One look-up over all reference columns at once: the firms' hash table is built once.
-    found = index_in(pa.chunked_array([c for t, r in references for c in arrow_text(work[t][r]).chunks], type=pa.string()),
-                     usable_ids)
-    bounds = np.cumsum([0] + [len(work[t]) for t, _ in references])
+    usable_at = np.full(len(firm_rejected), -1, dtype=np.int64)
+    usable_at[usable_rows] = np.arange(len(usable_rows))
+    found = np.where(firm_row >= 0, usable_at[np.maximum(firm_row, 0)], -1) if len(usable_at) else np.full(len(firm_row), -1)
+    again = (firm_row >= 0) & (found < 0)
+    if again.any():
+        found[again] = index_in(referring.filter(pa.array(again)), usable_ids)
     positions = {key: found[bounds[i]: bounds[i + 1]] for i, key in enumerate(references)}
     fin = work["financials"]
     fin_pos = positions[("financials", "firm_id")]
