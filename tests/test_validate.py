@@ -620,6 +620,22 @@ def test_name_match_key_is_pythons_whitespace_and_brackets(names):
     assert [None if pd.isna(v) else v for v in got] == [by_hand(n) for n in names]
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=st.sampled_from(_SPACES + list("ab（）() 甲")), max_size=6)), max_size=30),
+       st.lists(st.text(alphabet=st.sampled_from(list("ab() 甲")), min_size=1, max_size=4), max_size=8))
+def test_firm_names_are_normalised_only_where_that_changes_them(names, asked):
+    """Names are looked up raw, and normalised only where they hold a bracket or a space:
+    the same positions as normalising every name."""
+    import pyarrow as pa
+
+    from zjfin._arrow import index_in
+    from zjfin._validate import _firm_keys_in, _match_key
+
+    keys = pa.array(sorted({k for k in _match_key(pd.Series(asked, dtype=object), "name") if isinstance(k, str)}), pa.string())
+    values = pd.Series(names, dtype=object)
+    assert _firm_keys_in(values, "name", keys).tolist() == index_in(_match_key(values, "name"), keys).tolist()
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from(["甲公司", "乙 公司", "乙公司", "丙（集团）", "丙(集团)", "  ", None]), min_size=1, max_size=8),
        st.lists(st.sampled_from(["甲公司", "乙公司", "丙(集团)", "丁", " 甲公司 ", None]), max_size=6))

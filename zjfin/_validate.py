@@ -545,7 +545,7 @@ def _firm_ids_by(firms: pd.DataFrame, by: str, values: pd.Series) -> np.ndarray:
     wanted = _match_key(values, by)
     asked = pc.unique(arrow_text(wanted).combine_chunks().drop_null())
     # The firms probe the few keys asked for (a small hash table), not the other way round.
-    which = index_in(_match_key(firms[by], by), asked)
+    which = _firm_keys_in(firms[by], by, asked)
     named = np.flatnonzero(which >= 0)
     firms_with = np.bincount(which[named], minlength=len(asked))
     owner = np.full(len(asked), -1, dtype=np.int64)
@@ -555,6 +555,21 @@ def _firm_ids_by(firms: pd.DataFrame, by: str, values: pd.Series) -> np.ndarray:
     firm = np.where(at >= 0, owner[np.maximum(at, 0)], -1) if len(asked) else np.full(len(values), -1)
     ids = pc.take(arrow_text(firms["firm_id"]), pa.array(np.maximum(firm, 0))).to_numpy(zero_copy_only=False)
     return np.where(firm >= 0, ids, None)
+
+
+def _firm_keys_in(values: pd.Series, by: str, asked: pa.Array) -> np.ndarray:
+    """Position of each firm's match key among ``asked`` (−1: none). A name is its own key
+    unless it holds a bracket or a space: only those names are normalised (a province's
+    million names are not rewritten for the few thousand a pledge table asks about)."""
+    if by != "name":
+        return index_in(_match_key(values, by), asked)
+    text = arrow_text(values)
+    which = index_in(pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text), asked)
+    changed = np.flatnonzero(pc.fill_null(pc.match_substring_regex(text, "[（）]|" + _WHITESPACE), False).to_numpy(
+        zero_copy_only=False))
+    if len(changed):
+        which[changed] = index_in(_match_key(values.iloc[changed], by), asked)
+    return which
 
 
 def _resolve_firms(col: _Collector, work: Dataset) -> None:
