@@ -757,3 +757,19 @@ def test_duplicates_and_firm_positions_match_a_plain_reading(firm_picks, stateme
         inside = kept["guarantor_idx"].to_numpy() >= 0
         assert kept["guarantor_id"].isin(screened).to_numpy().tolist() == inside.tolist()
         assert (clean["firms"]["firm_id"].to_numpy()[kept["guarantor_idx"][inside]] == kept["guarantor_id"][inside].to_numpy()).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from([uscc("330102", "12345678"), "91330100799655058A", "bad", "9133010079965505 8",
+                                                      "91330100799655058B", "", "ＡＢＣ"])), max_size=12),
+       st.lists(st.one_of(st.none(), st.sampled_from(["91330100799655058B", "bad", "91330100799655058A", "x" * 18])), max_size=6))
+def test_a_reference_that_is_a_firms_id_is_judged_as_that_id(references, firm_id_cells):
+    """References found among the firms' ids take the firm's verdict; the result is that of
+    checking every reference's structure itself."""
+    from zjfin._arrow import index_in
+    from zjfin._codes import uscc_status
+    from zjfin._validate import _reference_malformed
+
+    values, ids = pd.Series(references, dtype=object), pd.Series(firm_id_cells, dtype=object)
+    got = _reference_malformed(values, index_in(values, ids), uscc_status(ids)["malformed"].to_numpy())
+    assert got.tolist() == uscc_status(values, checks=False)["malformed"].tolist()

@@ -122,6 +122,10 @@ class _Collector:
         self.frames: dict[str, list[pd.DataFrame]] = {}
         self.codes = validation_codes()
         self.folded: dict[str, np.ndarray] = {}
+        # Each firm reference's firm row (the first with its id; −1: none), and which firm
+        # rows' ids are malformed: a reference that is a firm's id is judged by that id.
+        self.firm_rows: dict[tuple[str, str], np.ndarray] = {}
+        self.firm_id_malformed: np.ndarray | None = None
 
     def add(self, findings: pd.DataFrame) -> None:
         """Take findings made elsewhere (the reader's), filed by their table."""
@@ -192,6 +196,18 @@ class _Collector:
             # By the row number itself: a filtered dataset's rows are not its positions.
             mask = np.isin(frame["_row"].to_numpy(dtype=np.int64), rows)
         return mask
+
+
+def _reference_malformed(values: pd.Series, firm_row: np.ndarray, firm_id_malformed: np.ndarray) -> np.ndarray:
+    """Which references are malformed codes: a reference that is some firm's id is what
+    that id is (the same text); only the others are checked."""
+    found = firm_row >= 0
+    malformed = np.zeros(len(values), dtype=bool)
+    malformed[found] = firm_id_malformed[firm_row[found]]
+    rest = np.flatnonzero(~found)
+    if len(rest):
+        malformed[rest] = uscc_status(values.iloc[rest], checks=False)["malformed"].to_numpy()
+    return malformed
 
 
 def _key_frame(frame: pd.DataFrame, key: list[str], firm_rows: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -284,16 +300,17 @@ def validate(
     # but not rows of their own, so no check speaks of them again.
     folded = {t: _collapse_events(col, work, t, col.rejected_rows(t)) for t in work.tables_present()}
     col.folded = folded
-    for table in work.tables_present():
-        _check_columns(col, work, table, policy, today_ts)
-
     # Every firm reference hashed once, against every firm row's id (the first row with
-    # each id): the statements' duplicate check and the look-ups below share it.
+    # each id): the references' id checks, the statements' duplicate check and the
+    # look-ups below share it. (The checks leave ids as they are.)
     references = [(table, ref) for table, refs in FIRM_INDEX_COLUMNS.items() if table in tables for ref in refs]
     referring = pa.chunked_array([c for t, r in references for c in arrow_text(work[t][r]).chunks], type=pa.string())
     firm_row = index_in(referring, work["firms"]["firm_id"])
     bounds = np.cumsum([0] + [len(work[t]) for t, _ in references])
     firm_rows = {key: firm_row[bounds[i]: bounds[i + 1]] for i, key in enumerate(references)}
+    col.firm_rows = firm_rows
+    for table in work.tables_present():
+        _check_columns(col, work, table, policy, today_ts)
 
     # Duplicates are judged among rows that are otherwise usable: the first usable one wins.
     rejected = {t: col.rejected_rows(t) for t in work.tables_present()}
@@ -479,10 +496,14 @@ def _check_columns(col: _Collector, work: Dataset, table: str, policy: Policy, t
         elif fmt == "uscc":
             # Check characters are reported once, on the firm's own row; references only
             # need the structure (and must match a firm anyway).
-            status = uscc_status(values, checks=table == "firms")
-            present = ~missing
-            col.emit(table, present & status["malformed"].to_numpy(), name, "uscc_malformed")
+            if (table, name) in col.firm_rows and col.firm_id_malformed is not None:
+                malformed = _reference_malformed(values, col.firm_rows[(table, name)], col.firm_id_malformed)
+            else:
+                status = uscc_status(values, checks=table == "firms")
+                malformed = status["malformed"].to_numpy()
+            col.emit(table, ~missing & malformed, name, "uscc_malformed")
             if table == "firms":
+                col.firm_id_malformed = malformed if name == "firm_id" else col.firm_id_malformed
                 col.emit(table, status["check_char"].to_numpy(), name, "uscc_check_char")
                 col.emit(table, status["org_check"].to_numpy(), name, "org_code_check")
         elif fmt == "region_code":
