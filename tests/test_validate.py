@@ -773,3 +773,17 @@ def test_a_reference_that_is_a_firms_id_is_judged_as_that_id(references, firm_id
     values, ids = pd.Series(references, dtype=object), pd.Series(firm_id_cells, dtype=object)
     got = _reference_malformed(values, index_in(values, ids), uscc_status(ids)["malformed"].to_numpy())
     assert got.tolist() == uscc_status(values, checks=False)["malformed"].tolist()
+
+
+def test_stale_price_is_judged_per_stock():
+    """Two stocks, their closes interleaved: only the stock whose last close before the
+    as-of date is older than the policy's age is flagged, on that close's row."""
+    tables = minimal_tables()
+    tables["firms"]["stock_code"] = pd.Series(["600000.SH", "000001.SZ", None], dtype=object)
+    tables["prices"] = pd.DataFrame({"stock_code": ["600000.SH", "000001.SZ", "600000.SH", "000001.SZ", "000001.SZ", None],
+                                     "date": pd.to_datetime(["2018-06-01", "2019-03-20", "2018-07-02", "2019-03-29",
+                                                             "2019-05-01", "2019-03-29"]),
+                                     "close": [10.0, 5.0, 10.5, 5.1, 5.2, 1.0]})
+    stale = found(run(tables), "stale_price")
+    # Row numbers count the header as row 1: the 600000.SH close of 2018-07-02 is row 4.
+    assert stale["row"].tolist() == [4] and stale["key"].tolist() == ["600000.SH"]

@@ -154,7 +154,10 @@ class _Collector:
         if values is None:
             values = frame[column] if column in frame.columns else pd.Series("", index=frame.index)
         # Pick the flagged cells in their own dtype first: never convert a whole column.
-        picked = values[mask] if isinstance(values, pd.Series) else np.asarray(values, dtype=object)[mask]
+        if isinstance(values, str):  # one value for every flagged cell
+            picked = np.full(int(mask.sum()), values, dtype=object)
+        else:
+            picked = values[mask] if isinstance(values, pd.Series) else np.asarray(values, dtype=object)[mask]
         self.frames.setdefault(table, []).append(
             pd.DataFrame(
                 {
@@ -695,7 +698,8 @@ def _check_stale_prices(col: _Collector, work: Dataset, as_of: pd.Timestamp, pol
     usable &= date <= np.datetime64(as_of.to_datetime64(), "ns")
     if not usable.any():
         return
-    last = pd.Series(date[usable]).groupby(prices["stock_code"].to_numpy(dtype=object)[usable]).transform("max").to_numpy()
+    stock = distinct(prices["stock_code"])[1].fill_null(-1).to_numpy()  # a stock as an integer
+    last = pd.Series(date[usable]).groupby(stock[usable]).transform("max").to_numpy()
     oldest = np.datetime64((as_of - pd.Timedelta(days=int(policy.pledges.max_price_age_days))).to_datetime64(), "ns")
     stale = np.zeros(len(prices), dtype=bool)
     stale[np.flatnonzero(usable)] = (date[usable] == last) & (last < oldest)
@@ -775,7 +779,7 @@ def _check_size_class(col: _Collector, work: Dataset, as_of: pd.Timestamp | None
         frame[column] = values
     unknown = np.zeros(len(firms), dtype=bool)
     unknown[screened] = (size_class(frame, policy.size_class.table) == "unknown").to_numpy()
-    col.emit("firms", unknown, "size_class", "size_unknown", values=np.full(len(firms), "unknown", dtype=object))
+    col.emit("firms", unknown, "size_class", "size_unknown", values="unknown")
 
 
 def _check_unmatched_prices(col: _Collector, work: Dataset) -> None:
