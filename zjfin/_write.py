@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Callable
 
@@ -276,7 +277,7 @@ def mask_person_ids(contracts: pd.DataFrame, firm_ids: pd.Series, column: str = 
     return out
 
 
-def commit(out: Path, plan: dict[str, tuple[Callable[[Any, Path], None], Any]], manifest: dict[str, Any] | None,
+def commit(out: Path, plan: dict[str, tuple[Callable[[Any, Path], None], Any]], manifest: dict[str, Any] | Future | None,
            known_outputs: frozenset[str] = frozenset()) -> list[str]:
     """Write every file of ``plan`` (name → (writer, data)) and put them in place.
 
@@ -285,7 +286,8 @@ def commit(out: Path, plan: dict[str, tuple[Callable[[Any, Path], None], Any]], 
     are hard-linked into it, and the two folders are swapped in one atomic step
     (:func:`swap_folders`): a reader sees the old run or the new one, never a mix, and
     what an earlier run wrote that this one does not is gone (``removed_outputs`` in the
-    manifest, which also gives each output's SHA-256). Where the system cannot swap
+    manifest, which also gives each output's SHA-256; it may be a future, made while the
+    files are written). Where the system cannot swap
     folders, files are moved one by one, ``manifest.json`` last, and stale outputs removed.
     Without a manifest (``validate``, ``diff``), files are moved one by one.
 
@@ -314,6 +316,8 @@ def commit(out: Path, plan: dict[str, tuple[Callable[[Any, Path], None], Any]], 
         with _temporary_files_in(staging):
             digests = _write_side_by_side(plan, staging, digest=manifest is not None)
         names = list(plan)
+        if isinstance(manifest, Future):
+            manifest = manifest.result()
         if manifest is None:
             _move_into(out, staging, names)
             return names
