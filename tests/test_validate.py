@@ -787,3 +787,16 @@ def test_stale_price_is_judged_per_stock():
     stale = found(run(tables), "stale_price")
     # Row numbers count the header as row 1: the 600000.SH close of 2018-07-02 is row 4.
     assert stale["row"].tolist() == [4] and stale["key"].tolist() == ["600000.SH"]
+
+
+def test_a_file_that_is_no_tables_is_reported_after_the_tables(tmp_path):
+    """A stray file that looks like no table (its finding has no table) is listed, after
+    the tables' findings, and nothing fails on it."""
+    write = __import__("zjfin").write_dataset
+    tables = minimal_tables()
+    tables["financials"].loc[0, "revenue"] = np.nan
+    write(Dataset(tables), tmp_path)
+    (tmp_path / "zzzz_random.csv").write_text("a\n1\n", encoding="utf-8")
+    report = validate(__import__("zjfin").read_dataset(tmp_path), as_of=AS_OF, today=TODAY)
+    assert report.issues["code"].tolist()[-1] == "unmatched_file"
+    assert report.issues["table"].tolist()[-1] == "" and "missing_value" in report.issues["code"].tolist()

@@ -811,7 +811,8 @@ def _finish(col: _Collector) -> pd.DataFrame:
     for name, text in (("message", "message_en"), ("message_zh", "message_zh")):
         issues[name] = text_from_codes(at, pd.Series(codes, dtype=object).map(catalogue[text]).fillna(""), index=issues.index)
     issues["rejects"] = rejects
-    issues["_t"] = _per_distinct(issues["table"], {t: i for i, t in enumerate(input_tables())}).astype(np.int64)
+    order = {t: i for i, t in enumerate(input_tables())}  # a file that is no table's (table ""): last
+    issues["_t"] = pd.Series(_per_distinct(issues["table"], order), dtype=object).fillna(len(order)).to_numpy(dtype=np.int64)
     issues = issues.sort_values(["_t", "row", "column", "code"], kind="stable").drop(columns="_t")
     issues["row"] = issues["row"].astype("int64")
     for table, source in col.dataset.sources.items():
