@@ -134,3 +134,27 @@ def test_current_financials_is_the_lagged_latest_period_per_firm(rows, lag):
     expected = ordered.groupby("firm_id").nth(lag)  # ties on a date: the earlier row of the file first
     got = current_financials(fin, as_of, lag=lag)
     assert got["revenue"].to_dict() == dict(zip(expected["firm_id"], expected["revenue"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.dates(dt.date(1960, 1, 1), dt.date(2030, 12, 31)), st.booleans()), max_size=25),
+       st.booleans())
+def test_ranked_statements_match_a_groupby_rank(rows, by_index):
+    """Each kept statement on or before the as-of date, ordered by firm (first appearance of
+    the firm code) and newest first, ranked within its firm, as pandas' stable sort and
+    cumcount give it — dates before 1970 included (days floor like datetime64[D])."""
+    from zjfin._features import ranked_statements
+
+    frame = pd.DataFrame({"firm_id": [f"f{f}" for f, _, _ in rows],
+                          "period_end": pd.to_datetime([d for _, d, _ in rows]).astype("datetime64[ns]")})
+    if by_index:
+        frame["firm_idx"] = [f for f, _, _ in rows]
+    keep = np.array([k for _, _, k in rows], dtype=bool)
+    as_of = pd.Timestamp("2019-03-31")
+    positions, rank = ranked_statements(frame, as_of, keep=keep)
+    eligible = frame[(frame["period_end"] <= as_of).to_numpy() & keep].copy()
+    eligible["code"] = eligible["firm_idx"] if by_index else pd.factorize(frame["firm_id"])[0][eligible.index]
+    expected = eligible.assign(day=eligible["period_end"].to_numpy().astype("datetime64[D]").astype(np.int64)).sort_values(
+        ["code", "day"], ascending=[True, False], kind="stable")
+    assert positions.tolist() == expected.index.tolist()
+    assert rank.tolist() == expected.groupby("code", sort=False).cumcount().tolist()
