@@ -253,3 +253,16 @@ def test_a_hostile_model_file_exits_2(data_dir, tmp_path, capsys, text):
     assert main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(tmp_path / "o"), "--model", str(model)]) == 2
     err = capsys.readouterr().err
     assert "m.json" in err and "Traceback" not in err
+
+
+def test_screen_again_from_inside_the_output_folder(data_dir, tmp_path, monkeypatch, capsys):
+    """A second run started from a folder inside OUT, with OUT given relatively: the run is
+    swapped into place (the shell's folder goes with the old run) and the closing counts are
+    still read from the new manifest."""
+    out = tmp_path / "out"
+    assert main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", str(out), "--formats", "csv"]) == 0
+    monkeypatch.chdir(out / "lists")
+    capsys.readouterr()
+    assert main(["-q", "screen", str(data_dir), "--as-of", "2019-03-31", "--out", "..", "--formats", "csv"]) == 0
+    assert "lists: " in capsys.readouterr().out
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["counts"]["lists"]

@@ -294,6 +294,7 @@ def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
     # The manifest records every stage up to the export (it cannot time its own write).
     result.timings = dict(progress.timings)
     result.peak_memory_mb = dict(progress.peak_memory_mb)
+    record = out.resolve() / "manifest.json"  # before the export: the shell may stand in OUT, which is swapped
     with progress.stage("export"):
         written = result.export(str(out), formats=getattr(args, "formats", ("parquet", "csv", "xlsx")))
     f = result.validation.firms
@@ -308,7 +309,7 @@ def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
     if risks:
         print("risk high/medium: " + ", ".join(risks))
     # The counts as the run's record states them (computing the manifest again costs 0.3 s at 1M firms).
-    counts = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["counts"]
+    counts = json.loads(record.read_text(encoding="utf-8"))["counts"]
     if counts.get("lists"):
         print("lists: " + ", ".join(f"{name} {c['firms']:,}" for name, c in counts["lists"].items()))
     network = counts["guarantee_network"]

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from zjfin._arrow import arrow_text, as_text, distinct, index_in, is_in, text_from_codes
+from zjfin._arrow import arrow_text, as_text, distinct, index_in, is_in
 from zjfin._codes import normalise_industry_code, region_code_status, uscc_status
 from zjfin._features import ranked_statements, size_class
 from zjfin._policy import Policy
@@ -807,12 +807,14 @@ def _finish(col: _Collector) -> pd.DataFrame:
         {name: i for i, name in enumerate(levels)}).fillna(1).to_numpy(dtype=np.int64)[at]
     # A rejecting finding is an error (a rejecting note stays a note); one that does not reject is at most a warning.
     level = np.where(rejects, np.where(level == 0, 0, 2), np.minimum(level, 1))
-    issues["severity"] = text_from_codes(level, levels, index=issues.index)
+    # Object arrays, as the other text columns of the findings (pandas 2.2 keeps them object).
+    issues["severity"] = np.asarray(levels, dtype=object)[level]
     for name, text in (("message", "message_en"), ("message_zh", "message_zh")):
-        issues[name] = text_from_codes(at, pd.Series(codes, dtype=object).map(catalogue[text]).fillna(""), index=issues.index)
+        issues[name] = pd.Series(codes, dtype=object).map(catalogue[text]).fillna("").to_numpy(dtype=object)[at]
     issues["rejects"] = rejects
     order = {t: i for i, t in enumerate(input_tables())}  # a file that is no table's (table ""): last
-    issues["_t"] = pd.Series(_per_distinct(issues["table"], order), dtype=object).fillna(len(order)).to_numpy(dtype=np.int64)
+    at_table, tables = pd.factorize(issues["table"], use_na_sentinel=False)
+    issues["_t"] = np.array([order.get(t, len(order)) for t in tables], dtype=np.int64)[at_table]
     issues = issues.sort_values(["_t", "row", "column", "code"], kind="stable").drop(columns="_t")
     issues["row"] = issues["row"].astype("int64")
     for table, source in col.dataset.sources.items():
