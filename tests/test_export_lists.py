@@ -219,6 +219,31 @@ def test_formats_choose_the_list_files(result, tmp_path):
         export_result(result, tmp_path, formats=("pdf",))
 
 
+def test_writers_take_the_costliest_files_first(result, tmp_path, monkeypatch):
+    # Handed over costliest first (cells × a format's cost a cell), so two writers finish together.
+    import zjfin._write as write
+
+    taken = []
+    real = write._write_side_by_side
+    monkeypatch.setattr(write, "_write_side_by_side", lambda plan, folder, digest=False: taken.extend(plan) or
+                        real(plan, folder, digest))
+    export_result(result, tmp_path, formats=("parquet", "csv", "xlsx"))
+    s = result.screening
+    width = len(table_schema("lists").names)
+    counts = s["list"].value_counts()
+    lists = sorted(LIST_FILES, key=lambda n: -int(counts.get(n, 0)))
+    assert taken[0] == WORKBOOK  # every list's cells, at the workbook's cost
+    assert taken.index(f"lists/{lists[0]}.csv") < taken.index(f"lists/{lists[-1]}.csv")
+    assert taken.index(f"lists/{lists[0]}.csv") < taken.index(f"lists/{lists[0]}.parquet")
+    cost = {".parquet": 1, ".csv": 10, ".xlsx": 18}
+    expected_screening = s.size
+    before = [n for n in taken if n.startswith("lists/") and n.endswith(".csv")
+              and int(counts.get(n[6:-4], 0)) * width * cost[".csv"] > expected_screening]
+    assert all(taken.index(n) < taken.index("screening.parquet") for n in before)
+    assert set(taken[-3:]) <= {"rejected.csv", "issues.csv", "summary.csv", "circles.parquet", "pledges.parquet",
+                                "findings.parquet", *(f"lists/{n}.parquet" for n in LIST_FILES)}
+
+
 def test_missing_list_gives_a_header_only_sheet(result, tmp_path):
     path = tmp_path / "book.xlsx"
     write_lists_workbook({}, path, as_of=AS_OF, policy=result.policy)

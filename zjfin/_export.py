@@ -25,7 +25,7 @@ from zjfin._version import __version__
 from zjfin._errors import ParameterError
 from zjfin._features import SIZE_CLASSES
 from zjfin._lists import LIST_FILES, LISTS, list_rows
-from zjfin._schema import input_tables, risk_level_columns
+from zjfin._schema import input_tables, risk_level_columns, table_schema
 from zjfin._write import commit, write_csv, write_parquet
 from zjfin._write import mask_person_ids as masked_person_ids
 
@@ -201,6 +201,8 @@ def export_result(result: "ScreeningResult", out: str | os.PathLike[str],
     # so without the workbook (which takes all four) the lists are not all in memory at once.
     users = sum(f in formats for f in ("parquet", "csv", "xlsx"))
     lists = {name: _MadeOnce(lambda name=name: list_rows(result.screening, name), users) for name in LIST_FILES}
+    counts = result.screening["list"].value_counts()
+    list_cells = {name: int(counts.get(name, 0)) * len(table_schema("lists").columns) for name in LIST_FILES}
     for name, rows in lists.items():
         if "parquet" in formats:
             plan[f"lists/{name}.parquet"] = (lambda made, p: write_parquet(made.take(), p, compression), rows)
@@ -210,7 +212,6 @@ def export_result(result: "ScreeningResult", out: str | os.PathLike[str],
         # Imported here: openpyxl is loaded only when a workbook is asked for.
         from zjfin._xlsx import write_lists_workbook
 
-        counts = result.screening["list"].value_counts()
         plan[WORKBOOK] = (lambda made, p: write_lists_workbook(
             {name: rows.take() for name, rows in made.items()}, p, as_of=result.as_of, policy=result.policy,
             counts={n: int(counts.get(n, 0)) for n in LISTS}, dataset=result.validation.dataset.name), lists)
@@ -226,12 +227,36 @@ def export_result(result: "ScreeningResult", out: str | os.PathLike[str],
         made["outputs"] = sorted([*plan, "manifest.json"])
         return made
 
+    cells = {name: data.size for name, (_, data) in plan.items() if isinstance(data, pd.DataFrame)}
+    cells |= {f"lists/{name}.{ext}": list_cells[name] for name in LIST_FILES for ext in ("parquet", "csv")}
+    cells[WORKBOOK] = sum(list_cells.values())
+    plan = _costliest_first(plan, cells)
+
     # The record is made on a thread of its own while the files are written (writing is
     # Arrow's work, outside the GIL): 0.35 s at 1M firms.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="zjfin-manifest") as pool:
         return commit(Path(out), plan, pool.submit(record), known_outputs=KNOWN_OUTPUTS)
 
 
+
+
+# What writing one cell costs, relative to Parquet (1M firms, two writers: screening.parquet
+# about 28 ns a cell, a list's CSV 250–330 ns, the workbook about 500 ns).
+_CELL_COST = {".parquet": 1, ".csv": 10, ".xlsx": 18}
+
+
+def _costliest_first(plan: dict[str, tuple[Any, Any]], cells: dict[str, int]) -> dict[str, tuple[Any, Any]]:
+    """The plan in the order the writers take its files: the costliest first, so the two
+    writers finish together (1M firms, Parquet + CSV: the largest list's CSV, taken last,
+    kept one writer busy 3.5 s after the other was done; the export took 7.0 s).
+
+    Examples
+    --------
+    >>> list(_costliest_first({"a.parquet": (None, None), "b.csv": (None, None)}, {"a.parquet": 50, "b.csv": 10}))
+    ['b.csv', 'a.parquet']
+    """
+    cost = {name: cells.get(name, 0) * _CELL_COST.get(Path(name).suffix, 1) for name in plan}
+    return {name: plan[name] for name in sorted(plan, key=cost.__getitem__, reverse=True)}
 
 
 class _MadeOnce:
