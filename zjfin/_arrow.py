@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["TEXT", "as_text", "arrow_text", "distinct", "index_in", "is_in", "text_from_codes"]
+__all__ = ["TEXT", "as_text", "arrow_text", "distinct", "index_in", "is_in", "take_rows", "text_from_codes"]
 
 
 def _text_dtype() -> pd.StringDtype:
@@ -55,6 +55,31 @@ def as_text(values, index=None) -> pd.Series:
         text = values if values.type in (pa.string(), pa.large_string()) else arrow_text(values)
         return pd.Series(pd.array(text, dtype=TEXT), index=index)
     return pd.Series(pd.array(np.asarray(values, dtype=object), dtype=TEXT), index=index)
+
+
+def take_rows(values: pd.Series, positions: np.ndarray) -> pd.Series:
+    """``values.take(positions)`` with a fresh index; a column on Arrow buffers in chunks
+    gives each chunk's rows without joining the chunks (Arrow's take joins them first,
+    each time: 1.7k rows from 1M reasons in four chunks took 60 ms).
+
+    Examples
+    --------
+    >>> text = as_text(pa.chunked_array([["a", "b"], ["c", None]]))
+    >>> take_rows(text, np.array([3, 0, 2])).tolist()
+    [nan, 'a', 'c']
+    """
+    chunked = values.array.__arrow_array__() if hasattr(values.array, "__arrow_array__") else None
+    if not isinstance(chunked, pa.ChunkedArray) or chunked.num_chunks < 2 or not len(positions):
+        return pd.Series(values.array.take(positions), name=values.name, copy=False)
+    starts = np.cumsum([0] + [len(chunk) for chunk in chunked.chunks])
+    chunk_of = np.searchsorted(starts, positions, side="right") - 1
+    by_chunk = np.argsort(chunk_of, kind="stable")
+    bounds = np.searchsorted(chunk_of[by_chunk], np.arange(chunked.num_chunks + 1))
+    # A loop over the chunks (a handful), each taking its rows in one call.
+    parts = [chunked.chunk(i).take(pa.array(positions[by_chunk[bounds[i]: bounds[i + 1]]] - starts[i]))
+             for i in range(chunked.num_chunks) if bounds[i + 1] > bounds[i]]
+    gathered = pa.concat_arrays(parts).take(pa.array(np.argsort(by_chunk)))  # back to the order asked
+    return pd.Series(pd.array(gathered, dtype=values.dtype), name=values.name, copy=False)
 
 
 def index_in(values, keys) -> np.ndarray:

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from zjfin._arrow import arrow_text, as_text, text_from_codes
+from zjfin._arrow import arrow_text, as_text, take_rows, text_from_codes
 from zjfin._policy import Policy
 from zjfin._schema import list_table, table_schema
 from zjfin._reasons import join_labels
@@ -327,4 +327,4 @@ def list_rows(screening: pd.DataFrame, name: str) -> pd.DataFrame:
     keys = screening[["region_code", "priority"]].iloc[at].reset_index(drop=True)
     order = at[keys.sort_values(["region_code", "priority"], kind="stable", na_position="last").index.to_numpy()]
     # One take of the sorted rows: the list's columns are copied once, not filtered then sorted.
-    return screening[columns].take(order).reset_index(drop=True)
+    return pd.DataFrame({name: take_rows(screening[name], order) for name in columns}, copy=False)
