@@ -28,7 +28,9 @@ def test_take_rows_from_text_in_chunks_equals_reading_row_by_row(chunks, data):
 
 def test_take_rows_keeps_other_columns_types():
     frame = pd.DataFrame({"x": [1.5, np.nan, 3.0], "p": pd.array([2, None, 1], dtype="Int64"),
-                          "b": pd.array([True, None, False], dtype="boolean")}, index=[10, 11, 12])
+                          "b": pd.array([True, None, False], dtype="boolean"),
+                          "o": pd.Series(["a", None, "b"], dtype=object), "m": pd.Series([1, "x", None], dtype=object)},
+                         index=[10, 11, 12])
     for name in frame.columns:
         taken = take_rows(frame[name], np.array([2, 0]))
         pd.testing.assert_series_equal(taken, frame[name].take([2, 0]).reset_index(drop=True))

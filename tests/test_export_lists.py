@@ -220,26 +220,31 @@ def test_formats_choose_the_list_files(result, tmp_path):
 
 
 def test_writers_take_the_costliest_files_first(result, tmp_path, monkeypatch):
-    # Handed over costliest first (cells × a format's cost a cell), so two writers finish together.
+    # Handed over costliest first (cells × a format's cost a cell), so two writers finish together;
+    # a list's files one after the other, so its rows are not held across the others.
     import zjfin._write as write
 
-    taken = []
+    taken, planned = [], []
     real = write._write_side_by_side
-    monkeypatch.setattr(write, "_write_side_by_side", lambda plan, folder, digest=False: taken.extend(plan) or
-                        real(plan, folder, digest))
-    export_result(result, tmp_path, formats=("parquet", "csv", "xlsx"))
+
+    def recording(plan, folder, digest=False, order=None):
+        planned.extend(plan)
+        taken.extend(order)
+        return real(plan, folder, digest, order)
+
+    monkeypatch.setattr(write, "_write_side_by_side", recording)
+    written = export_result(result, tmp_path, formats=("parquet", "csv", "xlsx"))
+    assert sorted(taken) == sorted(planned) and written[:-1] == planned  # the names returned keep the plan's order
     s = result.screening
-    width = len(table_schema("lists").names)
     counts = s["list"].value_counts()
     lists = sorted(LIST_FILES, key=lambda n: -int(counts.get(n, 0)))
     assert taken[0] == WORKBOOK  # every list's cells, at the workbook's cost
+    for name in LIST_FILES:
+        assert taken.index(f"lists/{name}.parquet") == taken.index(f"lists/{name}.csv") + 1
     assert taken.index(f"lists/{lists[0]}.csv") < taken.index(f"lists/{lists[-1]}.csv")
-    assert taken.index(f"lists/{lists[0]}.csv") < taken.index(f"lists/{lists[0]}.parquet")
-    cost = {".parquet": 1, ".csv": 10, ".xlsx": 18}
-    expected_screening = s.size
-    before = [n for n in taken if n.startswith("lists/") and n.endswith(".csv")
-              and int(counts.get(n[6:-4], 0)) * width * cost[".csv"] > expected_screening]
-    assert all(taken.index(n) < taken.index("screening.parquet") for n in before)
+    width = len(table_schema("lists").names)
+    costlier = [n for n in LIST_FILES if int(counts.get(n, 0)) * width * 11 > s.size]
+    assert all(taken.index(f"lists/{n}.csv") < taken.index("screening.parquet") for n in costlier)
     assert set(taken[-3:]) <= {"rejected.csv", "issues.csv", "summary.csv", "circles.parquet", "pledges.parquet",
                                 "findings.parquet", *(f"lists/{n}.parquet" for n in LIST_FILES)}
 

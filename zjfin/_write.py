@@ -280,7 +280,7 @@ def mask_person_ids(contracts: pd.DataFrame, firm_ids: pd.Series, column: str = 
 
 
 def commit(out: Path, plan: dict[str, tuple[Callable[[Any, Path], None], Any]], manifest: dict[str, Any] | Future | None,
-           known_outputs: frozenset[str] = frozenset()) -> list[str]:
+           known_outputs: frozenset[str] = frozenset(), order: list[str] | None = None) -> list[str]:
     """Write every file of ``plan`` (name → (writer, data)) and put them in place.
 
     With a ``manifest`` (a screening's outputs) the run is committed whole: the files are
@@ -294,7 +294,9 @@ def commit(out: Path, plan: dict[str, tuple[Callable[[Any, Path], None], Any]], 
     Without a manifest (``validate``, ``diff``), files are moved one by one.
 
     ``known_outputs`` are names zjfin may write there: treated as an earlier run's even
-    when no manifest says so. Staging folders of killed runs are removed first.
+    when no manifest says so. ``order`` is the order the writers take the files in (default:
+    the plan's); the names returned and the manifest keep the plan's. Staging folders of
+    killed runs are removed first.
 
     Returns the names written, relative to ``out``.
     """
@@ -316,7 +318,7 @@ def commit(out: Path, plan: dict[str, tuple[Callable[[Any, Path], None], Any]], 
     (staging / _OWNER).write_text(str(os.getpid()))
     try:
         with _temporary_files_in(staging):
-            digests = _write_side_by_side(plan, staging, digest=manifest is not None)
+            digests = _write_side_by_side(plan, staging, digest=manifest is not None, order=order)
         names = list(plan)
         if isinstance(manifest, Future):
             manifest = manifest.result()
@@ -353,12 +355,14 @@ def commit(out: Path, plan: dict[str, tuple[Callable[[Any, Path], None], Any]], 
 
 
 def _write_side_by_side(plan: dict[str, tuple[Callable[[Any, Path], None], Any]], folder: Path,
-                        digest: bool = False) -> dict[str, str]:
+                        digest: bool = False, order: list[str] | None = None) -> dict[str, str]:
     """Write the plan's files into ``folder``, two at a time where there are two cores:
     Parquet and Arrow's CSV kernels run outside the GIL, so the screening's Parquet file is
     written while the lists are. With ``digest``, each file's SHA-256 is taken by the thread
     that wrote it, right after (hashlib too runs outside the GIL). The first failure is
-    raised once every writer stopped. Returns the digests (empty without ``digest``)."""
+    raised once every writer stopped (the plan's first). The writers take the files in
+    ``order`` (default: the plan's). Returns the digests (empty without ``digest``)."""
+    order = list(plan) if order is None else order
     for name in plan:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
 
@@ -368,13 +372,13 @@ def _write_side_by_side(plan: dict[str, tuple[Callable[[Any, Path], None], Any]]
         return _sha256(folder / name) if digest else None
 
     if (os.cpu_count() or 1) < 2 or len(plan) < 2:
-        digests = {name: write(name) for name in plan}
+        digests = {name: write(name) for name in order}
     else:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="zjfin-write") as pool:
-            futures = {name: pool.submit(write, name) for name in plan}
-        digests = {name: future.result() for name, future in futures.items()}
+            futures = {name: pool.submit(write, name) for name in order}
+        digests = {name: futures[name].result() for name in plan}
     return {name: value for name, value in digests.items() if value is not None}
 
 
