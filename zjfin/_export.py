@@ -246,8 +246,6 @@ def export_result(result: "ScreeningResult", out: str | os.PathLike[str],
         return commit(Path(out), plan, pool.submit(record), known_outputs=KNOWN_OUTPUTS, order=order)
 
 
-
-
 # What writing one cell costs, relative to Parquet (1M firms, two writers: screening.parquet
 # about 28 ns a cell, a list's CSV 250–330 ns, the workbook about 500 ns).
 _CELL_COST = {".parquet": 1, ".csv": 10, ".xlsx": 18}
