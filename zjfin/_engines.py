@@ -273,8 +273,10 @@ def null_columns(columns: Mapping[str, str], index: pd.Index) -> pd.DataFrame:
 
     Examples
     --------
-    >>> null_columns({"a": "str", "b": "bool", "c": "int", "d": "float"}, pd.RangeIndex(1)).dtypes.astype(str).tolist()
-    ['str', 'boolean', 'Int64', 'float64']
+    >>> from zjfin._arrow import TEXT
+    >>> frame = null_columns({"a": "str", "b": "bool", "c": "int", "d": "float"}, pd.RangeIndex(1))
+    >>> frame["a"].dtype == TEXT, frame.dtypes.astype(str).tolist()[1:]
+    (True, ['boolean', 'Int64', 'float64'])
     """
     n = len(index)
     makers: dict[str, Callable[[], Any]] = {

@@ -1257,7 +1257,7 @@ def test_the_work_budget_serves_the_most_important_firms_first_and_exactly():
     part, _ = guarantee_network(graph, frame, seeds, tight)
     status, impact = part.columns["systemic_status"], part.columns["systemic_impact"]
     done = (status == "computed").to_numpy()
-    left = status.str.startswith("not computed").fillna(False).to_numpy(dtype=bool)
+    left = status.str.startswith("not computed").to_numpy(dtype=bool, na_value=False)
     assert done.sum() > 0 and left.sum() > 0 and (full.columns["systemic_status"] == "computed").sum() == done.sum() + left.sum()
     # What is computed is exact: the same value as without a budget; the rest is empty.
     np.testing.assert_array_equal(impact[done], full.columns["systemic_impact"][done])
