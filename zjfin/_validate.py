@@ -232,8 +232,8 @@ def _key_frame(frame: pd.DataFrame, key: list[str], firm_rows: dict[str, np.ndar
 
 
 def _per_distinct(values: pd.Series, mapping: Any) -> np.ndarray:
-    """``values.map(mapping)`` as an object array, looked up once per distinct value:
-    findings repeat a few codes and tables over many rows."""
+    """``values.map(mapping)`` (a mapping or a function) as an object array, looked up
+    once per distinct value: findings repeat a few codes and tables over many rows."""
     at, distinct_values = pd.factorize(values, use_na_sentinel=False)
     return pd.Series(distinct_values, dtype=object).map(mapping).to_numpy(dtype=object)[at]
 
@@ -813,8 +813,7 @@ def _finish(col: _Collector) -> pd.DataFrame:
         issues[name] = pd.Series(codes, dtype=object).map(catalogue[text]).fillna("").to_numpy(dtype=object)[at]
     issues["rejects"] = rejects
     order = {t: i for i, t in enumerate(input_tables())}  # a file that is no table's (table ""): last
-    at_table, tables = pd.factorize(issues["table"], use_na_sentinel=False)
-    issues["_t"] = np.array([order.get(t, len(order)) for t in tables], dtype=np.int64)[at_table]
+    issues["_t"] = _per_distinct(issues["table"], lambda t: order.get(t, len(order))).astype(np.int64)
     issues = issues.sort_values(["_t", "row", "column", "code"], kind="stable").drop(columns="_t")
     issues["row"] = issues["row"].astype("int64")
     for table, source in col.dataset.sources.items():
