@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import zjfin
-from zjfin._lanes import WAITING, Lanes, threads
+from zjfin._lanes import WAITING, Lanes, side_by_side, threads
 
 
 def test_inputs_are_passed_by_name_with_arguments():
@@ -138,3 +138,22 @@ def test_one_thread_or_two_give_the_same_results(plan):
 def test_threads_are_checked(bad):
     with pytest.raises(zjfin.ParameterError, match="n_jobs must be"):
         threads(bad)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_side_by_side_keeps_the_items_order_and_shares_the_lanes(n_jobs):
+    seen = []
+    out = side_by_side(lambda x: (seen.append(threading.get_ident()), x * 10)[1], list(range(7)), n_jobs)
+    assert out == [0, 10, 20, 30, 40, 50, 60]
+    assert len(set(seen)) == n_jobs  # every other item on the worker thread
+    assert side_by_side(abs, [], n_jobs) == []
+
+
+def test_side_by_side_raises_an_items_error():
+    def fail_on_three(x):
+        if x == 3:
+            raise ValueError("three")
+        return x
+
+    with pytest.raises(ValueError, match="three"):
+        side_by_side(fail_on_three, [1, 2, 3, 4], 2)

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from zjfin._arrow import arrow_text, as_text, take_rows, text_from_codes
+from zjfin._lanes import side_by_side
 from zjfin._policy import Policy
 from zjfin._schema import list_table, table_schema
 from zjfin._reasons import join_labels
@@ -73,9 +74,15 @@ def _group_pct_rank(score: np.ndarray, groups: np.ndarray, members: np.ndarray) 
     """Percentile rank (0 … 1, average ties, missing score lowest) of each member's score
     within its group; NaN outside ``members``."""
     out = np.full(len(score), np.nan)
-    if members.any():
-        out[members] = _pct_rank_sorted(np.nan_to_num(score[members], nan=-np.inf), groups[members])
+    out[members] = _member_ranks(score, groups, members)
     return out
+
+
+def _member_ranks(score: np.ndarray, groups: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """:func:`_group_pct_rank` of the members only (an array as long as they are many)."""
+    if not members.any():
+        return np.zeros(0)
+    return _pct_rank_sorted(np.nan_to_num(score[members], nan=-np.inf), groups[members])
 
 
 def _pct_rank_sorted(score: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -106,7 +113,7 @@ def _pct_rank_sorted(score: np.ndarray, groups: np.ndarray) -> np.ndarray:
 
 
 def assign_lists(values: Mapping[str, Any], fired: Mapping[str, Any], policy: Policy,
-                 index: pd.Index) -> EngineOutput:
+                 index: pd.Index, n_jobs: int | None = 1) -> EngineOutput:
     """Put every firm on one list and rank it (SPEC §4).
 
     Eligibility (each list on its own; the policy's ``precedence`` then keeps the first):
@@ -149,6 +156,9 @@ def assign_lists(values: Mapping[str, Any], fired: Mapping[str, Any], policy: Po
     policy : Policy
         Section ``[lists]``.
     index : Index
+    n_jobs : int, optional
+        Threads for the percentile ranks (:func:`zjfin._lanes.side_by_side`; ``None``: the
+        machine's cores, at most two). The result is the same with any.
 
     Returns
     -------
@@ -203,7 +213,9 @@ def assign_lists(values: Mapping[str, Any], fired: Mapping[str, Any], policy: Po
         tax_per_employee = taxes / np.where(employees > 0, employees, np.nan)
     indicators = (roa, growth, rd_share, tax_per_employee)
     weights = np.asarray(p.quality_score_weights, dtype=float)
-    quality_score = sum(w * _group_pct_rank(x, county_code, without_land) for w, x in zip(weights, indicators)) / weights.sum()
+    ranks = side_by_side(lambda x: _member_ranks(x, county_code, without_land), list(indicators), n_jobs)
+    quality_score = np.full(n, np.nan)
+    quality_score[without_land] = sum(w * r for w, r in zip(weights, ranks)) / weights.sum()
     quality_rank = _group_pct_rank(quality_score, county_code, without_land)
 
     # Viability unknown (no criterion could be judged): such a firm with an acute trigger goes
@@ -239,23 +251,26 @@ def assign_lists(values: Mapping[str, Any], fired: Mapping[str, Any], policy: Po
     on = {name: which == LISTS.index(name) for name in LISTS[:-1]}
     score = np.full(n, np.nan)
     liabilities = float_column(values, "total_liabilities", n)
-    score[on["watch"]] = (0.5 * _group_pct_rank(severity, group, on["watch"])
-                          + 0.5 * _group_pct_rank(liabilities, group, on["watch"]))[on["watch"]]
     relief_parts = (employees, taxes, np.nan_to_num(float_column(values, "systemic_impact", n)), severity)
-    w = np.asarray(p.relief_priority_weights, dtype=float)
-    score[on["relief"]] = (sum(wk * _group_pct_rank(x, group, on["relief"]) for wk, x in zip(w, relief_parts)) / w.sum())[on["relief"]]
     quality_basis = np.where(without_land, quality_score, mujun_score)
-    score[on["quality"]] = _group_pct_rank(quality_basis, group, on["quality"])[on["quality"]]
     with np.errstate(divide="ignore", invalid="ignore"):
         need_share = np.maximum(np.nan_to_num(need), np.nan_to_num(demand)) / np.where(revenue > 0, revenue, np.nan)
-    w = np.asarray(p.sme_priority_weights, dtype=float)
-    score[on["sme_funding"]] = ((w[0] * _group_pct_rank(need_share, group, on["sme_funding"])
-                                 + w[1] * _group_pct_rank(float_column(values, "z2_score", n), group, on["sme_funding"]))
-                                / w.sum())[on["sme_funding"]]
-    # Priority: best score first within list and county; ties in file order.
+    # Every percentile rank within list and county, side by side: (list, its score's parts).
+    parts = {"watch": (severity, liabilities), "relief": relief_parts, "quality": (quality_basis,),
+             "sme_funding": (need_share, float_column(values, "z2_score", n))}
+    ranked = side_by_side(lambda job: _member_ranks(job[1], group, on[job[0]]),
+                          [(name, x) for name, xs in parts.items() for x in xs], n_jobs)
+    weights_of = {"watch": np.array([0.5, 0.5]), "relief": np.asarray(p.relief_priority_weights, dtype=float),
+                  "quality": np.array([1.0]), "sme_funding": np.asarray(p.sme_priority_weights, dtype=float)}
+    for name, xs in parts.items():
+        mine, ranked = ranked[:len(xs)], ranked[len(xs):]
+        w = weights_of[name]
+        score[on[name]] = sum(wk * r for wk, r in zip(w, mine)) / w.sum()
+    # Priority: best score first within list and county; ties in file order (lexsort is
+    # stable, and only listed firms are sorted).
     listed = which != LISTS.index("none")
-    order = np.lexsort((np.arange(n), -np.nan_to_num(score, nan=-1.0), group))
-    order = order[listed[order]]
+    at = np.flatnonzero(listed)
+    order = at[np.lexsort((-np.nan_to_num(score[at], nan=-1.0), group[at]))]
     sorted_group = group[order]
     start = np.r_[True, sorted_group[1:] != sorted_group[:-1]]
     position = np.arange(order.size)

@@ -150,7 +150,7 @@ def screen(
         del frame, context
         return_freed_memory()
     with tracker.stage("lists"):
-        placed = assign_lists(values, fired, policy, index)
+        placed = assign_lists(values, fired, policy, index, n_jobs=n_jobs)
         fired.update((code, placed.fired[code]) for code in placed.fired.columns)
         values.update((name, placed.columns[name]) for name in placed.columns.columns)
     with tracker.stage("reasons"):
