@@ -306,11 +306,16 @@ def validate(
     # Every firm reference hashed once, against every firm row's id (the first row with
     # each id): the references' id checks, the statements' duplicate check and the
     # look-ups below share it. (The checks leave ids as they are.)
-    references = [(table, ref) for table, refs in FIRM_INDEX_COLUMNS.items() if table in tables for ref in refs]
+    # The firms' own ids are looked up too: a firm row whose id is found at an earlier row is
+    # a duplicate (the duplicate check below uses it where no firm row is set aside).
+    references = [("firms", "firm_id")]
+    references += [(table, ref) for table, refs in FIRM_INDEX_COLUMNS.items() if table in tables for ref in refs]
     referring = pa.chunked_array([c for t, r in references for c in arrow_text(work[t][r]).chunks], type=pa.string())
     firm_row = index_in(referring, work["firms"]["firm_id"])
     bounds = np.cumsum([0] + [len(work[t]) for t, _ in references])
     firm_rows = {key: firm_row[bounds[i]: bounds[i + 1]] for i, key in enumerate(references)}
+    first_with_id = firm_rows.pop(("firms", "firm_id"))
+    references, referring, firm_row, bounds = references[1:], referring[bounds[1]:], firm_row[bounds[1]:], bounds[1:] - bounds[1]
     col.firm_rows = firm_rows
     for table in work.tables_present():
         _check_columns(col, work, table, policy, today_ts)
@@ -322,7 +327,9 @@ def validate(
         if key:
             frame = _key_frame(work[table], key, {ref: firm_rows[(t, ref)] for t, ref in references if t == table})
             usable = ~rejected[table] & ~folded[table]
-            if usable.all():  # the usual case: no copy of the key columns
+            if table == "firms" and usable.all() and (first_with_id >= 0).all():  # the look-up above decides
+                dupes = first_with_id != np.arange(len(first_with_id))
+            elif usable.all():  # the usual case: no copy of the key columns
                 dupes = frame.duplicated(keep="first").to_numpy()
             else:
                 dupes = np.zeros(len(frame), dtype=bool)
