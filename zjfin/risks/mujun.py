@@ -8,16 +8,19 @@ and classed A/B/C/D by rank within their county. Every number comes from the pol
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from zjfin._arrow import arrow_text, index_in, text_from_codes
+from zjfin._arrow import arrow_text, as_text, index_in, text_from_codes
+from zjfin._errors import ParameterError
 from zjfin._policy import Policy
 from zjfin.risks import EngineOutput, float_column
 
-__all__ = ["INDICATORS", "CLASSES", "mujun"]
+__all__ = ["INDICATORS", "CLASSES", "ProvinceBenchmarks", "mujun", "mujun_province", "mujun_shares"]
 
 #: The six indicators in the order of ``policy.mujun.weights``: name → (numerator, denominator).
 INDICATORS = {
@@ -45,11 +48,99 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return out
 
 
-def _codes(text: pa.ChunkedArray) -> tuple[np.ndarray, int]:
-    """Dense integer codes of Arrow text (−1 for missing) and the number of distinct values."""
+def _codes(text: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Dense integer codes of Arrow text (−1 for missing) and the distinct values."""
     encoded = pc.dictionary_encode(text).combine_chunks()
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return codes, len(encoded.dictionary)
+    return codes, encoded.dictionary
+
+
+@dataclass(frozen=True)
+class ProvinceBenchmarks:
+    """The province's figures the 亩均 benchmarks fall back on: per industry division and
+    indicator, the median and the count of the firms in scope that have the indicator, and
+    per indicator the median of every firm in scope (:func:`mujun_province`)."""
+
+    divisions: pa.Array
+    """The divisions (two digits of GB/T 4754) of the firms in scope."""
+    median: np.ndarray
+    """Indicators × divisions."""
+    count: np.ndarray
+    """Indicators × divisions."""
+    overall: np.ndarray
+    """Per indicator."""
+
+
+def _in_scope(frame: pd.DataFrame, sections: list[str]) -> tuple[np.ndarray, pa.ChunkedArray, np.ndarray]:
+    """The firms in scope (row positions), their industry codes, and their six indicators
+    (indicators × firms, each indicator one contiguous row)."""
+    # Land first (a cheap float test), so text work runs on the firms with land only.
+    with_land = np.flatnonzero(float_column(frame, "land_mu") > 0)
+    code = arrow_text(frame["industry_code"]).take(pa.array(with_land, type=pa.int64()))
+    section = pc.utf8_slice_codeunits(code, 0, 1)
+    industrial = index_in(section, pa.array(sections, type=pa.string())) >= 0
+    rows = with_land[industrial]
+    code = code.filter(pa.array(industrial))
+    values = np.empty((len(INDICATORS), len(rows)))
+    for j, (numerator, denominator) in enumerate(INDICATORS.values()):
+        values[j] = _ratio(float_column(frame, numerator)[rows], float_column(frame, denominator)[rows])
+    return rows, code, values
+
+
+def _division(code: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The industry division (the two digits after the section letter; null when not two digits)."""
+    text = pc.utf8_slice_codeunits(code, 1, 3)
+    ok = pc.fill_null(pc.match_substring_regex(text, r"^\d\d$"), False)
+    return pc.if_else(ok, text, pa.scalar(None, pa.string()))
+
+
+def mujun_shares(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """A partition's share of the province's 亩均 figures: for each of its firms in scope,
+    the industry division and the six indicators. The shares of every partition,
+    concatenated in any order, give :func:`mujun_province`.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"industry_code": ["C1711", "F5123"], "land_mu": [10.0, 5.0], "taxes_paid": [1e6, 1e6],
+    ...                   "value_added": [1e7, 1e7], "energy_tce": [500.0] * 2, "emissions_t": [5.0] * 2,
+    ...                   "employees": [100.0] * 2, "rd_expense": [1e6] * 2, "revenue": [5e7] * 2})
+    >>> mujun_shares(f, Policy.default())[["division", "tax_per_mu"]].values.tolist()
+    [['17', 100000.0]]
+    """
+    _, code, values = _in_scope(frame, _settings(policy)[4])
+    return pd.DataFrame({"division": as_text(_division(code)), **{name: values[j] for j, name in enumerate(INDICATORS)}})
+
+
+def mujun_province(shares: pd.DataFrame, policy: Policy) -> ProvinceBenchmarks:
+    """The province's division and overall medians from the partitions' shares
+    (:func:`mujun_shares`): what a 亩均 benchmark falls back on where a county's cell has
+    fewer than ``min_peers`` firms with the indicator. Medians do not depend on the order
+    of the shares, so the partitions may come in any order.
+
+    Examples
+    --------
+    >>> shares = pd.DataFrame({"division": ["17", "17", "18"], **{name: [1.0, 3.0, 5.0] for name in INDICATORS}})
+    >>> province = mujun_province(shares, Policy.default())
+    >>> province.divisions.to_pylist(), province.median[0].tolist(), float(province.overall[0])
+    (['17', '18'], [2.0, 5.0], 3.0)
+    """
+    division, divisions = _codes(arrow_text(shares["division"]))
+    n_division = len(divisions)
+    group = np.where(division >= 0, division, n_division).astype(np.int64)
+    start = _starts(group, n_division)
+    group = _small(group, n_division)
+    k, m = len(INDICATORS), len(shares)
+    median, count, overall = np.empty((k, n_division)), np.empty((k, n_division), dtype=np.int64), np.empty(k)
+    for j, name in enumerate(INDICATORS):
+        values = shares[name].to_numpy(dtype=float)
+        missing = np.isnan(values)
+        # Missing as +inf for the sort: numpy's vectorised argsort leaves its fast path on NaN.
+        order = np.argsort(np.where(missing, np.inf, values) if missing.any() else values)
+        median[j], count[j] = _group_medians(values, missing, order, group, n_division, start)
+        valid = m - int(missing.sum())
+        whole = (values[order[(valid - 1) // 2]] + values[order[valid // 2]]) / 2.0 if valid else np.nan
+        overall[j] = whole if whole > 0 else np.nan  # only a positive median serves
+    return ProvinceBenchmarks(divisions, median, count, overall)
 
 
 def _group_medians(values: np.ndarray, missing: np.ndarray, order: np.ndarray, group: np.ndarray, n_groups: int,
@@ -92,10 +183,11 @@ def _starts(group: np.ndarray, n_groups: int) -> np.ndarray:
 
 
 def _benchmarks(values: np.ndarray, county: np.ndarray, division: np.ndarray, n_county: int, n_division: int,
-                min_peers: int) -> np.ndarray:
+                min_peers: int, province: ProvinceBenchmarks, at: np.ndarray) -> np.ndarray:
     """Each firm's benchmark of each indicator (indicators × firms): the median of its
     county × division, else of its division in the province, else of every firm in scope,
-    each level only with ``min_peers`` values and a positive median.
+    each level only with ``min_peers`` values and a positive median. The province's
+    figures come from ``province``; ``at`` is each of the frame's divisions' place there.
 
     Worked per group, then spread to the firms once: a firm's "cell" is its county ×
     division, else (county unknown) its division alone, else the single cell of firms
@@ -105,27 +197,23 @@ def _benchmarks(values: np.ndarray, county: np.ndarray, division: np.ndarray, n_
     width = max(n_division, 1)
     known = (county >= 0) & (division >= 0)
     county_division = np.where(known, county * width + division, n_county * width).astype(np.int64)
-    division_group = np.where(division >= 0, division, n_division).astype(np.int64)
     n_cells = n_county * width
     # Cells: county × division first, then the division-only cells, then "no division".
     cell = np.where(known, county_division, np.where(division >= 0, n_cells + division, n_cells + width))
     cell_division = np.r_[np.arange(n_cells) % width, np.arange(width)]
-    local_start, province_start = _starts(county_division, n_cells), _starts(division_group, n_division)
-    county_division, division_group = _small(county_division, n_cells), _small(division_group, n_division)
+    local_start = _starts(county_division, n_cells)
+    county_division = _small(county_division, n_cells)
     benchmark = np.empty((k, m))
     for j in range(k):
         missing = np.isnan(values[j])
         # Missing as +inf for the sort: numpy's vectorised argsort leaves its fast path on NaN.
         order = np.argsort(np.where(missing, np.inf, values[j]) if missing.any() else values[j])
         local, local_count = _group_medians(values[j], missing, order, county_division, n_cells, local_start)
-        province, province_count = _group_medians(values[j], missing, order, division_group, n_division, province_start)
-        valid = m - int(missing.sum())
-        overall = (values[j][order[(valid - 1) // 2]] + values[j][order[valid // 2]]) / 2.0 if valid else np.nan
-        overall = overall if overall > 0 else np.nan  # only a positive median serves
+        overall = province.overall[j]
         with np.errstate(invalid="ignore"):
-            province_ok = (province_count >= min_peers) & (province > 0)
+            province_ok = (province.count[j][at] >= min_peers) & (province.median[j][at] > 0)
             local_ok = (local_count >= min_peers) & (local > 0)
-        by_division = np.r_[np.where(province_ok, province, np.nan), np.nan]  # "no division" last
+        by_division = np.r_[np.where(province_ok, province.median[j][at], np.nan), np.full(width - n_division + 1, np.nan)]
         fallback = by_division[cell_division]
         fallback = np.where(np.isnan(fallback), overall, fallback)
         table = np.r_[np.where(local_ok, local, fallback[:n_cells]), fallback[n_cells:], overall]
@@ -170,7 +258,7 @@ def _settings(policy: Policy) -> tuple[np.ndarray, float, int, np.ndarray, list[
         [str(s) for s in p.industrial_sections]
 
 
-def mujun(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
+def mujun(frame: pd.DataFrame, policy: Policy, province: ProvinceBenchmarks | None = None) -> EngineOutput:
     """亩均效益 score and class of industrial firms with land (SPEC §3.7).
 
     Firms in scope: industry section (first letter of ``industry_code``) among
@@ -193,8 +281,9 @@ def mujun(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     median of all firms in scope in the frame. Only a positive median serves (a level whose
     median is ≤ 0 falls through to the next one); with no positive benchmark at any level the
     indicator does not count for the firm. The firm itself is among its peers. The frame
-    stands for the province, so call this on the whole province: on a partition of firms
-    the fall-back medians (and county ranks) would be the partition's.
+    stands for the province unless ``province`` gives the province's figures: a partition
+    of whole counties with them (:func:`mujun_shares` of every partition, reduced by
+    :func:`mujun_province`) scores and classes its firms as the whole province would.
 
     **Score** (convention: *a firm exactly at every benchmark scores 100*)::
 
@@ -222,6 +311,8 @@ def mujun(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     policy : Policy
         Section ``[mujun]``: ``weights``, ``cap``, ``min_peers``, ``class_shares``,
         ``industrial_sections``.
+    province : ProvinceBenchmarks, optional
+        The province's division and overall medians (default: the frame's own).
 
     Returns
     -------
@@ -248,29 +339,21 @@ def mujun(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     weights, cap, min_peers, cumulative, sections = _settings(policy)
     n = len(frame)
     names = list(INDICATORS)
-
-    # Land first (a cheap float test), so text work runs on the firms with land only.
-    with_land = np.flatnonzero(float_column(frame, "land_mu") > 0)
-    code = arrow_text(frame["industry_code"]).take(pa.array(with_land, type=pa.int64()))
-    section = pc.utf8_slice_codeunits(code, 0, 1)
-    industrial = index_in(section, pa.array(sections, type=pa.string())) >= 0
-    rows = with_land[industrial]
-    code = code.filter(pa.array(industrial))
+    rows, code, values = _in_scope(frame, sections)
     m = len(rows)
 
-    # Indicators × firms in scope: each indicator one contiguous row.
-    values = np.empty((len(names), m))
-    for j, (numerator, denominator) in enumerate(INDICATORS.values()):
-        values[j] = _ratio(float_column(frame, numerator)[rows], float_column(frame, denominator)[rows])
-
-    # Peer groups: county × division, division, whole frame.
+    # Peer groups: county × division, division, whole frame (the province's figures).
     take = pa.array(rows, type=pa.int64())
     county, _ = _codes(arrow_text(frame["region_code"]).take(take))
-    division_text = pc.utf8_slice_codeunits(code, 1, 3)
-    division_ok = pc.fill_null(pc.match_substring_regex(division_text, r"^\d\d$"), False)
-    division, n_division = _codes(pc.if_else(division_ok, division_text, pa.scalar(None, pa.string())))
-    benchmark = (_benchmarks(values, county, division, int(county.max(initial=-1)) + 1, n_division, min_peers)
-                 if m else np.empty((len(names), 0)))
+    division_text = _division(code)
+    division, divisions = _codes(division_text)
+    if province is None:  # the frame is the province
+        province = mujun_province(pd.DataFrame({"division": as_text(division_text), **dict(zip(names, values))}), policy)
+    at = index_in(divisions, province.divisions)
+    if (at < 0).any():
+        raise ParameterError("province", "mujun_province() of shares that include this frame's", "figures lacking its divisions")
+    benchmark = (_benchmarks(values, county, division, int(county.max(initial=-1)) + 1, len(divisions), min_peers,
+                             province, at) if m else np.empty((len(names), 0)))
 
     present = ~np.isnan(values) & ~np.isnan(benchmark)
     ratio = np.zeros_like(values)

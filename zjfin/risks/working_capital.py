@@ -8,13 +8,17 @@ number comes from the policy's ``[working_capital]`` section.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from zjfin._arrow import index_in
 from zjfin._policy import Policy
 from zjfin.risks import EngineOutput, float_column
 
-__all__ = ["working_capital"]
+__all__ = ["PeerDays", "working_capital", "working_capital_province", "working_capital_shares"]
 
 #: Balance-sheet items of the turnover: name → (flow it turns over on, sign in the day sum).
 TURNOVER_ITEMS = {
@@ -39,27 +43,110 @@ def _average_balance(current: np.ndarray, prior: np.ndarray) -> np.ndarray:
     return balance
 
 
-def _peer_days(frame: pd.DataFrame, days: np.ndarray, min_peers: int) -> np.ndarray:
+@dataclass(frozen=True)
+class PeerDays:
+    """The province's turnover days the estimates use (:func:`working_capital_province`):
+    per industry division (section letter and two digits) the median and count of the
+    firms that report their balances, and the median of all of them (NaN below
+    ``min_peers``)."""
+
+    divisions: pa.Array
+    median: np.ndarray
+    count: np.ndarray
+    overall: float
+
+
+def _division(frame: pd.DataFrame) -> pd.Series:
+    return frame["industry_code"].str[:3] if "industry_code" in frame.columns else pd.Series("", index=frame.index)
+
+
+def _turnover_days(frame: pd.DataFrame, days_in_year: float) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The day sum (NaN where revenue or cost of sales is missing or ≤ 0), whether the firm
+    reports any balance that turns over, and where each flow is positive."""
+    revenue = float_column(frame, "revenue")
+    cost = float_column(frame, "cost_of_sales")
+    flows = {"revenue": revenue, "cost_of_sales": cost}
+    with np.errstate(invalid="ignore"):
+        flow_ok = {"revenue": revenue > 0, "cost_of_sales": cost > 0}
+    day_sum = np.zeros(len(frame))
+    defined = flow_ok["revenue"] & flow_ok["cost_of_sales"]
+    days = np.empty(len(frame))
+    for item, (flow_name, sign) in TURNOVER_ITEMS.items():
+        balance = _average_balance(float_column(frame, item), float_column(frame, item + "_prev"))
+        balance *= days_in_year
+        days.fill(0.0)
+        np.divide(balance, flows[flow_name], out=days, where=flow_ok[flow_name])
+        if sign > 0:
+            day_sum += days
+        else:
+            day_sum -= days
+    day_sum = np.where(defined, day_sum, np.nan)
+    reported = np.zeros(len(frame), dtype=bool)
+    for item in TURNOVER_ITEMS:
+        reported |= ~np.isnan(float_column(frame, item)) | ~np.isnan(float_column(frame, item + "_prev"))
+    return day_sum, reported, flow_ok
+
+
+def _shares(frame: pd.DataFrame, day_sum: np.ndarray, reported: np.ndarray) -> pd.DataFrame:
+    known = reported & np.isfinite(day_sum)
+    return pd.DataFrame({"division": _division(frame)[known].reset_index(drop=True), "turnover_days": day_sum[known]})
+
+
+def working_capital_shares(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """A partition's share of the province's turnover days: the division and day sum of
+    each of its firms that report their balances. The shares of every partition,
+    concatenated in any order, give :func:`working_capital_province`.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"industry_code": ["C1711", "F5123"], "revenue": [100.0, 100.0], "cost_of_sales": [50.0, 50.0],
+    ...                   "inventory": [10.0, np.nan]})
+    >>> working_capital_shares(f, Policy.default()).values.tolist()
+    [['C17', 72.0]]
+    """
+    day_sum, reported, _ = _turnover_days(frame, float(policy.working_capital.days_in_year))
+    return _shares(frame, day_sum, reported)
+
+
+def working_capital_province(shares: pd.DataFrame, policy: Policy) -> PeerDays:
+    """The province's peer turnover days from the partitions' shares
+    (:func:`working_capital_shares`); medians, so the order of the shares does not matter.
+
+    Examples
+    --------
+    >>> shares = pd.DataFrame({"division": ["C17", "C17", "C17", "F51"], "turnover_days": [30.0, 50.0, 70.0, 100.0]})
+    >>> peers = working_capital_province(shares, Policy.default().update({"working_capital": {"min_peers": 3}}))
+    >>> peers.divisions.to_pylist(), peers.median.tolist(), peers.overall
+    (['C17', 'F51'], [50.0, 100.0], 60.0)
+    """
+    days = shares["turnover_days"].astype(float)
+    grouped = days.groupby(shares["division"].to_numpy(), sort=True)  # a firm without a division: no group
+    median, count = grouped.median(), grouped.count()
+    overall = float(np.nanmedian(days)) if days.count() >= int(policy.working_capital.min_peers) else np.nan
+    return PeerDays(pa.array(median.index.astype(str), type=pa.string()), median.to_numpy(dtype=float),
+                    count.to_numpy(dtype=np.int64), overall)
+
+
+def _peer_days(frame: pd.DataFrame, peers: PeerDays, min_peers: int) -> np.ndarray:
     """Per firm, the median turnover days of its industry division's firms that report
-    their balances (``days`` is NaN for the others), else of the province's; NaN where
-    fewer than ``min_peers`` firms report. The frame stands for the province, as for the
-    亩均 benchmarks.
+    their balances, else of the province's; NaN where fewer than ``min_peers`` firms report.
 
     Examples
     --------
     >>> f = pd.DataFrame({"industry_code": ["C1711", "C1712", "C1713", "F5123", "C1799"]})
-    >>> _peer_days(f, np.array([30.0, 50.0, 70.0, 100.0, np.nan]), 3).tolist()
+    >>> shares = pd.DataFrame({"division": ["C17", "C17", "C17", "F51"], "turnover_days": [30.0, 50.0, 70.0, 100.0]})
+    >>> policy = Policy.default().update({"working_capital": {"min_peers": 3}})
+    >>> _peer_days(f, working_capital_province(shares, policy), 3).tolist()
     [50.0, 50.0, 50.0, 60.0, 50.0]
     """
-    division = frame["industry_code"].str[:3] if "industry_code" in frame.columns else pd.Series("", index=frame.index)
-    known = pd.Series(days, index=frame.index).where(np.isfinite(days))
-    grouped = known.groupby(division.to_numpy(), sort=False)
-    median, count = grouped.transform("median").to_numpy(), grouped.transform("count").to_numpy()
-    province = float(np.nanmedian(known)) if known.count() >= min_peers else np.nan
-    return np.where(count >= min_peers, median, province)
+    at = index_in(_division(frame), peers.divisions)
+    found = at >= 0
+    median = np.where(found, peers.median[np.maximum(at, 0)], np.nan) if len(peers.median) else np.full(len(at), np.nan)
+    count = np.where(found, peers.count[np.maximum(at, 0)], 0) if len(peers.count) else np.zeros(len(at), dtype=np.int64)
+    return np.where(count >= min_peers, median, peers.overall)
 
 
-def working_capital(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
+def working_capital(frame: pd.DataFrame, policy: Policy, province: PeerDays | None = None) -> EngineOutput:
     """Working-capital loan need and a suggested credit line (SPEC §3.8).
 
     With D = ``days_in_year`` (360)::
@@ -98,7 +185,10 @@ def working_capital(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
         ``_prev`` columns (money in yuan; any unit works, the need is in the same unit).
     policy : Policy
         Section ``[working_capital]``: ``days_in_year``, ``min_growth``, ``max_growth``,
-        ``credit_line_revenue_share``.
+        ``credit_line_revenue_share``, ``min_peers``.
+    province : PeerDays, optional
+        The province's peer turnover days for the estimates (default: the frame's own, the
+        frame standing for the province; a partition of firms passes the province's).
 
     Returns
     -------
@@ -129,33 +219,15 @@ def working_capital(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     low, high, share = float(p.min_growth), float(p.max_growth), float(p.credit_line_revenue_share)
 
     revenue = float_column(frame, "revenue")
-    cost = float_column(frame, "cost_of_sales")
-    flows = {"revenue": revenue, "cost_of_sales": cost}
-    with np.errstate(invalid="ignore"):
-        flow_ok = {"revenue": revenue > 0, "cost_of_sales": cost > 0}
-
-    day_sum = np.zeros(len(frame))
-    defined = flow_ok["revenue"] & flow_ok["cost_of_sales"]
-    days = np.empty(len(frame))
-    for item, (flow_name, sign) in TURNOVER_ITEMS.items():
-        balance = _average_balance(float_column(frame, item), float_column(frame, item + "_prev"))
-        balance *= days_in_year
-        days.fill(0.0)
-        np.divide(balance, flows[flow_name], out=days, where=flow_ok[flow_name])
-        if sign > 0:
-            day_sum += days
-        else:
-            day_sum -= days
-    day_sum = np.where(defined, day_sum, np.nan)
+    day_sum, reported, flow_ok = _turnover_days(frame, days_in_year)
     # A firm that reports no balance that turns over (the readers leave them empty) has no
     # cycle of its own: its turnover days are its peers' (SPEC §3.8 reference method, with
     # the division's median standing in), marked estimated.
-    reported = np.zeros(len(frame), dtype=bool)
-    for item in TURNOVER_ITEMS:
-        reported |= ~np.isnan(float_column(frame, item)) | ~np.isnan(float_column(frame, item + "_prev"))
     estimated = ~reported & flow_ok["revenue"]
     if estimated.any():
-        peer_days = _peer_days(frame, np.where(reported, day_sum, np.nan), int(p.min_peers))
+        if province is None:  # the frame is the province
+            province = working_capital_province(_shares(frame, day_sum, reported), policy)
+        peer_days = _peer_days(frame, province, int(p.min_peers))
         day_sum = np.where(estimated, peer_days, day_sum)
         estimated &= ~np.isnan(peer_days)
 
