@@ -125,22 +125,37 @@ def mujun_province(shares: pd.DataFrame, policy: Policy) -> ProvinceBenchmarks:
     (['17', '18'], [2.0, 5.0], 3.0)
     """
     division, divisions = _codes(arrow_text(shares["division"]))
-    n_division = len(divisions)
-    group = np.where(division >= 0, division, n_division).astype(np.int64)
-    start = _starts(group, n_division)
-    group = _small(group, n_division)
-    k, m = len(INDICATORS), len(shares)
-    median, count, overall = np.empty((k, n_division)), np.empty((k, n_division), dtype=np.int64), np.empty(k)
+    group, start = _division_groups(division, len(divisions))
+    k = len(INDICATORS)
+    median, count, overall = np.empty((k, len(divisions))), np.empty((k, len(divisions)), dtype=np.int64), np.empty(k)
     for j, name in enumerate(INDICATORS):
         values = shares[name].to_numpy(dtype=float)
-        missing = np.isnan(values)
-        # Missing as +inf for the sort: numpy's vectorised argsort leaves its fast path on NaN.
-        order = np.argsort(np.where(missing, np.inf, values) if missing.any() else values)
-        median[j], count[j] = _group_medians(values, missing, order, group, n_division, start)
-        valid = m - int(missing.sum())
-        whole = (values[order[(valid - 1) // 2]] + values[order[valid // 2]]) / 2.0 if valid else np.nan
-        overall[j] = whole if whole > 0 else np.nan  # only a positive median serves
+        missing, order = _value_order(values)
+        median[j], count[j], overall[j] = _province_medians(values, missing, order, group, len(divisions), start)
     return ProvinceBenchmarks(divisions, median, count, overall)
+
+
+def _division_groups(division: np.ndarray, n_division: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each firm's division group (no division: group ``n_division``) and where each begins."""
+    group = np.where(division >= 0, division, n_division).astype(np.int64)
+    return _small(group, n_division), _starts(group, n_division)
+
+
+def _value_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where an indicator is missing, and the rows in increasing value order (missing last)."""
+    missing = np.isnan(values)
+    # Missing as +inf for the sort: numpy's vectorised argsort leaves its fast path on NaN.
+    return missing, np.argsort(np.where(missing, np.inf, values) if missing.any() else values)
+
+
+def _province_medians(values: np.ndarray, missing: np.ndarray, order: np.ndarray, group: np.ndarray, n_division: int,
+                      start: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """One indicator's division medians and counts, and its median over every firm (NaN
+    unless positive: only a positive median serves)."""
+    median, count = _group_medians(values, missing, order, group, n_division, start)
+    valid = len(values) - int(missing.sum())
+    whole = (values[order[(valid - 1) // 2]] + values[order[valid // 2]]) / 2.0 if valid else np.nan
+    return median, count, whole if whole > 0 else np.nan
 
 
 def _group_medians(values: np.ndarray, missing: np.ndarray, order: np.ndarray, group: np.ndarray, n_groups: int,
@@ -183,11 +198,12 @@ def _starts(group: np.ndarray, n_groups: int) -> np.ndarray:
 
 
 def _benchmarks(values: np.ndarray, county: np.ndarray, division: np.ndarray, n_county: int, n_division: int,
-                min_peers: int, province: ProvinceBenchmarks, at: np.ndarray) -> np.ndarray:
+                min_peers: int, province: ProvinceBenchmarks | None, at: np.ndarray | None) -> np.ndarray:
     """Each firm's benchmark of each indicator (indicators × firms): the median of its
     county × division, else of its division in the province, else of every firm in scope,
     each level only with ``min_peers`` values and a positive median. The province's
-    figures come from ``province``; ``at`` is each of the frame's divisions' place there.
+    figures come from ``province`` (``at``: each of the frame's divisions' place there),
+    else from the frame itself, sorted once for both levels.
 
     Worked per group, then spread to the firms once: a firm's "cell" is its county ×
     division, else (county unknown) its division alone, else the single cell of firms
@@ -203,17 +219,20 @@ def _benchmarks(values: np.ndarray, county: np.ndarray, division: np.ndarray, n_
     cell_division = np.r_[np.arange(n_cells) % width, np.arange(width)]
     local_start = _starts(county_division, n_cells)
     county_division = _small(county_division, n_cells)
+    division_group, division_start = _division_groups(division, n_division)
     benchmark = np.empty((k, m))
     for j in range(k):
-        missing = np.isnan(values[j])
-        # Missing as +inf for the sort: numpy's vectorised argsort leaves its fast path on NaN.
-        order = np.argsort(np.where(missing, np.inf, values[j]) if missing.any() else values[j])
+        missing, order = _value_order(values[j])
         local, local_count = _group_medians(values[j], missing, order, county_division, n_cells, local_start)
-        overall = province.overall[j]
+        if province is None:
+            division_median, division_count, overall = _province_medians(values[j], missing, order, division_group,
+                                                                         n_division, division_start)
+        else:
+            division_median, division_count, overall = province.median[j][at], province.count[j][at], province.overall[j]
         with np.errstate(invalid="ignore"):
-            province_ok = (province.count[j][at] >= min_peers) & (province.median[j][at] > 0)
+            province_ok = (division_count >= min_peers) & (division_median > 0)
             local_ok = (local_count >= min_peers) & (local > 0)
-        by_division = np.r_[np.where(province_ok, province.median[j][at], np.nan), np.full(width - n_division + 1, np.nan)]
+        by_division = np.r_[np.where(province_ok, division_median, np.nan), np.full(width - n_division + 1, np.nan)]
         fallback = by_division[cell_division]
         fallback = np.where(np.isnan(fallback), overall, fallback)
         table = np.r_[np.where(local_ok, local, fallback[:n_cells]), fallback[n_cells:], overall]
@@ -345,13 +364,13 @@ def mujun(frame: pd.DataFrame, policy: Policy, province: ProvinceBenchmarks | No
     # Peer groups: county × division, division, whole frame (the province's figures).
     take = pa.array(rows, type=pa.int64())
     county, _ = _codes(arrow_text(frame["region_code"]).take(take))
-    division_text = _division(code)
-    division, divisions = _codes(division_text)
-    if province is None:  # the frame is the province
-        province = mujun_province(pd.DataFrame({"division": as_text(division_text), **dict(zip(names, values))}), policy)
-    at = index_in(divisions, province.divisions)
-    if (at < 0).any():
-        raise ParameterError("province", "mujun_province() of shares that include this frame's", "figures lacking its divisions")
+    division, divisions = _codes(_division(code))
+    at = None
+    if province is not None:  # else the frame is the province
+        at = index_in(divisions, province.divisions)
+        if (at < 0).any():
+            raise ParameterError("province", "mujun_province() of shares that include this frame's",
+                                 "figures lacking its divisions")
     benchmark = (_benchmarks(values, county, division, int(county.max(initial=-1)) + 1, len(divisions), min_peers,
                              province, at) if m else np.empty((len(names), 0)))
 
