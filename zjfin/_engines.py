@@ -48,7 +48,7 @@ from zjfin.risks import EngineOutput
 #: In the coverage: firms not evaluated although no input they need is missing.
 UNUSABLE = "inputs present but unusable"
 
-__all__ = ["Engine", "Rule", "EngineContext", "ENGINES", "register", "unregister", "engine_columns", "column_owner",
+__all__ = ["Engine", "Reduction", "Rule", "EngineContext", "ENGINES", "register", "unregister", "engine_columns", "column_owner",
            "run_engines", "EngineRun", "coverage", "switched_off_risks"]
 
 
@@ -69,6 +69,9 @@ class EngineContext:
     model : DefaultModel or None
     n_jobs : int
         Threads the engine may use itself (the guarantee network does).
+    province : mapping of engine name to its reduction's result
+        In a screening by partitions, the province's figures of the engines that declare a
+        :class:`Reduction` (empty otherwise: the frame is the province).
     """
 
     frame: pd.DataFrame
@@ -78,6 +81,7 @@ class EngineContext:
     inputs: Mapping[str, EngineOutput] = field(default_factory=dict)
     model: Any = None
     n_jobs: int = 1
+    province: Mapping[str, Any] = field(default_factory=dict)
 
     def has(self, name: str) -> bool:
         """Whether :meth:`column` finds ``name``."""
@@ -122,6 +126,19 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Reduction:
+    """What a per-firm engine takes from the whole province (a benchmark's median): each
+    partition's ``shares(frame, policy) -> DataFrame`` (a few columns for some of its firms),
+    and ``reduce(shares, policy)``, the province's figures from every partition's shares
+    concatenated, in any order (the result must not depend on it). The engine receives
+    the figures as ``ctx.province[name]``; without them it makes them from its frame.
+    """
+
+    shares: Callable[[pd.DataFrame, Policy], pd.DataFrame]
+    reduce: Callable[[pd.DataFrame, Policy], Any]
+
+
+@dataclass(frozen=True)
 class Engine:
     """One risk engine.
 
@@ -156,7 +173,15 @@ class Engine:
     policy : tuple of str
         Policy sections it reads.
     scope : {"firm", "province"}
-        ``firm``: a pure function of any set of firms; ``province``: needs all firms at once.
+        ``firm``: a function of any set of whole counties (given ``reduction``'s figures);
+        ``province``: needs all firms at once, and runs after the per-firm engines.
+    reduction : Reduction, optional
+        The province's figures a per-firm engine falls back on (see :class:`Reduction`).
+    partitioned : bool
+        Whether a screening by county runs it on each partition (default); ``False`` for a
+        per-firm engine that links firms across counties (a pledger's level from the
+        contracts on other firms' shares): it runs once, on every firm. Always ``False``
+        for scope ``province``.
     needs_model : bool
         Runs only when a default model is supplied.
     columns : mapping of name to type, optional
@@ -179,6 +204,13 @@ class Engine:
     scope: str = "firm"
     needs_model: bool = False
     columns: Mapping[str, str] | None = None
+    reduction: Reduction | None = None
+    partitioned: bool = True
+
+    @property
+    def by_partition(self) -> bool:
+        """Whether a screening by county runs it partition by partition."""
+        return self.partitioned and self.scope == "firm"
 
     @property
     def outputs(self) -> dict[str, str]:
@@ -319,17 +351,12 @@ def run_engines(context: EngineContext, lanes: Lanes, second_lane: tuple[str, ..
     -------
     EngineRun
     """
-    present = set(context.tables)
-    off: dict[str, list[str]] = {}
-    for engine in ENGINES.values():  # which engines run is known before any runs
-        missing = engine.missing_prerequisites(present, context.model, set(off))
-        if missing:
-            off[engine.name] = missing
+    off = _switched_off(context)
 
     def runner(engine: Engine) -> Callable[..., EngineOutput]:
         def run(**inputs: EngineOutput) -> EngineOutput:
             ctx = EngineContext(context.frame, context.tables, context.as_of, context.policy, inputs,
-                                context.model, context.n_jobs)
+                                context.model, context.n_jobs, context.province)
             output = engine.run(ctx)
             _check_output(engine, output)
             return output
@@ -357,6 +384,17 @@ def run_engines(context: EngineContext, lanes: Lanes, second_lane: tuple[str, ..
                 outputs[engine.name] = runner(engine)(**{d: outputs[d] for d in inputs_of(engine)})
     applicable = {name: _applicable(ENGINES[name], context) for name in ENGINES if name not in off}
     return EngineRun({name: outputs[name] for name in ENGINES}, off, applicable, firm_seconds)
+
+
+def _switched_off(context: EngineContext) -> dict[str, list[str]]:
+    """The engines that cannot run on the context and what each lacks (known before any runs)."""
+    present = set(context.tables)
+    off: dict[str, list[str]] = {}
+    for engine in ENGINES.values():
+        missing = engine.missing_prerequisites(present, context.model, set(off))
+        if missing:
+            off[engine.name] = missing
+    return off
 
 
 def _applicable(engine: Engine, context: EngineContext) -> np.ndarray:
@@ -571,7 +609,7 @@ def _ratio_judged(columns: Mapping[str, Any]) -> np.ndarray:
 def _run_mujun(ctx: EngineContext) -> EngineOutput:
     from zjfin.risks.mujun import mujun
 
-    return mujun(ctx.frame, ctx.policy)
+    return mujun(ctx.frame, ctx.policy, province=ctx.province.get("mujun"))
 
 
 def _industrial(frame: pd.DataFrame, policy: Policy) -> np.ndarray:
@@ -593,7 +631,7 @@ _BALANCES = ("inventory", "accounts_receivable", "prepayments", "accounts_payabl
 def _run_working_capital(ctx: EngineContext) -> EngineOutput:
     from zjfin.risks.working_capital import working_capital
 
-    return working_capital(ctx.frame, ctx.policy)
+    return working_capital(ctx.frame, ctx.policy, province=ctx.province.get("working_capital"))
 
 
 def _run_model(ctx: EngineContext) -> EngineOutput:
@@ -622,6 +660,16 @@ def _run_guarantee_network(ctx: EngineContext) -> EngineOutput:
     seeds = distressed_firms(levels, ctx.policy) if levels else np.zeros(len(ctx.frame), dtype=bool)
     output, circles = guarantee_network(graph, ctx.frame, seeds, ctx.policy, n_jobs=ctx.n_jobs)
     return output._replace(tables={"circles": circles, "graph": graph})
+
+
+def _reduction(module: str, shares: str, reduce: str) -> Reduction:
+    """A risk module's reduction, its module imported when first used (as the run functions do)."""
+    import importlib
+
+    def load(name: str) -> Callable[..., Any]:
+        return lambda *args: getattr(importlib.import_module(f"zjfin.risks.{module}"), name)(*args)
+
+    return Reduction(load(shares), load(reduce))
 
 
 _STATEMENT = ("revenue", "total_assets", "total_liabilities")
@@ -655,21 +703,22 @@ for _engine in (
            rules=(Rule("L5", ("operating_cash_flow", "cash", ("short_term_debt", "notes_payable",
                                                                "current_portion_long_term_debt"))),)),
     Engine("pledges", _run_pledges, tables=("pledges",), reads=("firm_id", "total_shares"),
-           policy=("pledges",),
+           policy=("pledges",), partitioned=False,
            rules=(Rule("P5", ("total_shares",), verdict=_ratio_judged),
                   Rule("P1–P4", verdict=lambda c: pd.Series(c["pledge_price_gap"]).isna().to_numpy(), why="pledge_price_gap"))),
     Engine("mujun", _run_mujun,
            reads=("region_code", "industry_code", "land_mu", "energy_tce", "emissions_t", "employees", "taxes_paid",
                   "value_added", "rd_expense", "revenue"),
            needs=("land_mu", ("taxes_paid", "value_added", "rd_expense")), verdict="mujun_score", applies=_industrial,
-           policy=("mujun",)),
+           policy=("mujun",), reduction=_reduction("mujun", "mujun_shares", "mujun_province")),
     Engine("working_capital", _run_working_capital,
            reads=("revenue", "revenue_prev", "cost_of_sales", "operating_profit", "cash", "restricted_cash",
                   "short_term_debt", "financing_demand", "inventory", "accounts_receivable", "accounts_payable",
                   "prepayments", "advances_from_customers"),
            needs=("revenue", "cost_of_sales", "operating_profit", "cash", _BALANCES), verdict=_need_decided,
            estimated="working_capital_estimated",
-           policy=("working_capital",)),
+           policy=("working_capital",),
+           reduction=_reduction("working_capital", "working_capital_shares", "working_capital_province")),
     Engine("model", _run_model, reads=(), verdict="pd_12m", needs_model=True),
     Engine("guarantee_network", _run_guarantee_network, tables=("guarantees",), uses=("bonds", "liquidity", "pledges"),
            reads=("firm_id", "equity", "total_assets"), policy=("network",), scope="province",

@@ -20,6 +20,7 @@ from zjfin._errors import ParameterError, SchemaError
 from zjfin._features import firm_frame
 from zjfin._lanes import Lanes, threads
 from zjfin._lists import STATEMENT_INPUTS, assign_lists
+from zjfin._partition import county_partitions, lists_by_partition, reasons_by_partition, run_engines_by_partition
 from zjfin._policy import Policy
 from zjfin._progress import Progress
 from zjfin._read import Dataset
@@ -108,6 +109,15 @@ def screen(
     >>> int(res.screening["size_class"].isin(["medium", "small", "micro"]).mean() > 0.9)
     1
     """
+    return _screen(dataset, as_of, policy, progress, model, n_jobs, keep_inputs)
+
+
+def _screen(dataset: Dataset, as_of: Any, policy: Policy | None = None, progress: bool | Progress = False,
+            model: Any = None, n_jobs: int | None = None, keep_inputs: bool = True,
+            partition_firms: int | None = None) -> ScreeningResult:
+    """:func:`screen`; with ``partition_firms`` the stages after the firm frame run
+    partition by partition, each whole counties and at least that many firms
+    (:mod:`zjfin._partition`): the same result."""
     as_of_ts = _as_of(as_of)
     n_jobs = threads(n_jobs)
     policy = policy or Policy.default()
@@ -133,8 +143,13 @@ def screen(
         return_freed_memory()
     context = EngineContext(frame, {t: clean[t] for t in clean.tables_present()}, as_of_ts, policy, model=model,
                             n_jobs=n_jobs)
-    with Lanes(n_jobs, stage=tracker.stage) as lanes:
-        run = run_engines(context, lanes, second_lane=_SECOND_LANE)
+    partitions = None if partition_firms is None else county_partitions(frame["region_code"], partition_firms)
+    if partitions is not None:
+        with tracker.stage("risk_engines"):
+            run = run_engines_by_partition(context, partitions, n_jobs=n_jobs)
+    else:
+        with Lanes(n_jobs, stage=tracker.stage) as lanes:
+            run = run_engines(context, lanes, second_lane=_SECOND_LANE)
     tracker.record("risk_engines_wall", run.firm_seconds)
     # Column look-ups, not a concatenated copy of every column.
     fired = {code: o.fired[code] for o in run.outputs.values() for code in o.fired.columns}
@@ -150,11 +165,13 @@ def screen(
         del frame, context
         return_freed_memory()
     with tracker.stage("lists"):
-        placed = assign_lists(values, fired, policy, index, n_jobs=n_jobs)
+        placed = (lists_by_partition(values, fired, policy, index, partitions, n_jobs=n_jobs) if partitions is not None
+                  else assign_lists(values, fired, policy, index, n_jobs=n_jobs))
         fired.update((code, placed.fired[code]) for code in placed.fired.columns)
         values.update((name, placed.columns[name]) for name in placed.columns.columns)
     with tracker.stage("reasons"):
-        reasons = render_reasons(fired, values, index=index, n_jobs=n_jobs)
+        reasons = (reasons_by_partition(fired, values, index, partitions, n_jobs=n_jobs) if partitions is not None
+                   else render_reasons(fired, values, index=index, n_jobs=n_jobs))
         values.update((name, reasons[name]) for name in reasons.columns)
     with tracker.stage("assemble"):
         screening = _assemble(values, index)

@@ -132,7 +132,8 @@ def mujun_province(shares: pd.DataFrame, policy: Policy) -> ProvinceBenchmarks:
         values = shares[name].to_numpy(dtype=float)
         missing, order = _value_order(values)
         median[j], count[j], overall[j] = _province_medians(values, missing, order, group, len(divisions), start)
-    return ProvinceBenchmarks(divisions, median, count, overall)
+    by_code = np.argsort(np.asarray(divisions.to_pylist(), dtype=object))  # the same figures whatever the order
+    return ProvinceBenchmarks(divisions.take(pa.array(by_code)), median[:, by_code], count[:, by_code], overall)
 
 
 def _division_groups(division: np.ndarray, n_division: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,163 @@
+"""Screening by partitions of whole counties (zjfin._partition) gives the whole province's
+result: the same screening, the same per-item tables, the same files to the byte."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import zjfin
+from zjfin._export import export_result
+from zjfin._partition import county_partitions, partition_tables
+from zjfin._policy import Policy
+from zjfin._screen import _screen
+from zjfin.risks.mujun import mujun, mujun_province, mujun_shares
+from zjfin.risks.working_capital import working_capital, working_capital_province, working_capital_shares
+
+AS_OF = "2019-03-31"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["330102", "330106", "330281", "331002", ""])), max_size=40),
+       st.integers(1, 12))
+def test_partitions_are_whole_counties_in_row_order(codes, min_firms):
+    parts = county_partitions(pd.Series(codes, dtype=object), min_firms)
+    rows = np.concatenate(parts) if parts else np.array([], dtype=np.int64)
+    assert sorted(rows.tolist()) == list(range(len(codes)))  # every firm once
+    seen = {}
+    for i, part in enumerate(parts):
+        counties = [codes[r] for r in part]
+        for county in set(counties):
+            assert county not in seen, "a county split over two partitions"
+            seen[county] = i
+            mine = [r for r in part if codes[r] == county]
+            assert mine == sorted(mine)  # file order within the county
+        if None in counties:
+            assert set(counties) == {None}  # the firms without a county stand apart
+    named = [p for p in parts if codes[p[0]] is not None]
+    for part in named[:-1]:  # every partition but the last of the counties is full
+        assert len(part) >= min_firms
+
+
+def test_a_partitions_tables_keep_its_firms_rows_renumbered():
+    loans = pd.DataFrame({"loan_id": ["l1", "l2", "l3", "l4"], "firm_idx": [3, 1, 3, 0]})
+    guarantees = pd.DataFrame({"guarantor_idx": [0, 3], "borrower_idx": [3, 1]})
+    out = partition_tables({"loans": loans, "guarantees": guarantees}, np.array([1, 3]), 4)
+    assert out["loans"].values.tolist() == [["l1", 1], ["l2", 0], ["l3", 1]]
+    assert out["guarantees"] is guarantees  # two firm ends: a table of the whole province
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json"}
+
+
+def _assert_same(whole, parts):
+    pd.testing.assert_frame_equal(whole.screening, parts.screening)
+    assert set(whole.tables) == set(parts.tables)
+    for name, table in whole.tables.items():
+        if isinstance(table, pd.DataFrame):
+            pd.testing.assert_frame_equal(table, parts.tables[name], obj=name)
+    pd.testing.assert_frame_equal(whole.coverage, parts.coverage)
+
+
+@pytest.mark.parametrize("firms,seed,partition_firms", [(20_000, 0, 2_500), (4_000, 3, 1)])
+def test_by_county_gives_the_whole_provinces_files_to_the_byte(tmp_path, firms, seed, partition_firms):
+    dataset = zjfin.datasets.synthetic_province(firms, seed=seed)
+    whole = _screen(dataset, AS_OF)
+    parts = _screen(dataset, AS_OF, partition_firms=partition_firms)
+    _assert_same(whole, parts)
+    assert len(county_partitions(whole.screening["region_code"], partition_firms)) > 3
+    export_result(whole, tmp_path / "whole", formats=("parquet", "csv"))
+    export_result(parts, tmp_path / "parts", formats=("parquet", "csv"))
+    digests = _digests(tmp_path / "whole")
+    assert any(name.startswith("lists/") for name in digests)
+    assert digests == _digests(tmp_path / "parts")
+
+
+def _cross_county_province() -> tuple[zjfin.Dataset, list[str]]:
+    """The synthetic province with a guarantee circle through three counties around a
+    distressed firm, and a listed company's shares pledged, below the liquidation line, by a
+    controlling holder that is a firm of another county."""
+    dataset = zjfin.datasets.synthetic_province(3_000, seed=0)
+    base = zjfin.screen(dataset, as_of=AS_OF).screening
+    firms = dataset["firms"]
+    distressed = base.loc[base["liquidity_risk"] == "high", ["firm_id", "region_code"]].iloc[0]
+    others = base.loc[base["region_code"] != distressed["region_code"]].drop_duplicates("region_code")
+    ring = [distressed["firm_id"], *others["firm_id"].iloc[:2]]
+    circle = pd.DataFrame({"guarantor_id": ring, "borrower_id": ring[1:] + ring[:1], "amount": 3e7,
+                           "start_date": pd.Timestamp("2018-06-30"), "end_date": pd.Timestamp("2021-06-30"),
+                           "kind": "general"})
+    guarantees = pd.concat([dataset["guarantees"].drop(columns="_row"), circle], ignore_index=True)
+    listed = firms.loc[firms["stock_code"].notna()].iloc[0]
+    price = dataset["prices"].loc[dataset["prices"]["stock_code"] == listed["stock_code"], "close"].iloc[-1]
+    pledger = base.loc[base["region_code"] != base.loc[base["firm_id"] == listed["firm_id"], "region_code"].iloc[0],
+                       "firm_id"].iloc[5]
+    contract = dataset["pledges"].drop(columns="_row").iloc[[0]].assign(
+        pledge_id="PLG-X", company_id=listed["firm_id"], stock_code=listed["stock_code"], pledger_id=pledger,
+        pledged_shares=1e7, loan_amount=1e7 * price, start_date=pd.Timestamp("2018-06-01"),
+        end_date=pd.Timestamp("2020-06-01"), status="active", release_date=pd.NaT, pledger_is_controlling=True,
+        pledger_holding_shares=2e7)
+    pledges = pd.concat([dataset["pledges"].drop(columns="_row"), contract], ignore_index=True)
+    tables = {t: dataset[t].drop(columns="_row") for t in dataset.tables_present()}
+    tables.update(guarantees=guarantees, pledges=pledges)
+    return zjfin.Dataset(tables), [*ring, pledger]
+
+
+def test_counties_linked_by_guarantees_and_pledges_give_the_whole_provinces_result():
+    dataset, (a, b, c, pledger) = _cross_county_province()
+    whole = _screen(dataset, AS_OF)
+    s = whole.screening.set_index("firm_id")
+    # The links cross counties: one circle through three counties, a pledger of another county.
+    assert s.loc[[a, b, c], "region_code"].nunique() == 3
+    circle = s.loc[[a, b, c], "guarantee_circle_id"]
+    assert circle.notna().all() and circle.nunique() == 1
+    assert "P8" in str(s.loc[pledger, "reason_codes"])  # attributed across the county line
+    _assert_same(whole, _screen(dataset, AS_OF, partition_firms=1))
+
+
+def _one_county(frame: pd.DataFrame) -> pd.DataFrame:
+    county = frame["region_code"].value_counts().index[0]
+    return frame[frame["region_code"] == county].reset_index(drop=True)
+
+
+def test_the_province_figures_are_what_a_county_alone_lacks():
+    """A county scored alone against its own medians is not scored as in the province: the
+    reductions carry what it lacks (so the equalities above can fail)."""
+    dataset = zjfin.datasets.synthetic_province(6_000, seed=1)
+    clean = zjfin.validate(dataset, as_of=AS_OF).dataset
+    frame = zjfin.firm_frame(clean["firms"], clean["financials"], AS_OF)
+    frame["industry_section"] = frame["industry_code"].str[0]
+    policy = Policy.default()
+    county = _one_county(frame)
+    in_province = frame["region_code"].eq(county["region_code"].iloc[0]).to_numpy()
+
+    whole = mujun(frame, policy).columns.loc[in_province, "mujun_score"].to_numpy()
+    alone = mujun(county, policy).columns["mujun_score"].to_numpy()
+    given = mujun(county, policy, province=mujun_province(mujun_shares(frame, policy), policy)).columns["mujun_score"]
+    np.testing.assert_array_equal(given.to_numpy(), whole)
+    assert not np.array_equal(alone, whole, equal_nan=True)
+
+    columns = ["turnover_days", "working_capital_need"]
+    whole = working_capital(frame, policy).columns.loc[in_province, columns].reset_index(drop=True)
+    peers = working_capital_province(working_capital_shares(frame, policy), policy)
+    pd.testing.assert_frame_equal(working_capital(county, policy, province=peers).columns[columns], whole)
+
+
+def test_shares_may_come_in_any_order():
+    dataset = zjfin.datasets.synthetic_province(3_000, seed=2)
+    clean = zjfin.validate(dataset, as_of=AS_OF).dataset
+    frame = zjfin.firm_frame(clean["firms"], clean["financials"], AS_OF)
+    policy = Policy.default()
+    shares = mujun_shares(frame, policy)
+    shuffled = shares.sample(frac=1.0, random_state=7).reset_index(drop=True)
+    a, b = mujun_province(shares, policy), mujun_province(shuffled, policy)
+    assert a.divisions.to_pylist() == b.divisions.to_pylist()
+    np.testing.assert_array_equal(a.median, b.median)
+    np.testing.assert_array_equal(a.overall, b.overall)

@@ -1,0 +1,231 @@
+"""Screening by partitions of whole counties: the same result as the whole province at once.
+
+The stages after the firm frame, county by county (SPEC §10): the per-firm engines run on
+each partition's firms and the rows of the tables that belong to them, with the province's
+figures some of them fall back on (:class:`zjfin._engines.Reduction`: the partitions'
+shares, reduced once and handed to every partition); the engines that link firms across
+counties (pledge attribution, the guarantee network) run once, on every firm; the lists
+(ranks within list and county) and the reasons run per partition. Each partition's columns
+are put back at its firms' rows, so what follows (coverage, assembly, export) is unchanged.
+
+What makes the partitions' results the whole run's: a partition holds whole counties
+(the county benchmarks and ranks see every firm of the county), a firm's rows keep their
+order within it (ties are broken by file order), and every province figure is a median,
+which does not depend on the order the shares come in. This module is the plan the Dask
+engine distributes; here the partitions run one after the other in this process.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from zjfin._arrow import distinct
+from zjfin._engines import ENGINES, EngineContext, EngineRun, _applicable, _check_output, _switched_off, null_columns
+from zjfin._lanes import Lanes
+from zjfin._lists import assign_lists
+from zjfin._policy import Policy
+from zjfin._reasons import render_reasons
+from zjfin._validate import FIRM_INDEX_COLUMNS
+from zjfin.risks import EngineOutput
+
+__all__ = ["county_partitions", "partition_tables", "run_engines_by_partition", "lists_by_partition",
+           "reasons_by_partition"]
+
+
+def county_partitions(region_code: Any, min_firms: int = 1) -> list[np.ndarray]:
+    """The row positions of each partition's firms (in row order): whole counties, in code
+    order, the next county joining a partition until it holds ``min_firms``; the firms
+    without a county last, as a partition of their own.
+
+    Examples
+    --------
+    >>> codes = pd.Series(["330102", None, "330101", "330102"])
+    >>> [p.tolist() for p in county_partitions(codes)]
+    [[2], [0, 3], [1]]
+    >>> [p.tolist() for p in county_partitions(codes, min_firms=2)]
+    [[2, 0, 3], [1]]
+    """
+    codes, at = distinct(region_code)
+    at = at.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    # Counties in code order: the partitions come out the same whatever the file's order.
+    rank = np.full(len(codes) + 1, len(codes), dtype=np.int64)  # last slot: no county
+    rank[np.argsort(np.asarray(codes.to_pylist(), dtype=object))] = np.arange(len(codes))
+    key = rank[np.where(at >= 0, at, len(codes))]
+    order = np.argsort(key, kind="stable")
+    sizes = np.bincount(key, minlength=len(codes) + 1)
+    # A loop over counties (a few thousand in China), not firms.
+    partition, filled, of_county = 0, 0, np.empty(len(codes) + 1, dtype=np.int64)
+    for county in range(len(codes)):
+        if filled >= min_firms:
+            partition, filled = partition + 1, 0
+        of_county[county], filled = partition, filled + sizes[county]
+    of_county[len(codes)] = partition + 1  # no county: a partition of its own
+    group = of_county[key[order]]
+    bounds = np.flatnonzero(np.diff(group)) + 1
+    return [part for part in np.split(order, bounds) if len(part)]
+
+
+def partition_tables(tables: Mapping[str, pd.DataFrame], rows: np.ndarray, n: int) -> dict[str, pd.DataFrame]:
+    """The tables as a partition's engines see them: a table whose rows belong to one firm
+    (one firm-index column: statements, bonds, loans, pledges) keeps that firm's rows of the
+    partition, their firm index renumbered to the partition's rows; the others are whole.
+
+    Examples
+    --------
+    >>> bonds = pd.DataFrame({"bond_id": ["b1", "b2", "b3"], "issuer_idx": [2, 0, 2]})
+    >>> partition_tables({"bonds": bonds}, np.array([2, 3]), 4)["bonds"].values.tolist()
+    [['b1', 0], ['b3', 0]]
+    """
+    local = np.full(n, -1, dtype=np.int64)
+    local[rows] = np.arange(len(rows))
+    out = {}
+    for table, frame in tables.items():
+        mine = _rows_of(table, frame, local)
+        if mine is None:
+            out[table] = frame
+            continue
+        column = _index_column(table)
+        part = frame.iloc[mine].reset_index(drop=True)
+        out[table] = part.assign(**{column: local[frame[column].to_numpy()[mine]]})
+    return out
+
+
+def _index_column(table: str) -> str | None:
+    """A table's firm-index column when it has exactly one (None: no firm owns its rows)."""
+    columns = list(FIRM_INDEX_COLUMNS.get(table, {}).values())
+    return columns[0] if len(columns) == 1 else None
+
+
+def _rows_of(table: str, frame: pd.DataFrame, local: np.ndarray) -> np.ndarray | None:
+    column = _index_column(table)
+    if column is None or column not in frame.columns:
+        return None
+    index = frame[column].to_numpy()
+    return np.flatnonzero((index >= 0) & (local[np.maximum(index, 0)] >= 0))
+
+
+def _gather(parts: list[pd.DataFrame], partitions: list[np.ndarray], index: pd.Index) -> pd.DataFrame:
+    """Partitions' frames (each row-aligned with its partition) put back in the rows' order."""
+    joined = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+    back = np.empty(len(index), dtype=np.int64)
+    back[np.concatenate(partitions)] = np.arange(len(index))
+    return joined.take(back).set_axis(index)
+
+
+def _gather_output(outputs: list[EngineOutput], partitions: list[np.ndarray], index: pd.Index,
+                   tables: Mapping[str, pd.DataFrame], kept: list[dict[str, np.ndarray]]) -> EngineOutput:
+    """An engine's partition outputs as one: its columns and reasons in the frame's rows; a
+    per-item table named after an input table (one row per input row) in that table's
+    rows, with the input's firm index."""
+    columns = _gather([o.columns for o in outputs], partitions, index)
+    fired = _gather([o.fired for o in outputs], partitions, index)
+    items = {}
+    for name in outputs[0].tables:
+        pieces = [o.tables[name] for o in outputs]
+        column = _index_column(name)
+        if name in tables and column is not None and all(name in k for k in kept):
+            items[name] = _gather(pieces, [k[name] for k in kept], pd.RangeIndex(sum(len(k[name]) for k in kept)))
+            if column in items[name].columns:
+                items[name][column] = tables[name][column].to_numpy()[np.sort(np.concatenate([k[name] for k in kept]))]
+        else:
+            items[name] = pd.concat(pieces, ignore_index=True)
+    return EngineOutput(columns, fired, items)
+
+
+def _take(value: Any, rows: np.ndarray) -> Any:
+    """A column's rows, for a partition (a Series keeps its dtype, with a fresh index)."""
+    if isinstance(value, pd.Series):
+        return value.iloc[rows].reset_index(drop=True)
+    if isinstance(value, (pa.Array, pa.ChunkedArray)):
+        return value.take(pa.array(rows))
+    return np.asarray(value)[rows] if not hasattr(value, "take") else value.take(rows)
+
+
+def run_engines_by_partition(context: EngineContext, partitions: list[np.ndarray], n_jobs: int = 1) -> EngineRun:
+    """:func:`zjfin._engines.run_engines`, partition by partition: the same :class:`EngineRun`.
+
+    The reductions first (every partition's shares, then the province's figures), then each
+    partition's per-firm engines, then the engines that need every firm at once.
+    """
+    off = _switched_off(context)
+    frame, n = context.frame, len(context.frame)
+    start = time.perf_counter()
+    mine = [e for e in ENGINES.values() if e.name not in off and e.by_partition]
+    whole = [e for e in ENGINES.values() if e.name not in off and not e.by_partition]
+    for engine in mine:
+        later = [w.name for w in whole if w.name in (*engine.depends, *engine.uses)]
+        if later:
+            raise ValueError(f"engine {engine.name!r} runs per partition but takes {later}, which run on every firm")
+    frames = [frame.iloc[rows].reset_index(drop=True) for rows in partitions]
+    province = {}
+    for engine in mine:
+        if engine.reduction is not None:
+            shares = [engine.reduction.shares(part, context.policy) for part in frames]
+            province[engine.name] = engine.reduction.reduce(pd.concat(shares, ignore_index=True), context.policy)
+    per_partition: list[dict[str, EngineOutput]] = []
+    kept: list[dict[str, np.ndarray]] = []
+    for rows, part in zip(partitions, frames):
+        tables = partition_tables(context.tables, rows, n)
+        local = np.full(n, -1, dtype=np.int64)
+        local[rows] = np.arange(len(rows))
+        kept.append({t: r for t, f in context.tables.items() if (r := _rows_of(t, f, local)) is not None})
+        sub = EngineContext(part, tables, context.as_of, context.policy, model=context.model, n_jobs=1,
+                            province=province)
+        per_partition.append(_run_in_order(mine, sub, off, n_jobs))
+    outputs: dict[str, EngineOutput] = {}
+    for engine in mine:
+        outputs[engine.name] = _gather_output([p[engine.name] for p in per_partition], partitions, frame.index,
+                                              context.tables, kept)
+    firm_seconds = time.perf_counter() - start
+    for engine in whole:
+        inputs = {d: outputs[d] for d in (*engine.depends, *engine.uses) if d in outputs}
+        ctx = EngineContext(frame, context.tables, context.as_of, context.policy, inputs, context.model,
+                            context.n_jobs, province)
+        outputs[engine.name] = engine.run(ctx)
+        _check_output(engine, outputs[engine.name])
+    for name in off:
+        outputs[name] = EngineOutput(null_columns(ENGINES[name].outputs, frame.index), pd.DataFrame(index=frame.index))
+    applicable = {name: _applicable(ENGINES[name], context) for name in ENGINES if name not in off}
+    return EngineRun({name: outputs[name] for name in ENGINES}, off, applicable, firm_seconds)
+
+
+def _run_in_order(engines: list, context: EngineContext, off: Mapping[str, Any], n_jobs: int) -> dict[str, EngineOutput]:
+    """One partition's per-firm engines, in the registry's order (each after its inputs)."""
+    done: dict[str, EngineOutput] = {}
+    with Lanes(1) as lanes:
+        for engine in engines:
+            inputs = {d: done[d] for d in (*engine.depends, *engine.uses) if d in done}
+            ctx = EngineContext(context.frame, context.tables, context.as_of, context.policy, inputs, context.model,
+                                context.n_jobs, context.province)
+            with lanes.timed(engine.name):
+                done[engine.name] = engine.run(ctx)
+            _check_output(engine, done[engine.name])
+    return done
+
+
+def lists_by_partition(values: Mapping[str, Any], fired: Mapping[str, Any], policy: Policy, index: pd.Index,
+                       partitions: list[np.ndarray], n_jobs: int = 1) -> EngineOutput:
+    """:func:`zjfin._lists.assign_lists` per partition (its ranks are within list and county)."""
+    outputs = []
+    for rows in partitions:
+        part_values = {name: _take(value, rows) for name, value in values.items()}
+        part_fired = {code: _take(mask, rows) for code, mask in fired.items()}
+        outputs.append(assign_lists(part_values, part_fired, policy, pd.RangeIndex(len(rows)), n_jobs=n_jobs))
+    return EngineOutput(_gather([o.columns for o in outputs], partitions, index),
+                        _gather([o.fired for o in outputs], partitions, index))
+
+
+def reasons_by_partition(fired: Mapping[str, Any], values: Mapping[str, Any], index: pd.Index,
+                         partitions: list[np.ndarray], n_jobs: int = 1) -> pd.DataFrame:
+    """:func:`zjfin._reasons.render_reasons` per partition (a firm's reasons are its own)."""
+    parts = []
+    for rows in partitions:
+        part_fired = {code: _take(mask, rows) for code, mask in fired.items()}
+        part_values = {name: _take(value, rows) for name, value in values.items()}
+        parts.append(render_reasons(part_fired, part_values, index=pd.RangeIndex(len(rows)), n_jobs=n_jobs))
+    return _gather(parts, partitions, index)
