@@ -166,7 +166,7 @@ def test_n_jobs_is_checked(screened, bad):
 def test_an_engine_error_on_a_thread_reaches_the_caller(screened, monkeypatch):
     import zjfin.risks.mujun
 
-    def broken(frame, policy):
+    def broken(frame, policy, province=None):
         raise zjfin.PolicyError("policy key 'mujun.cap' must be positive, got 0")
 
     monkeypatch.setattr(zjfin.risks.mujun, "mujun", broken)  # mujun runs on the second lane
