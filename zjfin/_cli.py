@@ -109,6 +109,17 @@ def _parser() -> argparse.ArgumentParser:
                           "the workbook writes about 50,000 listed firms a second)")
     scr.add_argument("--jobs", type=int, default=None, metavar="N", help=_JOBS_HELP)
     scr.add_argument("--ids", choices=["uscc", "any"], default=None, help=_IDS_HELP)
+    scr.add_argument("--engine", choices=["local", "dask"], default="local",
+                     help="local (this process, default) or dask: partitions of whole counties on a Dask cluster "
+                          "(pip install 'zjfin[dask]'); the same outputs")
+    scr.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                     help="with --engine dask: an existing cluster's scheduler, e.g. tcp://10.0.0.5:8786")
+    scr.add_argument("--workers", type=int, default=None, metavar="N",
+                     help="with --engine dask and no --scheduler: workers of the local cluster (default 2)")
+    scr.add_argument("--memory-limit", default=None, metavar="SIZE",
+                     help="with --engine dask and no --scheduler: memory per local worker, e.g. 4GB")
+    scr.add_argument("--partition-firms", type=int, default=None, metavar="N",
+                     help="with --engine dask: firms a partition holds at least (whole counties; default 100000)")
 
     dif = sub.add_parser("diff", help="compare the lists of two screenings: firms that entered, left or moved")
     dif.add_argument("old", help="earlier screening: an output folder of `zjfin screen` or its screening.parquet")
@@ -261,6 +272,26 @@ def _cmd_screen(args: argparse.Namespace) -> int:
     return _screen_and_report(args, Path(args.data), args.unit, args.as_of, Path(args.out), policy)
 
 
+def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``screen``'s engine arguments from the command line (the dask ones only with it)."""
+    engine = getattr(args, "engine", "local")
+    local_cluster = {k: v for k, v in (("n_workers", getattr(args, "workers", None)),
+                                       ("memory_limit", getattr(args, "memory_limit", None))) if v is not None}
+    given = [flag for flag, value in (("--scheduler", getattr(args, "scheduler", None)),
+                                      ("--workers", getattr(args, "workers", None)),
+                                      ("--memory-limit", getattr(args, "memory_limit", None)),
+                                      ("--partition-firms", getattr(args, "partition_firms", None))) if value is not None]
+    if engine != "dask":
+        if given:
+            raise ParameterError(given[0], "used with --engine dask", "--engine local")
+        return {}
+    if getattr(args, "scheduler", None) and local_cluster:
+        raise ParameterError("--scheduler", "either an existing cluster or --workers/--memory-limit for a local one",
+                             "both")
+    return {"engine": "dask", "cluster": args.scheduler or local_cluster or None,
+            "partition_firms": getattr(args, "partition_firms", None)}
+
+
 def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
     from zjfin._progress import Progress
     from zjfin._read import read_dataset
@@ -284,7 +315,7 @@ def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
     # The statements are released once the features are made: a province's largest table.
     result = screen(dataset, as_of=as_of, policy=policy, progress=progress,
                     model=Path(model) if isinstance(model, str) else model, n_jobs=getattr(args, "jobs", None),
-                    keep_inputs=False)
+                    keep_inputs=False, **_engine_options(args))
     del dataset
     return_freed_memory()  # what the stages freed, for the export's Arrow buffers
     if not result.validation.firms["screened"]:  # empty lists are no result: say why, write nothing

@@ -345,6 +345,7 @@ def manifest(result: "ScreeningResult") -> dict[str, Any]:
             "guarantee_network": _network_counts(result),
             "lists": _list_counts(screening),
         },
+        "engine": dict(getattr(result, "engine", {"name": "local"})),
         "timings": dict(result.timings),
         "peak_memory_mb": dict(result.peak_memory_mb),
     }

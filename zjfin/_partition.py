@@ -26,14 +26,13 @@ import pyarrow as pa
 
 from zjfin._arrow import distinct
 from zjfin._engines import ENGINES, EngineContext, EngineRun, _applicable, _check_output, _switched_off, null_columns
-from zjfin._lanes import Lanes
 from zjfin._lists import assign_lists
 from zjfin._policy import Policy
 from zjfin._reasons import render_reasons
 from zjfin._validate import FIRM_INDEX_COLUMNS
 from zjfin.risks import EngineOutput
 
-__all__ = ["county_partitions", "partition_tables", "run_engines_by_partition", "lists_by_partition",
+__all__ = ["county_partitions", "in_order", "partition_tables", "run_engines_by_partition", "lists_by_partition",
            "reasons_by_partition"]
 
 
@@ -146,11 +145,35 @@ def _take(value: Any, rows: np.ndarray) -> Any:
     return np.asarray(value)[rows] if not hasattr(value, "take") else value.take(rows)
 
 
-def run_engines_by_partition(context: EngineContext, partitions: list[np.ndarray], n_jobs: int = 1) -> EngineRun:
+#: ``map(function, items, **common) -> [function(item, **common) for item in items]``: how
+#: the partitions are worked (one after the other here; Dask's workers in :mod:`zjfin._dask`).
+def in_order(function: Any, items: list, **common: Any) -> list:
+    """The partitions one after the other, in this process."""
+    return [function(item, **common) for item in items]
+
+
+def _partition_shares(frame: pd.DataFrame, policy: Policy, engines: list) -> dict[str, pd.DataFrame]:
+    return {e.name: e.reduction.shares(frame, policy) for e in engines if e.reduction is not None}
+
+
+def _partition_engines(work: tuple[pd.DataFrame, dict[str, pd.DataFrame]], as_of: pd.Timestamp, policy: Policy,
+                       model: Any, province: Mapping[str, Any], engines: list) -> dict[str, EngineOutput]:
+    """One partition's per-firm engines, in the registry's order (each after its inputs)."""
+    frame, tables = work
+    done: dict[str, EngineOutput] = {}
+    for engine in engines:
+        inputs = {d: done[d] for d in (*engine.depends, *engine.uses) if d in done}
+        done[engine.name] = engine.run(EngineContext(frame, tables, as_of, policy, inputs, model, 1, province))
+        _check_output(engine, done[engine.name])
+    return done
+
+
+def run_engines_by_partition(context: EngineContext, partitions: list[np.ndarray], mapper: Any = in_order) -> EngineRun:
     """:func:`zjfin._engines.run_engines`, partition by partition: the same :class:`EngineRun`.
 
     The reductions first (every partition's shares, then the province's figures), then each
-    partition's per-firm engines, then the engines that need every firm at once.
+    partition's per-firm engines (through ``mapper``), then, here, the engines that need
+    every firm at once.
     """
     off = _switched_off(context)
     frame, n = context.frame, len(context.frame)
@@ -161,22 +184,18 @@ def run_engines_by_partition(context: EngineContext, partitions: list[np.ndarray
         later = [w.name for w in whole if w.name in (*engine.depends, *engine.uses)]
         if later:
             raise ValueError(f"engine {engine.name!r} runs per partition but takes {later}, which run on every firm")
-    frames = [frame.iloc[rows].reset_index(drop=True) for rows in partitions]
-    province = {}
-    for engine in mine:
-        if engine.reduction is not None:
-            shares = [engine.reduction.shares(part, context.policy) for part in frames]
-            province[engine.name] = engine.reduction.reduce(pd.concat(shares, ignore_index=True), context.policy)
-    per_partition: list[dict[str, EngineOutput]] = []
-    kept: list[dict[str, np.ndarray]] = []
-    for rows, part in zip(partitions, frames):
-        tables = partition_tables(context.tables, rows, n)
+    work, kept = [], []
+    for rows in partitions:
         local = np.full(n, -1, dtype=np.int64)
         local[rows] = np.arange(len(rows))
         kept.append({t: r for t, f in context.tables.items() if (r := _rows_of(t, f, local)) is not None})
-        sub = EngineContext(part, tables, context.as_of, context.policy, model=context.model, n_jobs=1,
-                            province=province)
-        per_partition.append(_run_in_order(mine, sub, off, n_jobs))
+        work.append((frame.iloc[rows].reset_index(drop=True), partition_tables(context.tables, rows, n)))
+    shares = mapper(_partition_shares, [w[0] for w in work], policy=context.policy, engines=mine)
+    province = {e.name: e.reduction.reduce(pd.concat([s[e.name] for s in shares], ignore_index=True), context.policy)
+                for e in mine if e.reduction is not None}
+    per_partition = mapper(_partition_engines, work, as_of=context.as_of, policy=context.policy, model=context.model,
+                           province=province, engines=mine)
+    del work
     outputs: dict[str, EngineOutput] = {}
     for engine in mine:
         outputs[engine.name] = _gather_output([p[engine.name] for p in per_partition], partitions, frame.index,
@@ -194,38 +213,31 @@ def run_engines_by_partition(context: EngineContext, partitions: list[np.ndarray
     return EngineRun({name: outputs[name] for name in ENGINES}, off, applicable, firm_seconds)
 
 
-def _run_in_order(engines: list, context: EngineContext, off: Mapping[str, Any], n_jobs: int) -> dict[str, EngineOutput]:
-    """One partition's per-firm engines, in the registry's order (each after its inputs)."""
-    done: dict[str, EngineOutput] = {}
-    with Lanes(1) as lanes:
-        for engine in engines:
-            inputs = {d: done[d] for d in (*engine.depends, *engine.uses) if d in done}
-            ctx = EngineContext(context.frame, context.tables, context.as_of, context.policy, inputs, context.model,
-                                context.n_jobs, context.province)
-            with lanes.timed(engine.name):
-                done[engine.name] = engine.run(ctx)
-            _check_output(engine, done[engine.name])
-    return done
+def _partition_values(values: Mapping[str, Any], fired: Mapping[str, Any], rows: np.ndarray) -> tuple[dict, dict]:
+    return ({name: _take(value, rows) for name, value in values.items()},
+            {code: _take(mask, rows) for code, mask in fired.items()})
+
+
+def _partition_lists(work: tuple[dict, dict], policy: Policy) -> EngineOutput:
+    values, fired = work
+    return assign_lists(values, fired, policy, pd.RangeIndex(len(next(iter(values.values())))), n_jobs=1)
+
+
+def _partition_reasons(work: tuple[dict, dict]) -> pd.DataFrame:
+    values, fired = work
+    return render_reasons(fired, values, index=pd.RangeIndex(len(next(iter(values.values())))), n_jobs=1)
 
 
 def lists_by_partition(values: Mapping[str, Any], fired: Mapping[str, Any], policy: Policy, index: pd.Index,
-                       partitions: list[np.ndarray], n_jobs: int = 1) -> EngineOutput:
+                       partitions: list[np.ndarray], mapper: Any = in_order) -> EngineOutput:
     """:func:`zjfin._lists.assign_lists` per partition (its ranks are within list and county)."""
-    outputs = []
-    for rows in partitions:
-        part_values = {name: _take(value, rows) for name, value in values.items()}
-        part_fired = {code: _take(mask, rows) for code, mask in fired.items()}
-        outputs.append(assign_lists(part_values, part_fired, policy, pd.RangeIndex(len(rows)), n_jobs=n_jobs))
+    outputs = mapper(_partition_lists, [_partition_values(values, fired, rows) for rows in partitions], policy=policy)
     return EngineOutput(_gather([o.columns for o in outputs], partitions, index),
                         _gather([o.fired for o in outputs], partitions, index))
 
 
 def reasons_by_partition(fired: Mapping[str, Any], values: Mapping[str, Any], index: pd.Index,
-                         partitions: list[np.ndarray], n_jobs: int = 1) -> pd.DataFrame:
+                         partitions: list[np.ndarray], mapper: Any = in_order) -> pd.DataFrame:
     """:func:`zjfin._reasons.render_reasons` per partition (a firm's reasons are its own)."""
-    parts = []
-    for rows in partitions:
-        part_fired = {code: _take(mask, rows) for code, mask in fired.items()}
-        part_values = {name: _take(value, rows) for name, value in values.items()}
-        parts.append(render_reasons(part_fired, part_values, index=pd.RangeIndex(len(rows)), n_jobs=n_jobs))
+    parts = mapper(_partition_reasons, [_partition_values(values, fired, rows) for rows in partitions])
     return _gather(parts, partitions, index)

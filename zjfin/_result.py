@@ -66,6 +66,9 @@ class ScreeningResult:
         self.policy = policy
         self.timings = timings
         self.peak_memory_mb: dict[str, float] = {}
+        #: How the screening ran: ``{"name": "local"}``, or for the Dask engine its
+        #: partitions (``partitions``, ``partition_firms``) and ``workers`` (the manifest's ``engine``).
+        self.engine: dict[str, Any] = {"name": "local"}
         self.switched_off = switched_off
         self.tables = dict(tables or {})
         self.coverage = coverage if coverage is not None else pd.DataFrame()

@@ -20,7 +20,7 @@ from zjfin._errors import ParameterError, SchemaError
 from zjfin._features import firm_frame
 from zjfin._lanes import Lanes, threads
 from zjfin._lists import STATEMENT_INPUTS, assign_lists
-from zjfin._partition import county_partitions, lists_by_partition, reasons_by_partition, run_engines_by_partition
+from zjfin._partition import county_partitions, in_order, lists_by_partition, reasons_by_partition, run_engines_by_partition
 from zjfin._policy import Policy
 from zjfin._progress import Progress
 from zjfin._read import Dataset
@@ -65,6 +65,9 @@ def screen(
     model: Any = None,
     n_jobs: int | None = None,
     keep_inputs: bool = True,
+    engine: str = "local",
+    cluster: Any = None,
+    partition_firms: int | None = None,
 ) -> ScreeningResult:
     """Screen every firm of a dataset.
 
@@ -97,6 +100,18 @@ def screen(
         per firm) once the features stage has read them, and the statement figures only the
         risk engines read. The emptied tables keep their columns. For a job that screens and
         exports, as ``zjfin screen`` does; a notebook keeps the default.
+    engine : {"local", "dask"}
+        ``local``: this process. ``dask``: the stages after validation partition by partition,
+        each whole counties, on a Dask cluster (``pip install zjfin[dask]``): per-firm engines,
+        亩均 benchmarks and county ranks inside each partition, the province's medians they fall
+        back on reduced first and broadcast, pledge attribution and the guarantee network once
+        on every firm. The result is the same, to the byte of every file written from it.
+    cluster : distributed.Client, str or mapping, optional
+        With ``engine="dask"``: a client, a scheduler's address, or the options of the
+        ``LocalCluster`` made for the screening (default: two workers on this machine).
+    partition_firms : int, optional
+        With ``engine="dask"``: firms a partition holds at least (counties are joined until
+        it does; default 100,000).
 
     Returns
     -------
@@ -109,15 +124,26 @@ def screen(
     >>> int(res.screening["size_class"].isin(["medium", "small", "micro"]).mean() > 0.9)
     1
     """
-    return _screen(dataset, as_of, policy, progress, model, n_jobs, keep_inputs)
+    if engine == "local":
+        return _screen(dataset, as_of, policy, progress, model, n_jobs, keep_inputs)
+    if engine != "dask":
+        raise ParameterError("engine", "'local' or 'dask'", engine)
+    from zjfin._dask import DEFAULT_PARTITION_FIRMS, dask_mapper
+
+    if partition_firms is not None and (isinstance(partition_firms, bool) or not isinstance(partition_firms, int)
+                                        or partition_firms < 1):
+        raise ParameterError("partition_firms", "a whole number ≥ 1", partition_firms)
+    with dask_mapper(cluster) as mapper:
+        return _screen(dataset, as_of, policy, progress, model, n_jobs, keep_inputs,
+                       partition_firms=partition_firms or DEFAULT_PARTITION_FIRMS, mapper=mapper)
 
 
 def _screen(dataset: Dataset, as_of: Any, policy: Policy | None = None, progress: bool | Progress = False,
             model: Any = None, n_jobs: int | None = None, keep_inputs: bool = True,
-            partition_firms: int | None = None) -> ScreeningResult:
+            partition_firms: int | None = None, mapper: Any = in_order) -> ScreeningResult:
     """:func:`screen`; with ``partition_firms`` the stages after the firm frame run
     partition by partition, each whole counties and at least that many firms
-    (:mod:`zjfin._partition`): the same result."""
+    (:mod:`zjfin._partition`), worked by ``mapper``: the same result."""
     as_of_ts = _as_of(as_of)
     n_jobs = threads(n_jobs)
     policy = policy or Policy.default()
@@ -146,7 +172,7 @@ def _screen(dataset: Dataset, as_of: Any, policy: Policy | None = None, progress
     partitions = None if partition_firms is None else county_partitions(frame["region_code"], partition_firms)
     if partitions is not None:
         with tracker.stage("risk_engines"):
-            run = run_engines_by_partition(context, partitions, n_jobs=n_jobs)
+            run = run_engines_by_partition(context, partitions, mapper)
     else:
         with Lanes(n_jobs, stage=tracker.stage) as lanes:
             run = run_engines(context, lanes, second_lane=_SECOND_LANE)
@@ -165,12 +191,12 @@ def _screen(dataset: Dataset, as_of: Any, policy: Policy | None = None, progress
         del frame, context
         return_freed_memory()
     with tracker.stage("lists"):
-        placed = (lists_by_partition(values, fired, policy, index, partitions, n_jobs=n_jobs) if partitions is not None
+        placed = (lists_by_partition(values, fired, policy, index, partitions, mapper) if partitions is not None
                   else assign_lists(values, fired, policy, index, n_jobs=n_jobs))
         fired.update((code, placed.fired[code]) for code in placed.fired.columns)
         values.update((name, placed.columns[name]) for name in placed.columns.columns)
     with tracker.stage("reasons"):
-        reasons = (reasons_by_partition(fired, values, index, partitions, n_jobs=n_jobs) if partitions is not None
+        reasons = (reasons_by_partition(fired, values, index, partitions, mapper) if partitions is not None
                    else render_reasons(fired, values, index=index, n_jobs=n_jobs))
         values.update((name, reasons[name]) for name in reasons.columns)
     with tracker.stage("assemble"):
@@ -179,6 +205,9 @@ def _screen(dataset: Dataset, as_of: Any, policy: Policy | None = None, progress
     result = ScreeningResult(screening, report, as_of_ts, policy, dict(tracker.timings), switched_off_risks(run),
                              run.tables, model=model, coverage=summary, evaluated=evaluated)
     result.peak_memory_mb = dict(tracker.peak_memory_mb)
+    if partitions is not None:
+        result.engine = {"name": getattr(mapper, "engine", "partitions"), "partitions": len(partitions),
+                         "partition_firms": partition_firms, **getattr(mapper, "details", {})}
     return result
 
 

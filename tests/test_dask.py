@@ -1,0 +1,95 @@
+"""engine="dask": the partitions of whole counties on a Dask cluster (two worker processes of
+a LocalCluster, as `make test` installs zjfin[dask]): the same screening and the same
+files, to the byte, as the in-process engine."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import zjfin
+from zjfin._cli import main
+from zjfin._export import export_result
+
+distributed = pytest.importorskip("distributed")
+
+AS_OF = "2019-03-31"
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        with distributed.Client(cluster) as dask_client:
+            yield dask_client
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json"}
+
+
+def test_the_dask_engine_writes_the_local_engines_files(client, tmp_path):
+    dataset = zjfin.datasets.synthetic_province(20_000, seed=0)
+    local = zjfin.screen(dataset, as_of=AS_OF)
+    on_dask = zjfin.screen(dataset, as_of=AS_OF, engine="dask", cluster=client, partition_firms=3_000)
+    pd.testing.assert_frame_equal(local.screening, on_dask.screening)
+    assert on_dask.engine["name"] == "dask" and on_dask.engine["workers"] == 2 and on_dask.engine["partitions"] > 3
+    export_result(local, tmp_path / "local", formats=("parquet", "csv"))
+    export_result(on_dask, tmp_path / "dask", formats=("parquet", "csv"))
+    assert _digests(tmp_path / "local") == _digests(tmp_path / "dask")
+    assert json.loads((tmp_path / "dask" / "manifest.json").read_text(encoding="utf-8"))["engine"]["name"] == "dask"
+
+
+def test_counties_linked_across_partitions_on_dask(client):
+    from test_partition import _cross_county_province
+
+    dataset, _ = _cross_county_province()
+    local = zjfin.screen(dataset, as_of=AS_OF)
+    on_dask = zjfin.screen(dataset, as_of=AS_OF, engine="dask", cluster=client, partition_firms=1)
+    pd.testing.assert_frame_equal(local.screening, on_dask.screening)
+    pd.testing.assert_frame_equal(local.tables["circles"], on_dask.tables["circles"])
+
+
+def test_zjfin_screen_engine_dask_on_a_local_cluster(tmp_path, capsys):
+    data = tmp_path / "input"
+    zjfin.write_dataset(zjfin.datasets.synthetic_province(3_000, seed=1), data)
+    common = ["screen", str(data), "--as-of", AS_OF, "--formats", "parquet,csv", "-q"]
+    assert main([*common, "--out", str(tmp_path / "local")]) == 0
+    assert main([*common, "--out", str(tmp_path / "dask"), "--engine", "dask", "--workers", "2",
+                 "--memory-limit", "1GB", "--partition-firms", "500"]) == 0
+    assert _digests(tmp_path / "local") == _digests(tmp_path / "dask")
+    record = json.loads((tmp_path / "dask" / "manifest.json").read_text(encoding="utf-8"))["engine"]
+    assert record["name"] == "dask" and record["workers"] == 2 and record["partition_firms"] == 500
+
+
+@pytest.mark.parametrize("flags,expected", [
+    (["--workers", "2"], "--workers"),
+    (["--engine", "dask", "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"], "--scheduler"),
+])
+def test_dask_flags_need_the_dask_engine_and_one_cluster(tmp_path, capsys, flags, expected):
+    data = tmp_path / "input"
+    zjfin.write_dataset(zjfin.datasets.synthetic_province(300, seed=1), data)
+    code = main(["screen", str(data), "--as-of", AS_OF, "--out", str(tmp_path / "out"), *flags])
+    assert code == 2 and expected in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_engine_a_missing_dask_or_no_scheduler_is_a_clear_error(monkeypatch):
+    import zjfin._dask
+
+    dataset = zjfin.datasets.synthetic_province(300, seed=1)
+    monkeypatch.setattr(zjfin._dask, "_CONNECT_SECONDS", 1)  # nothing answers there: no need to wait 10 s
+    with pytest.raises(zjfin.ParameterError, match="tcp://127.0.0.1:9"):
+        zjfin.screen(dataset, as_of=AS_OF, engine="dask", cluster="tcp://127.0.0.1:9")
+    with pytest.raises(zjfin.ParameterError, match="engine"):
+        zjfin.screen(dataset, as_of=AS_OF, engine="spark")
+    with pytest.raises(zjfin.ParameterError, match="partition_firms"):
+        zjfin.screen(dataset, as_of=AS_OF, engine="dask", partition_firms=0)
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if zjfin[dask] were not installed
+    with pytest.raises(zjfin.ParameterError, match=r"zjfin\[dask\]"):
+        zjfin.screen(dataset, as_of=AS_OF, engine="dask")

@@ -1,0 +1,87 @@
+"""The Dask engine: the partitions of a screening by county (:mod:`zjfin._partition`) worked
+by a Dask cluster's workers instead of one after the other.
+
+Dask is an optional dependency (``pip install zjfin[dask]``): this module imports it only
+when a screening asks for ``engine="dask"``. The cluster is the caller's (a
+``distributed.Client``, or a scheduler's address) or a ``LocalCluster`` made for the
+screening and closed after it. What is handed to the workers: each partition's firm frame
+and table rows, and, broadcast once, the policy, the model and the province's figures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable, Iterator, Mapping
+
+from zjfin._errors import ParameterError
+
+__all__ = ["dask_mapper", "DEFAULT_PARTITION_FIRMS"]
+
+#: Firms a partition holds at least (whole counties are joined until it does): enough work
+#: per task that Dask's overhead a task (a few milliseconds) does not count.
+DEFAULT_PARTITION_FIRMS = 100_000
+# How long a scheduler's address is tried before the screening gives up on it.
+_CONNECT_SECONDS = 10
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise ParameterError("engine", "'local', or 'dask' with Dask installed: pip install 'zjfin[dask]'",
+                             "dask (distributed is not installed)") from None
+    return distributed
+
+
+@contextlib.contextmanager
+def dask_mapper(cluster: Any = None) -> Iterator[Callable[..., list]]:
+    """A ``map(function, items, **common)`` that runs on a Dask cluster, for the time of a
+    ``with`` block.
+
+    Parameters
+    ----------
+    cluster : distributed.Client, str or mapping, optional
+        A client (left open), a scheduler's address such as ``tcp://10.0.0.5:8786`` (a
+        client is made and closed), or the options of a ``LocalCluster`` made for the block
+        (default ``{"n_workers": 2, "threads_per_worker": 1}``; ``memory_limit`` per worker,
+        such as ``"4GB"``).
+
+    Examples
+    --------
+    >>> with dask_mapper({"n_workers": 1, "processes": False}) as run:  # doctest: +SKIP
+    ...     run(pow, [1, 2, 3], exp=2)
+    [1, 4, 9]
+    """
+    distributed = _distributed()
+    with contextlib.ExitStack() as stack:
+        if isinstance(cluster, distributed.Client):
+            client = cluster
+        elif isinstance(cluster, str):
+            try:
+                client = stack.enter_context(distributed.Client(cluster, timeout=_CONNECT_SECONDS))
+            except (OSError, TimeoutError) as error:
+                raise ParameterError("cluster", "the address of a Dask scheduler that answers",
+                                     f"{cluster} ({type(error).__name__}: {error})") from None
+        elif cluster is None or isinstance(cluster, Mapping):
+            # No dashboard unless asked for: a screening job is not watched in a browser.
+            options = {"n_workers": 2, "threads_per_worker": 1, "dashboard_address": ":0", **(cluster or {})}
+            local = stack.enter_context(distributed.LocalCluster(**options))
+            client = stack.enter_context(distributed.Client(local))
+        else:
+            raise ParameterError("cluster", "a distributed.Client, a scheduler address or LocalCluster options", cluster)
+
+        def run(function: Callable[..., Any], items: list, **common: Any) -> list:
+            # The common arguments go to every worker once, not with every task.
+            shared = {name: client.scatter(value, broadcast=True) if _large(value) else value
+                      for name, value in common.items()}
+            futures = client.map(function, client.scatter(list(items)), pure=False, **shared)
+            return client.gather(futures)
+
+        run.engine = "dask"  # type: ignore[attr-defined]
+        run.details = {"workers": len(client.scheduler_info().get("workers", {}))}  # type: ignore[attr-defined]
+        yield run
+
+
+def _large(value: Any) -> bool:
+    """Worth scattering once rather than sending with each task (a policy, figures, a model)."""
+    return not isinstance(value, (str, int, float, bool, type(None)))
