@@ -85,6 +85,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--input-format", choices=["parquet", "csv", "xlsx"], default="parquet",
                       help="format of the input tables written to OUT/input/ (default parquet)")
     demo.add_argument("--jobs", type=int, default=None, metavar="N", help=_JOBS_HELP)
+    demo.add_argument("--partitioned", action="store_true",
+                      help="write the input county by county (a folder of Parquet files per table), one block of "
+                           "counties in memory at a time: a province of any size")
+    demo.add_argument("--input-only", action="store_true", help="write the input tables and stop (no screening)")
 
     val = sub.add_parser("validate", help="check a dataset folder and report every finding")
     val.add_argument("data", help="dataset folder (one file per table)")
@@ -205,17 +209,26 @@ def _policy(path: str | None, ids: str | None = None):
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from zjfin.datasets import SYNTHETIC_AS_OF, synthetic_province
+    from zjfin.datasets import SYNTHETIC_AS_OF, synthetic_province, write_partitioned_province
     from zjfin._read import write_dataset
 
     if args.firms < 200:
         raise ParameterError("--firms", "at least 200", args.firms)
     out = Path(args.out)
     start = time.perf_counter()
-    _say(args, f"building the synthetic province: {args.firms:,} firms, seed {args.seed}")
-    ds = synthetic_province(args.firms, seed=args.seed)
-    write_dataset(ds, out / "input", format=args.input_format)
+    _say(args, f"building the synthetic province: {args.firms:,} firms, seed {args.seed}"
+               + (", county by county" if args.partitioned else ""))
+    if args.partitioned:
+        if args.input_format != "parquet":
+            raise ParameterError("--input-format", "parquet with --partitioned", args.input_format)
+        if (out / "input").exists():  # parts of an earlier province would be read with this one's
+            raise ParameterError("--out", "a folder without an input/ folder (--partitioned writes one)", str(out))
+        write_partitioned_province(out / "input", args.firms, seed=args.seed)
+    else:
+        write_dataset(synthetic_province(args.firms, seed=args.seed), out / "input", format=args.input_format)
     _say(args, f"input tables written to {out / 'input'} ({time.perf_counter() - start:.1f} s)")
+    if args.input_only:
+        return 0
     return _screen_and_report(args, out / "input", None, SYNTHETIC_AS_OF, out, _policy(None))
 
 

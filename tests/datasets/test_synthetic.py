@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import zjfin
 from zjfin._codes import uscc_status
 from zjfin.datasets._synthetic import TABLE_COLUMNS, build_tables
 
@@ -498,3 +499,56 @@ def test_planted_sizes(tables, planted, fin18):
     assert fin18.loc[h, "net_profit"] > 0 and fin18.loc[h, "cash"] > fin18.loc[h, "short_term_debt"]
     for firm in (m, s, h):
         assert not firms.loc[firm, "listed"]
+
+
+# ---------------------------------------------------------------- a partitioned province
+
+
+def test_partitioned_province_blocks_share_the_firms_counties_and_stocks():
+    from zjfin.datasets._synthetic import BLOCK_FIRMS, blocks, counties
+
+    for n in (2_000, 20_000, 8_000_000):
+        plan = blocks(n, seed=3)
+        assert sum(b.firms for b in plan) == n
+        assert all(b.firms >= min(BLOCK_FIRMS, n) for b in plan)
+        every = np.concatenate([b.counties for b in plan])
+        assert sorted(every.tolist()) == list(range(len(counties())))  # each county in one block
+        stocks = np.concatenate([b.stock_pool for b in plan])
+        assert len(np.unique(stocks)) == len(stocks)  # no stock number in two blocks
+        assert all(len(b.stock_pool) == b.listed + 2 for b in plan)
+    assert len(blocks(8_000_000)) == len(counties())  # a large province: a county a block
+
+
+def test_a_partitioned_province_written_county_by_county_reads_back_whole(tmp_path):
+    from zjfin.datasets import write_partitioned_province
+
+    rows = write_partitioned_province(tmp_path / "input", 6_000, seed=4)
+    back = zjfin.read_dataset(tmp_path / "input")
+    in_memory = zjfin.datasets.synthetic_province(6_000, seed=4, partitioned=True)
+    files = sorted(p.name for p in (tmp_path / "input" / "firms").iterdir())
+    assert files == sorted(f"{code}.parquet" for code in set(in_memory["firms"]["region_code"]))
+    for table in in_memory.tables_present():
+        assert rows[table] == len(in_memory[table])
+        ours = back[table].drop(columns="_row")
+        pd.testing.assert_frame_equal(ours, in_memory[table][ours.columns], check_dtype=False, obj=table)
+    # Ids stay unique across blocks, and every row is usable.
+    for table, key in (("firms", "firm_id"), ("bonds", "bond_id"), ("pledges", "pledge_id")):
+        assert back[table][key].is_unique, table
+    assert back["firms"]["stock_code"].dropna().is_unique
+    report = zjfin.validate(back, as_of="2019-03-31")
+    assert report.n_rejected_rows == 0 and report.n_warnings == 0
+    # Same arguments, same files.
+    write_partitioned_province(tmp_path / "again", 6_000, seed=4)
+    for path in sorted((tmp_path / "input").rglob("*.parquet")):
+        assert path.read_bytes() == (tmp_path / "again" / path.relative_to(tmp_path / "input")).read_bytes()
+
+
+def test_a_partitioned_provinces_planted_cases_land_in_every_block():
+    ds = zjfin.datasets.synthetic_province(5_000, seed=2, partitioned=True)
+    frame = zjfin.screen(ds, as_of="2019-03-31").screening.set_index("firm_id")
+    planted = ds.planted
+    assert planted["firm_id"].is_unique is False and planted["case"].nunique() == 10
+    assert planted["firm_id"].nunique() > 15  # the cases of more than one block
+    for row in planted[planted["column"].isin(frame.columns)].itertuples():
+        value = str(frame.loc[row.firm_id, row.column])
+        assert row.expected in value.split(";") if row.column == "reason_codes" else value == row.expected, row

@@ -28,14 +28,16 @@ Design notes
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
 
 from zjfin._codes import make_uscc
 
-__all__ = ["build_tables", "TABLE_COLUMNS", "AS_OF", "FISCAL_YEARS", "counties"]
+__all__ = ["build_tables", "TABLE_COLUMNS", "AS_OF", "FISCAL_YEARS", "counties", "Block", "blocks", "county_tables"]
 
 #: The natural as-of date of the synthetic province.
 AS_OF = "2019-03-31"
@@ -253,6 +255,93 @@ _WALL_DUE_12M = 8.0e8 + 5.0e8 + 4.0e8  # maturities or puts in (2019-03-31, 2020
 # --------------------------------------------------------------------------------------
 
 
+# Stock numbers the listed firms draw from: Shanghai main board, Shenzhen main and ChiNext.
+_STOCK_POOL = np.concatenate([np.arange(600000, 606000), np.arange(1, 3000), np.arange(300001, 301000)])
+# A block's bond and pledge numbers start at its number times this: unique across blocks.
+_BLOCK_ID_SPAN = 1_000_000
+#: Firms a block of a partitioned province holds at least (whole counties are joined until it does).
+BLOCK_FIRMS = 2_000
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of a partitioned province: whole counties generated together by
+    :func:`build_tables` from a seed of their own."""
+
+    number: int
+    counties: np.ndarray
+    """Indices into :func:`counties`."""
+    firms: int
+    listed: int
+    """Listed firms besides the block's two planted ones."""
+    stock_pool: np.ndarray
+    """The block's own stock numbers (no other block draws from them)."""
+
+
+def blocks(n_firms: int, seed: int = 0) -> list[Block]:
+    """The blocks of a partitioned province of ``n_firms``: the firms apportioned to the
+    counties by their weights (largest remainders, no randomness), counties in code order
+    joined into blocks of at least :data:`BLOCK_FIRMS`, and the province's listed firms
+    and stock numbers shared out by block.
+
+    Examples
+    --------
+    >>> plan = blocks(50_000)
+    >>> sum(b.firms for b in plan), min(b.firms for b in plan) >= BLOCK_FIRMS
+    (50000, True)
+    """
+    cty = counties()
+    share = _county_weights(cty) * n_firms
+    sizes = np.floor(share).astype(np.int64)
+    sizes[np.argsort(-(share - sizes), kind="stable")[: n_firms - int(sizes.sum())]] += 1
+    order = np.argsort(cty["code"].to_numpy(dtype=str), kind="stable")
+    groups, current = [], []
+    for county in order:  # a loop over counties (about ninety)
+        current.append(county)
+        if sizes[current].sum() >= BLOCK_FIRMS:
+            groups.append(current)
+            current = []
+    if current:  # the last counties join the block before them, if there is one
+        if groups:
+            groups[-1] = groups[-1] + current
+        else:
+            groups.append(current)
+    listed_total = min(int(round(0.025 * n_firms)), 5000)
+    pool = np.random.default_rng(np.random.SeedSequence([seed, 1 << 20])).permutation(_STOCK_POOL)
+    plan, used = [], 0
+    for number, group in enumerate(groups):
+        firms = int(sizes[group].sum())
+        listed = max(int(round(listed_total * firms / n_firms)) - 2, 0)
+        plan.append(Block(number, np.asarray(group), firms, listed, pool[used: used + listed + 2]))
+        used += listed + 2
+    return plan
+
+
+def county_tables(tables: dict[str, pd.DataFrame]) -> Iterator[tuple[str, dict[str, pd.DataFrame]]]:
+    """A block's tables split by county (code order): each row goes with its firm's county
+    (a statement, loan or bond with its firm, a pledge with the company, a guarantee with
+    the guarantor, a price with the listed firm)."""
+    firms = tables["firms"]
+    county_of = pd.Series(firms["region_code"].to_numpy(dtype=object), index=firms["firm_id"].to_numpy(dtype=object))
+    by_stock = pd.Series(firms["region_code"].to_numpy(dtype=object), index=firms["stock_code"].to_numpy(dtype=object))
+    by_stock = by_stock[by_stock.index.notna()]
+    owner = {"firms": None, "financials": "firm_id", "loans": "firm_id", "bonds": "issuer_id", "pledges": "company_id",
+             "guarantees": "guarantor_id", "prices": "stock_code"}
+    keys = {}
+    for table, frame in tables.items():
+        column = owner[table]
+        if column is None:
+            keys[table] = frame["region_code"].to_numpy(dtype=object)
+        else:
+            lookup = by_stock if table == "prices" else county_of
+            keys[table] = lookup.reindex(frame[column].to_numpy(dtype=object)).to_numpy(dtype=object)
+    lost = {t: int(pd.isna(k).sum()) for t, k in keys.items() if pd.isna(k).any()}
+    if lost:  # a row whose firm is not in the block: the generator's mistake, never silently dropped
+        raise AssertionError(f"rows without a county in the block: {lost}")
+    for code in sorted(set(keys["firms"])):
+        yield code, {t: frame[keys[t] == code].reset_index(drop=True) for t, frame in tables.items()}
+
+
 def counties() -> pd.DataFrame:
     """The county-level divisions of Zhejiang used by the generator (GB/T 2260, 2018)."""
     path = resources.files("zjfin.datasets") / "zhejiang_counties.csv"
@@ -468,7 +557,7 @@ def _draw_bonds(rng, n, A18, L18_star, listed, is_planted, planted) -> dict:
 # --------------------------------------------------------------------------------------
 
 
-def build_tables(n_firms: int = 20_000, seed: int = 0) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+def build_tables(n_firms: int = 20_000, seed: Any = 0, _block: "Block | None" = None) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Return ``({table_name: DataFrame}, planted)`` for a Zhejiang-like province.
 
     Parameters
@@ -504,7 +593,11 @@ def build_tables(n_firms: int = 20_000, seed: int = 0) -> tuple[dict[str, pd.Dat
 
     # ---------------------------------------------------------------- regions, industries
     cty = counties()
-    county = rng.choice(len(cty), size=n, p=_county_weights(cty))
+    if _block is None:
+        county = rng.choice(len(cty), size=n, p=_county_weights(cty))
+    else:  # a block of a partitioned province: its own counties only
+        weights = _county_weights(cty)[_block.counties]
+        county = rng.choice(_block.counties, size=n, p=weights / weights.sum())
     region_codes = cty["code"].to_numpy(dtype=str)[county]
     ind_codes, ind_words, ind_weights, ind_group = _industry_table()
     industry = rng.choice(len(ind_codes), size=n, p=ind_weights / ind_weights.sum())
@@ -566,15 +659,14 @@ def build_tables(n_firms: int = 20_000, seed: int = 0) -> tuple[dict[str, pd.Dat
     has_loan[planted] = [p[5] for p in _PLANTED]
 
     # ---------------------------------------------------------------- listed firms
-    n_listed = max(min(int(round(0.025 * n)), 5000) - 2, 0)
+    n_listed = max(min(int(round(0.025 * n)), 5000) - 2, 0) if _block is None else _block.listed
     logw = np.where(is_planted, -np.inf, np.log(R18))
     listed_idx = _top_k(rng, logw, n_listed)
     listed_idx = np.concatenate([listed_idx, planted[[_PK["pledge_g"], _PK["suspended"]]]])
     listed = np.zeros(n, dtype=bool)
     listed[listed_idx] = True
     n_stocks = listed_idx.size
-    pools = np.concatenate([np.arange(600000, 606000), np.arange(1, 3000), np.arange(300001, 301000)])
-    stock_num = rng.choice(pools, size=n_stocks, replace=False)
+    stock_num = rng.choice(_STOCK_POOL if _block is None else _block.stock_pool, size=n_stocks, replace=False)
     suffix = np.where(stock_num >= 600000, ".SH", ".SZ")
     stock_codes = np.char.add(_zfill(stock_num, 6), suffix).astype(object)
     stock_code = np.full(n, None, dtype=object)
@@ -814,7 +906,7 @@ def build_tables(n_firms: int = 20_000, seed: int = 0) -> tuple[dict[str, pd.Dat
     # ---------------------------------------------------------------- bonds table
     nb = b_firm.size
     iy = b_issue.astype("datetime64[Y]").astype(int) % 100
-    seq = np.arange(nb)
+    seq = np.arange(nb) + (0 if _block is None else _block.number * _BLOCK_ID_SPAN)  # unique across blocks
     ib = rng.random(nb) < 0.6
     sh = rng.random(nb) < 0.5
     bond_id = np.where(
@@ -876,7 +968,8 @@ def build_tables(n_firms: int = 20_000, seed: int = 0) -> tuple[dict[str, pd.Dat
     if holding_pool.sum() < 0.5 * n_stocks:
         holding_pool = ~is_planted & ~listed
     holding_logw = np.where(holding_pool, np.log(A18), -np.inf)
-    prices, pledges = _market(rng, listed_idx, stock_codes, price0, shares, holding_logw, fid)
+    prices, pledges = _market(rng, listed_idx, stock_codes, price0, shares, holding_logw, fid,
+                              0 if _block is None else _block.number * _BLOCK_ID_SPAN)
 
     tables = {
         "firms": firms,
@@ -1112,7 +1205,7 @@ def _guarantees(rng, n, liabilities, assets, has_loan, is_planted, planted, fid)
 # --------------------------------------------------------------------------------------
 
 
-def _market(rng, listed_idx, stock_codes, price0, shares, holding_logw, fid):
+def _market(rng, listed_idx, stock_codes, price0, shares, holding_logw, fid, first_pledge=0):
     """Daily closes (GBM around a market factor) and share-pledge contracts.
 
     The last two listed firms are the planted ``pledge_liquidation`` and ``suspended_stock``
@@ -1195,7 +1288,7 @@ def _market(rng, listed_idx, stock_codes, price0, shares, holding_logw, fid):
     nc = c_company.size
     start = days[start_i]
     loan = _r2(pledged * close[c_company, start_i] * rate)
-    pledge_id = np.char.add("PLG", _zfill(np.arange(1, nc + 1), 8))
+    pledge_id = np.char.add("PLG", _zfill(np.arange(first_pledge + 1, first_pledge + nc + 1), 8))
     pledges = _frame("pledges", {
         "pledge_id": _strs(pledge_id),
         "company_id": _strs(fid[listed_idx[c_company]]),
