@@ -345,3 +345,28 @@ def test_pledge_ratio_coverage_counts_only_firms_with_pledges():
     pledged = int((res.tables["pledges"].groupby("company_id")["years_elapsed"].count() > 0).sum())
     row = _coverage(res, "pledges", "P5")
     assert row["not_evaluated"] == pledged > 0 and row["missing_inputs"] == {"total_shares": pledged}
+
+
+def test_each_engine_reads_only_the_columns_it_declares():
+    """A screening by county hands a partition only the firm-frame columns its engines
+    declare in ``reads``: each engine on the frame cut to them gives what it gives on the
+    whole frame (the model, which declares none, gets the whole frame)."""
+    from zjfin._engines import ENGINES, EngineContext, run_engines
+    from zjfin._lanes import Lanes
+
+    dataset = zjfin.datasets.synthetic_province(3_000, seed=8)
+    clean = zjfin.validate(dataset, as_of=AS_OF).dataset
+    frame = zjfin.firm_frame(clean["firms"], clean["financials"], AS_OF)
+    frame["industry_section"] = frame["industry_code"].str[0]
+    tables = {t: clean[t] for t in clean.tables_present()}
+    policy = zjfin.Policy.default()
+    with Lanes(1) as lanes:
+        whole = run_engines(EngineContext(frame, tables, pd.Timestamp(AS_OF), policy), lanes)
+    for engine in ENGINES.values():
+        if engine.name in whole.switched_off or not engine.reads:
+            continue
+        inputs = {d: whole.outputs[d] for d in (*engine.depends, *engine.uses) if d in whole.outputs}
+        cut = frame[[c for c in frame.columns if c in engine.reads]]
+        out = engine.run(EngineContext(cut, tables, pd.Timestamp(AS_OF), policy, inputs))
+        pd.testing.assert_frame_equal(out.columns, whole.outputs[engine.name].columns, obj=engine.name)
+        pd.testing.assert_frame_equal(out.fired, whole.outputs[engine.name].fired, obj=engine.name)

@@ -257,3 +257,30 @@ def test_lists_and_priorities_are_the_same_on_one_thread_and_two():
     two = assign_lists(values, {}, Policy.default(), res.screening.index, n_jobs=2).columns
     pd.testing.assert_frame_equal(one, two)
     assert one["priority"].notna().sum() > 500  # the lists are not empty: the ranks were used
+
+
+def test_list_inputs_name_every_column_the_lists_read():
+    """A screening by county hands each partition only list_inputs(policy): record what
+    assign_lists reads on a real screening and check it is among them."""
+    from zjfin._lists import list_inputs
+
+    res = zjfin.screen(zjfin.datasets.synthetic_province(2000, seed=6), as_of="2019-03-31")
+
+    class Recording(dict):
+        def __init__(self, *args):
+            super().__init__(*args)
+            self.read = set()
+
+        def __getitem__(self, name):
+            self.read.add(name)
+            return super().__getitem__(name)
+
+        def __contains__(self, name):
+            self.read.add(name)
+            return super().__contains__(name)
+
+    values = Recording({c: res.screening[c] for c in res.screening.columns})
+    policy = Policy.default()
+    assign_lists(values, {}, policy, res.screening.index)
+    assert values.read <= set(list_inputs(policy)), sorted(values.read - set(list_inputs(policy)))
+    assert {"bond_risk", "region_code", "mujun_score"} <= values.read

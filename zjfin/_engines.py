@@ -149,7 +149,8 @@ class Engine:
     run : callable
         ``run(ctx: EngineContext) -> EngineOutput``.
     tables : tuple of str
-        Input tables it needs: without one, it is switched off (its columns are null).
+        Input tables it needs: without one, it is switched off (its columns are null). In a
+        screening by county a partition is handed only the tables its engines name here.
     depends : tuple of str
         Engines whose outputs it needs: when one is switched off, so is this one.
     uses : tuple of str
@@ -679,7 +680,8 @@ for _engine in (
     Engine("distress", _run_distress,
            reads=(*_STATEMENT, "equity", "current_assets", "current_liabilities", "retained_earnings", "ebit",
                   "operating_profit", "interest_expense", "depreciation_amortization", "cost_of_sales", "net_profit",
-                  "government_subsidies", "revenue_prev", "total_liabilities_prev", "net_profit_prev", "net_profit_prev2",
+                  "government_subsidies", "government_subsidies_prev", "government_subsidies_prev2", "revenue_prev",
+                  "total_liabilities_prev", "net_profit_prev", "net_profit_prev2",
                   "backward_capacity", "dishonest_debtor", "major_violation"),
            needs=("cost_of_sales", ("ebit", "operating_profit"), "revenue_prev", "net_profit", "net_profit_prev",
                   "net_profit_prev2", "total_liabilities_prev"),
@@ -713,8 +715,7 @@ for _engine in (
            policy=("mujun",), reduction=_reduction("mujun", "mujun_shares", "mujun_province")),
     Engine("working_capital", _run_working_capital,
            reads=("revenue", "revenue_prev", "cost_of_sales", "operating_profit", "cash", "restricted_cash",
-                  "short_term_debt", "financing_demand", "inventory", "accounts_receivable", "accounts_payable",
-                  "prepayments", "advances_from_customers"),
+                  "short_term_debt", "financing_demand", "industry_code", *_BALANCES, *(f"{b}_prev" for b in _BALANCES)),
            needs=("revenue", "cost_of_sales", "operating_profit", "cash", _BALANCES), verdict=_need_decided,
            estimated="working_capital_estimated",
            policy=("working_capital",),

@@ -24,7 +24,7 @@ from zjfin._schema import list_table, table_schema
 from zjfin._reasons import join_labels
 from zjfin.risks import RISK_LEVELS, EngineOutput, float_column
 
-__all__ = ["LISTS", "LIST_FILES", "assign_lists", "list_rows", "relief_actions"]
+__all__ = ["LISTS", "LIST_FILES", "LIST_INPUTS", "assign_lists", "list_inputs", "list_rows", "relief_actions"]
 
 #: The lists in the default precedence, then ``none`` (``data_schemas/reference/lists.csv``).
 LISTS: tuple[str, ...] = tuple(list_table()["key"])
@@ -35,6 +35,18 @@ LIST_FILES: tuple[str, ...] = tuple(list_table().loc[list_table()["file"] != "",
 #: The statement figures the lists read besides the engines' columns (quality score, the
 #: priorities): kept for them when a batch screening releases the other statement columns.
 STATEMENT_INPUTS = ("revenue", "net_profit", "total_assets", "total_liabilities", "taxes_paid", "rd_expense")
+#: Every other screening column :func:`assign_lists` reads (the risk levels come from the
+#: policy): what a partition of a screening by county is handed (a test records the reads).
+LIST_INPUTS = (*STATEMENT_INPUTS, "region_code", "viable", "size_class", "z2_zone", "z2_score", "pd_12m",
+               "revenue_growth", "mujun_score", "mujun_class", "specialised", "employees", "systemic_impact",
+               "working_capital_need", "working_capital_estimated", "financing_demand", "loan_max_overdue_days")
+
+
+def list_inputs(policy: Policy) -> tuple[str, ...]:
+    """The columns :func:`assign_lists` reads under ``policy``: :data:`LIST_INPUTS` and the
+    risk levels its precedence and relief triggers name."""
+    risks = [*policy.lists.risks, *(t.partition(":")[0] for t in policy.lists.relief_triggers)]
+    return tuple(dict.fromkeys((*LIST_INPUTS, *risks)))
 
 
 @lru_cache(maxsize=None)

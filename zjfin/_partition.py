@@ -26,9 +26,9 @@ import pyarrow as pa
 
 from zjfin._arrow import distinct
 from zjfin._engines import ENGINES, EngineContext, EngineRun, _applicable, _check_output, _switched_off, null_columns
-from zjfin._lists import assign_lists
+from zjfin._lists import assign_lists, list_inputs
 from zjfin._policy import Policy
-from zjfin._reasons import render_reasons
+from zjfin._reasons import render_reasons, template_columns
 from zjfin._validate import FIRM_INDEX_COLUMNS
 from zjfin.risks import EngineOutput
 
@@ -184,12 +184,19 @@ def run_engines_by_partition(context: EngineContext, partitions: list[np.ndarray
         later = [w.name for w in whole if w.name in (*engine.depends, *engine.uses)]
         if later:
             raise ValueError(f"engine {engine.name!r} runs per partition but takes {later}, which run on every firm")
+    # A partition is handed only the tables its engines declare (the whole firms, prices and
+    # guarantees tables are for the engines that run on every firm).
+    wanted = {t: context.tables[t] for e in mine for t in e.tables if t in context.tables}
+    # ... and the firm frame's columns they read (all of them when an engine declares none,
+    # as the model's features do not).
+    reads = None if any(not e.reads for e in mine) else [c for c in frame.columns if any(c in e.reads for e in mine)]
+    narrow = frame if reads is None else frame[reads]
     work, kept = [], []
     for rows in partitions:
         local = np.full(n, -1, dtype=np.int64)
         local[rows] = np.arange(len(rows))
-        kept.append({t: r for t, f in context.tables.items() if (r := _rows_of(t, f, local)) is not None})
-        work.append((frame.iloc[rows].reset_index(drop=True), partition_tables(context.tables, rows, n)))
+        kept.append({t: r for t, f in wanted.items() if (r := _rows_of(t, f, local)) is not None})
+        work.append((narrow.iloc[rows].reset_index(drop=True), partition_tables(wanted, rows, n)))
     shares = mapper(_partition_shares, [w[0] for w in work], policy=context.policy, engines=mine)
     province = {e.name: e.reduction.reduce(pd.concat([s[e.name] for s in shares], ignore_index=True), context.policy)
                 for e in mine if e.reduction is not None}
@@ -199,7 +206,7 @@ def run_engines_by_partition(context: EngineContext, partitions: list[np.ndarray
     outputs: dict[str, EngineOutput] = {}
     for engine in mine:
         outputs[engine.name] = _gather_output([p[engine.name] for p in per_partition], partitions, frame.index,
-                                              context.tables, kept)
+                                              wanted, kept)
     firm_seconds = time.perf_counter() - start
     for engine in whole:
         inputs = {d: outputs[d] for d in (*engine.depends, *engine.uses) if d in outputs}
@@ -213,25 +220,26 @@ def run_engines_by_partition(context: EngineContext, partitions: list[np.ndarray
     return EngineRun({name: outputs[name] for name in ENGINES}, off, applicable, firm_seconds)
 
 
-def _partition_values(values: Mapping[str, Any], fired: Mapping[str, Any], rows: np.ndarray) -> tuple[dict, dict]:
+def _partition_values(values: Mapping[str, Any], fired: Mapping[str, Any], rows: np.ndarray) -> tuple[dict, dict, int]:
     return ({name: _take(value, rows) for name, value in values.items()},
-            {code: _take(mask, rows) for code, mask in fired.items()})
+            {code: _take(mask, rows) for code, mask in fired.items()}, len(rows))
 
 
-def _partition_lists(work: tuple[dict, dict], policy: Policy) -> EngineOutput:
-    values, fired = work
-    return assign_lists(values, fired, policy, pd.RangeIndex(len(next(iter(values.values())))), n_jobs=1)
+def _partition_lists(work: tuple[dict, dict, int], policy: Policy) -> EngineOutput:
+    values, fired, n = work
+    return assign_lists(values, fired, policy, pd.RangeIndex(n), n_jobs=1)
 
 
-def _partition_reasons(work: tuple[dict, dict]) -> pd.DataFrame:
-    values, fired = work
-    return render_reasons(fired, values, index=pd.RangeIndex(len(next(iter(values.values())))), n_jobs=1)
+def _partition_reasons(work: tuple[dict, dict, int]) -> pd.DataFrame:
+    values, fired, n = work
+    return render_reasons(fired, values, index=pd.RangeIndex(n), n_jobs=1)
 
 
 def lists_by_partition(values: Mapping[str, Any], fired: Mapping[str, Any], policy: Policy, index: pd.Index,
                        partitions: list[np.ndarray], mapper: Any = in_order) -> EngineOutput:
     """:func:`zjfin._lists.assign_lists` per partition (its ranks are within list and county)."""
-    outputs = mapper(_partition_lists, [_partition_values(values, fired, rows) for rows in partitions], policy=policy)
+    read = {name: values[name] for name in list_inputs(policy) if name in values}  # not every column
+    outputs = mapper(_partition_lists, [_partition_values(read, fired, rows) for rows in partitions], policy=policy)
     return EngineOutput(_gather([o.columns for o in outputs], partitions, index),
                         _gather([o.fired for o in outputs], partitions, index))
 
@@ -239,5 +247,6 @@ def lists_by_partition(values: Mapping[str, Any], fired: Mapping[str, Any], poli
 def reasons_by_partition(fired: Mapping[str, Any], values: Mapping[str, Any], index: pd.Index,
                          partitions: list[np.ndarray], mapper: Any = in_order) -> pd.DataFrame:
     """:func:`zjfin._reasons.render_reasons` per partition (a firm's reasons are its own)."""
-    parts = mapper(_partition_reasons, [_partition_values(values, fired, rows) for rows in partitions])
+    read = {name: values[name] for name in template_columns() if name in values}  # what the sentences name
+    parts = mapper(_partition_reasons, [_partition_values(read, fired, rows) for rows in partitions])
     return _gather(parts, partitions, index)
