@@ -128,9 +128,12 @@ def _gather_output(outputs: list[EngineOutput], partitions: list[np.ndarray], in
         pieces = [o.tables[name] for o in outputs]
         column = _index_column(name)
         if name in tables and column is not None and all(name in k for k in kept):
-            items[name] = _gather(pieces, [k[name] for k in kept], pd.RangeIndex(sum(len(k[name]) for k in kept)))
+            # Back in the input table's order, with its index and its firm index.
+            rows = np.concatenate([k[name] for k in kept])
+            joined = pd.concat(pieces, ignore_index=True)
+            items[name] = joined.take(np.argsort(rows, kind="stable")).set_axis(tables[name].index[np.sort(rows)])
             if column in items[name].columns:
-                items[name][column] = tables[name][column].to_numpy()[np.sort(np.concatenate([k[name] for k in kept]))]
+                items[name][column] = tables[name][column].to_numpy()[np.sort(rows)]
         else:
             items[name] = pd.concat(pieces, ignore_index=True)
     return EngineOutput(columns, fired, items)
