@@ -161,3 +161,12 @@ def test_shares_may_come_in_any_order():
     assert a.divisions.to_pylist() == b.divisions.to_pylist()
     np.testing.assert_array_equal(a.median, b.median)
     np.testing.assert_array_equal(a.overall, b.overall)
+
+
+def test_a_dataset_without_a_screened_firm_partitions_nothing():
+    dataset = zjfin.datasets.synthetic_province(300, seed=9)
+    tables = {"firms": dataset["firms"].drop(columns="_row"), "financials": dataset["financials"].iloc[:0].drop(columns="_row")}
+    whole = _screen(zjfin.Dataset(tables), AS_OF)
+    parts = _screen(zjfin.Dataset(tables), AS_OF, partition_firms=1)
+    assert len(whole.screening) == 0 and parts.engine["partitions"] == 0
+    pd.testing.assert_frame_equal(whole.screening, parts.screening)

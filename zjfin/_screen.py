@@ -169,7 +169,9 @@ def _screen(dataset: Dataset, as_of: Any, policy: Policy | None = None, progress
         return_freed_memory()
     context = EngineContext(frame, {t: clean[t] for t in clean.tables_present()}, as_of_ts, policy, model=model,
                             n_jobs=n_jobs)
-    partitions = None if partition_firms is None else county_partitions(frame["region_code"], partition_firms)
+    # No firm to screen: nothing to partition (the stages run here, on the empty frame).
+    partitions = None if partition_firms is None or not len(frame) else county_partitions(frame["region_code"],
+                                                                                          partition_firms)
     if partitions is not None:
         with tracker.stage("risk_engines"):
             run = run_engines_by_partition(context, partitions, mapper)
@@ -205,8 +207,8 @@ def _screen(dataset: Dataset, as_of: Any, policy: Policy | None = None, progress
     result = ScreeningResult(screening, report, as_of_ts, policy, dict(tracker.timings), switched_off_risks(run),
                              run.tables, model=model, coverage=summary, evaluated=evaluated)
     result.peak_memory_mb = dict(tracker.peak_memory_mb)
-    if partitions is not None:
-        result.engine = {"name": getattr(mapper, "engine", "partitions"), "partitions": len(partitions),
+    if partition_firms is not None:
+        result.engine = {"name": getattr(mapper, "engine", "partitions"), "partitions": len(partitions or []),
                          "partition_firms": partition_firms, **getattr(mapper, "details", {})}
     return result
 
