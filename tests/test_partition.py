@@ -170,3 +170,40 @@ def test_a_dataset_without_a_screened_firm_partitions_nothing():
     parts = _screen(zjfin.Dataset(tables), AS_OF, partition_firms=1)
     assert len(whole.screening) == 0 and parts.engine["partitions"] == 0
     pd.testing.assert_frame_equal(whole.screening, parts.screening)
+
+
+def _custom(run, **declared):
+    from zjfin._engines import Engine, register, unregister
+
+    engine = register(Engine("custom_x", run, columns={"custom_x": "float"}, **declared))
+    return engine, lambda: unregister("custom_x")
+
+
+def test_a_users_engine_gets_every_column_and_table_in_partitions():
+    """An engine registered by the user may read what it does not declare: a partition hands
+    it the whole frame and every table, so its result is the whole province's."""
+    def run(ctx):
+        x = ctx.frame["employees"].to_numpy(dtype=float) + float("guarantees" in ctx.tables)
+        return zjfin.risks.EngineOutput(pd.DataFrame({"custom_x": x}, index=ctx.frame.index), pd.DataFrame(index=ctx.frame.index))
+
+    _, remove = _custom(run, reads=("revenue",))
+    try:
+        dataset = zjfin.datasets.synthetic_province(2_000, seed=0)
+        _assert_same(_screen(dataset, AS_OF), _screen(dataset, AS_OF, partition_firms=1))
+    finally:
+        remove()
+
+
+def test_a_per_item_table_a_partition_cannot_put_back_is_an_error():
+    def run(ctx):
+        loans = ctx.tables["loans"]
+        return zjfin.risks.EngineOutput(pd.DataFrame({"custom_x": 1.0}, index=ctx.frame.index),
+                                        pd.DataFrame(index=ctx.frame.index),
+                                        {"loan_view": pd.DataFrame({"firm_idx": loans["firm_idx"].to_numpy()})})
+
+    _, remove = _custom(run, tables=("loans",), reads=("revenue",))
+    try:
+        with pytest.raises(zjfin.SchemaError, match="loan_view"):
+            _screen(zjfin.datasets.synthetic_province(1_000, seed=0), AS_OF, partition_firms=1)
+    finally:
+        remove()

@@ -298,6 +298,9 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
         if given:
             raise ParameterError(given[0], "used with --engine dask", "--engine local")
         return {}
+    for flag, value in (("--workers", getattr(args, "workers", None)), ("--partition-firms", getattr(args, "partition_firms", None))):
+        if value is not None and value < 1:
+            raise ParameterError(flag, "a whole number ≥ 1", value)
     if getattr(args, "scheduler", None) and local_cluster:
         raise ParameterError("--scheduler", "either an existing cluster or --workers/--memory-limit for a local one",
                              "both")

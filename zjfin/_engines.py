@@ -9,7 +9,7 @@ verdict (``needs``), the policy sections it uses, and one ``run`` function on an
 ``data_schemas/screening.json`` names its engine, so the contract says it once.
 
 :func:`run_engines` runs the registry in dependency order; per-firm engines (``scope``
-``"firm"``) are pure functions of a set of firms, the guarantee network (``"province"``)
+``"firm"``) are functions of any set of whole counties (given the province's reductions), the guarantee network (``"province"``)
 is the one global stage and runs after them. Its result also says, for every engine and
 firm, whether the engine evaluated the firm and, if not, which inputs were missing
 (:func:`coverage`).
@@ -181,8 +181,8 @@ class Engine:
     partitioned : bool
         Whether a screening by county runs it on each partition (default); ``False`` for a
         per-firm engine that links firms across counties (a pledger's level from the
-        contracts on other firms' shares): it runs once, on every firm. Always ``False``
-        for scope ``province``.
+        contracts on other firms' shares): it runs once, on every firm. An engine of scope
+        ``province`` runs once whatever this says (:attr:`by_partition`).
     needs_model : bool
         Runs only when a default model is supplied.
     columns : mapping of name to type, optional
@@ -727,3 +727,6 @@ for _engine in (
 ):
     register(_engine)
 del _engine
+#: The engines zjfin registers itself (their ``reads`` and ``tables`` are complete, which a
+#: test checks; an engine registered later is handed every column and table in partitions).
+BUILT_IN = frozenset(ENGINES)

@@ -25,7 +25,8 @@ import pandas as pd
 import pyarrow as pa
 
 from zjfin._arrow import distinct
-from zjfin._engines import ENGINES, EngineContext, EngineRun, _applicable, _check_output, _switched_off, null_columns
+from zjfin._engines import BUILT_IN, ENGINES, EngineContext, EngineRun, _applicable, _check_output, _switched_off, null_columns
+from zjfin._errors import SchemaError
 from zjfin._lists import assign_lists, list_inputs
 from zjfin._policy import Policy
 from zjfin._reasons import render_reasons, template_columns
@@ -37,8 +38,8 @@ __all__ = ["county_partitions", "in_order", "partition_tables", "run_engines_by_
 
 
 def county_partitions(region_code: Any, min_firms: int = 1) -> list[np.ndarray]:
-    """The row positions of each partition's firms (in row order): whole counties, in code
-    order, the next county joining a partition until it holds ``min_firms``; the firms
+    """The row positions of each partition's firms (county after county, each county's in
+    row order): whole counties, in code order, the next county joining a partition until it holds ``min_firms``; the firms
     without a county last, as a partition of their own.
 
     Examples
@@ -116,26 +117,30 @@ def _gather(parts: list[pd.DataFrame], partitions: list[np.ndarray], index: pd.I
     return joined.take(back).set_axis(index)
 
 
-def _gather_output(outputs: list[EngineOutput], partitions: list[np.ndarray], index: pd.Index,
+def _gather_output(engine: str, outputs: list[EngineOutput], partitions: list[np.ndarray], index: pd.Index,
                    tables: Mapping[str, pd.DataFrame], kept: list[dict[str, np.ndarray]]) -> EngineOutput:
     """An engine's partition outputs as one: its columns and reasons in the frame's rows; a
     per-item table named after an input table (one row per input row) in that table's
-    rows, with the input's firm index."""
+    rows, with the input's firm index. Any other per-item table cannot be put back (its
+    firm positions are the partition's): an error, never a silently wrong table."""
     columns = _gather([o.columns for o in outputs], partitions, index)
     fired = _gather([o.fired for o in outputs], partitions, index)
     items = {}
     for name in outputs[0].tables:
         pieces = [o.tables[name] for o in outputs]
         column = _index_column(name)
-        if name in tables and column is not None and all(name in k for k in kept):
-            # Back in the input table's order, with its index and its firm index.
-            rows = np.concatenate([k[name] for k in kept])
-            joined = pd.concat(pieces, ignore_index=True)
-            items[name] = joined.take(np.argsort(rows, kind="stable")).set_axis(tables[name].index[np.sort(rows)])
-            if column in items[name].columns:
-                items[name][column] = tables[name][column].to_numpy()[np.sort(rows)]
-        else:
-            items[name] = pd.concat(pieces, ignore_index=True)
+        aligned = (name in tables and column is not None and all(name in k for k in kept)
+                   and all(len(piece) == len(k[name]) for piece, k in zip(pieces, kept)))
+        if not aligned:
+            raise SchemaError(f"engine {engine!r} returns the table {name!r}, which a screening by county cannot put "
+                              "back: a per-partition engine's table must be named after an input table with one row "
+                              "per input row (or register the engine with partitioned=False)")
+        # Back in the input table's order, with its index and its firm index.
+        rows = np.concatenate([k[name] for k in kept])
+        joined = pd.concat(pieces, ignore_index=True)
+        items[name] = joined.take(np.argsort(rows, kind="stable")).set_axis(tables[name].index[np.sort(rows)])
+        if column in items[name].columns:
+            items[name][column] = tables[name][column].to_numpy()[np.sort(rows)]
     return EngineOutput(columns, fired, items)
 
 
@@ -186,13 +191,18 @@ def run_engines_by_partition(context: EngineContext, partitions: list[np.ndarray
     for engine in mine:
         later = [w.name for w in whole if w.name in (*engine.depends, *engine.uses)]
         if later:
-            raise ValueError(f"engine {engine.name!r} runs per partition but takes {later}, which run on every firm")
+            raise SchemaError(f"engine {engine.name!r} runs per partition but takes {later}, which run on every firm: "
+                              "register it with partitioned=False")
     # A partition is handed only the tables its engines declare (the whole firms, prices and
     # guarantees tables are for the engines that run on every firm).
-    wanted = {t: context.tables[t] for e in mine for t in e.tables if t in context.tables}
+    # An engine registered by the user may read more than it declares: then every table and column.
+    declared = all(e.name in BUILT_IN for e in mine)
+    wanted = ({t: context.tables[t] for e in mine for t in e.tables if t in context.tables} if declared
+              else dict(context.tables))
     # ... and the firm frame's columns they read (all of them when an engine declares none,
     # as the model's features do not).
-    reads = None if any(not e.reads for e in mine) else [c for c in frame.columns if any(c in e.reads for e in mine)]
+    reads = (None if not declared or any(not e.reads for e in mine)
+             else [c for c in frame.columns if any(c in e.reads for e in mine)])
     narrow = frame if reads is None else frame[reads]
     work, kept = [], []
     for rows in partitions:
@@ -208,8 +218,8 @@ def run_engines_by_partition(context: EngineContext, partitions: list[np.ndarray
     del work
     outputs: dict[str, EngineOutput] = {}
     for engine in mine:
-        outputs[engine.name] = _gather_output([p[engine.name] for p in per_partition], partitions, frame.index,
-                                              wanted, kept)
+        outputs[engine.name] = _gather_output(engine.name, [p[engine.name] for p in per_partition], partitions,
+                                              frame.index, wanted, kept)
     firm_seconds = time.perf_counter() - start
     for engine in whole:
         inputs = {d: outputs[d] for d in (*engine.depends, *engine.uses) if d in outputs}

@@ -125,6 +125,9 @@ def screen(
     1
     """
     if engine == "local":
+        if cluster is not None or partition_firms is not None:
+            raise ParameterError("cluster" if cluster is not None else "partition_firms", "given with engine='dask'",
+                                 "engine='local'")
         return _screen(dataset, as_of, policy, progress, model, n_jobs, keep_inputs)
     if engine != "dask":
         raise ParameterError("engine", "'local' or 'dask'", engine)
