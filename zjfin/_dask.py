@@ -11,6 +11,7 @@ and table rows, and, broadcast once, the policy, the model and the province's fi
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Any, Callable, Iterator, Mapping
 
 from zjfin._errors import ParameterError
@@ -53,7 +54,12 @@ def dask_mapper(cluster: Any = None) -> Iterator[Callable[..., list]]:
     [1, 4, 9]
     """
     distributed = _distributed()
+    # Dask's start-up and shut-down notes are not the screening's: warnings and errors only.
+    chatty = logging.getLogger("distributed")
+    level = chatty.level
+    chatty.setLevel(max(level, logging.WARNING))
     with contextlib.ExitStack() as stack:
+        stack.callback(chatty.setLevel, level)
         if isinstance(cluster, distributed.Client):
             client = cluster
         elif isinstance(cluster, str):
