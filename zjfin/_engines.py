@@ -49,7 +49,7 @@ from zjfin.risks import EngineOutput
 UNUSABLE = "inputs present but unusable"
 
 __all__ = ["Engine", "Reduction", "Rule", "EngineContext", "ENGINES", "register", "unregister", "engine_columns", "column_owner",
-           "run_engines", "EngineRun", "coverage", "switched_off_risks"]
+           "run_engines", "EngineRun", "coverage", "switched_off_output", "switched_off_risks"]
 
 
 @dataclass
@@ -371,8 +371,7 @@ def run_engines(context: EngineContext, lanes: Lanes, second_lane: tuple[str, ..
     for engine in ENGINES.values():
         if engine.name in off:
             with lanes.timed(engine.name):
-                outputs[engine.name] = EngineOutput(null_columns(engine.outputs, context.frame.index),
-                                                    pd.DataFrame(index=context.frame.index))
+                outputs[engine.name] = switched_off_output(engine, context.frame.index)
         elif engine.scope == "firm":
             lanes.task(engine.name, runner(engine), inputs=inputs_of(engine), lane=int(engine.name in second_lane))
     for engine in ENGINES.values():
@@ -385,6 +384,11 @@ def run_engines(context: EngineContext, lanes: Lanes, second_lane: tuple[str, ..
                 outputs[engine.name] = runner(engine)(**{d: outputs[d] for d in inputs_of(engine)})
     applicable = {name: _applicable(ENGINES[name], context) for name in ENGINES if name not in off}
     return EngineRun({name: outputs[name] for name in ENGINES}, off, applicable, firm_seconds)
+
+
+def switched_off_output(engine: Engine, index: pd.Index) -> EngineOutput:
+    """What an engine that cannot run gives: its columns as nulls, no reason fired."""
+    return EngineOutput(null_columns(engine.outputs, index), pd.DataFrame(index=index))
 
 
 def _switched_off(context: EngineContext) -> dict[str, list[str]]:

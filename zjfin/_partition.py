@@ -25,7 +25,8 @@ import pandas as pd
 import pyarrow as pa
 
 from zjfin._arrow import distinct
-from zjfin._engines import BUILT_IN, ENGINES, EngineContext, EngineRun, _applicable, _check_output, _switched_off, null_columns
+from zjfin._engines import (BUILT_IN, ENGINES, EngineContext, EngineRun, _applicable, _check_output, _switched_off,
+                            switched_off_output)
 from zjfin._errors import SchemaError
 from zjfin._lists import assign_lists, list_inputs
 from zjfin._policy import Policy
@@ -81,18 +82,24 @@ def partition_tables(tables: Mapping[str, pd.DataFrame], rows: np.ndarray, n: in
     >>> partition_tables({"bonds": bonds}, np.array([2, 3]), 4)["bonds"].values.tolist()
     [['b1', 0], ['b3', 0]]
     """
+    return _cut(tables, rows, n)[0]
+
+
+def _cut(tables: Mapping[str, pd.DataFrame], rows: np.ndarray, n: int) -> tuple[dict[str, pd.DataFrame],
+                                                                                  dict[str, np.ndarray]]:
+    """:func:`partition_tables`, and the input rows each cut table kept."""
     local = np.full(n, -1, dtype=np.int64)
     local[rows] = np.arange(len(rows))
-    out = {}
+    out, kept = {}, {}
     for table, frame in tables.items():
         mine = _rows_of(table, frame, local)
         if mine is None:
             out[table] = frame
             continue
         column = _index_column(table)
-        part = frame.iloc[mine].reset_index(drop=True)
-        out[table] = part.assign(**{column: local[frame[column].to_numpy()[mine]]})
-    return out
+        out[table] = frame.iloc[mine].reset_index(drop=True).assign(**{column: local[frame[column].to_numpy()[mine]]})
+        kept[table] = mine
+    return out, kept
 
 
 def _index_column(table: str) -> str | None:
@@ -150,7 +157,7 @@ def _take(value: Any, rows: np.ndarray) -> Any:
         return value.iloc[rows].reset_index(drop=True)
     if isinstance(value, (pa.Array, pa.ChunkedArray)):
         return value.take(pa.array(rows))
-    return np.asarray(value)[rows] if not hasattr(value, "take") else value.take(rows)
+    return value.take(rows) if hasattr(value, "take") else np.asarray(value)[rows]
 
 
 #: ``map(function, items, **common) -> [function(item, **common) for item in items]``: how
@@ -206,10 +213,9 @@ def run_engines_by_partition(context: EngineContext, partitions: list[np.ndarray
     narrow = frame if reads is None else frame[reads]
     work, kept = [], []
     for rows in partitions:
-        local = np.full(n, -1, dtype=np.int64)
-        local[rows] = np.arange(len(rows))
-        kept.append({t: r for t, f in wanted.items() if (r := _rows_of(t, f, local)) is not None})
-        work.append((narrow.iloc[rows].reset_index(drop=True), partition_tables(wanted, rows, n)))
+        tables, rows_kept = _cut(wanted, rows, n)
+        kept.append(rows_kept)
+        work.append((narrow.iloc[rows].reset_index(drop=True), tables))
     shares = mapper(_partition_shares, [w[0] for w in work], policy=context.policy, engines=mine)
     province = {e.name: e.reduction.reduce(pd.concat([s[e.name] for s in shares], ignore_index=True), context.policy)
                 for e in mine if e.reduction is not None}
@@ -228,7 +234,7 @@ def run_engines_by_partition(context: EngineContext, partitions: list[np.ndarray
         outputs[engine.name] = engine.run(ctx)
         _check_output(engine, outputs[engine.name])
     for name in off:
-        outputs[name] = EngineOutput(null_columns(ENGINES[name].outputs, frame.index), pd.DataFrame(index=frame.index))
+        outputs[name] = switched_off_output(ENGINES[name], frame.index)
     applicable = {name: _applicable(ENGINES[name], context) for name in ENGINES if name not in off}
     return EngineRun({name: outputs[name] for name in ENGINES}, off, applicable, firm_seconds)
 
