@@ -1420,3 +1420,18 @@ def test_tables_read_side_by_side_fail_in_table_order(tmp_path, monkeypatch, cor
     (folder / "firms.csv").write_text("公司名称\n" + "甲公司\n" * 300_000, encoding="utf-8")  # now firms is: read here
     with pytest.raises(InputFileError, match="firms.csv"):
         read_dataset(folder)
+
+
+def test_a_huge_rate_read_as_per_cent_stays_itself_without_a_warning(tmp_path):
+    """Found by hypothesis: rounding −1E300 / 100 to 12 decimals overflowed (a RuntimeWarning,
+    and −inf)."""
+    import warnings
+
+    path = tmp_path / "pledges.csv"
+    path.write_text("pledge_id,company_id,pledger_id,pledged_shares,loan_amount,start_date,interest_rate\n"
+                    ",,,,,,-1E300\n,,,,,,2\n,,,,,,2\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        frame, _, findings = read_table(path, "pledges")
+    assert frame["interest_rate"].tolist() == [-1e300 * 0.01, 0.02, 0.02]
+    assert "read_as_percent" in findings["code"].tolist()

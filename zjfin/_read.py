@@ -934,7 +934,11 @@ def _conform_frame(
             at[np.nanargmax(values)] = True
             findings.append(_note(table, file, rows[at], keys(at), column.name,
                                   np.array([f"largest {np.nanmax(values):g}"], dtype=object), "read_as_percent"))
-            values = np.round(values * _STATED_UNITS["percent"][0], _STATED_UNITS["percent"][1])
+            scaled = values * _STATED_UNITS["percent"][0]
+            # Rounded where it can be (rounding 1e300 to 12 decimals overflows): a huge rate stays
+            # itself, for the range checks to judge.
+            with np.errstate(over="ignore", invalid="ignore"):
+                values = np.where(np.abs(scaled) < 1e15, np.round(scaled, _STATED_UNITS["percent"][1]), scaled)
         if column.type == "str":
             values, long = _over_cell_limit(values)
             if long.any():  # Excel's own limit: no real export holds more; a rejected cell
