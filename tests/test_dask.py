@@ -4,7 +4,6 @@ files, to the byte, as the in-process engine."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 import zjfin
 from zjfin._cli import main
 from zjfin._export import export_result
+from test_partition import assert_same_files
 
 distributed = pytest.importorskip("distributed")
 
@@ -28,11 +28,6 @@ def client():
             yield dask_client
 
 
-def _digests(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json"}
-
-
 def test_the_dask_engine_writes_the_local_engines_files(client, tmp_path):
     dataset = zjfin.datasets.synthetic_province(20_000, seed=0)
     local = zjfin.screen(dataset, as_of=AS_OF)
@@ -41,7 +36,7 @@ def test_the_dask_engine_writes_the_local_engines_files(client, tmp_path):
     assert on_dask.engine["name"] == "dask" and on_dask.engine["workers"] == 2 and on_dask.engine["partitions"] > 3
     export_result(local, tmp_path / "local", formats=("parquet", "csv"))
     export_result(on_dask, tmp_path / "dask", formats=("parquet", "csv"))
-    assert _digests(tmp_path / "local") == _digests(tmp_path / "dask")
+    assert_same_files(tmp_path / "local", tmp_path / "dask", local.screening)
     assert json.loads((tmp_path / "dask" / "manifest.json").read_text(encoding="utf-8"))["engine"]["name"] == "dask"
 
 
@@ -62,7 +57,10 @@ def test_zjfin_screen_engine_dask_on_a_local_cluster(tmp_path, capsys):
     assert main([*common, "--out", str(tmp_path / "local")]) == 0
     assert main([*common, "--out", str(tmp_path / "dask"), "--engine", "dask", "--workers", "2",
                  "--memory-limit", "1GB", "--partition-firms", "500"]) == 0
-    assert _digests(tmp_path / "local") == _digests(tmp_path / "dask")
+    assert_same_files(tmp_path / "local", tmp_path / "dask", pd.read_parquet(tmp_path / "local" / "screening.parquet"))
+    # The screening's parts are what `zjfin diff` reads from the output folder.
+    assert main(["diff", str(tmp_path / "local"), str(tmp_path / "dask"), "--out", str(tmp_path / "diff"), "-q"]) == 0
+    assert pd.read_csv(tmp_path / "diff" / "changes.csv").empty
     record = json.loads((tmp_path / "dask" / "manifest.json").read_text(encoding="utf-8"))["engine"]
     assert record["name"] == "dask" and record["workers"] == 2 and record["partition_firms"] == 500
 

@@ -58,6 +58,29 @@ def _digests(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json"}
 
 
+def in_county_order(screening: pd.DataFrame) -> pd.DataFrame:
+    """The screening as its by-county files hold it: county after county (code order, the
+    firms without a county last), each county's firms in file order."""
+    key = screening["region_code"].fillna("\uffff").to_numpy(dtype=object)
+    return screening.iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
+
+
+def assert_same_files(whole: Path, parts: Path, screening: pd.DataFrame) -> None:
+    """``parts`` (written by county) holds ``whole``'s files to the byte but the screening,
+    which is ``screening`` by county: one file per county, each that county's rows."""
+    digests, by_county = _digests(whole), _digests(parts)
+    assert any(name.startswith("lists/") for name in digests)
+    assert {n: d for n, d in digests.items() if n != "screening.parquet"} == {
+        n: d for n, d in by_county.items() if not n.startswith("screening/")}
+    files = sorted(n for n in by_county if n.startswith("screening/"))
+    codes = screening["region_code"].dropna().unique()
+    assert files == sorted([f"screening/{c}.parquet" for c in codes]
+                           + (["screening/no-county.parquet"] if screening["region_code"].isna().any() else []))
+    pd.testing.assert_frame_equal(pd.read_parquet(parts / "screening"), in_county_order(screening))
+    one = pd.read_parquet(parts / files[0])
+    assert one["region_code"].nunique() == 1 and len(one) == (screening["region_code"] == one["region_code"][0]).sum()
+
+
 def _assert_same(whole, parts):
     pd.testing.assert_frame_equal(whole.screening, parts.screening)
     assert set(whole.tables) == set(parts.tables)
@@ -76,9 +99,10 @@ def test_by_county_gives_the_whole_provinces_files_to_the_byte(tmp_path, firms, 
     assert len(county_partitions(whole.screening["region_code"], partition_firms)) > 3
     export_result(whole, tmp_path / "whole", formats=("parquet", "csv"))
     export_result(parts, tmp_path / "parts", formats=("parquet", "csv"))
-    digests = _digests(tmp_path / "whole")
-    assert any(name.startswith("lists/") for name in digests)
-    assert digests == _digests(tmp_path / "parts")
+    assert_same_files(tmp_path / "whole", tmp_path / "parts", whole.screening)
+    # Written as one file, the screening by county is the whole province's to the byte.
+    export_result(parts, tmp_path / "one", formats=("parquet", "csv"), by_county=False)
+    assert _digests(tmp_path / "whole") == _digests(tmp_path / "one")
 
 
 def _cross_county_province() -> tuple[zjfin.Dataset, list[str]]:

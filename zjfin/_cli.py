@@ -126,8 +126,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="with --engine dask: firms a partition holds at least (whole counties; default 100000)")
 
     dif = sub.add_parser("diff", help="compare the lists of two screenings: firms that entered, left or moved")
-    dif.add_argument("old", help="earlier screening: an output folder of `zjfin screen` or its screening.parquet")
-    dif.add_argument("new", help="later screening: an output folder of `zjfin screen` or its screening.parquet")
+    dif.add_argument("old", help="earlier screening: an output folder of `zjfin screen`, its screening.parquet or its screening folder")
+    dif.add_argument("new", help="later screening: an output folder of `zjfin screen`, its screening.parquet or its screening folder")
     dif.add_argument("--out", required=True, help="folder for changes.csv and changes.parquet")
 
     sch = sub.add_parser("schema", help="print the data contract of a table")

@@ -190,7 +190,8 @@ def diff_lists(old: ScreeningLike, new: ScreeningLike) -> ListDiff:
     ----------
     old, new : ScreeningResult, DataFrame, or path
         Each a :class:`~zjfin.ScreeningResult`, its screening table, a
-        ``screening.parquet`` file or an output folder holding one. Columns ``firm_id``
+        ``screening.parquet`` file, a ``screening`` folder of one file per county (a
+        screening by county) or an output folder holding either. Columns ``firm_id``
         (unique) and ``list`` (watch, relief, quality, sme_funding or none) are required;
         ``name``, ``region_code`` and ``priority`` are carried along when present.
 
@@ -353,11 +354,14 @@ def _screening(value: Any, side: str) -> tuple[pd.DataFrame, str, Fail]:
 
 
 def _read(path: Path) -> tuple[pd.DataFrame, Fail]:
-    """Read only the needed columns of a screening.parquet (or the one in a folder)."""
+    """Read only the needed columns of a screening.parquet, a screening written by county
+    (a ``screening`` folder of Parquet files), or the one in an output folder."""
     if path.is_dir():
-        file = path / "screening.parquet"
-        if not file.is_file():
-            raise InputFileError(path, "no screening.parquet in this folder (write one with `zjfin screen`)")
+        file = next((f for f in (path / "screening.parquet", path / "screening") if f.exists()), path)
+        # Else the folder itself is the screening's parts (not an output folder lacking it).
+        if file == path and ((path / "manifest.json").exists() or not any(path.glob("*.parquet"))):
+            raise InputFileError(path, "no screening.parquet in this folder, nor a screening folder (write one with "
+                                       "`zjfin screen`)")
     elif path.exists():
         file = path
     else:
@@ -367,7 +371,8 @@ def _read(path: Path) -> tuple[pd.DataFrame, Fail]:
         raise InputFileError(file, problem)
 
     try:
-        present = set(pq.read_schema(file).names)
+        # A folder of parts (one per county): read as one dataset, the parts' schemas alike.
+        present = set(pq.ParquetDataset(file).schema.names if file.is_dir() else pq.read_schema(file).names)
         table = pq.read_table(file, columns=[c for c in (*_TEXT_COLUMNS, "priority") if c in present])
     except (OSError, pa.ArrowException) as exc:
         # Not Parquet, truncated, or no permission: the reason from Arrow, the file named.
