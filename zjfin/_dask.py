@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from zjfin._errors import ParameterError
+from zjfin._partition import InOrder
 
 __all__ = ["dask_mapper", "DEFAULT_PARTITION_FIRMS"]
 
@@ -35,9 +36,8 @@ def _distributed() -> Any:
 
 
 @contextlib.contextmanager
-def dask_mapper(cluster: Any = None) -> Iterator[Callable[..., list]]:
-    """A ``map(function, items, **common)`` that runs on a Dask cluster, for the time of a
-    ``with`` block.
+def dask_mapper(cluster: Any = None) -> Iterator[OnDask]:
+    """An :class:`OnDask` on a Dask cluster, for the time of a ``with`` block.
 
     Parameters
     ----------
@@ -49,8 +49,8 @@ def dask_mapper(cluster: Any = None) -> Iterator[Callable[..., list]]:
 
     Examples
     --------
-    >>> with dask_mapper({"n_workers": 1, "processes": False}) as run:  # doctest: +SKIP
-    ...     run(pow, [1, 2, 3], exp=2)
+    >>> with dask_mapper({"n_workers": 1, "processes": False}) as on_dask:  # doctest: +SKIP
+    ...     on_dask.map(pow, on_dask.put([1, 2, 3]), exp=2)
     [1, 4, 9]
     """
     distributed = _distributed()
@@ -76,16 +76,28 @@ def dask_mapper(cluster: Any = None) -> Iterator[Callable[..., list]]:
         else:
             raise ParameterError("cluster", "a distributed.Client, a scheduler address or LocalCluster options", cluster)
 
-        def run(function: Callable[..., Any], items: list, **common: Any) -> list:
-            # The common arguments go to every worker once, not with every task.
-            shared = {name: client.scatter(value, broadcast=True) if _large(value) else value
-                      for name, value in common.items()}
-            futures = client.map(function, client.scatter(list(items)), pure=False, **shared)
-            return client.gather(futures)
+        yield OnDask(client)
 
-        run.engine = "dask"  # type: ignore[attr-defined]
-        run.details = {"workers": len(client.scheduler_info().get("workers", {}))}  # type: ignore[attr-defined]
-        yield run
+
+class OnDask(InOrder):
+    """The partitions worked by a Dask client's workers (:class:`zjfin._partition.InOrder`'s
+    contract): each partition sent as it is made and kept on its worker for every stage
+    worked on it; the common arguments sent to every worker once."""
+
+    engine = "dask"
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.details = {"workers": len(client.scheduler_info().get("workers", {}))}
+
+    def put(self, items: Iterable[Any]) -> list:
+        # One at a time: the client holds one partition's copy while it is sent, not all.
+        return [self.client.scatter([item], hash=False)[0] for item in items]
+
+    def map(self, function: Callable[..., Any], handles: list, **common: Any) -> list:
+        shared = {name: self.client.scatter(value, broadcast=True) if _large(value) else value
+                  for name, value in common.items()}
+        return self.client.gather(self.client.map(function, handles, pure=False, **shared))
 
 
 def _large(value: Any) -> bool:

@@ -18,7 +18,7 @@ engine distributes; here the partitions run one after the other in this process.
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,7 @@ from zjfin._reasons import render_reasons, template_columns
 from zjfin._validate import FIRM_INDEX_COLUMNS
 from zjfin.risks import EngineOutput
 
-__all__ = ["county_partitions", "in_order", "partition_tables", "run_engines_by_partition", "lists_by_partition",
+__all__ = ["county_partitions", "InOrder", "in_order", "partition_tables", "run_engines_by_partition", "lists_by_partition",
            "reasons_by_partition"]
 
 
@@ -160,14 +160,29 @@ def _take(value: Any, rows: np.ndarray) -> Any:
     return value.take(rows) if hasattr(value, "take") else np.asarray(value)[rows]
 
 
-#: ``map(function, items, **common) -> [function(item, **common) for item in items]``: how
-#: the partitions are worked (one after the other here; Dask's workers in :mod:`zjfin._dask`).
-def in_order(function: Any, items: list, **common: Any) -> list:
-    """The partitions one after the other, in this process."""
-    return [function(item, **common) for item in items]
+class InOrder:
+    """How the partitions are worked: ``put(items)`` hands them over (here: kept as they
+    are), ``map(function, handles, **common)`` is ``[function(item, **common) …]``. This one
+    works them one after the other in this process; :mod:`zjfin._dask` on a cluster's
+    workers, where ``put`` sends each partition as it is made, so the client holds one at a time."""
+
+    engine = "partitions"
+    details: dict[str, Any] = {}
+
+    def put(self, items: Iterable[Any]) -> list:
+        return list(items)
+
+    def map(self, function: Any, handles: list, **common: Any) -> list:
+        return [function(item, **common) for item in handles]
 
 
-def _partition_shares(frame: pd.DataFrame, policy: Policy, engines: list) -> dict[str, pd.DataFrame]:
+#: The partitions one after the other, in this process.
+in_order = InOrder()
+
+
+def _partition_shares(work: tuple[pd.DataFrame, dict[str, pd.DataFrame]], policy: Policy,
+                      engines: list) -> dict[str, pd.DataFrame]:
+    frame, _ = work
     return {e.name: e.reduction.shares(frame, policy) for e in engines if e.reduction is not None}
 
 
@@ -183,7 +198,7 @@ def _partition_engines(work: tuple[pd.DataFrame, dict[str, pd.DataFrame]], as_of
     return done
 
 
-def run_engines_by_partition(context: EngineContext, partitions: list[np.ndarray], mapper: Any = in_order) -> EngineRun:
+def run_engines_by_partition(context: EngineContext, partitions: list[np.ndarray], mapper: InOrder = in_order) -> EngineRun:
     """:func:`zjfin._engines.run_engines`, partition by partition: the same :class:`EngineRun`.
 
     The reductions first (every partition's shares, then the province's figures), then each
@@ -211,16 +226,20 @@ def run_engines_by_partition(context: EngineContext, partitions: list[np.ndarray
     reads = (None if not declared or any(not e.reads for e in mine)
              else [c for c in frame.columns if any(c in e.reads for e in mine)])
     narrow = frame if reads is None else frame[reads]
-    work, kept = [], []
-    for rows in partitions:
+    kept: list[dict[str, np.ndarray]] = []
+
+    def partition(rows: np.ndarray) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
         tables, rows_kept = _cut(wanted, rows, n)
         kept.append(rows_kept)
-        work.append((narrow.iloc[rows].reset_index(drop=True), tables))
-    shares = mapper(_partition_shares, [w[0] for w in work], policy=context.policy, engines=mine)
+        return narrow.iloc[rows].reset_index(drop=True), tables
+
+    # Handed over once: the shares and the engines are worked where the partition is.
+    work = mapper.put(partition(rows) for rows in partitions)
+    shares = mapper.map(_partition_shares, work, policy=context.policy, engines=mine)
     province = {e.name: e.reduction.reduce(pd.concat([s[e.name] for s in shares], ignore_index=True), context.policy)
                 for e in mine if e.reduction is not None}
-    per_partition = mapper(_partition_engines, work, as_of=context.as_of, policy=context.policy, model=context.model,
-                           province=province, engines=mine)
+    per_partition = mapper.map(_partition_engines, work, as_of=context.as_of, policy=context.policy,
+                               model=context.model, province=province, engines=mine)
     del work
     outputs: dict[str, EngineOutput] = {}
     for engine in mine:
@@ -255,17 +274,18 @@ def _partition_reasons(work: tuple[dict, dict, int]) -> pd.DataFrame:
 
 
 def lists_by_partition(values: Mapping[str, Any], fired: Mapping[str, Any], policy: Policy, index: pd.Index,
-                       partitions: list[np.ndarray], mapper: Any = in_order) -> EngineOutput:
+                       partitions: list[np.ndarray], mapper: InOrder = in_order) -> EngineOutput:
     """:func:`zjfin._lists.assign_lists` per partition (its ranks are within list and county)."""
     read = {name: values[name] for name in list_inputs(policy) if name in values}  # not every column
-    outputs = mapper(_partition_lists, [_partition_values(read, fired, rows) for rows in partitions], policy=policy)
+    work = mapper.put(_partition_values(read, fired, rows) for rows in partitions)
+    outputs = mapper.map(_partition_lists, work, policy=policy)
     return EngineOutput(_gather([o.columns for o in outputs], partitions, index),
                         _gather([o.fired for o in outputs], partitions, index))
 
 
 def reasons_by_partition(fired: Mapping[str, Any], values: Mapping[str, Any], index: pd.Index,
-                         partitions: list[np.ndarray], mapper: Any = in_order) -> pd.DataFrame:
+                         partitions: list[np.ndarray], mapper: InOrder = in_order) -> pd.DataFrame:
     """:func:`zjfin._reasons.render_reasons` per partition (a firm's reasons are its own)."""
     read = {name: values[name] for name in template_columns() if name in values}  # what the sentences name
-    parts = mapper(_partition_reasons, [_partition_values(read, fired, rows) for rows in partitions])
+    parts = mapper.map(_partition_reasons, mapper.put(_partition_values(read, fired, rows) for rows in partitions))
     return _gather(parts, partitions, index)

@@ -515,8 +515,20 @@ def read_partitioned_table(folder: str | os.PathLike[str], table: str,
     listing = "".join(f"{p['path']}\t{p['sha256']}\n" for p in merged.parts)
     merged.sha256 = hashlib.sha256(listing.encode("utf-8")).hexdigest()
     merged.rows_read = first
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    return frame, merged, _concat_findings(findings)
+    return _join_parts(frames), merged, _concat_findings(findings)
+
+
+def _join_parts(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The parts as one frame, column by column, each part's column let go once joined: the
+    table is held about once, not twice as ``pd.concat`` holds it (every part, then the whole:
+    16 GB to read an 8M-firm province in parts)."""
+    if len(frames) == 1:
+        return frames[0]
+    names = list(frames[0].columns)
+    if any(list(f.columns) != names for f in frames[1:]):  # parts typed alike have the same columns
+        return pd.concat(frames, ignore_index=True)
+    return pd.DataFrame({name: pd.concat([f.pop(name) for f in frames], ignore_index=True) for name in names},
+                        copy=False)
 
 
 def _same_reading(seen: dict[str, tuple[Any, str]], part: Source, findings: pd.DataFrame, frame: pd.DataFrame,

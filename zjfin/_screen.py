@@ -20,7 +20,7 @@ from zjfin._errors import ParameterError, SchemaError
 from zjfin._features import firm_frame
 from zjfin._lanes import Lanes, threads
 from zjfin._lists import STATEMENT_INPUTS, assign_lists
-from zjfin._partition import county_partitions, in_order, lists_by_partition, reasons_by_partition, run_engines_by_partition
+from zjfin._partition import InOrder, county_partitions, in_order, lists_by_partition, reasons_by_partition, run_engines_by_partition
 from zjfin._policy import Policy
 from zjfin._progress import Progress
 from zjfin._read import Dataset
@@ -143,7 +143,7 @@ def screen(
 
 def _screen(dataset: Dataset, as_of: Any, policy: Policy | None = None, progress: bool | Progress = False,
             model: Any = None, n_jobs: int | None = None, keep_inputs: bool = True,
-            partition_firms: int | None = None, mapper: Any = in_order) -> ScreeningResult:
+            partition_firms: int | None = None, mapper: InOrder = in_order) -> ScreeningResult:
     """:func:`screen`; with ``partition_firms`` the stages after the firm frame run
     partition by partition, each whole counties and at least that many firms
     (:mod:`zjfin._partition`), worked by ``mapper``: the same result."""
@@ -211,8 +211,8 @@ def _screen(dataset: Dataset, as_of: Any, policy: Policy | None = None, progress
                              run.tables, model=model, coverage=summary, evaluated=evaluated)
     result.peak_memory_mb = dict(tracker.peak_memory_mb)
     if partition_firms is not None:
-        result.engine = {"name": getattr(mapper, "engine", "partitions"), "partitions": len(partitions or []),
-                         "partition_firms": partition_firms, **getattr(mapper, "details", {})}
+        result.engine = {"name": mapper.engine, "partitions": len(partitions or []),
+                         "partition_firms": partition_firms, **mapper.details}
     return result
 
 
