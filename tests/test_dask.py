@@ -91,3 +91,60 @@ def test_an_unknown_engine_a_missing_dask_or_no_scheduler_is_a_clear_error(monke
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if zjfin[dask] were not installed
     with pytest.raises(zjfin.ParameterError, match=r"zjfin\[dask\]"):
         zjfin.screen(dataset, as_of=AS_OF, engine="dask")
+
+
+def _square_noted(item, folder):
+    (Path(folder) / f"done-{item}").touch()  # before the result goes back to the client
+    return item * item
+
+
+def test_partitions_go_to_the_cluster_a_few_at_a_time(client, tmp_path):
+    from zjfin._dask import OnDask
+
+    on_dask = OnDask(client, in_flight=2)
+    done_when_made = []
+
+    def partitions():
+        for item in range(12):
+            done_when_made.append(len(list(tmp_path.glob("done-*"))))
+            yield item
+
+    assert on_dask.map(_square_noted, partitions(), folder=str(tmp_path)) == [i * i for i in range(12)]
+    # Partition k is made only once k − 2 results are back: never the whole province at once.
+    assert all(done >= k - on_dask.in_flight for k, done in enumerate(done_when_made))
+
+
+def _dies_once(item, marker_folder):
+    import os
+
+    marker = Path(marker_folder) / str(item)
+    if item == 3 and not marker.exists():
+        marker.touch()
+        os._exit(1)  # the worker process is lost, as one killed over its memory limit is
+    return item * item
+
+
+def _always_dies(item, marker_folder):
+    import os
+
+    if item == 3:
+        os._exit(1)
+    return item
+
+
+def test_a_partition_whose_worker_is_lost_is_sent_again_and_twice_lost_is_a_clear_error(tmp_path):
+    import dask
+
+    from zjfin._dask import OnDask
+
+    # No rescheduling by Dask itself: what is tested is zjfin's own second try.
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=":0") as cluster, distributed.Client(cluster) as dask_client:
+            on_dask = OnDask(dask_client)
+            assert on_dask.map(_dies_once, range(6), marker_folder=str(tmp_path)) == [i * i for i in range(6)]
+            assert (tmp_path / "3").exists()
+            # Partition 4 kills its worker each time (a partition in flight on the same worker
+            # may be the one lost twice first).
+            with pytest.raises(zjfin.ClusterError, match=r"lost partition \d+ twice.*--memory-limit"):
+                on_dask.map(_always_dies, range(6), marker_folder=str(tmp_path))

@@ -17,6 +17,7 @@ from zjfin import datasets
 from zjfin._allocator import keep_freed_memory
 from zjfin._diff import ListDiff, diff_lists
 from zjfin._errors import (
+    ClusterError,
     InputFileError,
     ModelDataError,
     ModelFormatError,
@@ -47,6 +48,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "__version__",
+    "ClusterError",
     "Dataset",
     "GuaranteeGraph",
     "InputFileError",

@@ -10,11 +10,13 @@ and table rows, and, broadcast once, the policy, the model and the province's fi
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import itertools
 import logging
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from zjfin._errors import ParameterError
+from zjfin._errors import ClusterError, ParameterError
 from zjfin._partition import InOrder
 
 __all__ = ["dask_mapper", "DEFAULT_PARTITION_FIRMS"]
@@ -81,23 +83,64 @@ def dask_mapper(cluster: Any = None) -> Iterator[OnDask]:
 
 class OnDask(InOrder):
     """The partitions worked by a Dask client's workers (:class:`zjfin._partition.InOrder`'s
-    contract): each partition sent as it is made and kept on its worker for every stage
-    worked on it; the common arguments sent to every worker once."""
+    contract): each partition sent when a worker is about to be free, at most
+    ``in_flight`` on the cluster at once (so the workers hold a few partitions, not the
+    province), its result gathered as soon as it is done; the common arguments sent to every
+    worker once. A partition whose worker is lost (killed over its memory limit) is sent
+    again once; lost again, the screening stops with a :class:`ClusterError`."""
 
     engine = "dask"
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, in_flight: int | None = None) -> None:
         self.client = client
-        self.details = {"workers": len(client.scheduler_info().get("workers", {}))}
+        workers = len(client.scheduler_info().get("workers", {}))
+        self.details = {"workers": workers}
+        # Two a worker: one worked, the next already there when it is done.
+        self.in_flight = in_flight or max(2, 2 * workers)
 
-    def put(self, items: Iterable[Any]) -> list:
-        # One at a time: the client holds one partition's copy while it is sent, not all.
-        return [self.client.scatter([item], hash=False)[0] for item in items]
-
-    def map(self, function: Callable[..., Any], handles: list, **common: Any) -> list:
+    def map(self, function: Callable[..., Any], items: Iterable[Any], **common: Any) -> list:
+        distributed = _distributed()
         shared = {name: self.client.scatter(value, broadcast=True) if _large(value) else value
                   for name, value in common.items()}
-        return self.client.gather(self.client.map(function, handles, pure=False, **shared))
+        results: dict[int, Any] = {}
+        pending: dict[Any, tuple[int, Any, int]] = {}  # future → (position, item, tries)
+        done = distributed.as_completed()
+        source = enumerate(items)
+
+        lost = (distributed.KilledWorker, concurrent.futures.CancelledError, distributed.comm.CommClosedError)
+
+        def send(position: int, item: Any, tries: int) -> None:
+            try:
+                data = self.client.scatter([item], hash=False)[0]
+            except distributed.comm.CommClosedError:  # sent to a worker just lost: to another
+                try:
+                    data = self.client.scatter([item], hash=False)[0]
+                except distributed.comm.CommClosedError as error:
+                    raise _lost(position, error) from None
+            future = self.client.submit(function, data, pure=False, **shared)
+            pending[future] = (position, item, tries)  # kept until done: sent again if its worker is lost
+            done.add(future)
+
+        for position, item in itertools.islice(source, self.in_flight):
+            send(position, item, 0)
+        for future in done:
+            position, item, tries = pending.pop(future)
+            try:
+                results[position] = future.result()
+            except lost as error:  # a worker lost, not a bug in the partition's work
+                if tries:
+                    raise _lost(position, error) from None
+                send(position, item, 1)  # the worker was lost: once more, on a live one
+                continue
+            for position, item in itertools.islice(source, 1):  # the next partition for the free slot
+                send(position, item, 0)
+        return [results[i] for i in range(len(results))]
+
+
+def _lost(position: int, error: BaseException) -> ClusterError:
+    return ClusterError(f"the Dask cluster lost partition {position + 1} twice ({type(error).__name__}: {error}): "
+                        "most often a worker killed over its memory limit; give the workers more memory "
+                        "(--memory-limit), make partitions smaller (--partition-firms) or use fewer threads a worker")
 
 
 def _large(value: Any) -> bool:

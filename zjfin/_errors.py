@@ -12,6 +12,7 @@ __all__ = [
     "PolicyError",
     "ModelDataError",
     "ModelFormatError",
+    "ClusterError",
 ]
 
 
@@ -99,3 +100,9 @@ class ModelDataError(ZjfinError, ValueError):
 class ModelFormatError(ZjfinError):
     """A model file that cannot be loaded: not a zjfin model, a format version this zjfin
     does not read, or contents that do not match their checksum (changed after writing)."""
+
+
+class ClusterError(ZjfinError):
+    """A Dask cluster that could not finish a screening's partitions: a worker lost twice
+    while working the same partition (most often out of memory), or the cluster gone. The
+    message names the partition, its firms and what to change."""

@@ -2,8 +2,8 @@
 
 The stages after the firm frame, county by county (SPEC §10): the per-firm engines run on
 each partition's firms and the rows of the tables that belong to them, with the province's
-figures some of them fall back on (:class:`zjfin._engines.Reduction`: the partitions'
-shares, reduced once and handed to every partition); the engines that link firms across
+figures some of them fall back on (:class:`zjfin._engines.Reduction`: the firms' shares,
+reduced once and handed to every partition); the engines that link firms across
 counties (pledge attribution, the guarantee network) run once, on every firm; the lists
 (ranks within list and county) and the reasons run per partition. Each partition's columns
 are put back at its firms' rows, so what follows (coverage, assembly, export) is unchanged.
@@ -161,29 +161,20 @@ def _take(value: Any, rows: np.ndarray) -> Any:
 
 
 class InOrder:
-    """How the partitions are worked: ``put(items)`` hands them over (here: kept as they
-    are), ``map(function, handles, **common)`` is ``[function(item, **common) …]``. This one
-    works them one after the other in this process; :mod:`zjfin._dask` on a cluster's
-    workers, where ``put`` sends each partition as it is made, so the client holds one at a time."""
+    """How the partitions are worked: ``map(function, items, **common)`` is
+    ``[function(item, **common) for item in items]``, the items made as they are taken. This
+    one works them one after the other in this process; :class:`zjfin._dask.OnDask` on a
+    cluster's workers, a few partitions in flight at a time."""
 
     engine = "partitions"
     details: dict[str, Any] = {}
 
-    def put(self, items: Iterable[Any]) -> list:
-        return list(items)
-
-    def map(self, function: Any, handles: list, **common: Any) -> list:
-        return [function(item, **common) for item in handles]
+    def map(self, function: Any, items: Iterable[Any], **common: Any) -> list:
+        return [function(item, **common) for item in items]
 
 
 #: The partitions one after the other, in this process.
 in_order = InOrder()
-
-
-def _partition_shares(work: tuple[pd.DataFrame, dict[str, pd.DataFrame]], policy: Policy,
-                      engines: list) -> dict[str, pd.DataFrame]:
-    frame, _ = work
-    return {e.name: e.reduction.shares(frame, policy) for e in engines if e.reduction is not None}
 
 
 def _partition_engines(work: tuple[pd.DataFrame, dict[str, pd.DataFrame]], as_of: pd.Timestamp, policy: Policy,
@@ -201,9 +192,9 @@ def _partition_engines(work: tuple[pd.DataFrame, dict[str, pd.DataFrame]], as_of
 def run_engines_by_partition(context: EngineContext, partitions: list[np.ndarray], mapper: InOrder = in_order) -> EngineRun:
     """:func:`zjfin._engines.run_engines`, partition by partition: the same :class:`EngineRun`.
 
-    The reductions first (every partition's shares, then the province's figures), then each
-    partition's per-firm engines (through ``mapper``), then, here, the engines that need
-    every firm at once.
+    The reductions first (the province's figures from every firm's shares: a median does not
+    depend on which partition a share comes from), then each partition's per-firm engines
+    (through ``mapper``), then, here, the engines that need every firm at once.
     """
     off = _switched_off(context)
     frame, n = context.frame, len(context.frame)
@@ -233,14 +224,13 @@ def run_engines_by_partition(context: EngineContext, partitions: list[np.ndarray
         kept.append(rows_kept)
         return narrow.iloc[rows].reset_index(drop=True), tables
 
-    # Handed over once: the shares and the engines are worked where the partition is.
-    work = mapper.put(partition(rows) for rows in partitions)
-    shares = mapper.map(_partition_shares, work, policy=context.policy, engines=mine)
-    province = {e.name: e.reduction.reduce(pd.concat([s[e.name] for s in shares], ignore_index=True), context.policy)
+    # The shares here, on every firm at once (the client holds the frame: sending each
+    # partition twice would cost more than the few columns' pass); reduced, as partitions' would be.
+    province = {e.name: e.reduction.reduce(e.reduction.shares(narrow, context.policy), context.policy)
                 for e in mine if e.reduction is not None}
-    per_partition = mapper.map(_partition_engines, work, as_of=context.as_of, policy=context.policy,
-                               model=context.model, province=province, engines=mine)
-    del work
+    # Each partition made as the mapper takes it: a few in flight, not all at once.
+    per_partition = mapper.map(_partition_engines, (partition(rows) for rows in partitions), as_of=context.as_of,
+                               policy=context.policy, model=context.model, province=province, engines=mine)
     outputs: dict[str, EngineOutput] = {}
     for engine in mine:
         outputs[engine.name] = _gather_output(engine.name, [p[engine.name] for p in per_partition], partitions,
@@ -277,8 +267,7 @@ def lists_by_partition(values: Mapping[str, Any], fired: Mapping[str, Any], poli
                        partitions: list[np.ndarray], mapper: InOrder = in_order) -> EngineOutput:
     """:func:`zjfin._lists.assign_lists` per partition (its ranks are within list and county)."""
     read = {name: values[name] for name in list_inputs(policy) if name in values}  # not every column
-    work = mapper.put(_partition_values(read, fired, rows) for rows in partitions)
-    outputs = mapper.map(_partition_lists, work, policy=policy)
+    outputs = mapper.map(_partition_lists, (_partition_values(read, fired, rows) for rows in partitions), policy=policy)
     return EngineOutput(_gather([o.columns for o in outputs], partitions, index),
                         _gather([o.fired for o in outputs], partitions, index))
 
@@ -287,5 +276,5 @@ def reasons_by_partition(fired: Mapping[str, Any], values: Mapping[str, Any], in
                          partitions: list[np.ndarray], mapper: InOrder = in_order) -> pd.DataFrame:
     """:func:`zjfin._reasons.render_reasons` per partition (a firm's reasons are its own)."""
     read = {name: values[name] for name in template_columns() if name in values}  # what the sentences name
-    parts = mapper.map(_partition_reasons, mapper.put(_partition_values(read, fired, rows) for rows in partitions))
+    parts = mapper.map(_partition_reasons, (_partition_values(read, fired, rows) for rows in partitions))
     return _gather(parts, partitions, index)
