@@ -148,3 +148,12 @@ def test_a_partition_whose_worker_is_lost_is_sent_again_and_twice_lost_is_a_clea
             # may be the one lost twice first).
             with pytest.raises(zjfin.ClusterError, match=r"lost partition \d+ twice.*--memory-limit"):
                 on_dask.map(_always_dies, range(6), marker_folder=str(tmp_path))
+
+
+def test_no_firm_to_screen_starts_no_cluster():
+    dataset = zjfin.datasets.synthetic_province(300, seed=9)
+    tables = {"firms": dataset["firms"].drop(columns="_row"),
+              "financials": dataset["financials"].iloc[:0].drop(columns="_row")}
+    result = zjfin.screen(zjfin.Dataset(tables), as_of=AS_OF, engine="dask")
+    assert len(result.screening) == 0
+    assert result.engine == {"name": "dask", "partitions": 0, "partition_firms": 100_000, "workers": 0}

@@ -73,8 +73,10 @@ def dask_mapper(cluster: Any = None) -> Iterator[OnDask]:
         elif cluster is None or isinstance(cluster, Mapping):
             # No dashboard unless asked for: a screening job is not watched in a browser.
             options = {"n_workers": 2, "threads_per_worker": 1, "dashboard_address": ":0", **(cluster or {})}
-            local = stack.enter_context(distributed.LocalCluster(**options))
-            client = stack.enter_context(distributed.Client(local))
+
+            def client() -> Any:  # started when a partition is first worked (none: no cluster at all)
+                local = stack.enter_context(distributed.LocalCluster(**options))
+                return stack.enter_context(distributed.Client(local))
         else:
             raise ParameterError("cluster", "a distributed.Client, a scheduler address or LocalCluster options", cluster)
 
@@ -92,15 +94,30 @@ class OnDask(InOrder):
     engine = "dask"
 
     def __init__(self, client: Any, in_flight: int | None = None) -> None:
-        self.client = client
-        workers = len(client.scheduler_info().get("workers", {}))
-        self.details = {"workers": workers}
+        # A client, or what makes one when first needed (a LocalCluster is started only then).
+        self._client, self._in_flight = client, in_flight
+
+    @property
+    def client(self) -> Any:
+        if callable(self._client) and not hasattr(self._client, "scheduler_info"):
+            self._client = self._client()
+        return self._client
+
+    @property
+    def details(self) -> dict[str, Any]:  # type: ignore[override]
+        started = hasattr(self._client, "scheduler_info")
+        return {"workers": len(self._client.scheduler_info().get("workers", {})) if started else 0}
+
+    @property
+    def in_flight(self) -> int:
         # Two a worker: one worked, the next already there when it is done.
-        self.in_flight = in_flight or max(2, 2 * workers)
+        return self._in_flight or max(2, 2 * self.details["workers"])
 
     def map(self, function: Callable[..., Any], items: Iterable[Any], **common: Any) -> list:
         distributed = _distributed()
-        shared = {name: self.client.scatter(value, broadcast=True) if _large(value) else value
+        client = self.client  # started here, on the first partitions
+        in_flight = self.in_flight
+        shared = {name: client.scatter(value, broadcast=True) if _large(value) else value
                   for name, value in common.items()}
         results: dict[int, Any] = {}
         pending: dict[Any, tuple[int, Any, int]] = {}  # future → (position, item, tries)
@@ -111,17 +128,17 @@ class OnDask(InOrder):
 
         def send(position: int, item: Any, tries: int) -> None:
             try:
-                data = self.client.scatter([item], hash=False)[0]
+                data = client.scatter([item], hash=False)[0]
             except distributed.comm.CommClosedError:  # sent to a worker just lost: to another
                 try:
-                    data = self.client.scatter([item], hash=False)[0]
+                    data = client.scatter([item], hash=False)[0]
                 except distributed.comm.CommClosedError as error:
                     raise _lost(position, error) from None
-            future = self.client.submit(function, data, pure=False, **shared)
+            future = client.submit(function, data, pure=False, **shared)
             pending[future] = (position, item, tries)  # kept until done: sent again if its worker is lost
             done.add(future)
 
-        for position, item in itertools.islice(source, self.in_flight):
+        for position, item in itertools.islice(source, in_flight):
             send(position, item, 0)
         for future in done:
             position, item, tries = pending.pop(future)

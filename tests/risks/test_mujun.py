@@ -136,6 +136,20 @@ def test_small_county_group_falls_back_to_the_province_division():
     assert score[9] == pytest.approx(70 + 30 * 100 / 55, rel=1e-9)
 
 
+def test_province_figures_lacking_a_division_of_the_frame_name_it():
+    from zjfin.risks.mujun import mujun_province, mujun_shares
+
+    rows = fallback_rows()
+    frame = frame_of(rows)
+    # The province's figures from the C17 firms only: D44 (the frame's last firm) is not in them.
+    province = mujun_province(mujun_shares(frame.iloc[:9], POLICY), POLICY)
+    with pytest.raises(zjfin.ParameterError, match=r"lacking its divisions \['44'\]"):
+        mujun(frame, POLICY, province=province)
+    # With figures that include every division the frame has, the frame is scored as the province.
+    whole = mujun_province(mujun_shares(frame, POLICY), POLICY)
+    pd.testing.assert_frame_equal(mujun(frame, POLICY, province=whole).columns, run(rows).columns)
+
+
 def test_min_peers_comes_from_the_policy():
     policy = POLICY.update({"mujun": {"min_peers": 3}})
     score = run(fallback_rows(), policy).columns["mujun_score"].tolist()

@@ -370,8 +370,9 @@ def mujun(frame: pd.DataFrame, policy: Policy, province: ProvinceBenchmarks | No
     if province is not None:  # else the frame is the province
         at = index_in(divisions, province.divisions)
         if (at < 0).any():
+            lacking = divisions.filter(pa.array(at < 0)).to_pylist()
             raise ParameterError("province", "mujun_province() of shares that include this frame's",
-                                 "figures lacking its divisions")
+                                 f"figures lacking its divisions {lacking[:10]}{' …' if len(lacking) > 10 else ''}")
     benchmark = (_benchmarks(values, county, division, int(county.max(initial=-1)) + 1, len(divisions), min_peers,
                              province, at) if m else np.empty((len(names), 0)))
 
