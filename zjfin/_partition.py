@@ -233,7 +233,9 @@ def run_engines_by_partition(context: EngineContext, partitions: list[np.ndarray
                                policy=context.policy, model=context.model, province=province, engines=mine)
     outputs: dict[str, EngineOutput] = {}
     for engine in mine:
-        outputs[engine.name] = _gather_output(engine.name, [p[engine.name] for p in per_partition], partitions,
+        # Each engine's pieces let go once it is put together: the client holds the
+        # partitions' results and one engine's joined copy, not every engine's twice.
+        outputs[engine.name] = _gather_output(engine.name, [p.pop(engine.name) for p in per_partition], partitions,
                                               frame.index, wanted, kept)
     firm_seconds = time.perf_counter() - start
     for engine in whole:
