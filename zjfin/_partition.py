@@ -216,17 +216,18 @@ def run_engines_by_partition(context: EngineContext, partitions: list[np.ndarray
     # as the model's features do not).
     reads = (None if not declared or any(not e.reads for e in mine)
              else [c for c in frame.columns if any(c in e.reads for e in mine)])
-    narrow = frame if reads is None else frame[reads]
+    # Rows and columns taken together, partition by partition: no copy of the frame's columns.
+    columns = slice(None) if reads is None else [frame.columns.get_loc(c) for c in reads]
     kept: list[dict[str, np.ndarray]] = []
 
     def partition(rows: np.ndarray) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
         tables, rows_kept = _cut(wanted, rows, n)
         kept.append(rows_kept)
-        return narrow.iloc[rows].reset_index(drop=True), tables
+        return frame.iloc[rows, columns].reset_index(drop=True), tables
 
     # The shares here, on every firm at once (the client holds the frame: sending each
     # partition twice would cost more than the few columns' pass); reduced, as partitions' would be.
-    province = {e.name: e.reduction.reduce(e.reduction.shares(narrow, context.policy), context.policy)
+    province = {e.name: e.reduction.reduce(e.reduction.shares(frame, context.policy), context.policy)
                 for e in mine if e.reduction is not None}
     # Each partition made as the mapper takes it: a few in flight, not all at once.
     per_partition = mapper.map(_partition_engines, (partition(rows) for rows in partitions), as_of=context.as_of,
