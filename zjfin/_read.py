@@ -527,7 +527,11 @@ def _join_parts(frames: list[pd.DataFrame]) -> pd.DataFrame:
     names = list(frames[0].columns)
     if any(list(f.columns) != names for f in frames[1:]):  # parts typed alike have the same columns
         return pd.concat(frames, ignore_index=True)
-    return pd.DataFrame({name: pd.concat([f.pop(name) for f in frames], ignore_index=True) for name in names},
+    # Each part as its columns (a part's columns are blocks of their own): a column dropped
+    # from a dict is freed at once, where dropping it from a frame re-slices its blocks.
+    parts = [dict(frame.items()) for frame in frames]
+    frames.clear()
+    return pd.DataFrame({name: pd.concat([part.pop(name) for part in parts], ignore_index=True) for name in names},
                         copy=False)
 
 
