@@ -40,7 +40,7 @@ def test_firms_reconcile_and_columns(screened):
     assert f["read"] == len(ds.firms) == f["screened"] + f["not_screened"]
     assert len(res.screening) == f["screened"]
     assert res.screening["firm_id"].is_unique
-    built = [c.name for c in table_schema("screening").columns if c.since in ("foundation", "engines", "network", "lists")]
+    built = [c.name for c in table_schema("screening").columns if c.since in ("foundation", "engines", "network", "lists", "bulletin")]
     assert list(res.screening.columns) == built
 
 
