@@ -110,6 +110,8 @@ EDGES: dict[str, tuple[list, list]] = {
     "mujun.class_shares": ([[1, 0, 0, 0], [0.25, 0.55, 0.15, 0.05], [0.25, 0.55, 0.15, 0.05 + 0.9e-9]],
                            [[0.5] * 4, [0.25, 0.55, 0.15, 0.05 + 2e-9], [1.1, -0.1, 0, 0], [0.5, 0.5], [0.2] * 5]),
     "mujun.industrial_sections": ([[], ["A", "T"], ["B", "C", "D"]], [["U"], ["B", "B"], ["b"], ["C13"], "BCD"]),
+    "report.traditional_industries": ([[], ["C17"], ["C13", "C367"], ["A01", "T971"]],
+                                      [["C1"], ["C1711"], ["c17"], ["U17"], ["C17", "C17"], [17]]),
     "working_capital.days_in_year": WHOLE_AT_LEAST_1,
     "working_capital.min_growth": ([-1.0, 0.3], [below(-1.0), above(0.3)]),
     "working_capital.max_growth": ([0.0, 5.0], [below(0.0), below(-1.0)]),

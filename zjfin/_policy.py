@@ -136,6 +136,13 @@ def _seed_levels() -> tuple[str, ...]:
     return _risk_levels()[1:]
 
 
+def _industry_codes_problem(codes: list[Any]) -> str | None:
+    wrong = [c for c in codes if not (isinstance(c, str) and re.fullmatch(r"[A-T]\d{2,3}", c))]
+    if wrong:
+        return f"not a section letter with 2–3 digits: {wrong}"
+    return "repeated" if len(set(codes)) < len(codes) else None
+
+
 def _trigger_problem(triggers: list[Any]) -> str | None:
     """What is wrong with a list of relief triggers ``risk:level``, or None."""
     for trigger in triggers:
@@ -254,6 +261,8 @@ CONSTRAINTS: dict[str, tuple[Constraint, ...]] = {
     "mujun.min_peers": (Whole(1),),
     "mujun.class_shares": (Weights(4, total=1.0),),
     "mujun.industrial_sections": (SubsetOf(_gb4754_sections, what="GB/T 4754 sections"),),
+    "report.traditional_industries": (Satisfies("GB/T 4754 divisions or groups such as C17 or C367, each once",
+                                                _industry_codes_problem),),
     "working_capital.days_in_year": (Whole(1),),
     # Growth below −100 % would make the expected revenue negative.
     "working_capital.min_growth": (Real(-1), Compare("<=", "working_capital.max_growth")),
