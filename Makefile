@@ -9,7 +9,7 @@ FIRMS  ?= 20000
 
 WHEEL_VENV := .venv-wheel
 
-.PHONY: all install demo test test-wheel test-parquet-pandas22 test-compat libreoffice bench bench-network bench-model clean
+.PHONY: all install demo test test-wheel test-parquet-pandas22 test-compat libreoffice chromium bulletin-screenshot bench bench-network bench-model clean
 
 all: test
 
@@ -28,6 +28,7 @@ demo: install
 	$(BIN)/zjfin demo --firms $(FIRMS) --out zjfin-demo
 
 test: install
+	-@$(MAKE) --no-print-directory chromium
 	$(BIN)/python -m pytest -q
 	@$(MAKE) --no-print-directory test-wheel
 	@$(MAKE) --no-print-directory test-parquet-pandas22
@@ -79,3 +80,21 @@ clean:
 # without it). Needs the system's package manager and its network.
 libreoffice:
 	command -v soffice >/dev/null || apt-get install -y --no-install-recommends libreoffice-calc-nogui
+
+# Chromium for the bulletin's browser test (tests/test_report.py loads report.html headless
+# with the network off; skipped without it). `make test` tries it first; needs the system's
+# package manager and its registry.
+CHROMIUM_FLAGS := --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking --hide-scrollbars
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "make chromium: could not install Chromium; the browser test will be skipped"
+
+# The README's picture of the bulletin: two quarters of the demo province, the second's
+# bulletin against the first, its first screen (CJK fonts for the Chinese text).
+bulletin-screenshot: install chromium
+	@fc-list :lang=zh | grep -q . || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null
+	out="$$(mktemp -d)" && $(BIN)/zjfin -q demo --firms $(FIRMS) --out "$$out/q1" \
+	  && $(BIN)/zjfin -q screen "$$out/q1/input" --as-of 2019-06-30 --out "$$out/q2" --formats parquet \
+	  && $(BIN)/zjfin -q report "$$out/q2" --previous "$$out/q1" \
+	  && chromium $(CHROMIUM_FLAGS) --user-data-dir="$$out/profile" --window-size=900,1250 \
+	     --screenshot="$(CURDIR)/docs/bulletin.png" "file://$$out/q2/report.html"

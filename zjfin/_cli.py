@@ -130,6 +130,13 @@ def _parser() -> argparse.ArgumentParser:
     dif.add_argument("new", help="later screening: an output folder of `zjfin screen`, its screening.parquet or its screening folder")
     dif.add_argument("--out", required=True, help="folder for changes.csv and changes.parquet")
 
+    rep = sub.add_parser("report", help="write the quarterly bulletin (report.html and 通报.xlsx) of a screening")
+    rep.add_argument("out", help="output folder of `zjfin screen`: the bulletin is written into it")
+    rep.add_argument("--previous", default=None, metavar="OLD_OUT",
+                     help="the previous quarter's output folder: changes and movements since then")
+    rep.add_argument("--title", default=None, help="the bulletin's title (default 企业融资风险季度分析通报)")
+    rep.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of headings and labels (default zh)")
+
     sch = sub.add_parser("schema", help="print the data contract of a table")
     sch.add_argument("table", nargs="?", help="table name; omit to list the tables")
     sch.add_argument("--json", action="store_true", help="print the schema file itself")
@@ -229,7 +236,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     _say(args, f"input tables written to {out / 'input'} ({time.perf_counter() - start:.1f} s)")
     if args.input_only:
         return 0
-    return _screen_and_report(args, out / "input", None, SYNTHETIC_AS_OF, out, _policy(None))
+    code = _screen_and_report(args, out / "input", None, SYNTHETIC_AS_OF, out, _policy(None))
+    from zjfin._report import bulletin_from_folder
+
+    bulletin_from_folder(out).write(out)  # the quarter's bulletin beside the lists
+    _say(args, f"bulletin written to {out / 'report.html'}")
+    return code
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -397,6 +409,14 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from zjfin._report import bulletin_from_folder
+
+    written = bulletin_from_folder(args.out, previous=args.previous, title=args.title, lang=args.lang).write(args.out)
+    _say(args, f"bulletin written to {args.out}: {', '.join(written)}")
+    return EXIT_OK
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     from zjfin._schema import input_tables, output_tables, table_schema
 
@@ -431,7 +451,8 @@ def _say(args: argparse.Namespace, message: str) -> None:
         print(message, file=sys.stderr)
 
 
-_COMMANDS = {"demo": _cmd_demo, "validate": _cmd_validate, "screen": _cmd_screen, "diff": _cmd_diff, "schema": _cmd_schema,
+_COMMANDS = {"demo": _cmd_demo, "validate": _cmd_validate, "screen": _cmd_screen, "diff": _cmd_diff,
+             "report": _cmd_report, "schema": _cmd_schema,
              "policy": _cmd_policy}
 
 if __name__ == "__main__":  # pragma: no cover

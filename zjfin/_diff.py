@@ -336,13 +336,12 @@ def _count(changes: pd.DataFrame) -> pd.DataFrame:
 def _screening(value: Any, side: str) -> tuple[pd.DataFrame, str, Fail]:
     """One side's needed columns (checked), where they came from, and how to report a
     problem found later (naming the file, or the argument)."""
-    from zjfin._result import ScreeningResult  # here: the result pulls in the engines' modules
-
-
     def fail_argument(problem: str) -> NoReturn:
         raise ParameterError(side, "a screening table with a unique firm_id per row and a valid list", problem)
 
-    if isinstance(value, ScreeningResult):
+    # A ScreeningResult, known by what it holds (importing it here would make the result, whose
+    # bulletin reads the diff, and the diff import each other).
+    if isinstance(getattr(value, "screening", None), pd.DataFrame) and hasattr(value, "as_of"):
         return _tidy(value.screening, fail_argument), f"screening as of {value.as_of.date()}", fail_argument
     if isinstance(value, pd.DataFrame):
         return _tidy(value, fail_argument), "DataFrame", fail_argument

@@ -337,7 +337,8 @@ class _MadeOnce:
 
 
 #: Every file a screening may write: an earlier run's, even when its manifest is missing.
-KNOWN_OUTPUTS = frozenset({"screening.parquet", *FINDINGS_FILES, "issues.csv", "summary.csv", "pledges.parquet",
+# The bulletin (`zjfin report`) is of the run beside it: a new run removes an earlier run's.
+KNOWN_OUTPUTS = frozenset({"screening.parquet", "report.html", "通报.xlsx", *FINDINGS_FILES, "issues.csv", "summary.csv", "pledges.parquet",
                            "circles.parquet", WORKBOOK, *(f"lists/{name}.{ext}" for name in LIST_FILES for ext in ("parquet", "csv"))})
 
 

@@ -8,6 +8,8 @@ reasons, summaries and plots. Writing it out is :mod:`zjfin._export`'s job.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -210,6 +212,35 @@ class ScreeningResult:
         from zjfin._export import export_result
 
         return export_result(self, out, formats=formats, mask_person_ids=mask_person_ids)
+
+    def report(self, path: str | os.PathLike[str] | None = None, previous: Any = None, title: str | None = None,
+               lang: str = "zh") -> Any:
+        """The quarterly bulletin (季度通报) of this screening; see :mod:`zjfin._report`.
+
+        ``previous``: the previous quarter's :class:`ScreeningResult`, screening table or
+        output folder (the changes and movements since then). With ``path``, writes
+        ``report.html`` and ``通报.xlsx`` into that folder and returns their names; without,
+        returns the :class:`~zjfin._report.Bulletin`, which a notebook displays inline.
+
+        Examples
+        --------
+        >>> import zjfin
+        >>> res = zjfin.screen(zjfin.datasets.synthetic_province(300, seed=1), as_of="2019-03-31")
+        >>> page = res.report().html()
+        >>> page.startswith("<!DOCTYPE html>") and "企业融资风险季度分析通报" in page
+        True
+        """
+        from zjfin._export import manifest
+        from zjfin._report import _screening, bulletin
+
+        if isinstance(previous, ScreeningResult):
+            previous = previous.screening
+        elif isinstance(previous, (str, os.PathLike)):
+            previous = _screening(Path(previous))
+        made = bulletin(self.screening, manifest(self), circles=self.tables.get("circles"),
+                        pledges=self.tables.get("pledges"), findings=self.validation.to_frame(), previous=previous,
+                        title=title, lang=lang)
+        return made if path is None else made.write(path)
 
     def __repr__(self) -> str:
         f = self.validation.firms

@@ -1,0 +1,244 @@
+"""The quarterly bulletin (zjfin._report, `zjfin report`): its figures are the screening's
+own (recomputed here with plain pandas), its movements `zjfin diff`'s, its workbook the
+page's numbers; text is escaped; the same inputs give the same bytes; and the page loads in
+a real browser (headless Chromium, when installed: `make chromium`) without errors or any
+request outside the file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import zjfin
+from zjfin._cli import main
+from zjfin._diff import diff_lists
+from zjfin._export import manifest
+from zjfin._lists import LISTS
+from zjfin._report import bulletin, bulletin_from_folder
+
+AS_OF, NEXT_QUARTER = "2019-03-31", "2019-06-30"
+SECTIONS = ["headline", "counties", "risks", "movements", "industries", "quality", "policy"]
+
+
+@pytest.fixture(scope="module")
+def quarters():
+    dataset = zjfin.datasets.synthetic_province(20_000, seed=0)
+    return zjfin.screen(dataset, as_of=AS_OF), zjfin.screen(dataset, as_of=NEXT_QUARTER)
+
+
+@pytest.fixture(scope="module")
+def made(quarters):
+    before, now = quarters
+    return now.report(previous=before)
+
+
+def test_headline_and_counties_are_the_screenings_own(quarters, made):
+    _, now = quarters
+    s = now.screening
+    head = made.tables["headline"].set_index("list")
+    counts = s["list"].value_counts()
+    for key in LISTS:
+        assert head.loc[key, "firms"] == counts.get(key, 0)
+        for amount in ("revenue", "total_liabilities", "bond_due_12m", "suggested_credit_line"):
+            assert head.loc[key, amount] == pytest.approx(s.loc[s["list"] == key, amount].sum(), rel=1e-12)
+    assert head.loc["total", "firms"] == len(s)
+    # Per county and list, against a plain group-by.
+    expected = s.groupby(["region_code", "list"]).size().unstack(fill_value=0)
+    counties = made.tables["counties"].set_index("region_code")
+    for key in LISTS:
+        got = counties[key].reindex(expected.index)
+        np.testing.assert_array_equal(got.to_numpy(), expected.get(key, pd.Series(0, index=expected.index)).to_numpy())
+    np.testing.assert_allclose(counties["relief_share"], counties["relief"] / counties["firms"])
+    # Cities sum their counties (a county's city: its code's first four digits).
+    cities = made.tables["cities"].set_index("city_code")["firms"]
+    by_city = s.groupby(s["region_code"].str[:4] + "00").size()
+    assert cities.to_dict() == by_city.to_dict()
+
+
+def test_risks_wall_pledges_and_circles_are_the_screenings_own(quarters, made):
+    _, now = quarters
+    s = now.screening
+    levels = made.tables["risk_levels"].set_index("risk")
+    for risk in levels.index:
+        assert levels.loc[risk, "high"] == (s[risk] == "high").sum()
+        assert levels.loc[risk, ["none", "low", "medium", "high", "switched_off"]].sum() == len(s)
+    wall = made.tables["maturity_wall"]["amount"].to_numpy()
+    assert wall.sum() == pytest.approx(s["bond_due_12m"].fillna(0).sum())
+    assert wall[0] == pytest.approx(s["bond_due_3m"].fillna(0).sum())
+    pledges = now.tables["pledges"]
+    live = pledges[pledges["state"] != "released"]
+    bands = made.tables["pledges"].set_index("band")["contracts"]
+    assert bands.sum() == len(live)
+    assert bands.iloc[0] == (live["distance"] < 0).sum() and bands.iloc[1] == live["distance"].between(0, 0.1, "left").sum()
+    circles = made.tables["circles"]
+    largest = now.tables["circles"].sort_values("total_amount", ascending=False).head(10)
+    assert circles["circle_id"].tolist() == largest["circle_id"].tolist()
+    assert circles["size"].tolist() == largest["size"].tolist()
+
+
+def test_movements_are_zjfin_diffs(quarters, made):
+    before, now = quarters
+    diff = diff_lists(before, now)
+    moved = made.tables["movements"]
+    expected = diff.counts[diff.counts["firms"] > 0].reset_index(drop=True)
+    assert len(moved) > 0
+    pd.testing.assert_frame_equal(moved.sort_values(["change", "list_old", "list_new"]).reset_index(drop=True),
+                                  expected[["change", "list_old", "list_new", "firms"]].sort_values(
+                                      ["change", "list_old", "list_new"]).reset_index(drop=True), check_dtype=False)
+    by_county = made.tables["movements_by_county"].set_index("region_code")
+    plain = diff.changes.groupby(["region_code", "change"]).size().unstack(fill_value=0)
+    for change in plain.columns:
+        assert by_county[change].reindex(plain.index).tolist() == plain[change].tolist()
+    # The headline's changes are the two quarters' counts apart.
+    head = made.tables["headline"].set_index("list")
+    assert head.loc["relief", "firms_change"] == (now.screening["list"] == "relief").sum() - (
+        before.screening["list"] == "relief").sum()
+
+
+def test_traditional_industries_are_sums_over_their_firms(quarters, made):
+    _, now = quarters
+    s = now.screening
+    ind = made.tables["industries"].set_index("group")
+    c17 = s[s["industry_code"].str.startswith("C17")]
+    both = c17.dropna(subset=["revenue", "revenue_prev"])
+    assert ind.loc["C17", "firms"] == len(c17)
+    assert ind.loc["C17", "revenue_growth"] == pytest.approx(both["revenue"].sum() / both["revenue_prev"].sum() - 1)
+    assert ind.loc["C17", "finance_cost_per_100"] == pytest.approx(
+        100 * c17["interest_expense"].sum() / c17.loc[c17["interest_expense"].notna(), "revenue"].sum())
+    assert ind.loc["全部企业", "firms"] == len(s)
+    traditional = ind.loc["传统制造业合计", "firms"]
+    assert 0 < traditional < len(s)
+    with_lp = c17.dropna(subset=["labour_productivity"])
+    assert ind.loc["C17", "labour_productivity"] == pytest.approx(
+        (with_lp["labour_productivity"] * with_lp["employees"]).sum() / with_lp["employees"].sum())
+
+
+def test_the_workbook_holds_the_pages_numbers(made, tmp_path):
+    made.write(tmp_path)
+    sheets = pd.read_excel(tmp_path / "通报.xlsx", sheet_name=None)
+    assert list(sheets) == list(made.tables)
+    for name, table in made.tables.items():
+        sheet = sheets[name]
+        assert len(sheet) == len(table), name
+        for column, header in zip(table.columns, sheet.columns):
+            if pd.api.types.is_numeric_dtype(table[column]) and not pd.api.types.is_bool_dtype(table[column]):
+                np.testing.assert_allclose(sheet[header].to_numpy(dtype=float), table[column].to_numpy(dtype=float),
+                                           rtol=1e-12, err_msg=f"{name}.{column}")
+
+
+def test_same_inputs_same_bytes(quarters, tmp_path):
+    before, now = quarters
+    for folder in ("a", "b"):
+        now.report(tmp_path / folder, previous=before)
+    for name in ("report.html", "通报.xlsx"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_hostile_names_are_shown_as_text(tmp_path):
+    dataset = zjfin.datasets.synthetic_province(600, seed=3)
+    firms = dataset.tables["firms"].copy()
+    hostile = ['<script>alert(1)</script>甲公司', 'A & B "quoted" \'co\'', '=HYPERLINK("http://x","y")']
+    # Members of the largest circle get the names: the page lists circle members by name.
+    res = zjfin.screen(dataset, as_of=AS_OF)
+    members = list(res.tables["circles"].sort_values("total_amount", ascending=False)["members"].iloc[0])
+    for member, name in zip(members, hostile):
+        firms.loc[firms["firm_id"] == member, "name"] = name
+    dataset.tables["firms"] = firms
+    made = zjfin.screen(dataset, as_of=AS_OF).report(tmp_path)
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert made == ["report.html", "通报.xlsx"]
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;甲公司" in page
+    assert "A &amp; B &quot;quoted&quot; &#x27;co&#x27;" in page
+    circles = pd.read_excel(tmp_path / "通报.xlsx", sheet_name="circles")
+    text = " ".join(circles.iloc[:, -1].astype(str))
+    assert "<script>alert(1)</script>甲公司" in text  # the workbook holds the name as it is, as text
+    from openpyxl import load_workbook
+
+    cell_values = [c.value for row in load_workbook(tmp_path / "通报.xlsx")["circles"].iter_rows() for c in row]
+    assert not any(isinstance(v, str) and v.startswith("=") for v in cell_values)
+
+
+def test_zjfin_report_from_output_folders(tmp_path, capsys):
+    dataset = zjfin.datasets.synthetic_province(2_000, seed=5)
+    zjfin.write_dataset(dataset, tmp_path / "input")
+    for quarter, as_of in (("q1", AS_OF), ("q2", NEXT_QUARTER)):
+        assert main(["screen", str(tmp_path / "input"), "--as-of", as_of, "--out", str(tmp_path / quarter),
+                     "--formats", "parquet", "-q"]) == 0
+    assert main(["report", str(tmp_path / "q2"), "--previous", str(tmp_path / "q1"), "--lang", "en",
+                 "--title", "Q2 <bulletin>"]) == 0
+    page = (tmp_path / "q2" / "report.html").read_text(encoding="utf-8")
+    assert "<title>Q2 &lt;bulletin&gt;</title>" in page and "Movements since last quarter" in page
+    # From the folder, the same figures as from the results in memory.
+    from_folder = bulletin_from_folder(tmp_path / "q2", previous=tmp_path / "q1")
+    q1 = pd.read_parquet(tmp_path / "q1" / "screening.parquet")
+    q2 = pd.read_parquet(tmp_path / "q2" / "screening.parquet")
+    in_memory = bulletin(q2, json.loads((tmp_path / "q2" / "manifest.json").read_text(encoding="utf-8")),
+                         circles=pd.read_parquet(tmp_path / "q2" / "circles.parquet"),
+                         pledges=pd.read_parquet(tmp_path / "q2" / "pledges.parquet"),
+                         findings=pd.read_parquet(tmp_path / "q2" / "findings.parquet"), previous=q1)
+    for name in ("headline", "counties", "movements", "industries", "circles"):
+        pd.testing.assert_frame_equal(from_folder.tables[name], in_memory.tables[name], obj=name)
+    # A new screening into the folder removes the bulletin of the run before (it is that run's).
+    assert main(["screen", str(tmp_path / "input"), "--as-of", AS_OF, "--out", str(tmp_path / "q2"),
+                 "--formats", "parquet", "-q"]) == 0
+    assert not (tmp_path / "q2" / "report.html").exists()
+    assert main(["report", str(tmp_path / "nothing")]) == 2
+    assert "manifest.json" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ in a real browser
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make chromium)")
+
+
+def open_in_chromium(page: Path, work: Path) -> tuple[str, list[str], list[str]]:
+    """Load ``page`` from disk in headless Chromium with no network: (the DOM after loading,
+    the console's messages, the URLs the page asked for other than its own file)."""
+    netlog = work / "netlog.json"
+    done = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={work / 'profile'}", "--host-resolver-rules=MAP * ~NOTFOUND",  # nothing leaves
+         "--enable-logging=stderr", "--v=0", f"--log-net-log={netlog}", "--dump-dom", page.resolve().as_uri()],
+        capture_output=True, text=True, timeout=120)
+    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
+    log = json.loads(netlog.read_text(encoding="utf-8"))
+    requests = sorted({e["params"]["url"] for e in log["events"]
+                       if str(e.get("params", {}).get("network_isolation_key", "")).startswith("file://")
+                       and "url" in e.get("params", {})})
+    return done.stdout, console, [u for u in requests if u != page.resolve().as_uri()]
+
+
+@needs_chromium
+def test_the_browser_check_sees_errors_and_requests(tmp_path):
+    bad = tmp_path / "bad.html"
+    bad.write_text('<!DOCTYPE html><html><body><section id="x"></section><img src="http://example.com/a.png">'
+                   "<script>console.error('boom'); missing();</script></body></html>", encoding="utf-8")
+    dom, console, requests = open_in_chromium(bad, tmp_path)
+    assert '<section id="x">' in dom
+    assert any("boom" in line for line in console) and any("missing" in line for line in console)
+    assert requests == ["http://example.com/a.png"]
+
+
+@needs_chromium
+def test_the_bulletin_loads_in_chromium_without_errors_or_requests(quarters, tmp_path):
+    before, now = quarters
+    now.report(tmp_path, previous=before)
+    dom, console, requests = open_in_chromium(tmp_path / "report.html", tmp_path)
+    assert console == [] and requests == []
+    for section in SECTIONS:
+        assert f'<section id="{section}">' in dom, section
+    assert dom.count("<svg") >= 3  # the cities' bars, the maturity wall, a circle's drawing
+    shot = tmp_path / "first-screen.png"
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--no-first-run", f"--user-data-dir={tmp_path / 'profile2'}", "--hide-scrollbars",
+                    "--window-size=900,1200", f"--screenshot={shot}", (tmp_path / "report.html").resolve().as_uri()],
+                   capture_output=True, timeout=120, check=True)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
