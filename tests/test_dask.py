@@ -61,6 +61,11 @@ def test_zjfin_screen_engine_dask_on_a_local_cluster(tmp_path, capsys):
     # The screening's parts are what `zjfin diff` reads from the output folder.
     assert main(["diff", str(tmp_path / "local"), str(tmp_path / "dask"), "--out", str(tmp_path / "diff"), "-q"]) == 0
     assert pd.read_csv(tmp_path / "diff" / "changes.csv").empty
+    # ... and the bulletin: the same from either layout.
+    from zjfin._report import bulletin_from_folder
+
+    for name, table in bulletin_from_folder(tmp_path / "local").tables.items():
+        pd.testing.assert_frame_equal(table, bulletin_from_folder(tmp_path / "dask").tables[name], obj=name)
     record = json.loads((tmp_path / "dask" / "manifest.json").read_text(encoding="utf-8"))["engine"]
     assert record["name"] == "dask" and record["workers"] == 2 and record["partition_firms"] == 500
 

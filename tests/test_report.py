@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 import zjfin
+import zjfin._lists
 from zjfin._cli import main
 from zjfin._diff import diff_lists
 from zjfin._export import manifest
@@ -59,6 +60,62 @@ def test_headline_and_counties_are_the_screenings_own(quarters, made):
     cities = made.tables["cities"].set_index("city_code")["firms"]
     by_city = s.groupby(s["region_code"].str[:4] + "00").size()
     assert cities.to_dict() == by_city.to_dict()
+
+
+def page_tables(page: str) -> dict[str, list[list[list[str]]]]:
+    """The page's tables, per section id, as rows of cell texts (read back with the standard
+    library's HTML parser, as a browser would see the text)."""
+    from html.parser import HTMLParser
+
+    class Tables(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.section, self.found, self.cell = "", {}, None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "section":
+                self.section = dict(attrs).get("id", "")
+            elif tag == "table":
+                self.found.setdefault(self.section, []).append([])
+            elif tag == "tr":
+                self.found[self.section][-1].append([])
+            elif tag in ("td", "th"):
+                self.cell = ""
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell += data
+
+        def handle_endtag(self, tag):
+            if tag in ("td", "th"):
+                self.found[self.section][-1][-1].append(self.cell)
+                self.cell = None
+
+    parser = Tables()
+    parser.feed(page)
+    return parser.found
+
+
+def test_the_pages_figures_are_the_screenings_own(quarters, made):
+    _, now = quarters
+    s = now.screening
+    tables = page_tables(made.html())
+    headline = tables["headline"][0]
+    names = zjfin._lists.list_table().set_index("key")["name_zh"]
+    shown = {row[0]: row for row in headline[1:]}
+    for key in LISTS:
+        row = shown[names[key]]
+        assert int(row[1].replace(",", "")) == (s["list"] == key).sum()
+        # Amounts in 100 million yuan, two decimals.
+        assert row[-4] == f"{s.loc[s['list'] == key, 'revenue'].sum() / 1e8:,.2f}"
+    assert int(shown["合计"][1].replace(",", "")) == len(s)
+    # The county table: firms and relief per county code.
+    counties = next(t for t in tables["counties"] if t[0][:3] == ["城市", "区划代码", "县（市、区）"])
+    per_county = s.groupby("region_code")["list"].agg(firms="size", relief=lambda v: (v == "relief").sum())
+    for row in counties[1:]:
+        assert int(row[3].replace(",", "")) == per_county.loc[row[1], "firms"]
+        assert int(row[5].replace(",", "")) == per_county.loc[row[1], "relief"]
+    assert len(counties) - 1 == len(per_county)
 
 
 def test_risks_wall_pledges_and_circles_are_the_screenings_own(quarters, made):
