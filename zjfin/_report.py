@@ -103,6 +103,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "members": ("成员", "members"),
     "circle_note": ("示意图：红色为困境成员，箭头为担保方向示意。", "Drawings: distressed members in red; arrows sketch the guarantees."),
     "change": ("变动", "change"), "list_old": ("上期名单", "list last quarter"), "list_new": ("本期名单", "list now"),
+    "absent": ("（该期无此企业）", "(not in that screening)"),
     "entered": ("新进入", "entered"), "left": ("退出", "left"), "moved": ("调整", "moved"),
     "movements_by_county": ("分县（市、区）变动", "Movements by county"),
     "movements_by_reason": ("新进入和调整企业的原因", "Reasons of the firms that entered or moved"),
@@ -304,7 +305,7 @@ def _by_region(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     code = frame["region_code"].astype(object).where(frame["region_code"].notna(), "")
     lists = pd.Categorical(frame["list"], categories=list(LISTS))
     counts = pd.crosstab(code.to_numpy(), lists, dropna=False).reindex(columns=list(LISTS), fill_value=0)
-    counts.index.name = "region_code"
+    counts.index.name, counts.columns.name = "region_code", None
     counties = counts.reset_index()
     counties.insert(1, "county", [names["name_zh"].get(c, c) for c in counties["region_code"]])
     city = [c[:4] + "00" if len(c) == 6 else "" for c in counties["region_code"]]
@@ -607,8 +608,9 @@ def _render(b: Bulletin) -> str:
     parts.append(_section("risks", lang, risks))
 
     if b.meta["previous"]:
-        moved = t["movements"].assign(list_old=lambda f: f["list_old"].map(names).fillna(f["list_old"]),
-                                      list_new=lambda f: f["list_new"].map(names).fillna(f["list_new"]),
+        absent = _t("absent", lang)  # a firm in one of the two screenings only
+        moved = t["movements"].assign(list_old=lambda f: f["list_old"].map(names).fillna(absent),
+                                      list_new=lambda f: f["list_new"].map(names).fillna(absent),
                                       change=lambda f: [_t(c, lang) for c in f["change"]])
         body = (_table(moved, ["change", "list_old", "list_new", "firms"], lang)
                 + f"<h3>{_t('movements_by_county', lang)}</h3>"
