@@ -231,3 +231,16 @@ def test_a_per_item_table_a_partition_cannot_put_back_is_an_error():
             _screen(zjfin.datasets.synthetic_province(1_000, seed=0), AS_OF, partition_firms=1)
     finally:
         remove()
+
+
+def test_switching_layouts_leaves_no_earlier_screening_behind(tmp_path):
+    dataset = zjfin.datasets.synthetic_province(1_500, seed=4)
+    whole, parts = _screen(dataset, AS_OF), _screen(dataset, AS_OF, partition_firms=500)
+    out = tmp_path / "out"
+    (out / "notes").mkdir(parents=True)  # a user's own empty folder stays
+    export_result(parts, out, formats=("parquet",))
+    assert (out / "screening").is_dir() and not (out / "screening.parquet").exists()
+    export_result(whole, out, formats=("parquet",))
+    assert (out / "screening.parquet").is_file() and not (out / "screening").exists() and (out / "notes").is_dir()
+    export_result(parts, out, formats=("parquet",))
+    assert not (out / "screening.parquet").exists() and len(list((out / "screening").iterdir())) > 3

@@ -416,7 +416,8 @@ def _earlier_outputs(out: Path) -> set[str]:
 def _link_foreign_files(out: Path, staging: Path, ours: set[str]) -> None:
     """What OUT holds that zjfin did not write (a user's notes, ``input/`` of ``zjfin
     demo``, links, empty folders) goes along into the new run: files as hard links (nothing
-    copied), links as links, folders as folders."""
+    copied), links as links, empty folders as folders. A folder that held only an earlier
+    run's outputs (``screening/`` of a screening by county) is not made again."""
     for folder, dirs, files in os.walk(out, followlinks=False):
         base = Path(folder)
         for name in [*dirs, *files]:
@@ -431,7 +432,8 @@ def _link_foreign_files(out: Path, staging: Path, ours: set[str]) -> None:
             if path.is_symlink():
                 os.symlink(os.readlink(path), target)
             elif path.is_dir():
-                target.mkdir()
+                if not any(path.iterdir()):  # others are made for the foreign files they hold
+                    target.mkdir()
             else:
                 try:
                     os.link(path, target)
