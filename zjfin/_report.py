@@ -747,7 +747,7 @@ def _write_workbook(b: Bulletin, path: str | os.PathLike[str]) -> None:
     from openpyxl import Workbook
 
     from zjfin._write import escape_formulas
-    from zjfin._xlsx import _StampedZip
+    from zjfin._xlsx import save_stamped
 
     lang = b.meta["lang"]
     wb = Workbook()
@@ -757,18 +757,8 @@ def _write_workbook(b: Bulletin, path: str | os.PathLike[str]) -> None:
         sheet.append([_t(c, lang) if c in _TEXT else c for c in table.columns])
         for row in escape_formulas(table).itertuples(index=False):
             sheet.append([_xlsx_value(v) for v in row])
-    stamp = pd.Timestamp(b.meta["as_of"] or "2000-01-01").to_pydatetime()
-    wb.properties.created = wb.properties.modified = stamp
     wb.properties.creator = "zjfin"
-    # Written through a zip whose entries carry the as-of date: the same bytes each time.
-    import io
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    import zipfile
-    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source, \
-            _StampedZip(path, (stamp.year, stamp.month, stamp.day, 0, 0, 0)) as target:
-        for info in source.infolist():
-            target.writestr(info.filename, source.read(info.filename))
+    save_stamped(wb, path, pd.Timestamp(b.meta["as_of"] or "2000-01-01").to_pydatetime())
 
 
 def _xlsx_value(value: Any) -> Any:

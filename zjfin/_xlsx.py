@@ -374,11 +374,8 @@ def write_lists_workbook(lists: Mapping[str, pd.DataFrame], path: str | os.PathL
     # The frame of the workbook (styles, 说明, properties) by openpyxl, in memory; then the
     # archive again, each list sheet's rows streamed in. ExcelWriter rather than wb.save():
     # save() stamps "modified" with the clock.
-    frame_bytes = io.BytesIO()
-    with zipfile.ZipFile(frame_bytes, "w", zipfile.ZIP_STORED) as scratch:
-        ExcelWriter(wb, scratch).save()
     date_time = (stamp.year, stamp.month, stamp.day, 0, 0, 0)
-    with zipfile.ZipFile(frame_bytes) as source:
+    with zipfile.ZipFile(io.BytesIO(_unstamped_bytes(wb))) as source:
         archive = _StampedZip(Path(path), date_time)
         try:
             for info in source.infolist():
@@ -390,6 +387,26 @@ def write_lists_workbook(lists: Mapping[str, pd.DataFrame], path: str | os.PathL
                     archive.writestr(info.filename, data)
         finally:
             archive.close()
+
+
+def _unstamped_bytes(wb: Workbook) -> bytes:
+    """The workbook as an uncompressed archive in memory, its properties as set: through
+    ExcelWriter, because ``wb.save()`` stamps "modified" with the clock."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as scratch:
+        ExcelWriter(wb, scratch).save()
+    return buffer.getvalue()
+
+
+def save_stamped(wb: Workbook, path: str | os.PathLike[str], stamp: dt.datetime) -> None:
+    """Save ``wb`` so that its bytes depend on its content and ``stamp`` alone: document
+    properties and every zip entry carry ``stamp``, never the clock."""
+    stamp = dt.datetime(max(stamp.year, 1980), stamp.month, stamp.day)  # zip dates start in 1980
+    wb.properties.created = wb.properties.modified = stamp
+    date_time = (stamp.year, stamp.month, stamp.day, 0, 0, 0)
+    with zipfile.ZipFile(io.BytesIO(_unstamped_bytes(wb))) as source, _StampedZip(path, date_time) as target:
+        for info in source.infolist():
+            target.writestr(info.filename, source.read(info.filename))
 
 
 #: Data rows a sheet holds (Excel's 1,048,576 rows, the header included).
