@@ -4,6 +4,7 @@ result: the same screening, the same per-item tables, the same files to the byte
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ import zjfin
 from zjfin._export import export_result
 from zjfin._partition import county_partitions, partition_tables
 from zjfin._policy import Policy
+from zjfin._report import bulletin_from_folder
 from zjfin._screen import _screen
 from zjfin.risks.mujun import mujun, mujun_province, mujun_shares
 from zjfin.risks.working_capital import working_capital, working_capital_province, working_capital_shares
@@ -244,3 +246,42 @@ def test_switching_layouts_leaves_no_earlier_screening_behind(tmp_path):
     assert (out / "screening.parquet").is_file() and not (out / "screening").exists() and (out / "notes").is_dir()
     export_result(parts, out, formats=("parquet",))
     assert not (out / "screening.parquet").exists() and len(list((out / "screening").iterdir())) > 3
+
+
+def test_a_screening_by_county_without_a_firm_reads_back_as_an_empty_table(tmp_path):
+    dataset = zjfin.datasets.synthetic_province(300, seed=9)
+    tables = {"firms": dataset["firms"].drop(columns="_row"), "financials": dataset["financials"].iloc[:0].drop(columns="_row")}
+    result = _screen(zjfin.Dataset(tables), AS_OF, partition_firms=1)
+    export_result(result, tmp_path / "out", formats=("parquet",), by_county=True)
+    assert sorted(p.name for p in (tmp_path / "out" / "screening").iterdir()) == ["no-county.parquet"]
+    back = pd.read_parquet(tmp_path / "out" / "screening")
+    assert len(back) == 0 and list(back.columns) == list(result.screening.columns)
+    assert len(zjfin.diff_lists(tmp_path / "out", tmp_path / "out").changes) == 0
+
+
+def test_an_earlier_runs_county_files_go_even_without_its_manifest(tmp_path):
+    """A county screened in an earlier run and not in this one must not read back as part
+    of this run's screening, even when the earlier manifest was deleted."""
+    dataset = zjfin.datasets.synthetic_province(1_500, seed=4)
+    parts = _screen(dataset, AS_OF, partition_firms=500)
+    out = tmp_path / "out"
+    export_result(parts, out, formats=("parquet",))
+    (out / "manifest.json").unlink()
+    ghost = out / "screening" / "339999.parquet"
+    (out / "screening" / f"{parts.screening['region_code'].iloc[0]}.parquet").rename(ghost)
+    (out / "screening" / "说明.txt").write_text("a user's note", encoding="utf-8")
+    export_result(parts, out, formats=("parquet",))
+    assert not ghost.exists() and (out / "screening" / "说明.txt").is_file()
+    record = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert "screening/339999.parquet" in record["removed_outputs"]
+    # The user's note beside the parts does not stop the readers.
+    assert len(zjfin.diff_lists(out, out).changes) == 0
+    pd.testing.assert_frame_equal(bulletin_from_folder(out).tables["counties"], parts.report().tables["counties"])
+
+
+def test_a_county_named_like_the_no_county_part_gets_a_file_of_its_own(tmp_path):
+    from zjfin._export import _screening_by_county
+
+    screening = pd.DataFrame({"region_code": ["no-county", None, "330102"], "x": [1.0, 2.0, 3.0]})
+    assert sorted(_screening_by_county(screening, "zstd")) == [
+        "screening/%6Eo-county.parquet", "screening/330102.parquet", "screening/no-county.parquet"]

@@ -17,12 +17,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from zjfin._arrow import arrow_text, as_text, index_in
 from zjfin._errors import InputFileError, ParameterError
 from zjfin._lists import LISTS
-from zjfin._write import commit, write_csv, write_parquet
+from zjfin._write import commit, read_parquet_columns, write_csv, write_parquet
 
 if TYPE_CHECKING:  # pragma: no cover
     from zjfin._result import ScreeningResult
@@ -371,8 +370,7 @@ def _read(path: Path) -> tuple[pd.DataFrame, Fail]:
 
     try:
         # A folder of parts (one per county): read as one dataset, the parts' schemas alike.
-        present = set(pq.ParquetDataset(file).schema.names if file.is_dir() else pq.read_schema(file).names)
-        table = pq.read_table(file, columns=[c for c in (*_TEXT_COLUMNS, "priority") if c in present])
+        table, present = read_parquet_columns(file, (*_TEXT_COLUMNS, "priority"))
     except (OSError, pa.ArrowException) as exc:
         # Not Parquet, truncated, or no permission: the reason from Arrow, the file named.
         fail(f"cannot read as a Parquet screening ({exc})")

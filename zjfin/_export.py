@@ -27,7 +27,7 @@ from zjfin._errors import ParameterError
 from zjfin._features import SIZE_CLASSES
 from zjfin._lists import LIST_FILES, LISTS, list_rows
 from zjfin._schema import input_tables, risk_level_columns, table_schema
-from zjfin._write import commit, parquet_table, write_arrow_parquet, write_csv, write_parquet
+from zjfin._write import commit, parquet_parts, parquet_table, write_arrow_parquet, write_csv, write_parquet
 from zjfin._write import mask_person_ids as masked_person_ids
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -258,7 +258,8 @@ def export_result(result: "ScreeningResult", out: str | os.PathLike[str],
     # The record is made on a thread of its own while the files are written (writing is
     # Arrow's work, outside the GIL): 0.35 s at 1M firms.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="zjfin-manifest") as pool:
-        return commit(Path(out), plan, pool.submit(record), known_outputs=KNOWN_OUTPUTS, order=order)
+        return commit(Path(out), plan, pool.submit(record), known_outputs=KNOWN_OUTPUTS | _parts_in(Path(out)),
+                      order=order)
 
 
 def _screening_by_county(screening: pd.DataFrame, compression: str) -> dict[str, tuple[Any, Any]]:
@@ -268,16 +269,29 @@ def _screening_by_county(screening: pd.DataFrame, compression: str) -> dict[str,
     # Imported here: _partition imports the engines, which this module does not need otherwise.
     from zjfin._partition import county_partitions
 
-    counties = county_partitions(screening["region_code"]) if len(screening) else []
+    # No firm: one empty part, so the folder still reads back as a table with its columns.
+    counties = county_partitions(screening["region_code"]) if len(screening) else [np.arange(0)]
     codes = screening["region_code"].to_numpy(dtype=object, na_value=None)
     table = _MadeOnce(lambda: parquet_table(screening), len(counties))
     files = {}
     for rows in counties:
-        code = codes[rows[0]]
-        name = f"screening/{'no-county' if code is None else _file_safe(code)}.parquet"
+        code = codes[rows[0]] if len(rows) else None
+        name = f"screening/{NO_COUNTY if code is None else _file_safe(code)}.parquet"
         files[name] = (lambda data, p: write_arrow_parquet(data[0].take().take(pa.array(data[1])), p, compression),
                        (table, rows))
     return files
+
+
+def _parts_in(out: Path) -> frozenset[str]:
+    """The parts of a screening by county already in OUT: zjfin's folder, so an earlier
+    run's parts are replaced even when its manifest is missing (else a county screened then
+    and not now would read back as part of this run)."""
+    return frozenset(f"screening/{p.name}" for p in parquet_parts(out / "screening")) if (out / "screening").is_dir() \
+        else frozenset()
+
+
+#: The part of a screening by county holding the firms without a county.
+NO_COUNTY = "no-county"
 
 
 def _file_safe(code: str) -> str:
@@ -286,13 +300,14 @@ def _file_safe(code: str) -> str:
 
     Examples
     --------
-    >>> _file_safe("330102"), _file_safe("../x"), _file_safe("_a b")
-    ('330102', '%2E.%2Fx', '%5Fa%20b')
+    >>> _file_safe("330102"), _file_safe("../x"), _file_safe("_a b"), _file_safe("no-county")
+    ('330102', '%2E.%2Fx', '%5Fa%20b', '%6Eo-county')
     """
     from urllib.parse import quote
 
     name = quote(str(code), safe="")
-    return f"%{ord(name[0]):02X}{name[1:]}" if name[:1] in (".", "_") else name
+    # "no-county" is the part of firms without a county: a county of that name is escaped too.
+    return f"%{ord(name[0]):02X}{name[1:]}" if name[:1] in (".", "_") or name == NO_COUNTY else name
 
 
 # What writing one cell costs, relative to Parquet (1M firms, two writers: screening.parquet

@@ -30,6 +30,7 @@ from zjfin._policy import Policy
 from zjfin._reasons import reason_catalogue
 from zjfin._schema import list_table, risk_level_columns
 from zjfin._version import __version__
+from zjfin._write import read_parquet_columns
 
 __all__ = ["Bulletin", "bulletin", "bulletin_from_folder", "REPORT_FILES"]
 
@@ -530,8 +531,7 @@ def _screening(folder: Path) -> pd.DataFrame:
     if source is None:
         raise InputFileError(folder, "holds no screening.parquet nor a screening folder (write one with `zjfin screen`)")
     try:
-        present = set(pq.ParquetDataset(source).schema.names if source.is_dir() else pq.read_schema(source).names)
-        return pq.read_table(source, columns=[c for c in _COLUMNS if c in present]).to_pandas()
+        return read_parquet_columns(source, _COLUMNS)[0].to_pandas()
     except (OSError, ValueError) as exc:
         raise InputFileError(source, f"cannot be read as a screening ({exc})") from None
 

@@ -155,6 +155,29 @@ def _numpy_dtype_name(name: object) -> bool:
     return True
 
 
+def parquet_parts(source: Path) -> list[Path]:
+    """The Parquet files of a table: ``source`` itself, or a folder's ``*.parquet`` parts
+    (a screening by county) in name order; other files there (a user's notes) and hidden
+    ones (``.``/``_``, which Parquet readers skip) are not parts."""
+    if not source.is_dir():
+        return [source]
+    return sorted(p for p in source.glob("*.parquet") if p.name[:1] not in (".", "_") and p.is_file())
+
+
+def read_parquet_columns(source: Path, wanted: Any) -> tuple[pa.Table, set[str]]:
+    """The columns of ``wanted`` that a Parquet file or folder of parts holds, and the
+    names it holds. Raises OSError/ArrowException as Arrow does; a folder without parts
+    raises OSError."""
+    parts = parquet_parts(source)
+    if not parts:
+        raise OSError("the folder holds no Parquet file")
+    present = set(pq.read_schema(parts[0]).names)
+    columns = [c for c in wanted if c in present]
+    tables = [pq.read_table(part, columns=columns) for part in parts]
+    # Parts with other column types than the first are not one table: Arrow says so.
+    return (tables[0] if len(tables) == 1 else pa.concat_tables(tables)), present
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """CSV that Excel, WPS and Python read alike: UTF-8 with BOM, formulas escaped, ISO
     dates, CRLF rows (RFC 4180), so a cell holding a bare CR or LF is quoted and never
