@@ -162,3 +162,44 @@ def test_no_firm_to_screen_starts_no_cluster():
     result = zjfin.screen(zjfin.Dataset(tables), as_of=AS_OF, engine="dask")
     assert len(result.screening) == 0
     assert result.engine == {"name": "dask", "partitions": 0, "partition_firms": 100_000, "workers": 0}
+
+
+def _look_up(item, figures):
+    return figures["mujun"] + item
+
+
+def test_common_mappings_are_sent_whole_and_never_mixed_up(client):
+    """Two maps whose common argument is a dict with the same keys get each their own (a
+    dict scattered as such would be stored under its keys: the second map would read the first's)."""
+    from zjfin._dask import OnDask
+
+    on_dask = OnDask(client)
+    assert on_dask.map(_look_up, range(3), figures={"mujun": 1}) == [1, 2, 3]
+    assert on_dask.map(_look_up, range(3), figures={"mujun": 10}) == [10, 11, 12]
+
+
+def _fails_or_sleeps(item, folder):
+    import time
+
+    if item == 0:
+        raise ValueError("a bug in partition 1")
+    time.sleep(0.3)
+    (Path(folder) / f"done-{item}").touch()
+    return item
+
+
+def test_a_failed_partition_stops_the_others_and_starts_no_cluster_for_nothing(client, tmp_path):
+    import time
+
+    from zjfin._dask import OnDask
+
+    on_dask = OnDask(client, in_flight=4)
+    with pytest.raises(ValueError, match="a bug in partition 1"):
+        on_dask.map(_fails_or_sleeps, range(40), folder=str(tmp_path))
+    time.sleep(1.5)  # what was still in flight has had the time to finish, had it not been cancelled
+    assert len(list(tmp_path.glob("done-*"))) <= 2  # the two running when partition 1 failed; not the queued
+    assert not client.processing() or not any(client.processing().values())
+
+    started = []
+    lazy = OnDask(lambda: started.append(1))
+    assert lazy.map(_look_up, iter([]), figures={"mujun": 1}) == [] and not started

@@ -115,15 +115,20 @@ class OnDask(InOrder):
 
     def map(self, function: Callable[..., Any], items: Iterable[Any], **common: Any) -> list:
         distributed = _distributed()
+        source = enumerate(items)
+        first = list(itertools.islice(source, 1))
+        if not first:
+            return []  # nothing to work: no cluster started
+        source = itertools.chain(first, source)
         client = self.client  # started here, on the first partitions
         in_flight = self.in_flight
-        shared = {name: client.scatter(value, broadcast=True) if _large(value) else value
+        # One list a value: a dict scattered alone would be scattered item by item, under its
+        # keys as Dask keys (another map's {"mujun": …} would take their place).
+        shared = {name: client.scatter([value], broadcast=True, hash=False)[0] if _large(value) else value
                   for name, value in common.items()}
         results: dict[int, Any] = {}
         pending: dict[Any, tuple[int, Any, int]] = {}  # future → (position, item, tries)
         done = distributed.as_completed()
-        source = enumerate(items)
-
         lost = (distributed.KilledWorker, concurrent.futures.CancelledError, distributed.comm.CommClosedError)
 
         def send(position: int, item: Any, tries: int) -> None:
@@ -132,25 +137,33 @@ class OnDask(InOrder):
             except distributed.comm.CommClosedError:  # sent to a worker just lost: to another
                 try:
                     data = client.scatter([item], hash=False)[0]
-                except distributed.comm.CommClosedError as error:
+                except (distributed.comm.CommClosedError, TimeoutError) as error:
                     raise _lost(position, error) from None
+            except TimeoutError as error:  # no worker left to take it
+                raise _lost(position, error) from None
             future = client.submit(function, data, pure=False, **shared)
             pending[future] = (position, item, tries)  # kept until done: sent again if its worker is lost
             done.add(future)
 
-        for position, item in itertools.islice(source, in_flight):
-            send(position, item, 0)
-        for future in done:
-            position, item, tries = pending.pop(future)
-            try:
-                results[position] = future.result()
-            except lost as error:  # a worker lost, not a bug in the partition's work
-                if tries:
-                    raise _lost(position, error) from None
-                send(position, item, 1)  # the worker was lost: once more, on a live one
-                continue
-            for position, item in itertools.islice(source, 1):  # the next partition for the free slot
+        try:
+            for position, item in itertools.islice(source, in_flight):
                 send(position, item, 0)
+            for future in done:
+                position, item, tries = pending.pop(future)
+                try:
+                    results[position] = future.result()
+                except lost as error:  # a worker lost, not a bug in the partition's work
+                    if tries:
+                        raise _lost(position, error) from None
+                    send(position, item, 1)  # the worker was lost: once more, on a live one
+                    continue
+                for position, item in itertools.islice(source, 1):  # the next partition for the free slot
+                    send(position, item, 0)
+        finally:
+            # A partition failed (or the caller was interrupted): the others stop working.
+            if pending:
+                client.cancel(list(pending))
+            client.cancel([f for f in shared.values() if isinstance(f, distributed.Future)])
         return [results[i] for i in range(len(results))]
 
 
