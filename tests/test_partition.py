@@ -285,3 +285,19 @@ def test_a_county_named_like_the_no_county_part_gets_a_file_of_its_own(tmp_path)
     screening = pd.DataFrame({"region_code": ["no-county", None, "330102"], "x": [1.0, 2.0, 3.0]})
     assert sorted(_screening_by_county(screening, "zstd")) == [
         "screening/%6Eo-county.parquet", "screening/330102.parquet", "screening/no-county.parquet"]
+
+
+def test_switching_layouts_in_the_current_folder_leaves_no_empty_screening_folder(tmp_path, monkeypatch):
+    """--out . is written file by file (the shell stands in it): the county parts' folder
+    goes with them, a folder holding a user's file stays."""
+    dataset = zjfin.datasets.synthetic_province(1_500, seed=4)
+    whole, parts = _screen(dataset, AS_OF), _screen(dataset, AS_OF, partition_firms=500)
+    monkeypatch.chdir(tmp_path)
+    export_result(parts, ".", formats=("parquet",))
+    assert len(list((tmp_path / "screening").glob("*.parquet"))) > 3
+    export_result(whole, ".", formats=("parquet",))
+    assert (tmp_path / "screening.parquet").is_file() and not (tmp_path / "screening").exists()
+    export_result(parts, ".", formats=("parquet",))
+    (tmp_path / "screening" / "note.txt").write_text("mine")
+    export_result(whole, ".", formats=("parquet",))
+    assert [p.name for p in (tmp_path / "screening").iterdir()] == ["note.txt"]

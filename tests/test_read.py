@@ -1435,3 +1435,16 @@ def test_a_huge_rate_read_as_per_cent_stays_itself_without_a_warning(tmp_path):
         frame, _, findings = read_table(path, "pledges")
     assert frame["interest_rate"].tolist() == [-1e300 * 0.01, 0.02, 0.02]
     assert "read_as_percent" in findings["code"].tolist()
+
+
+def test_parts_are_joined_whole_whatever_their_columns():
+    from zjfin._read import _join_parts
+
+    a = pd.DataFrame({"x": [1.0, 2.0], "t": ["a", "b"]})
+    b = pd.DataFrame({"x": [3.0], "t": ["c"]})
+    pd.testing.assert_frame_equal(_join_parts([a.copy(), b.copy()]), pd.concat([a, b], ignore_index=True))
+    assert _join_parts([a[[]], b[[]]]).shape == (3, 0)  # no column: the rows still counted
+    twice = [pd.DataFrame([[1, 2]], columns=["x", "x"]), pd.DataFrame([[3, 4]], columns=["x", "x"])]
+    assert _join_parts(twice).to_numpy().tolist() == [[1, 2], [3, 4]]
+    other = pd.DataFrame({"t": ["d"], "x": [4.0]})  # another order: joined by name
+    assert _join_parts([a.copy(), other])["t"].tolist() == ["a", "b", "d"]

@@ -124,6 +124,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="with --engine dask and no --scheduler: memory per local worker, e.g. 4GB")
     scr.add_argument("--partition-firms", type=int, default=None, metavar="N",
                      help="with --engine dask: firms a partition holds at least (whole counties; default 100000)")
+    scr.add_argument("--by-county", action=argparse.BooleanOptionalAction, default=None,
+                     help="write the screening as screening/<county>.parquet, one file per county (default with "
+                          "--engine dask) or as one screening.parquet (--no-by-county; default otherwise)")
 
     dif = sub.add_parser("diff", help="compare the lists of two screenings: firms that entered, left or moved")
     dif.add_argument("old", help="earlier screening: an output folder of `zjfin screen`, its screening.parquet or its screening folder")
@@ -355,7 +358,8 @@ def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
     result.peak_memory_mb = dict(progress.peak_memory_mb)
     record = out.resolve() / "manifest.json"  # before the export: the shell may stand in OUT, which is swapped
     with progress.stage("export"):
-        written = result.export(str(out), formats=getattr(args, "formats", ("parquet", "csv", "xlsx")))
+        written = result.export(str(out), formats=getattr(args, "formats", ("parquet", "csv", "xlsx")),
+                                by_county=getattr(args, "by_county", None))
     f = result.validation.firms
     print(f"firms read {f['read']:,} = screened {f['screened']:,} + not screened {f['not_screened']:,}")
     counts = result.screening["size_class"].value_counts()

@@ -525,7 +525,9 @@ def _join_parts(frames: list[pd.DataFrame]) -> pd.DataFrame:
     if len(frames) == 1:
         return frames[0]
     names = list(frames[0].columns)
-    if any(list(f.columns) != names for f in frames[1:]):  # parts typed alike have the same columns
+    # Parts typed alike have the same columns; without columns (or with a name twice) a dict
+    # of columns would lose the rows (or a column): pandas joins those.
+    if not names or len(set(names)) < len(names) or any(list(f.columns) != names for f in frames[1:]):
         return pd.concat(frames, ignore_index=True)
     # Each part as its columns (a part's columns are blocks of their own): a column dropped
     # from a dict is freed at once, where dropping it from a frame re-slices its blocks.

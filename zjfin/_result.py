@@ -202,16 +202,17 @@ class ScreeningResult:
         return self.validation.exit_code(self.policy)
 
     def export(self, out: str, formats: tuple[str, ...] = ("parquet", "csv", "xlsx"),
-               mask_person_ids: bool | None = None) -> list[str]:
+               mask_person_ids: bool | None = None, by_county: bool | None = None) -> list[str]:
         """Write the output layout (SPEC §7) into ``out`` atomically; see :mod:`zjfin._export`.
 
         ``mask_person_ids`` (default: the policy's ``[output] mask_person_ids``) masks the
         ids of natural-person pledgers in ``pledges.parquet``; the policy the manifest
-        records is the one screened with either way.
+        records is the one screened with either way. ``by_county`` writes the screening as
+        ``screening/<county>.parquet`` (default: when it ran by county, ``engine="dask"``).
         """
         from zjfin._export import export_result
 
-        return export_result(self, out, formats=formats, mask_person_ids=mask_person_ids)
+        return export_result(self, out, formats=formats, mask_person_ids=mask_person_ids, by_county=by_county)
 
     def report(self, path: str | os.PathLike[str] | None = None, previous: Any = None, title: str | None = None,
                lang: str = "zh") -> Any:

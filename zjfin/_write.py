@@ -382,6 +382,7 @@ def commit(out: Path, plan: dict[str, tuple[Callable[[Any, Path], None], Any]], 
         _move_into(out, staging, names)  # no atomic swap here: one by one, the manifest last
         for name in manifest["removed_outputs"]:
             (out / name).unlink(missing_ok=True)
+            _remove_if_emptied(out, (out / name).parent)
         return names
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -462,6 +463,14 @@ def _link_foreign_files(out: Path, staging: Path, ours: set[str]) -> None:
                     os.link(path, target)
                 except OSError:
                     shutil.copy2(path, target)
+
+
+def _remove_if_emptied(out: Path, folder: Path) -> None:
+    """A folder inside OUT that an earlier run's outputs alone filled (``screening/``) goes
+    with them; one still holding anything stays."""
+    if folder != out and out in folder.parents:
+        with contextlib.suppress(OSError):  # not empty: a user's file, or this run's
+            folder.rmdir()
 
 
 def _umask() -> int:
