@@ -1448,3 +1448,84 @@ def test_parts_are_joined_whole_whatever_their_columns():
     assert _join_parts(twice).to_numpy().tolist() == [[1, 2], [3, 4]]
     other = pd.DataFrame({"t": ["d"], "x": [4.0]})  # another order: joined by name
     assert _join_parts([a.copy(), other])["t"].tolist() == ["a", "b", "d"]
+
+
+_CELLS = st.one_of(st.none(), st.sampled_from(["", "abc", "1,234.5", "12%", "1900-01-01", "2019-02-30", "9999-12-31",
+                                               "2019-06-30", "3.5", "-0", "1e400", "  x ", "=1+1", "N/A", "是"]),
+                   st.text(max_size=4))
+
+
+def _read_both(folder: Path, table: str):
+    from zjfin._read import _part_files, _read_part_by_part
+
+    return _read_alike(folder, table), _read_part_by_part(folder, _part_files(folder), table, "yuan")
+
+
+def _read_alike(folder: Path, table: str):
+    from zjfin._read import _part_files, _read_alike_parts
+
+    return _read_alike_parts(folder, _part_files(folder), table, "yuan")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(_CELLS, _CELLS, _CELLS, st.one_of(st.none(), st.floats(-1e3, 1e12, allow_nan=False))),
+                min_size=1, max_size=30),
+       st.lists(st.integers(0, 8), min_size=2, max_size=5), st.booleans(), st.booleans())
+def test_parts_alike_read_as_the_parts_one_by_one(tmp_path_factory, rows, sizes, hive, rate_in_per_cent):
+    """Parts of one schema are typed once, as one file: the frame, the source and every
+    finding (its part, its row there, in part order) are those of reading part by part."""
+    folder = tmp_path_factory.mktemp("parts") / "bonds"
+    n = len(rows)
+    table = pa.table({
+        "bond_id": [f"B{i}" for i in range(n)], "issuer_id": [r[0] for r in rows],
+        "amount_outstanding": pa.array([r[1] for r in rows], pa.string()),
+        "maturity_date": pa.array([r[2] for r in rows], pa.string()),
+        "coupon_rate": pa.array([r[3] for r in rows], pa.float64()),
+        "issue_date": pa.array([dt.datetime(2018, 1, 1)] * n, pa.timestamp("ms"))})
+    if rate_in_per_cent:  # every part in per cent: read so, part by part
+        table = table.set_column(4, "coupon_rate", pa.array([5.0 + i % 3 for i in range(n)], pa.float64()))
+    start = 0
+    for k, size in enumerate(sizes):
+        piece = table.slice(start, size if k < len(sizes) - 1 else n)
+        start += piece.num_rows
+        where = folder / (f"issuer_name=甲{k % 2}" if hive else "") / f"part-{k}.parquet"
+        where.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(piece, where)
+    alike = _read_alike(folder, "bonds")
+    if rate_in_per_cent:
+        assert alike is None  # rates in per cent are judged part by part
+        return
+    if alike is None:  # a part whose own rates read as per cent
+        return
+    one_by_one = _read_both(folder, "bonds")[1]
+    assert_frame_equal(alike[0], one_by_one[0])
+    assert alike[1].to_dict() == one_by_one[1].to_dict() and alike[1].parts == one_by_one[1].parts
+    assert_frame_equal(alike[2], one_by_one[2])
+
+
+def test_parts_alike_are_typed_once_and_others_part_by_part(tmp_path):
+    """A plain partitioned table takes the quick path; parts of two schemas, an ambiguous
+    header, a part whose rates read as per cent, or a damaged part do not (and say so as
+    before: the damaged part named)."""
+    one = _province_folder(tmp_path, firms=300, seed=3)
+    for name in ("bonds", "guarantees", "loans"):
+        frame = pd.read_parquet(one / f"{name}.parquet")
+        (one / f"{name}.parquet").unlink()
+        (one / name).mkdir()
+        frame.iloc[: len(frame) // 2].to_parquet(one / name / "p0.parquet", index=False)
+        frame.iloc[len(frame) // 2:].to_parquet(one / name / "p1.parquet", index=False)
+    alike, one_by_one = _read_both(one / "bonds", "bonds")
+    assert alike is not None
+    assert_frame_equal(alike[0], one_by_one[0])
+    bonds = pd.read_parquet(one / "bonds" / "p1.parquet")
+    bonds.assign(coupon_rate=bonds["coupon_rate"] * 100).to_parquet(one / "bonds" / "p1.parquet", index=False)
+    assert _read_alike(one / "bonds", "bonds") is None
+    bonds.assign(amount_outstanding=bonds["amount_outstanding"].astype(str)).to_parquet(one / "bonds" / "p1.parquet", index=False)
+    assert _read_alike(one / "bonds", "bonds") is None  # two schemas
+    for part in ("p0", "p1"):
+        pd.read_parquet(one / "guarantees" / f"{part}.parquet").rename(columns={"kind": "担保类型"}).to_parquet(
+            one / "guarantees" / f"{part}.parquet", index=False)
+    assert _read_alike(one / "guarantees", "guarantees") is None  # read from its values, part by part
+    (one / "loans" / "p1.parquet").write_bytes((one / "loans" / "p1.parquet").read_bytes()[:-40])
+    with pytest.raises(InputFileError, match="loans/p1.parquet"):
+        read_dataset(one)
