@@ -21,6 +21,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from pandas.testing import assert_frame_equal
 
+from zjfin._arrow import as_text
 from zjfin._errors import InputFileError, ParameterError, ZjfinError
 from zjfin._read import NULL_TOKENS, Dataset, Source, read_dataset, read_table, write_dataset
 from zjfin._schema import table_schema, validation_codes
@@ -1470,10 +1471,11 @@ def _read_alike(folder: Path, table: str):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(_CELLS, _CELLS, _CELLS, st.one_of(st.none(), st.floats(-1e3, 1e12, allow_nan=False))),
                 min_size=1, max_size=30),
-       st.lists(st.integers(0, 8), min_size=2, max_size=5), st.booleans(), st.booleans())
-def test_parts_alike_read_as_the_parts_one_by_one(tmp_path_factory, rows, sizes, hive, rate_in_per_cent):
-    """Parts of one schema are typed once, as one file: the frame, the source and every
-    finding (its part, its row there, in part order) are those of reading part by part."""
+       st.lists(st.integers(0, 8), min_size=2, max_size=5), st.booleans(), st.booleans(), st.integers(1, 12))
+def test_parts_alike_read_as_the_parts_one_by_one(tmp_path_factory, rows, sizes, hive, rate_in_per_cent, batch_rows):
+    """Parts of one schema are typed in batches, each as one file: the frame, the source and
+    every finding (its part, its row there, in part order) are those of reading part by part."""
+    from unittest import mock
     folder = tmp_path_factory.mktemp("parts") / "bonds"
     n = len(rows)
     table = pa.table({
@@ -1491,7 +1493,8 @@ def test_parts_alike_read_as_the_parts_one_by_one(tmp_path_factory, rows, sizes,
         where = folder / (f"issuer_name=甲{k % 2}" if hive else "") / f"part-{k}.parquet"
         where.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(piece, where)
-    alike = _read_alike(folder, "bonds")
+    with mock.patch("zjfin._read._BATCH_ROWS", batch_rows):
+        alike = _read_alike(folder, "bonds")
     if rate_in_per_cent:
         assert alike is None  # rates in per cent are judged part by part
         return
@@ -1529,3 +1532,16 @@ def test_parts_alike_are_typed_once_and_others_part_by_part(tmp_path):
     (one / "loans" / "p1.parquet").write_bytes((one / "loans" / "p1.parquet").read_bytes()[:-40])
     with pytest.raises(InputFileError, match="loans/p1.parquet"):
         read_dataset(one)
+
+
+def test_a_table_filled_batch_by_batch_is_the_batches_joined():
+    from zjfin._read import _Filling
+
+    batches = [pd.DataFrame({"x": [1.0, np.nan], "d": pd.to_datetime(["2019-01-01", None]), "t": as_text(["a", None]),
+                             "b": pd.array([True, None], dtype="boolean"), "k": [1, 2]}),
+               pd.DataFrame({"x": [3.0], "d": pd.to_datetime(["2020-02-02"]), "t": as_text(["c"]),
+                             "b": pd.array([False], dtype="boolean"), "k": [2.5]})]  # k typed otherwise
+    filling = _Filling(3)
+    for batch in batches:
+        filling.add(batch.copy())
+    assert_frame_equal(filling.frame(), pd.concat(batches, ignore_index=True))

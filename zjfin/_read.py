@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from zjfin._arrow import arrow_text, as_text
+from zjfin._arrow import TEXT, arrow_text, as_text
 from zjfin._errors import InputFileError, ParameterError, ZjfinError
 from zjfin._schema import TableSchema, header_key, input_tables, table_schema
 
@@ -527,8 +527,9 @@ def _read_part_by_part(folder: Path, files: list[Path], table: str, unit: str) -
 def _read_alike_parts(folder: Path, files: list[Path], table: str,
                       unit: str) -> tuple[pd.DataFrame, Source, pd.DataFrame] | None:
     """Parts alike (Parquet files of one Arrow schema under the same partition keys, as one
-    writer makes them) read as one file is: their Arrow tables joined (no copy), then typed
-    once; each finding then named by its part and its row there. What :func:`_read_part_by_part`
+    writer makes them) read as one file is, in batches of about 250,000 rows: a batch's
+    Arrow tables joined (no copy) and typed at once, the typed batches then joined column by
+    column; each finding named by its part and its row there. What :func:`_read_part_by_part`
     decides part by part from a part's values (an ambiguous header, rates in per cent, a unit
     in the cells, keys made from file and row) is left to it: ``None``.
 
@@ -540,7 +541,8 @@ def _read_alike_parts(folder: Path, files: list[Path], table: str,
     schema = table_schema(table)
     hives = [_hive_values(path.relative_to(folder)) for path in files]
     try:
-        arrow = [pq.read_schema(path) for path in files]
+        footers = [pq.read_metadata(path) for path in files]
+        arrow = [footer.schema.to_arrow_schema() for footer in footers]
     except Exception:  # an unreadable part: said so, with its path, when read on its own
         return None
     if any(not a.equals(arrow[0]) for a in arrow[1:]) or any(h.keys() != hives[0].keys() for h in hives[1:]):
@@ -559,58 +561,147 @@ def _read_alike_parts(folder: Path, files: list[Path], table: str,
     # A partition folder's column only where the files have no column of that meaning.
     present = {mapping.get(header_key(n), n) for n in arrow[0].names}
     constants = [k for k in hives[0] if k not in arrow[0].names and mapping.get(header_key(k), k) not in present]
-    labels = [path.relative_to(folder.parent).as_posix() for path in files]
+    rows_read = [footer.num_rows for footer in footers]
+    firsts = np.concatenate([[0], np.cumsum(rows_read)]).astype(np.int64)
+    merged = Source(table, str(folder), "parquet", unit=unit)
+    table_rows, findings = _Filling(int(firsts[-1])), []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="zjfin-digest") as pool:
         digests = [pool.submit(_sha256, path) for path in files]  # beside the reading (outside the GIL)
-        parts = []
-        for path, hive in zip(files, hives):
-            try:
-                part = pq.read_table(path, memory_map=True, page_checksum_verification=True)
-            except OSError as exc:
-                raise InputFileError(path, f"cannot be read ({exc.strerror or exc})") from None
-            except Exception as exc:  # any parser failure: the file is unusable as a whole
-                raise InputFileError(path, f"cannot be read as PARQUET: {type(exc).__name__}: {exc}") from None
-            for key in constants:
-                part = part.append_column(key, pa.array([hive[key]] * part.num_rows, type=pa.string()))
-            parts.append(part)
+        for batch in _batches(rows_read, _BATCH_ROWS):
+            typed = _read_batch([files[k] for k in batch], [hives[k] for k in batch], constants, schema, table, unit,
+                                merged.label, firsts[batch[0]:batch[-1] + 2] - firsts[batch[0]])
+            if typed is None:
+                return None
+            frame, problems, read_as = typed
+            if not findings:  # the parts' headers are alike: the first batch's reading is every one's
+                merged.columns, merged.column_units = read_as.columns, read_as.column_units
+                merged.ignored_columns = read_as.ignored_columns
+            frame["_row"] = frame["_row"].to_numpy() + firsts[batch[0]]  # numbered through the parts, as one file
+            table_rows.add(frame)
+            del frame
+            findings.append(problems.assign(row=problems["row"].to_numpy(dtype=np.int64) + firsts[batch[0]]))
         sums = []
         for path, future in zip(files, digests):
             try:
                 sums.append(future.result())
             except OSError as exc:
                 raise InputFileError(path, f"cannot be read ({exc.strerror or exc})") from None
-    rows_read = [part.num_rows for part in parts]
-    joined = pa.concat_tables(parts)
-    del parts  # each column's buffers go as it is converted
-    raw = _arrow_to_raw(joined)
-    del joined
-    merged = Source(table, str(folder), "parquet", unit=unit)
-    raw = _rename_headers(raw, schema, files[0], merged)
-    firsts = np.concatenate([[0], np.cumsum(rows_read)]).astype(np.int64)
-    for column in schema.columns:
-        # Rates in per cent without their sign are judged part by part: each such part is noted.
-        if (column.name in raw.columns and column.type == "float" and column.unit == "ratio"
-                and column.name not in merged.column_units):
-            values = raw[column.name]
-            if not pd.api.types.is_numeric_dtype(values.dtype):
-                return None
-            values = values.to_numpy(dtype=float, na_value=np.nan)
-            if _reads_as_percent(values) or any(_reads_as_percent(values[a:b]) for a, b in zip(firsts, firsts[1:])):
-                return None
-    frame, findings = _conform_frame(raw, schema, table, merged.label, unit, merged.column_units)
-    del raw
+    labels = [path.relative_to(folder.parent).as_posix() for path in files]
     ignored = [c for c in merged.ignored_columns if c not in hives[0]]
     merged.parts = [{"path": label, "sha256": digest, "rows_read": n, "first": int(first), "ignored_columns": ignored}
                     for label, digest, n, first in zip(labels, sums, rows_read, firsts)]
     listing = "".join(f"{p['path']}\t{p['sha256']}\n" for p in merged.parts)
     merged.sha256 = hashlib.sha256(listing.encode("utf-8")).hexdigest()
     merged.rows_read = int(firsts[-1])
-    if len(findings):
+    found = _concat_findings(findings)
+    if len(found):
         # Each finding on its part's file and row there, the parts' findings in part order.
-        at = np.searchsorted(firsts, findings["row"].to_numpy(dtype=np.int64) - FIRST_DATA_ROW, side="right") - 1
-        files_, rows_ = merged.file_rows(findings["row"].to_numpy(dtype=np.int64))
-        findings = findings.assign(file=files_, row=rows_).iloc[np.argsort(at, kind="stable")].reset_index(drop=True)
-    return frame, merged, findings
+        rows = found["row"].to_numpy(dtype=np.int64)
+        at = np.searchsorted(firsts, rows - FIRST_DATA_ROW, side="right") - 1
+        files_, rows_ = merged.file_rows(rows)
+        found = found.assign(file=files_, row=rows_).iloc[np.argsort(at, kind="stable")].reset_index(drop=True)
+    return table_rows.frame(), merged, found
+
+
+class _Filling:
+    """A table's typed columns filled batch by batch into arrays made once for every row
+    (text as Arrow chunks, joined without a copy): joining the typed batches afterwards
+    wrote the table a second time onto fresh pages (9 of the 24 s an 8M-firm province's
+    statements took to read)."""
+
+    def __init__(self, rows: int) -> None:
+        self.rows, self.at = rows, 0
+        self.columns: dict[str, Any] = {}
+
+    def add(self, frame: pd.DataFrame) -> None:
+        n = len(frame)
+        for name, column in frame.items():
+            filled = self.columns.get(name)
+            if isinstance(column.dtype, np.dtype) and (filled is None and not self.at
+                                                       or isinstance(filled, np.ndarray) and filled.dtype == column.dtype):
+                if filled is None:
+                    filled = self.columns[name] = np.empty(self.rows, dtype=column.dtype)
+                filled[self.at:self.at + n] = column.to_numpy()
+                continue
+            if isinstance(filled, np.ndarray):  # a batch typed otherwise: the rows so far as a piece
+                filled = self.columns[name] = [pd.Series(filled[:self.at].copy())]
+            # Text and nullable columns: their pieces, joined once.
+            self.columns.setdefault(name, []).append(column)
+        self.at += n
+
+    def frame(self) -> pd.DataFrame:
+        out = {}
+        for name in list(self.columns):
+            filled = self.columns.pop(name)
+            if isinstance(filled, np.ndarray):
+                out[name] = pd.Series(filled, copy=False)
+            elif all(piece.dtype == TEXT for piece in filled):
+                out[name] = as_text(pa.chunked_array([chunk for piece in filled for chunk in arrow_text(piece).chunks],
+                                                     type=pa.string()))
+            else:
+                out[name] = pd.concat(filled, ignore_index=True)
+        return pd.DataFrame(out, index=pd.RangeIndex(self.rows), copy=False)
+
+
+# Rows typed at once from parts alike: few enough that a batch's Arrow, raw and typed columns
+# are a small share of the table (an 8M-firm province's statements are 24M rows), many
+# enough that a part's fixed cost is paid a few times, not once a part.
+_BATCH_ROWS = 250_000
+
+
+def _batches(rows: list[int], limit: int) -> list[list[int]]:
+    """Consecutive parts, each batch up to ``limit`` rows (a larger part alone).
+
+    Examples
+    --------
+    >>> _batches([400, 400, 400, 1500, 0, 10], 1000), _batches([0, 0], 1000)
+    ([[0, 1], [2], [3], [4, 5]], [[0, 1]])
+    """
+    batches: list[list[int]] = []
+    total = 0
+    for k, n in enumerate(rows):
+        if not batches or total + n > limit:
+            batches.append([])
+            total = 0
+        batches[-1].append(k)
+        total += n
+    return batches
+
+
+def _read_batch(files: list[Path], hives: list[dict[str, str | None]], constants: list[str], schema: TableSchema,
+                table: str, unit: str, label: str,
+                firsts: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, Source] | None:
+    """Parts alike typed as one file (rows numbered from the batch's first): (frame,
+    findings, how the headers were read); ``None`` where a part's rates read as per cent
+    (judged part by part)."""
+    source = Source(table, None, "parquet", unit=unit)
+    parts = []
+    for path, hive in zip(files, hives):
+        try:
+            part = pq.read_table(path, memory_map=True, page_checksum_verification=True)
+        except OSError as exc:
+            raise InputFileError(path, f"cannot be read ({exc.strerror or exc})") from None
+        except Exception as exc:  # any parser failure: the file is unusable as a whole
+            raise InputFileError(path, f"cannot be read as PARQUET: {type(exc).__name__}: {exc}") from None
+        for key in constants:
+            part = part.append_column(key, pa.array([hive[key]] * part.num_rows, type=pa.string()))
+        parts.append(part)
+    joined = pa.concat_tables(parts)
+    del parts  # each column's buffers go as it is converted
+    raw = _arrow_to_raw(joined)
+    del joined
+    raw = _rename_headers(raw, schema, files[0], source)
+    for column in schema.columns:
+        # Rates in per cent without their sign are judged part by part: each such part is noted.
+        if (column.name in raw.columns and column.type == "float" and column.unit == "ratio"
+                and column.name not in source.column_units):
+            values = raw[column.name]
+            if not pd.api.types.is_numeric_dtype(values.dtype):
+                return None
+            values = values.to_numpy(dtype=float, na_value=np.nan)
+            if _reads_as_percent(values) or any(_reads_as_percent(values[a:b]) for a, b in zip(firsts, firsts[1:])):
+                return None
+    return (*_conform_frame(raw, schema, table, label, unit, source.column_units), source)
 
 
 def _join_parts(frames: list[pd.DataFrame]) -> pd.DataFrame:
