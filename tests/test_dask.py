@@ -68,8 +68,11 @@ def test_zjfin_screen_engine_dask_on_a_local_cluster(tmp_path, capsys):
         pd.testing.assert_frame_equal(table, bulletin_from_folder(tmp_path / "dask").tables[name], obj=name)
     record = json.loads((tmp_path / "dask" / "manifest.json").read_text(encoding="utf-8"))["engine"]
     assert record["name"] == "dask" and record["workers"] == 2 and record["partition_firms"] == 500
-    # The layout is the user's choice either way.
-    assert main([*common, "--out", str(tmp_path / "local-by-county"), "--by-county"]) == 0
+    # The layout is the user's choice either way; the county files are named as their folder.
+    capsys.readouterr()
+    assert main([*common[:-1], "--out", str(tmp_path / "local-by-county"), "--by-county"]) == 0
+    counties = len(list((tmp_path / "local-by-county" / "screening").glob("*.parquet")))
+    assert f"screening/ ({counties} files, one per county)" in capsys.readouterr().out and counties > 3
     assert_same_files(tmp_path / "local", tmp_path / "local-by-county",
                       pd.read_parquet(tmp_path / "local" / "screening.parquet"))
 

@@ -179,16 +179,32 @@ def test_traditional_industries_are_sums_over_their_firms(quarters, made):
 
 
 def test_the_workbook_holds_the_pages_numbers(made, tmp_path):
+    """Each sheet is a table of the page, in the unit its header names (亿元: 100 million
+    yuan, 万元: 10k yuan; the tables hold yuan), shares formatted as per cent, every header
+    once and none a section's title."""
+    from openpyxl import load_workbook
+
     made.write(tmp_path)
     sheets = pd.read_excel(tmp_path / "通报.xlsx", sheet_name=None)
+    book = load_workbook(tmp_path / "通报.xlsx")
     assert list(sheets) == list(made.tables)
+    titles = set(re.findall(r"<h[23][^>]*>([^<]*)</h[23]>", made.html()))
+    list_names = {"relief": "纾困名单", "quality": "优质企业名单", "sme_funding": "中小企业融资需求名单", "watch": "关注名单"}
     for name, table in made.tables.items():
         sheet = sheets[name]
         assert len(sheet) == len(table), name
-        for column, header in zip(table.columns, sheet.columns):
+        headers = [c.value for c in book[name][1]]
+        assert len(set(headers)) == len(headers) and not set(headers) & titles, (name, headers)
+        for column, header in zip(table.columns, headers):
+            if name in ("cities", "counties") and column in list_names:
+                assert header.startswith(list_names[column][:2]), (name, column, header)
             if pd.api.types.is_numeric_dtype(table[column]) and not pd.api.types.is_bool_dtype(table[column]):
-                np.testing.assert_allclose(sheet[header].to_numpy(dtype=float), table[column].to_numpy(dtype=float),
+                scale = 1e8 if "亿元" in header else 1e4 if "万元" in header else 1.0
+                np.testing.assert_allclose(sheet[header].to_numpy(dtype=float) * scale, table[column].to_numpy(dtype=float),
                                            rtol=1e-12, err_msg=f"{name}.{column}")
+            if header.endswith("占比") or header.endswith("增长率"):
+                assert {c.number_format for (c,) in book[name].iter_rows(min_row=2, min_col=headers.index(header) + 1,
+                                                                          max_col=headers.index(header) + 1)} <= {"0.0%"}
 
 
 def test_same_inputs_same_bytes(quarters, tmp_path):
@@ -307,3 +323,84 @@ def test_the_bulletin_loads_in_chromium_without_errors_or_requests(quarters, tmp
                     "--window-size=900,1200", f"--screenshot={shot}", (tmp_path / "report.html").resolve().as_uri()],
                    capture_output=True, timeout=120, check=True)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+def _page_table(page: str, heading: str) -> pd.DataFrame:
+    """The first table after ``heading`` on the page, as text."""
+    after = page[page.index(f">{heading}<"):]
+    block = after[after.index("<table>"):after.index("</table>")]
+    heads = re.findall(r"<th>(.*?)</th>", block)
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", block.split("<tbody>")[1])]
+    return pd.DataFrame(rows, columns=heads)
+
+
+def test_the_changes_since_last_quarter_are_on_the_page(quarters, made):
+    before, now = quarters
+    changes = _page_table(made.html(), "与上期相比").set_index("名单")
+    for key, name in zjfin._report._list_names("zh").items():
+        old, new = before.screening["list"] == key, now.screening["list"] == key
+        assert int(changes.loc[name, "企业数变动"].replace(",", "")) == new.sum() - old.sum()
+        for column, header in (("revenue", "营业收入变动（亿元）"), ("bond_due_12m", "12个月内到期债券变动（亿元）")):
+            expected = (now.screening.loc[new, column].sum() - before.screening.loc[old, column].sum()) / 1e8
+            assert float(changes.loc[name, header].replace(",", "")) == pytest.approx(expected, abs=0.006)
+
+
+def test_the_same_firms_in_another_order_give_the_same_bytes(quarters, tmp_path):
+    """A screening written by county holds the firms in another order: the sums (floats)
+    must not depend on it."""
+    _, now = quarters
+    record = manifest(now)
+    shuffled = now.screening.sample(frac=1.0, random_state=7)
+    for folder, screening in (("a", now.screening), ("b", shuffled)):
+        bulletin(screening, record, circles=now.tables.get("circles"), pledges=now.tables.get("pledges")).write(tmp_path / folder)
+    for name in ("report.html", "通报.xlsx"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_every_reason_is_named_and_labour_productivity_says_whom_it_covers(quarters, made):
+    reasons = made.tables["movements_by_reason"]
+    assert len(reasons) and (reasons["reason"].str.len() > 3).all() and not reasons["reason"].str.contains("{").any()
+    _, now = quarters
+    s = now.screening
+    ind = made.tables["industries"].set_index("group")
+    assert ind.loc["全部企业", "productivity_firms"] == (s["labour_productivity"].notna() & s["employees"].notna()).sum()
+    assert ind.loc["全部企业", "productivity_firms"] < len(s)  # the 亩均 evaluation's firms only: shown
+
+
+def test_a_dataset_in_memory_an_empty_section_and_the_notebook_view(tmp_path):
+    import html as html_module
+
+    dataset = zjfin.datasets.synthetic_province(400, seed=2)
+    tables = {t: dataset[t].drop(columns="_row") for t in ("firms", "financials")}
+    res = zjfin.screen(zjfin.Dataset(tables), as_of=AS_OF)
+    page = res.report().html()
+    assert "<td>None</td>" not in page and "（内存中的表）" in page
+    # No pledges and no circles: the sections say there is nothing, not a bare header.
+    assert "无数据" in page.split("圈内担保金额最大的担保圈")[1].split("</table>")[0]
+    viewed = res.report()._repr_html_()
+    assert viewed.startswith("<iframe srcdoc=") and html_module.unescape(viewed.split('"')[1]) == page
+
+
+def test_each_circle_drawing_has_its_own_arrow(made):
+    page = made.html()
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)) and sum(i.startswith("arrow-") for i in ids) == len(made.circles) > 1
+
+
+def test_rejected_rows_by_reason_add_up_to_the_manifests(tmp_path):
+    dataset = zjfin.datasets.synthetic_province(2_000, seed=5)
+    fin = dataset["financials"].drop(columns="_row").copy()
+    fin.loc[fin.index[:7], "firm_id"] = [f"91330100MA000000{k}X" for k in range(7)]  # no such firms: rejected
+    tables = {t: dataset[t].drop(columns="_row") for t in dataset.tables_present()} | {"financials": fin}
+    folder = tmp_path / "input"
+    zjfin.write_dataset(zjfin.Dataset(tables), folder)
+    assert main(["screen", str(folder), "--as-of", AS_OF, "--out", str(tmp_path / "out"), "--formats", "parquet", "-q"]) in (0, 1)
+    record = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    made = bulletin_from_folder(tmp_path / "out")
+    rejected = made.tables["rejected_rows"].groupby("table")["rows"].sum()
+    for table, entry in record["inputs"].items():
+        assert int(rejected.get(table, 0)) == entry["rows_rejected"], table
+    assert made.tables["rejected_rows"].set_index(["table", "code"]).loc[("financials", "unknown_firm"), "rows"] == 7
+    # The previous quarter may be named as a screening file or folder too, as zjfin diff takes it.
+    by_file = bulletin_from_folder(tmp_path / "out", previous=tmp_path / "out" / "screening.parquet")
+    assert by_file.tables["movements"]["firms"].sum() == 0

@@ -136,7 +136,8 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="write the quarterly bulletin (report.html and 通报.xlsx) of a screening")
     rep.add_argument("out", help="output folder of `zjfin screen`: the bulletin is written into it")
     rep.add_argument("--previous", default=None, metavar="OLD_OUT",
-                     help="the previous quarter's output folder: changes and movements since then")
+                     help="the previous quarter's output folder (or its screening.parquet or screening folder): "
+                          "changes and movements since then")
     rep.add_argument("--title", default=None, help="the bulletin's title (default 企业融资风险季度分析通报)")
     rep.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of headings and labels (default zh)")
 
@@ -396,7 +397,11 @@ def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
             print(f"{flag}not evaluated: {what} for {row.not_evaluated:,} of {row.firms - row.not_applicable:,} firms ({lacking})")
         elif row.status == "ran" and row.estimated and row.rule:
             print(f"estimated: {row.engine} {row.rule} for {row.estimated:,} firms")
-    print(f"written to {out}: {', '.join(sorted(written))}")
+    parts = [name for name in written if name.startswith("screening/")]
+    shown = sorted(name for name in written if not name.startswith("screening/"))
+    if parts:  # one file a county: named as the folder, not a hundred names
+        shown = sorted([*shown, f"screening/ ({len(parts)} files, one per county)"])
+    print(f"written to {out}: {', '.join(shown)}")
     return result.exit_code()
 
 

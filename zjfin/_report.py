@@ -44,6 +44,13 @@ _COLUMNS = ("firm_id", "name", "region_code", "industry_code", "employees", "rev
             "bond_due_6m", "bond_due_12m", "suggested_credit_line", "list", "reason_codes",
             *risk_level_columns())
 _AMOUNTS = ("revenue", "total_liabilities", "bond_due_12m", "suggested_credit_line")
+# How the tables' numbers are shown, on the page and in the workbook alike: amounts (yuan in
+# the tables) in 100 million yuan, productivity (yuan per employee) in 10k yuan, shares in per cent.
+_AMOUNT_COLUMNS = frozenset({*_AMOUNTS, *(f"{a}_change" for a in _AMOUNTS), "amount", "loan_amount", "total_amount"})
+_PER_10K_COLUMNS = frozenset({"labour_productivity"})
+_SHARE_COLUMNS = frozenset({"relief_share", "watch_share", "share", "revenue_growth", "profit_growth"})
+# Tables whose columns include one per list (headed by the list's name).
+_BY_LIST_TABLES = frozenset({"cities", "counties"})
 _LEVELS = ("none", "low", "medium", "high")
 # A county's list shares are ranked only where it has this many firms (a county of three
 # firms, one on the watch list, is not the province's concentration of risk).
@@ -56,7 +63,12 @@ _TEXT: dict[str, tuple[str, str]] = {
     "as_of": ("截至", "As of"),
     "headline": ("一、总体情况", "1. Headline"),
     "counties": ("二、分地区情况", "2. By city and county"),
-    "risks": ("三、五类风险", "3. The risks"),
+    "risks": ("三、融资风险", "3. Financing risks"),
+    "risks_note": ("2019年提出的五类风险中，国际市场风险和核心技术对外依存风险无法由企业融资数据计算；本节为可计算的债券兑付、"
+                   "资金链（流动性）、股权质押和担保链风险。",
+                   "Of the five risks named in 2019, international market risk and dependence on foreign core technology "
+                   "cannot be computed from financing data: this section shows the bond, cash-chain (liquidity), share "
+                   "pledge and guarantee-chain risks."),
     "movements": ("四、名单变动", "4. Movements since last quarter"),
     "industries": ("五、传统制造业主要指标", "5. Traditional manufacturing industries"),
     "quality": ("六、数据质量", "6. Data quality"),
@@ -65,7 +77,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "firms": ("企业数", "firms"),
     "firms_prev": ("上期企业数", "firms last quarter"),
     "firms_change": ("企业数变动", "change in firms"),
-    "list": ("名单", "list"),
+    "list": ("名单代码", "list key"),
     "name": ("名单", "list"),
     "rank": ("排名", "rank"),
     "kind": ("类别", "kind"),
@@ -74,6 +86,11 @@ _TEXT: dict[str, tuple[str, str]] = {
     "total_liabilities": ("负债总额（亿元）", "liabilities (100M yuan)"),
     "bond_due_12m": ("12个月内到期债券（亿元）", "bonds due in 12 months (100M yuan)"),
     "suggested_credit_line": ("建议授信额度（亿元）", "suggested credit lines (100M yuan)"),
+    "changes": ("与上期相比", "Change since last quarter"),
+    "revenue_change": ("营业收入变动（亿元）", "change in revenue (100M yuan)"),
+    "total_liabilities_change": ("负债总额变动（亿元）", "change in liabilities (100M yuan)"),
+    "bond_due_12m_change": ("12个月内到期债券变动（亿元）", "change in bonds due in 12 months (100M yuan)"),
+    "suggested_credit_line_change": ("建议授信额度变动（亿元）", "change in suggested credit lines (100M yuan)"),
     "city": ("城市", "city"),
     "county": ("县（市、区）", "county"),
     "region_code": ("区划代码", "county code"),
@@ -96,9 +113,9 @@ _TEXT: dict[str, tuple[str, str]] = {
     "band": ("距平仓线", "distance to the liquidation line"),
     "contracts": ("合同数", "contracts"),
     "loan_amount": ("融资金额（亿元）", "loans (100M yuan)"),
-    "circles": ("规模最大的担保圈", "The largest guarantee circles"),
+    "circles": ("圈内担保金额最大的担保圈", "The guarantee circles with the largest amounts guaranteed within"),
     "circle_id": ("担保圈", "circle"),
-    "size": ("成员数", "members"),
+    "size": ("成员数", "size (members)"),
     "total_amount": ("圈内担保金额（亿元）", "guaranteed within (100M yuan)"),
     "distressed_count": ("困境成员数", "distressed members"),
     "members": ("成员", "members"),
@@ -113,16 +130,23 @@ _TEXT: dict[str, tuple[str, str]] = {
     "revenue_growth": ("营业收入增长率", "revenue growth"),
     "profit_growth": ("净利润增长率", "net profit growth"),
     "labour_productivity": ("全员劳动生产率（万元/人）", "labour productivity (10k yuan per employee)"),
+    "productivity_firms": ("有劳动生产率的企业数", "firms with labour productivity"),
     "finance_cost_per_100": ("每百元营业收入财务费用（元）", "financial expense per 100 yuan of revenue"),
-    "industries_note": ("增长率为合计值之比（两年均有报表的企业）；劳动生产率为增加值合计除以从业人员合计；财务费用以利息费用计。",
+    "industries_note": ("增长率为合计值之比（两年均有报表的企业）；劳动生产率为增加值合计除以从业人员合计，仅含参与亩均评价、"
+                        "有增加值的企业（其数见表）；财务费用以利息费用计。",
                         "Growth rates are ratios of sums over firms with both years; labour productivity is value added "
-                        "over employees, summed; the financial expense is the interest expense."),
+                        "over employees, summed, over the firms the 亩均 evaluation covers (their number is shown); the "
+                        "financial expense is the interest expense."),
     "traditional": ("传统制造业合计", "traditional manufacturing"),
     "all_firms": ("全部企业", "all firms"),
     "item": ("项目", "item"), "value": ("数值", "value"),
     "read": ("读入企业", "firms read"), "screened": ("参与筛查企业", "firms screened"),
     "not_screened": ("未参与筛查企业", "firms not screened"),
     "findings": ("数据问题（按表和代码）", "Findings by table and code"),
+    "rejected": ("剔除的行", "rows rejected"),
+    "rejected_rows": ("剔除的行（按表和原因）", "Rejected rows by table and reason"),
+    "info": ("提示", "info"), "warning": ("警告", "warning"), "error": ("错误", "error"),
+    "in_memory": ("（内存中的表）", "(a table in memory)"),
     "table": ("表", "table"), "severity": ("级别", "severity"), "rows": ("行数", "rows"),
     "coverage": ("规则覆盖情况", "Coverage of the rules"),
     "engine": ("模块", "engine"), "rule": ("规则", "rule"), "status": ("状态", "status"),
@@ -187,7 +211,9 @@ class Bulletin:
         return commit(Path(out), plan, None)
 
     def _repr_html_(self) -> str:
-        return self.html()
+        # In a frame of its own: the page's styles (body, table, h1) would restyle the notebook.
+        return (f'<iframe srcdoc="{html.escape(self.html(), quote=True)}" title="{html.escape(self.meta["title"])}" '
+                'style="width:100%;height:720px;border:1px solid #ccc"></iframe>')
 
 
 # ------------------------------------------------------------------ the tables
@@ -251,11 +277,11 @@ def bulletin(screening: pd.DataFrame, record: Mapping[str, Any], *, circles: pd.
     tables["data_quality"] = pd.DataFrame({"item": ["read", "screened", "not_screened"],
                                            "value": [int(record.get("firms", {}).get(k, 0))
                                                      for k in ("read", "screened", "not_screened")]})
-    tables["findings"] = _findings(findings)
+    tables["rejected_rows"], tables["findings"] = _findings(findings, lang)
     tables["coverage"] = _coverage(record.get("coverage", {}))
     tables["policy"] = _policy_rows(policy)
-    tables["inputs"] = pd.DataFrame([{"table": t, "path": Path(str(i.get("path", ""))).name,
-                                      "sha256": i.get("sha256", ""), "rows_read": int(i.get("rows_read", 0))}
+    tables["inputs"] = pd.DataFrame([{"table": t, "path": Path(str(i["path"])).name if i.get("path") else _t("in_memory", lang),
+                                      "sha256": i.get("sha256") or "", "rows_read": int(i.get("rows_read") or 0)}
                                      for t, i in sorted(record.get("inputs", {}).items())],
                                     columns=["table", "path", "sha256", "rows_read"])
     meta = {"title": title or _t("title", lang), "as_of": str(record.get("as_of", ""))[:10], "lang": lang,
@@ -268,8 +294,11 @@ def _with_columns(screening: pd.DataFrame) -> pd.DataFrame:
     """The screening's columns the bulletin reads; a column it lacks, all missing."""
     if not isinstance(screening, pd.DataFrame) or "list" not in screening or "firm_id" not in screening:
         raise ParameterError("screening", "a screening table with firm_id and list", type(screening).__name__)
-    return pd.DataFrame({c: screening[c] if c in screening else pd.Series(np.nan, index=screening.index)
-                         for c in _COLUMNS}).reset_index(drop=True)
+    frame = pd.DataFrame({c: screening[c] if c in screening else pd.Series(np.nan, index=screening.index)
+                          for c in _COLUMNS})
+    # In firm order, whatever the file's: a sum of floats depends on the order of its terms, and
+    # a screening written by county holds the firms in another order (same bytes either way).
+    return frame.sort_values("firm_id", kind="stable").reset_index(drop=True)
 
 
 def _money(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -423,10 +452,10 @@ def _movements_by_reason(changes: pd.DataFrame, frame: pd.DataFrame, lang: str) 
     exploded = exploded[exploded != ""]
     counts = exploded.value_counts()
     catalogue = reason_catalogue()
-    label = "label_zh" if lang == "zh" else "label_en"
+    # The reason's sentence with its figures left out (they differ from firm to firm).
+    label = catalogue["template_zh" if lang == "zh" else "template_en"].str.replace(r"\{[^}]*\}", "…", regex=True)
     order = [c for c in catalogue.index if c in counts.index] + sorted(c for c in counts.index if c not in catalogue.index)
-    return pd.DataFrame({"code": order,
-                         "reason": [catalogue[label].get(c, "") if label in catalogue else "" for c in order],
+    return pd.DataFrame({"code": order, "reason": [label.get(c, "") for c in order],
                          "firms": [int(counts[c]) for c in order]}, columns=["code", "reason", "firms"])
 
 
@@ -444,11 +473,13 @@ def _industries(frame: pd.DataFrame, industries: list[str], lang: str) -> pd.Dat
     productivity = _money(frame, "labour_productivity").to_numpy()
     rows = []
     for name, member in groups:
+        measured = member & ~np.isnan(productivity) & ~np.isnan(employees)
         rows.append({"group": name, "firms": int(member.sum()),
                      "revenue_growth": _growth(revenue, revenue_prev, member),
                      "profit_growth": _growth(profit, profit_prev, member),
-                     "labour_productivity": _ratio_of_sums(productivity * employees, employees,
-                                                           member & ~np.isnan(productivity)),
+                     # yuan per employee in the table; the page and workbook show 10k yuan
+                     "labour_productivity": _ratio_of_sums(productivity * employees, employees, measured),
+                     "productivity_firms": int(measured.sum()),
                      "finance_cost_per_100": _ratio_of_sums(interest * 100.0, revenue,
                                                             member & ~np.isnan(interest))})
     return pd.DataFrame(rows)
@@ -466,12 +497,22 @@ def _ratio_of_sums(top: np.ndarray, bottom: np.ndarray, member: np.ndarray) -> f
     return float(top[use].sum() / below) if below > 0 else np.nan
 
 
-def _findings(findings: pd.DataFrame | None) -> pd.DataFrame:
-    columns = ["table", "code", "severity", "rows"]
+def _findings(findings: pd.DataFrame | None, lang: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows rejected by table and reason (a row is counted once, under its first reason, as
+    the manifest counts it), and every finding by table, code and severity."""
+    rejected_columns, columns = ["table", "code", "rows"], ["table", "code", "severity", "rows", "rejected"]
     if findings is None or not len(findings):
-        return pd.DataFrame(columns=columns)
-    counts = findings.groupby(["table", "code", "severity"], sort=True).size()
-    return counts.rename("rows").reset_index()
+        return pd.DataFrame(columns=rejected_columns), pd.DataFrame(columns=columns)
+    rejects = findings["rejects"].fillna(False).astype(bool) if "rejects" in findings else pd.Series(False, index=findings.index)
+    severity = findings["severity"].astype(object).map(lambda v: _t(v, lang) if v in _TEXT else v)
+    work = findings.assign(severity=severity, rejected=rejects.to_numpy())
+    counts = work.groupby(["table", "code", "severity"], sort=True).agg(rows=("code", "size"), rejected=("rejected", "sum"))
+    every = counts.reset_index().astype({"rows": np.int64, "rejected": np.int64})
+    lines = work.loc[rejects.to_numpy()]
+    keyed = [c for c in ("table", "file", "row") if c in lines]
+    first = lines.drop_duplicates(keyed, keep="first") if keyed else lines
+    rejected = first.groupby(["table", "code"], sort=True).size().rename("rows").reset_index()
+    return rejected.astype({"rows": np.int64}), every[columns]
 
 
 def _coverage(record: Mapping[str, Any]) -> pd.DataFrame:
@@ -526,8 +567,12 @@ def _manifest(folder: Path) -> dict[str, Any]:
 
 
 def _screening(folder: Path) -> pd.DataFrame:
-    """The screening columns the bulletin reads, from screening.parquet or a screening by county."""
-    source = next((p for p in (folder / "screening.parquet", folder / "screening") if p.exists()), None)
+    """The screening columns the bulletin reads: from an output folder's screening.parquet or
+    screening by county, or from such a file or folder named directly (as ``zjfin diff`` takes them)."""
+    source = folder if folder.is_file() else next(
+        (p for p in (folder / "screening.parquet", folder / "screening") if p.exists()), None)
+    if source is None and folder.is_dir() and not (folder / "manifest.json").exists() and any(folder.glob("*.parquet")):
+        source = folder  # a screening's county files themselves
     if source is None:
         raise InputFileError(folder, "holds no screening.parquet nor a screening folder (write one with `zjfin screen`)")
     try:
@@ -577,8 +622,12 @@ def _render(b: Bulletin) -> str:
              + (f" · {_esc(b.meta['dataset'])}" if b.meta["dataset"] else "") + "</p></header>\n"]
 
     head = t["headline"]
-    show = ["name", "firms", *(["firms_prev", "firms_change"] if b.meta["previous"] else []), *_AMOUNTS]
-    parts.append(_section("headline", lang, _table(head, show, lang, amounts=_AMOUNTS)))
+    body = _table(head, ["name", "firms", *_AMOUNTS], lang, amounts=_AMOUNTS)
+    if b.meta["previous"]:
+        changes = [f"{a}_change" for a in _AMOUNTS]
+        body += f"<h3>{_t('changes', lang)}</h3>" + _table(head, ["name", "firms_prev", "firms_change", *changes], lang,
+                                                           amounts=tuple(changes))
+    parts.append(_section("headline", lang, body))
 
     cities = t["cities"]
     chart = _stacked_bars([str(c or "—") for c in cities["city"]], {k: cities[k].tolist() for k in LISTS}, names)
@@ -593,7 +642,7 @@ def _render(b: Bulletin) -> str:
 
     levels = t["risk_levels"].assign(risk=lambda f: [_t(r, lang) if r in _TEXT else r for r in f["risk"]])
     wall = t["maturity_wall"]
-    risks = (_table(levels, ["risk", *_LEVELS, "switched_off"], lang)
+    risks = (f'<p class="note">{_t("risks_note", lang)}</p>' + _table(levels, ["risk", *_LEVELS, "switched_off"], lang)
              + f"<h3>{_t('maturity_wall', lang)}</h3>"
              + _stacked_bars(wall["bucket"].tolist(), {"amount": (wall["amount"] / 1e8).round(2).tolist()},
                              {"amount": _t("amount", lang)}, colors={"amount": "#b2182b"})
@@ -603,7 +652,7 @@ def _render(b: Bulletin) -> str:
              + f"<h3>{_t('circles', lang)}</h3>"
              + _table(t["circles"], ["circle_id", "size", "total_amount", "distressed_count", "members"], lang,
                       amounts=("total_amount",))
-             + ('<div class="drawings">' + "".join(_circle_drawing(d) for d in b.circles) + "</div>"
+             + ('<div class="drawings">' + "".join(_circle_drawing(d, k) for k, d in enumerate(b.circles)) + "</div>"
                 + f'<p class="note">{_t("circle_note", lang)}</p>' if b.circles else ""))
     parts.append(_section("risks", lang, risks))
 
@@ -623,13 +672,16 @@ def _render(b: Bulletin) -> str:
 
     ind = t["industries"].assign(labour_productivity=lambda f: f["labour_productivity"] / 1e4)
     parts.append(_section("industries", lang, _table(ind, ["group", "firms", "revenue_growth", "profit_growth",
-                                                           "labour_productivity", "finance_cost_per_100"], lang,
+                                                           "labour_productivity", "productivity_firms",
+                                                           "finance_cost_per_100"], lang,
                                                      shares=("revenue_growth", "profit_growth"), decimals=2)
                           + f'<p class="note">{_t("industries_note", lang)}</p>'))
 
     quality = t["data_quality"].assign(item=lambda f: [_t(i, lang) for i in f["item"]])
     parts.append(_section("quality", lang, _table(quality, ["item", "value"], lang)
-                          + f"<h3>{_t('findings', lang)}</h3>" + _table(t["findings"], ["table", "code", "severity", "rows"], lang)
+                          + f"<h3>{_t('rejected_rows', lang)}</h3>" + _table(t["rejected_rows"], ["table", "code", "rows"], lang)
+                          + f"<h3>{_t('findings', lang)}</h3>"
+                          + _table(t["findings"], ["table", "code", "severity", "rows", "rejected"], lang)
                           + f"<h3>{_t('coverage', lang)}</h3>"
                           + _table(t["coverage"], ["engine", "rule", "status", "firms", "evaluated", "estimated",
                                                    "not_evaluated", "not_applicable", "missing_inputs"], lang)))
@@ -659,6 +711,8 @@ def _table(frame: pd.DataFrame, columns: list[str], lang: str, *, headers: Mappi
     for record in frame.to_dict("records"):
         cells = "".join(_cell(record.get(c), c in amounts, c in shares, decimals, lang) for c in columns)
         rows.append(f'<tr class="changed">{cells}</tr>' if marked and record.get(marked) else f"<tr>{cells}</tr>")
+    if not rows:  # an empty section says so, not a bare header
+        rows.append(f'<tr><td colspan="{len(columns)}">{_t("not_available", lang)}</td></tr>')
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>\n"
 
 
@@ -709,7 +763,7 @@ def _stacked_bars(categories: list[str], series: Mapping[str, list[float]], labe
     return "".join(out)
 
 
-def _circle_drawing(drawing: Mapping[str, Any]) -> str:
+def _circle_drawing(drawing: Mapping[str, Any], number: int) -> str:
     """A circle's members on a ring, each guaranteeing the next (a sketch: a circle's real
     guarantees may cross it), distressed members in red."""
     members = drawing["members"]
@@ -718,7 +772,7 @@ def _circle_drawing(drawing: Mapping[str, Any]) -> str:
     angles = [2 * np.pi * i / len(members) - np.pi / 2 for i in range(len(members))]
     points = [(middle + radius * np.cos(a), centre + radius * np.sin(a)) for a in angles]
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{size + 16}" viewBox="0 0 {width} {size + 16}" '
-           f'font-size="9"><defs><marker id="arrow" viewBox="0 0 6 6" refX="6" refY="3" markerWidth="6" markerHeight="6" '
+           f'font-size="9"><defs><marker id="arrow-{number}" viewBox="0 0 6 6" refX="6" refY="3" markerWidth="6" markerHeight="6" '
            f'orient="auto"><path d="M0,0 L6,3 L0,6 z" fill="#555"/></marker></defs>'
            f'<text x="{middle}" y="{size + 12}" text-anchor="middle">{_esc(drawing["circle_id"])}</text>']
     for i, (x, y) in enumerate(points):
@@ -728,7 +782,7 @@ def _circle_drawing(drawing: Mapping[str, Any]) -> str:
         if len(points) > 1:
             out.append(f'<line x1="{x + dx * r / length:.1f}" y1="{y + dy * r / length:.1f}" '
                        f'x2="{nx - dx * r / length:.1f}" y2="{ny - dy * r / length:.1f}" stroke="#555" '
-                       f'marker-end="url(#arrow)"/>')
+                       f'marker-end="url(#arrow-{number})"/>')
     for (x, y), (name, distressed) in zip(points, members):
         out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r}" fill="{"#b2182b" if distressed else "#4393c3"}">'
                    f"<title>{_esc(name)}</title></circle>")
@@ -742,21 +796,33 @@ def _circle_drawing(drawing: Mapping[str, Any]) -> str:
 
 
 def _write_workbook(b: Bulletin, path: str | os.PathLike[str]) -> None:
-    """``通报.xlsx``: each table of the page a sheet (headers in the page's language), text
-    that a spreadsheet would run as a formula escaped, the same bytes for the same bulletin."""
+    """``通报.xlsx``: each table of the page a sheet, headed and in the units as on the page
+    (amounts in 100 million yuan, productivity in 10k yuan, shares as per cent), text that a
+    spreadsheet would run as a formula escaped, the same bytes for the same bulletin."""
     from openpyxl import Workbook
 
     from zjfin._write import escape_formulas
     from zjfin._xlsx import save_stamped
 
     lang = b.meta["lang"]
+    names = _list_names(lang)
     wb = Workbook()
     wb.remove(wb.active)
     for name, table in b.tables.items():
         sheet = wb.create_sheet(name[:31])
-        sheet.append([_t(c, lang) if c in _TEXT else c for c in table.columns])
-        for row in escape_formulas(table).itertuples(index=False):
+        by_list = name in _BY_LIST_TABLES
+        sheet.append([names[c] if by_list and c in names else _t(c, lang) if c in _TEXT else c for c in table.columns])
+        shown = table.copy()
+        for column in shown.columns:
+            scale = 1e8 if column in _AMOUNT_COLUMNS else 1e4 if column in _PER_10K_COLUMNS else None
+            if scale:
+                shown[column] = pd.to_numeric(shown[column], errors="coerce") / scale
+        for row in escape_formulas(shown).itertuples(index=False):
             sheet.append([_xlsx_value(v) for v in row])
+        for k, column in enumerate(table.columns, start=1):
+            if column in _SHARE_COLUMNS:
+                for (cell,) in sheet.iter_rows(min_row=2, min_col=k, max_col=k):
+                    cell.number_format = "0.0%"
     wb.properties.creator = "zjfin"
     save_stamped(wb, path, pd.Timestamp(b.meta["as_of"] or "2000-01-01").to_pydatetime())
 
