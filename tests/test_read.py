@@ -1545,3 +1545,57 @@ def test_a_table_filled_batch_by_batch_is_the_batches_joined():
     for batch in batches:
         filling.add(batch.copy())
     assert_frame_equal(filling.frame(), pd.concat(batches, ignore_index=True))
+
+
+def test_dates_at_the_edges_of_datetime64_read_alike_whatever_the_other_cells(tmp_path):
+    """Found by review: a date of 2262-01-15 or 1677-10-01 was kept among clean dates and
+    rejected beside one bad cell (the slow parser cut the first and last years whole)."""
+    for cells in (["2262-01-15", "1677-10-01"], ["2262-01-15", "1677-10-01", "abc"]):
+        path = tmp_path / "loans.csv"
+        path.write_text("loan_id,firm_id,amount,maturity_date\n" + "".join(f"L{i},F1,1,{c}\n" for i, c in enumerate(cells)),
+                        encoding="utf-8")
+        frame, _, findings = read_table(path, "loans")
+        assert frame["maturity_date"].iloc[0] == pd.Timestamp("2262-01-15")
+        assert pd.isna(frame["maturity_date"].iloc[1])  # before 1901: a placeholder, said
+        assert findings.set_index("row").loc[3, "code"] == "placeholder_date"
+    assert pd.isna(frame["maturity_date"].iloc[2]) and findings.set_index("row").loc[4, "code"] == "bad_date"
+
+
+def test_integer_ids_with_a_missing_cell_stay_exact(tmp_path):
+    """Found by review: an int64 column with a null came through as floats (2**53 + 1 read as 2**53)."""
+    path = tmp_path / "loans.parquet"
+    pq.write_table(pa.table({"loan_id": ["L1", "L2", "L3"],
+                             "firm_id": pa.array([1234567890123456, 9007199254740993, None], pa.int64()),
+                             "amount": [1.0, 2.0, 3.0], "maturity_date": pa.array([dt.date(2020, 1, 1)] * 3)}), path)
+    frame, _, findings = read_table(path, "loans")
+    assert frame["firm_id"].tolist()[:2] == ["1234567890123456", "9007199254740993"] and pd.isna(frame["firm_id"].iloc[2])
+
+
+def test_partition_keys_read_from_their_values_are_read_part_by_part(tmp_path):
+    """A partition folder whose key is an ambiguous header, or whose values carry a unit,
+    is judged part by part (each part noted), as a file column would be."""
+    for table, key, values, frame in (
+            ("guarantees", "担保类型", ("Chain", "Focus"), pd.DataFrame({"guarantor_id": ["A"], "borrower_id": ["B"]})),
+            ("firms", "从业人员", ("12人", "15人"), pd.DataFrame({"firm_id": ["F1"], "name": ["甲"]}))):
+        folder = tmp_path / table
+        for k, value in enumerate(values):
+            (folder / f"{key}={value}").mkdir(parents=True)
+            frame.to_parquet(folder / f"{key}={value}" / f"p{k}.parquet", index=False)
+        assert _read_alike(folder, table) is None
+
+
+def test_a_header_missing_from_every_part_is_the_first_parts_error(tmp_path):
+    folder = tmp_path / "firms"
+    folder.mkdir()
+    for k in range(3):
+        pd.DataFrame({"firm_id": [f"F{k}"]}).to_parquet(folder / f"p{k}.parquet", index=False)
+    (folder / "p2.parquet").write_bytes((folder / "p2.parquet").read_bytes()[:40] + b"\0" * 20 +
+                                        (folder / "p2.parquet").read_bytes()[60:])  # a damaged page, its footer whole
+    with pytest.raises(InputFileError, match=r"p0.parquet: missing required column\(s\): name"):
+        read_partitioned_table_(folder)
+
+
+def read_partitioned_table_(folder: Path):
+    from zjfin._read import read_partitioned_table
+
+    return read_partitioned_table(folder, "firms")

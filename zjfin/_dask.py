@@ -161,9 +161,11 @@ class OnDask(InOrder):
                     send(position, item, 0)
         finally:
             # A partition failed (or the caller was interrupted): the others stop working.
-            if pending:
-                client.cancel(list(pending))
-            client.cancel([f for f in shared.values() if isinstance(f, distributed.Future)])
+            # Best effort: a client already gone must not hide the error that stopped the map.
+            with contextlib.suppress(Exception):
+                if pending:
+                    client.cancel(list(pending))
+                client.cancel([f for f in shared.values() if isinstance(f, distributed.Future)])
         return [results[i] for i in range(len(results))]
 
 

@@ -12,6 +12,7 @@ county × list and by industry section × list.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -286,7 +287,9 @@ def _parts_in(out: Path) -> frozenset[str]:
     """The parts of a screening by county already in OUT: zjfin's folder, so an earlier
     run's parts are replaced even when its manifest is missing (else a county screened then
     and not now would read back as part of this run)."""
-    return frozenset(f"screening/{p.name}" for p in parquet_parts(out / "screening")) if (out / "screening").is_dir() \
+    folder = out / "screening"
+    # A link to a folder elsewhere is the user's: its files are not zjfin's to remove.
+    return frozenset(f"screening/{p.name}" for p in parquet_parts(folder)) if folder.is_dir() and not folder.is_symlink() \
         else frozenset()
 
 
@@ -306,6 +309,8 @@ def _file_safe(code: str) -> str:
     from urllib.parse import quote
 
     name = quote(str(code), safe="")
+    if len(name) > 120:  # file names hold 255 bytes: a long code keeps its start and a digest
+        name = f"{name[:96]}-{hashlib.sha256(str(code).encode('utf-8')).hexdigest()[:16]}"
     # "no-county" is the part of firms without a county: a county of that name is escaped too.
     return f"%{ord(name[0]):02X}{name[1:]}" if name[:1] in (".", "_") or name == NO_COUNTY else name
 

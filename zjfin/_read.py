@@ -549,7 +549,10 @@ def _read_alike_parts(folder: Path, files: list[Path], table: str,
         return None
     ambiguous = {header_key(h) for h in schema.raw.get("ambiguous_headers", {})}
     mapping = schema.header_map()
-    for name, kind in zip(arrow[0].names, arrow[0].types):
+    # A partition folder's column only where the files have no column of that meaning.
+    present = {mapping.get(header_key(n), n) for n in arrow[0].names}
+    constants = [k for k in hives[0] if k not in arrow[0].names and mapping.get(header_key(k), k) not in present]
+    for name, kind in [*zip(arrow[0].names, arrow[0].types), *((k, pa.string()) for k in constants)]:
         canonical = mapping.get(header_key(name))
         unit_in_cells = canonical is not None and schema.column(canonical).unit in _CELL_UNITS
         if header_key(name) in ambiguous or (unit_in_cells and not (pa.types.is_integer(kind) or pa.types.is_floating(kind))):
@@ -558,9 +561,6 @@ def _read_alike_parts(folder: Path, files: list[Path], table: str,
             mapping.get(header_key(n)) == schema.primary_key[0] for n in arrow[0].names):
         return None  # keys made from each file's name and row
 
-    # A partition folder's column only where the files have no column of that meaning.
-    present = {mapping.get(header_key(n), n) for n in arrow[0].names}
-    constants = [k for k in hives[0] if k not in arrow[0].names and mapping.get(header_key(k), k) not in present]
     rows_read = [footer.num_rows for footer in footers]
     firsts = np.concatenate([[0], np.cumsum(rows_read)]).astype(np.int64)
     merged = Source(table, str(folder), "parquet", unit=unit)
@@ -685,6 +685,8 @@ def _read_batch(files: list[Path], hives: list[dict[str, str | None]], constants
             raise InputFileError(path, f"cannot be read as PARQUET: {type(exc).__name__}: {exc}") from None
         for key in constants:
             part = part.append_column(key, pa.array([hive[key]] * part.num_rows, type=pa.string()))
+        if not parts:  # its headers judged before the next part is read, as part by part: the same error first
+            _rename_headers(_arrow_to_raw(part.slice(0, 0)), schema, path, Source(table, None, "parquet", unit=unit))
         parts.append(part)
     joined = pa.concat_tables(parts)
     del parts  # each column's buffers go as it is converted
@@ -1005,6 +1007,11 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+_NULLABLE_INTEGERS = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
+                      pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
+                      pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype()}
+
+
 def _arrow_to_raw(table: pa.Table) -> pd.DataFrame:
     """Arrow columns to pandas without type guessing: text stays object, numbers numeric."""
     columns = {}
@@ -1028,6 +1035,9 @@ def _arrow_to_raw(table: pa.Table) -> pd.DataFrame:
                 columns[name] = col.to_numpy(zero_copy_only=False).astype(object)
         elif pa.types.is_boolean(kind):
             columns[name] = pd.Series(pd.array(col.to_pylist() if col.null_count else col.to_numpy(zero_copy_only=False), dtype="boolean"))
+        elif pa.types.is_integer(kind) and col.null_count:
+            # Nullable integers, not floats: an id past 2**53 (a bank's customer number) stays itself.
+            columns[name] = col.to_pandas(types_mapper=_NULLABLE_INTEGERS.get)
         elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
             columns[name] = col.to_pandas()
         else:
@@ -1356,8 +1366,9 @@ def _to_date(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     text, present = _text_or_none(series)
     s = pd.Series(text, dtype=object)[present].astype(str).str.normalize("NFKC")  # ２０１９年３月３１日
     parts = s.str.extract(_DATE_PATTERN).apply(pd.to_numeric)
-    # Years datetime64[ns] cannot hold are bad dates (pandas 2.2 would misread year 19 as 1903).
-    year = parts["y"].where(parts["y"].between(1678, 2261))
+    # Years datetime64[ns] cannot hold are bad dates (pandas 2.2 would misread year 19 as 1903);
+    # its first and last years hold in part (1677-09-22 on, to 2262-04-11): cut just below.
+    year = parts["y"].where(parts["y"].between(1677, 2262))
     month = parts["m"].fillna(parts["m2"])
     day = parts["d"].fillna(parts["d2"])
     dates = pd.to_datetime(
