@@ -736,7 +736,10 @@ def _stacked_bars(categories: list[str], series: Mapping[str, list[float]], labe
                   colors: Mapping[str, str] | None = None) -> str:
     """Horizontal stacked bars as inline SVG (one bar a category), with a legend."""
     colors = colors or _LIST_COLORS
-    width, label_w, bar_h, gap = 680, 110, 16, 6
+    categories = [c if len(c) <= 16 else c[:15] + "…" for c in categories]  # a label, not a paragraph
+    # Room for the longest label at 11 px a font size (CJK full width, Latin about 0.6 of it).
+    longest = max((sum(11.0 if ord(ch) >= 0x2E80 else 6.6 for ch in c) for c in categories), default=0.0)
+    width, label_w, bar_h, gap = 680, int(min(max(longest + 12, 60), 200)), 16, 6
     totals = np.sum([np.asarray(v, dtype=float) for v in series.values()], axis=0) if series else np.zeros(0)
     top = float(totals.max()) if len(totals) and totals.max() > 0 else 1.0
     scale = (width - label_w - 70) / top
