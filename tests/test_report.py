@@ -404,3 +404,28 @@ def test_rejected_rows_by_reason_add_up_to_the_manifests(tmp_path):
     # The previous quarter may be named as a screening file or folder too, as zjfin diff takes it.
     by_file = bulletin_from_folder(tmp_path / "out", previous=tmp_path / "out" / "screening.parquet")
     assert by_file.tables["movements"]["firms"].sum() == 0
+
+
+def test_a_circle_of_most_of_the_province_is_named_and_drawn_in_part():
+    """A random network's circle may hold most of the firms (265,394 of 300,000 gave an 82 MB
+    page): its row names 20 members and counts the rest, its drawing shows 40, distressed first."""
+    dataset = zjfin.datasets.synthetic_province(3_000, seed=4)
+    firms = dataset["firms"]["firm_id"].to_numpy()
+    ring = firms[:500]
+    guarantees = pd.DataFrame({"guarantor_id": ring, "borrower_id": np.roll(ring, -1), "amount": 1e9,
+                               "start_date": pd.Timestamp("2018-01-01"), "end_date": pd.Timestamp("2021-01-01"),
+                               "kind": "general"})
+    tables = {t: dataset[t].drop(columns="_row") for t in dataset.tables_present()}
+    tables["guarantees"] = pd.concat([tables["guarantees"], guarantees], ignore_index=True)
+    res = zjfin.screen(zjfin.Dataset(tables), as_of=AS_OF)
+    circle = res.tables["circles"].sort_values("total_amount", ascending=False).iloc[0]
+    assert circle["size"] >= 500
+    made = res.report()
+    row = made.tables["circles"].iloc[0]
+    assert row["members"].count("、") == 19 and row["members"].endswith(f"等{circle['size']:,}家")
+    drawn = made.circles[0]["members"]
+    assert len(drawn) == 40
+    distressed = set(np.asarray(circle["distressed_members"], dtype=object).astype(str))
+    flags = [d for _, d in drawn]
+    assert distressed and flags == sorted(flags, reverse=True) and sum(flags) == min(40, len(distressed))
+    assert len(made.html()) < 300_000
