@@ -47,8 +47,8 @@ _COLUMNS = ("firm_id", "name", "region_code", "industry_code", "employees", "rev
 _AMOUNTS = ("revenue", "total_liabilities", "bond_due_12m", "suggested_credit_line")
 # How the tables' numbers are shown, on the page and in the workbook alike: amounts (yuan in
 # the tables) in 100 million yuan, productivity (yuan per employee) in 10k yuan, shares in per cent.
-_AMOUNT_COLUMNS = frozenset({*_AMOUNTS, *(f"{a}_change" for a in _AMOUNTS), "amount", "loan_amount", "total_amount"})
-_PER_10K_COLUMNS = frozenset({"labour_productivity"})
+_DIVISORS = {**{c: 1e8 for c in (*_AMOUNTS, *(f"{a}_change" for a in _AMOUNTS), "amount", "loan_amount", "total_amount")},
+             "labour_productivity": 1e4}
 _SHARE_COLUMNS = frozenset({"relief_share", "watch_share", "share", "revenue_growth", "profit_growth"})
 # Tables whose columns include one per list (headed by the list's name).
 _BY_LIST_TABLES = frozenset({"cities", "counties"})
@@ -646,11 +646,10 @@ def _render(b: Bulletin) -> str:
              + (f" · {_esc(b.meta['dataset'])}" if b.meta["dataset"] else "") + "</p></header>\n"]
 
     head = t["headline"]
-    body = _table(head, ["name", "firms", *_AMOUNTS], lang, amounts=_AMOUNTS)
+    body = _table(head, ["name", "firms", *_AMOUNTS], lang)
     if b.meta["previous"]:
         changes = [f"{a}_change" for a in _AMOUNTS]
-        body += f"<h3>{_t('changes', lang)}</h3>" + _table(head, ["name", "firms_prev", "firms_change", *changes], lang,
-                                                           amounts=tuple(changes))
+        body += f"<h3>{_t('changes', lang)}</h3>" + _table(head, ["name", "firms_prev", "firms_change", *changes], lang)
     parts.append(_section("headline", lang, body))
 
     cities = t["cities"]
@@ -658,11 +657,11 @@ def _render(b: Bulletin) -> str:
     county_cols = ["city", "region_code", "county", "firms", *LISTS, "relief_share", "watch_share"]
     tops = "".join(f"<h3>{_t('top_' + kind, lang)}</h3>"
                    + _table(t["top_counties"][t["top_counties"]["kind"] == kind], ["rank", "region_code", "county", "firms",
-                                                                                   "share"], lang, shares=("share",))
+                                                                                   "share"], lang)
                    for kind in ("relief", "watch"))
     parts.append(_section("counties", lang, chart + _table(cities, ["city", "firms", *LISTS], lang, headers=names)
                           + tops + f'<p class="note">{_t("top_note", lang)}</p>'
-                          + _table(t["counties"], county_cols, lang, headers=names, shares=("relief_share", "watch_share"))))
+                          + _table(t["counties"], county_cols, lang, headers=names)))
 
     levels = t["risk_levels"].assign(risk=lambda f: [_t(r, lang) if r in _TEXT else r for r in f["risk"]])
     wall = t["maturity_wall"]
@@ -670,12 +669,10 @@ def _render(b: Bulletin) -> str:
              + f"<h3>{_t('maturity_wall', lang)}</h3>"
              + _stacked_bars(wall["bucket"].tolist(), {"amount": (wall["amount"] / 1e8).round(2).tolist()},
                              {"amount": _t("amount", lang)}, colors={"amount": "#b2182b"})
-             + _table(wall, ["bucket", "firms", "amount"], lang, amounts=("amount",))
-             + f"<h3>{_t('pledges', lang)}</h3>" + _table(t["pledges"], ["band", "contracts", "loan_amount"], lang,
-                                                          amounts=("loan_amount",))
+             + _table(wall, ["bucket", "firms", "amount"], lang)
+             + f"<h3>{_t('pledges', lang)}</h3>" + _table(t["pledges"], ["band", "contracts", "loan_amount"], lang)
              + f"<h3>{_t('circles', lang)}</h3>"
-             + _table(t["circles"], ["circle_id", "size", "total_amount", "distressed_count", "members"], lang,
-                      amounts=("total_amount",))
+             + _table(t["circles"], ["circle_id", "size", "total_amount", "distressed_count", "members"], lang)
              + ('<div class="drawings">' + "".join(_circle_drawing(d, k) for k, d in enumerate(b.circles)) + "</div>"
                 + f'<p class="note">{_t("circle_note", lang)}</p>' if b.circles else ""))
     parts.append(_section("risks", lang, risks))
@@ -694,11 +691,10 @@ def _render(b: Bulletin) -> str:
         body = f'<p class="note">{_t("no_previous", lang)}</p>'
     parts.append(_section("movements", lang, body))
 
-    ind = t["industries"].assign(labour_productivity=lambda f: f["labour_productivity"] / 1e4)
+    ind = t["industries"]
     parts.append(_section("industries", lang, _table(ind, ["group", "firms", "revenue_growth", "profit_growth",
                                                            "labour_productivity", "productivity_firms",
-                                                           "finance_cost_per_100"], lang,
-                                                     shares=("revenue_growth", "profit_growth"), decimals=2)
+                                                           "finance_cost_per_100"], lang)
                           + f'<p class="note">{_t("industries_note", lang)}</p>'))
 
     quality = t["data_quality"].assign(item=lambda f: [_t(i, lang) for i in f["item"]])
@@ -725,22 +721,21 @@ def _section(key: str, lang: str, body: str) -> str:
 
 
 def _table(frame: pd.DataFrame, columns: list[str], lang: str, *, headers: Mapping[str, str] | None = None,
-           amounts: tuple[str, ...] = (), shares: tuple[str, ...] = (), decimals: int = 2,
            marked: str | None = None) -> str:
-    """An HTML table of ``columns``: amounts in 100 million yuan, shares in per cent, counts
-    with thousands separators, every text escaped."""
+    """An HTML table of ``columns``, each number in its column's unit (:data:`_DIVISORS`,
+    shares in per cent), counts with thousands separators, every text escaped."""
     headers = headers or {}
     head = "".join(f"<th>{_esc(headers.get(c) or (_t(c, lang) if c in _TEXT else c))}</th>" for c in columns)
     rows = []
     for record in frame.to_dict("records"):
-        cells = "".join(_cell(record.get(c), c in amounts, c in shares, decimals, lang) for c in columns)
+        cells = "".join(_cell(record.get(c), c, lang) for c in columns)
         rows.append(f'<tr class="changed">{cells}</tr>' if marked and record.get(marked) else f"<tr>{cells}</tr>")
     if not rows:  # an empty section says so, not a bare header
         rows.append(f'<tr><td colspan="{len(columns)}">{_t("not_available", lang)}</td></tr>')
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>\n"
 
 
-def _cell(value: Any, amount: bool, share: bool, decimals: int, lang: str) -> str:
+def _cell(value: Any, column: str, lang: str) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return f'<td class="n">{_t("not_available", lang)}</td>'
     if isinstance(value, (bool, np.bool_)):
@@ -748,11 +743,9 @@ def _cell(value: Any, amount: bool, share: bool, decimals: int, lang: str) -> st
     if isinstance(value, (int, np.integer)):
         return f'<td class="n">{int(value):,}</td>'
     if isinstance(value, (float, np.floating)):
-        if amount:
-            return f'<td class="n">{value / 1e8:,.2f}</td>'
-        if share:
+        if column in _SHARE_COLUMNS:
             return f'<td class="n">{value * 100:.1f}%</td>'
-        return f'<td class="n">{value:,.{decimals}f}</td>'
+        return f'<td class="n">{value / _DIVISORS.get(column, 1.0):,.2f}</td>'
     return f"<td>{_esc(value)}</td>"
 
 
@@ -842,9 +835,8 @@ def _write_workbook(b: Bulletin, path: str | os.PathLike[str]) -> None:
         sheet.append([names[c] if by_list and c in names else _t(c, lang) if c in _TEXT else c for c in table.columns])
         shown = table.copy()
         for column in shown.columns:
-            scale = 1e8 if column in _AMOUNT_COLUMNS else 1e4 if column in _PER_10K_COLUMNS else None
-            if scale:
-                shown[column] = pd.to_numeric(shown[column], errors="coerce") / scale
+            if column in _DIVISORS:
+                shown[column] = pd.to_numeric(shown[column], errors="coerce") / _DIVISORS[column]
         for row in escape_formulas(shown).itertuples(index=False):
             sheet.append([_xlsx_value(v) for v in row])
         for k, column in enumerate(table.columns, start=1):
@@ -852,7 +844,7 @@ def _write_workbook(b: Bulletin, path: str | os.PathLike[str]) -> None:
                 for (cell,) in sheet.iter_rows(min_row=2, min_col=k, max_col=k):
                     cell.number_format = "0.0%"
     wb.properties.creator = "zjfin"
-    save_stamped(wb, path, pd.Timestamp(b.meta["as_of"] or "2000-01-01").to_pydatetime())
+    save_stamped(wb, path, b.meta["as_of"] or "2000-01-01")
 
 
 def _xlsx_value(value: Any) -> Any:

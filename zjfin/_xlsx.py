@@ -34,7 +34,7 @@ import shutil
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -348,13 +348,11 @@ def write_lists_workbook(lists: Mapping[str, pd.DataFrame], path: str | os.PathL
     >>> wb.close(); folder.cleanup()
     """
     as_of = pd.Timestamp(as_of)
-    stamp = dt.datetime(max(as_of.year, 1980), as_of.month, as_of.day)  # zip dates start in 1980
     names = table_schema("lists").names
     counts = dict(counts) if counts is not None else {name: len(frame) for name, frame in lists.items()}
     wb = Workbook(write_only=True)
     wb.properties.creator = "zjfin"
     wb.properties.title = "三张名单"
-    wb.properties.created = wb.properties.modified = stamp
     sheets: list[tuple[str, pd.DataFrame]] = []  # (title, rows), in the workbook's order
     continued: dict[str, list[str]] = {}
     for name, title in SHEETS.items():
@@ -372,21 +370,16 @@ def write_lists_workbook(lists: Mapping[str, pd.DataFrame], path: str | os.PathL
             sheets.append((sheet_title, part))
     _write_notes_sheet(wb, as_of, policy, counts, dataset, continued)
     # The frame of the workbook (styles, 说明, properties) by openpyxl, in memory; then the
-    # archive again, each list sheet's rows streamed in. ExcelWriter rather than wb.save():
-    # save() stamps "modified" with the clock.
-    date_time = (stamp.year, stamp.month, stamp.day, 0, 0, 0)
-    with zipfile.ZipFile(io.BytesIO(_unstamped_bytes(wb))) as source:
-        archive = _StampedZip(Path(path), date_time)
-        try:
-            for info in source.infolist():
-                data = source.read(info.filename)
-                sheet = _sheet_number(info.filename)
-                if sheet is not None and sheet <= len(sheets):
-                    _stream_sheet(archive, info.filename, data, sheets[sheet - 1][1])
-                else:
-                    archive.writestr(info.filename, data)
-        finally:
-            archive.close()
+    # archive again, each list sheet's rows streamed in.
+
+    def stream_rows(archive: _StampedZip, name: str, template: bytes) -> bool:
+        sheet = _sheet_number(name)
+        if sheet is None or sheet > len(sheets):
+            return False
+        _stream_sheet(archive, name, template, sheets[sheet - 1][1])
+        return True
+
+    save_stamped(wb, path, as_of, rewrite=stream_rows)
 
 
 def _unstamped_bytes(wb: Workbook) -> bytes:
@@ -398,15 +391,20 @@ def _unstamped_bytes(wb: Workbook) -> bytes:
     return buffer.getvalue()
 
 
-def save_stamped(wb: Workbook, path: str | os.PathLike[str], stamp: dt.datetime) -> None:
-    """Save ``wb`` so that its bytes depend on its content and ``stamp`` alone: document
-    properties and every zip entry carry ``stamp``, never the clock."""
-    stamp = dt.datetime(max(stamp.year, 1980), stamp.month, stamp.day)  # zip dates start in 1980
+def save_stamped(wb: Workbook, path: str | os.PathLike[str], day: Any,
+                 rewrite: Callable[[_StampedZip, str, bytes], bool] | None = None) -> None:
+    """Save ``wb`` so that its bytes depend on its content and ``day`` alone: document
+    properties and every zip entry carry that date, never the clock. ``rewrite(archive,
+    name, data)`` may write an entry itself (returning True), as the list sheets are streamed."""
+    day = pd.Timestamp(day)
+    stamp = dt.datetime(max(day.year, 1980), day.month, day.day)  # zip dates start in 1980
     wb.properties.created = wb.properties.modified = stamp
-    date_time = (stamp.year, stamp.month, stamp.day, 0, 0, 0)
-    with zipfile.ZipFile(io.BytesIO(_unstamped_bytes(wb))) as source, _StampedZip(path, date_time) as target:
+    with zipfile.ZipFile(io.BytesIO(_unstamped_bytes(wb))) as source, \
+            _StampedZip(Path(path), (stamp.year, stamp.month, stamp.day, 0, 0, 0)) as target:
         for info in source.infolist():
-            target.writestr(info.filename, source.read(info.filename))
+            data = source.read(info.filename)
+            if rewrite is None or not rewrite(target, info.filename, data):
+                target.writestr(info.filename, data)
 
 
 #: Data rows a sheet holds (Excel's 1,048,576 rows, the header included).
