@@ -433,10 +433,8 @@ def _read_file(path: Path, table: str, unit: str, label: str,
                 raw = _read_parquet(path)
         except ZjfinError:
             raise
-        except OSError as exc:
-            raise InputFileError(path, f"cannot be read ({exc.strerror or exc})") from None
         except Exception as exc:  # any parser failure: the file is unusable as a whole
-            raise InputFileError(path, f"cannot be read as {fmt.upper()}: {type(exc).__name__}: {exc}") from None
+            raise _unreadable(path, fmt, exc) from None
         source.sha256 = digest()
     if constants:
         # A partition folder's column only where the file has no column of that meaning.
@@ -518,10 +516,15 @@ def _read_part_by_part(folder: Path, files: list[Path], table: str, unit: str) -
         merged.readings.update(source.readings)
         merged.column_units.update(source.column_units)
         first += len(frame)
-    listing = "".join(f"{p['path']}\t{p['sha256']}\n" for p in merged.parts)
-    merged.sha256 = hashlib.sha256(listing.encode("utf-8")).hexdigest()
-    merged.rows_read = first
+    _seal_parts(merged)
     return _join_parts(frames), merged, _concat_findings(findings)
+
+
+def _seal_parts(source: Source) -> None:
+    """A table read in parts: its rows and its checksum, that of the list of its parts."""
+    listing = "".join(f"{p['path']}\t{p['sha256']}\n" for p in source.parts)
+    source.sha256 = hashlib.sha256(listing.encode("utf-8")).hexdigest()
+    source.rows_read = sum(p["rows_read"] for p in source.parts)
 
 
 def _read_alike_parts(folder: Path, files: list[Path], table: str,
@@ -585,14 +588,12 @@ def _read_alike_parts(folder: Path, files: list[Path], table: str,
             try:
                 sums.append(future.result())
             except OSError as exc:
-                raise InputFileError(path, f"cannot be read ({exc.strerror or exc})") from None
+                raise _unreadable(path, "parquet", exc) from None
     labels = [path.relative_to(folder.parent).as_posix() for path in files]
     ignored = [c for c in merged.ignored_columns if c not in hives[0]]
     merged.parts = [{"path": label, "sha256": digest, "rows_read": n, "first": int(first), "ignored_columns": ignored}
                     for label, digest, n, first in zip(labels, sums, rows_read, firsts)]
-    listing = "".join(f"{p['path']}\t{p['sha256']}\n" for p in merged.parts)
-    merged.sha256 = hashlib.sha256(listing.encode("utf-8")).hexdigest()
-    merged.rows_read = int(firsts[-1])
+    _seal_parts(merged)
     found = _concat_findings(findings)
     if len(found):
         # Each finding on its part's file and row there, the parts' findings in part order.
@@ -678,11 +679,9 @@ def _read_batch(files: list[Path], hives: list[dict[str, str | None]], constants
     parts = []
     for path, hive in zip(files, hives):
         try:
-            part = pq.read_table(path, memory_map=True, page_checksum_verification=True)
-        except OSError as exc:
-            raise InputFileError(path, f"cannot be read ({exc.strerror or exc})") from None
+            part = _parquet_table(path)
         except Exception as exc:  # any parser failure: the file is unusable as a whole
-            raise InputFileError(path, f"cannot be read as PARQUET: {type(exc).__name__}: {exc}") from None
+            raise _unreadable(path, "parquet", exc) from None
         for key in constants:
             part = part.append_column(key, pa.array([hive[key]] * part.num_rows, type=pa.string()))
         if not parts:  # its headers judged before the next part is read, as part by part: the same error first
@@ -707,22 +706,19 @@ def _read_batch(files: list[Path], hives: list[dict[str, str | None]], constants
 
 
 def _join_parts(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """The parts as one frame, column by column, each part's column let go once joined: the
-    table is held about once, not twice as ``pd.concat`` holds it (every part, then the whole:
-    16 GB to read an 8M-firm province in parts)."""
+    """The typed parts as one frame, filled in part by part (:class:`_Filling`), each part let
+    go once copied: the table is held about once, not twice as ``pd.concat`` holds it (every
+    part, then the whole: 16 GB to read an 8M-firm province in parts)."""
     if len(frames) == 1:
         return frames[0]
     names = list(frames[0].columns)
-    # Parts typed alike have the same columns; without columns (or with a name twice) a dict
-    # of columns would lose the rows (or a column): pandas joins those.
-    if not names or len(set(names)) < len(names) or any(list(f.columns) != names for f in frames[1:]):
+    # Parts typed alike have the same columns; a name twice, or other columns, pandas joins.
+    if len(set(names)) < len(names) or any(list(f.columns) != names for f in frames[1:]):
         return pd.concat(frames, ignore_index=True)
-    # Each part as its columns (a part's columns are blocks of their own): a column dropped
-    # from a dict is freed at once, where dropping it from a frame re-slices its blocks.
-    parts = [dict(frame.items()) for frame in frames]
-    frames.clear()
-    return pd.DataFrame({name: pd.concat([part.pop(name) for part in parts], ignore_index=True) for name in names},
-                        copy=False)
+    table = _Filling(sum(len(f) for f in frames))
+    while frames:
+        table.add(frames.pop(0))
+    return table.frame()
 
 
 def _same_reading(seen: dict[str, tuple[Any, str]], part: Source, findings: pd.DataFrame, frame: pd.DataFrame,
@@ -976,10 +972,21 @@ def _read_xlsx(data: bytes, path: Path) -> pd.DataFrame:
     return frame
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _unreadable(path: Path, fmt: str, exc: Exception) -> InputFileError:
+    """The error for a file that cannot be read: the system's reason, or the parser's."""
+    if isinstance(exc, OSError):
+        return InputFileError(path, f"cannot be read ({exc.strerror or exc})")
+    return InputFileError(path, f"cannot be read as {fmt.upper()}: {type(exc).__name__}: {exc}")
+
+
+def _parquet_table(path: Path) -> pa.Table:
     # Memory-mapped: the file's bytes are not held twice. Page checksums, where the writer
     # stored them, are verified: a damaged page is an unreadable file, not wrong numbers.
-    return _arrow_to_raw(pq.read_table(path, memory_map=True, page_checksum_verification=True))
+    return pq.read_table(path, memory_map=True, page_checksum_verification=True)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    return _arrow_to_raw(_parquet_table(path))
 
 
 @contextlib.contextmanager
