@@ -528,10 +528,12 @@ def _findings(findings: pd.DataFrame | None, lang: str) -> tuple[pd.DataFrame, p
     if findings is None or not len(findings):
         return pd.DataFrame(columns=rejected_columns), pd.DataFrame(columns=columns)
     rejects = findings["rejects"].fillna(False).astype(bool) if "rejects" in findings else pd.Series(False, index=findings.index)
-    severity = findings["severity"].astype(object).map(lambda v: _t(v, lang) if v in _TEXT else v)
-    work = findings.assign(severity=severity, rejected=rejects.to_numpy())
+    work = findings.assign(rejected=rejects.to_numpy())
     counts = work.groupby(["table", "code", "severity"], sort=True).agg(rows=("code", "size"), rejected=("rejected", "sum"))
     every = counts.reset_index().astype({"rows": np.int64, "rejected": np.int64})
+    # Named in the page's language once grouped (a few lines, not a call a finding).
+    every["severity"] = [_t(v, lang) if v in _TEXT else v for v in every["severity"]]
+    every = every.sort_values(["table", "code", "severity"], kind="stable").reset_index(drop=True)
     lines = work.loc[rejects.to_numpy()]
     keyed = [c for c in ("table", "file", "row") if c in lines]
     first = lines.drop_duplicates(keyed, keep="first") if keyed else lines
