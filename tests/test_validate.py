@@ -561,6 +561,20 @@ def test_names_and_stock_codes_find_their_firms():
     assert found(report, "missing_value").empty
 
 
+@pytest.mark.parametrize("spelling", ["SH600000", "600000", " sh.600000 "])
+def test_a_pledged_company_is_found_however_the_firm_spells_its_stock_code(spelling):
+    # The firms are validated (their codes normalised) before the pledges look them up:
+    # the firm's own spelling must not matter.
+    tables = minimal_tables()
+    tables["firms"]["stock_code"] = pd.Series([spelling, None, None], dtype=object)
+    tables["pledges"] = pd.DataFrame({"pledge_id": ["C1"], "stock_code": ["600000.sh"], "pledger_id": ["李四"],
+                                      "pledgee": ["某证券"], "pledged_shares": [1e6], "liquidation_price": [5.0],
+                                      "start_date": pd.to_datetime(["2018-06-01"])})
+    report = run(tables)
+    assert report.dataset["pledges"]["company_id"].tolist() == [tables["firms"]["firm_id"][0]]
+    assert found(report, "unresolved_name").empty
+
+
 def test_a_shared_name_resolves_to_no_firm():
     tables = minimal_tables()
     tables["firms"]["name"] = ["同名公司", "同名公司", "其他"]

@@ -296,118 +296,14 @@ def validate(
             for header in headers:
                 col.add(pd.DataFrame({"table": [table], "file": [file], "row": [1], "key": [""],
                                       "column": [header], "value": [header], "code": ["unknown_column"]}))
-
-    _resolve_firms(col, work)
-    _imply_from_events(col, work)
-    # Rows folded into another (a bond's earlier default events) before the checks: used,
-    # but not rows of their own, so no check speaks of them again.
-    folded = {t: _collapse_events(col, work, t, col.rejected_rows(t)) for t in work.tables_present()}
-    col.folded = folded
-    # Every firm reference hashed once, against every firm row's id (the first row with
-    # each id): the references' id checks, the statements' duplicate check and the
-    # look-ups below share it. (The checks leave ids as they are.)
-    # The firms' own ids are looked up too: a firm row whose id is found at an earlier row is
-    # a duplicate (the duplicate check below uses it where no firm row is set aside).
-    references = [("firms", "firm_id")]
-    references += [(table, ref) for table, refs in FIRM_INDEX_COLUMNS.items() if table in tables for ref in refs]
-    referring = pa.chunked_array([c for t, r in references for c in arrow_text(work[t][r]).chunks], type=pa.string())
-    firm_row = index_in(referring, work["firms"]["firm_id"])
-    bounds = np.cumsum([0] + [len(work[t]) for t, _ in references])
-    firm_rows = {key: firm_row[bounds[i]: bounds[i + 1]] for i, key in enumerate(references)}
-    first_with_id = firm_rows.pop(("firms", "firm_id"))
-    references, referring, firm_row, bounds = references[1:], referring[bounds[1]:], firm_row[bounds[1]:], bounds[1:] - bounds[1]
-    col.firm_rows = firm_rows
-    for table in work.tables_present():
-        _check_columns(col, work, table, policy, today_ts)
-
-    # Duplicates are judged among rows that are otherwise usable: the first usable one wins.
-    rejected = {t: col.rejected_rows(t) for t in work.tables_present()}
-    for table in work.tables_present():
-        key = list(table_schema(table).primary_key)
-        if key:
-            frame = _key_frame(work[table], key, {ref: firm_rows[(t, ref)] for t, ref in references if t == table})
-            usable = ~rejected[table] & ~folded[table]
-            if table == "firms" and usable.all() and (first_with_id >= 0).all():  # the look-up above decides
-                dupes = first_with_id != np.arange(len(first_with_id))
-            elif usable.all():  # the usual case: no copy of the key columns
-                dupes = frame.duplicated(keep="first").to_numpy()
-            else:
-                dupes = np.zeros(len(frame), dtype=bool)
-                dupes[usable] = frame.loc[usable].duplicated(keep="first").to_numpy()
-            col.emit(table, dupes, key[-1], "duplicate_key")
-
-    # Firms first: every other table refers to the usable firms: each reference's position
-    # among them, from the firm row found above where that row is usable (then it is the
-    # first usable one with that id); looked up again only where it was set aside.
-    firm_rejected = col.rejected_rows("firms")
-    usable_rows = np.flatnonzero(~firm_rejected)
-    usable_ids = work["firms"]["firm_id"].iloc[usable_rows]
-    usable_at = np.full(len(firm_rejected), -1, dtype=np.int64)
-    usable_at[usable_rows] = np.arange(len(usable_rows))
-    found = np.where(firm_row >= 0, usable_at[np.maximum(firm_row, 0)], -1) if len(usable_at) else np.full(len(firm_row), -1)
-    again = (firm_row >= 0) & (found < 0)
-    if again.any():
-        found[again] = index_in(referring.filter(pa.array(again)), usable_ids)
-    positions = {key: found[bounds[i]: bounds[i + 1]] for i, key in enumerate(references)}
-    fin = work["financials"]
-    fin_pos = positions[("financials", "firm_id")]
-    fin_rejected = col.rejected_rows("financials")
-    col.emit("financials", ~fin_rejected & (fin_pos < 0) & fin["firm_id"].notna().to_numpy(), "firm_id", "unknown_firm")
-    if as_of_ts is not None:
-        late = (fin["period_end"] > as_of_ts).to_numpy()
-        col.emit("financials", ~fin_rejected & (fin_pos >= 0) & late, "period_end", "after_as_of")
-    _check_balance(col, work, policy)
-    fin_rejected = col.rejected_rows("financials")
-    has_statement = np.zeros(len(usable_rows), dtype=bool)
-    has_statement[fin_pos[~fin_rejected & (fin_pos >= 0)]] = True
-    no_fin = np.zeros(len(firm_rejected), dtype=bool)
-    no_fin[usable_rows[~has_statement]] = True
-    col.emit("firms", no_fin, "firm_id", "no_financials")
-    # Position of each usable firm in the screened (clean) firms table, −1 if not screened.
-    clean_position = np.where(has_statement, np.cumsum(has_statement) - 1, -1)
-
-    def screened_position(table: str, ref: str) -> np.ndarray:
-        pos = positions[(table, ref)]
-        if not len(clean_position):  # no usable firm at all
-            return np.full(len(pos), -1, dtype=np.int64)
-        return np.where(pos >= 0, clean_position[np.maximum(pos, 0)], -1)
-
-    for table, column in _FIRM_REFERENCE.items():
-        if table == "financials" or table not in tables:
-            continue
-        rej = col.rejected_rows(table)
-        unknown = ~rej & (screened_position(table, column) < 0) & work[table][column].notna().to_numpy()
-        col.emit(table, unknown, column, "unknown_firm")
-    if "guarantees" in tables:
-        g = work["guarantees"]
-        rej = col.rejected_rows("guarantees")
-        col.emit("guarantees", ~rej & (g["guarantor_id"] == g["borrower_id"]).to_numpy(), "borrower_id", "self_reference", key="guarantor_id")
-        for column in _NETWORK_REFERENCE:
-            outside = ~rej & (screened_position("guarantees", column) < 0) & g[column].notna().to_numpy()
-            col.emit("guarantees", outside, column, "unknown_firm_in_network", key="guarantor_id")
-        if as_of_ts is not None:
-            # In force: start ≤ as-of < end (SPEC §3.6); a missing date does not limit.
-            for column, out_of_force in (("start_date", lambda d: d > as_of_ts), ("end_date", lambda d: d <= as_of_ts)):
-                if column in g.columns:
-                    dates = pd.to_datetime(g[column], errors="coerce")
-                    col.emit("guarantees", ~col.rejected_rows("guarantees") & out_of_force(dates).fillna(False).to_numpy(dtype=bool),
-                             column, "guarantee_inactive", key="guarantor_id")
-    if "prices" in tables and "firms" in tables:
-        _check_unmatched_prices(col, work)
-        if as_of_ts is not None:
-            _check_stale_prices(col, work, as_of_ts, policy)
-    # Dense firm positions, assigned once: later stages join on integers.
-    for table, refs in FIRM_INDEX_COLUMNS.items():
-        if table in tables:
-            work.tables[table] = work[table].assign(**{idx: screened_position(table, ref) for ref, idx in refs.items()})
-    work.tables["firms"] = work["firms"].assign(firm_idx=np.where(no_fin | firm_rejected, -1, np.cumsum(~(no_fin | firm_rejected)) - 1))
-    _check_size_class(col, work, as_of_ts, policy)
+    registry = _validate_firms(col, work, as_of_ts, policy, today_ts)
+    _validate_linked(col, work, registry, as_of_ts, policy, today_ts)
 
     # Assemble the report.
     issues = _finish(col)
     masks = {t: col.rejected_rows(t) for t in work.tables_present()}
-    clean = Dataset({t: _usable(work[t], masks[t] | folded[t]) for t in work.tables_present()}, dataset.sources,
-                    name=dataset.name)
+    clean = Dataset({t: _usable(work[t], masks[t] | col.folded.get(t, False)) for t in work.tables_present()},
+                    dataset.sources, name=dataset.name)
     clean.planted = dataset.planted
     rows = pd.DataFrame(
         {
@@ -421,6 +317,182 @@ def validate(
     firms = {"read": len(work["firms"]), "screened": int((~masks["firms"]).sum())}
     firms["not_screened"] = firms["read"] - firms["screened"]
     return ValidationReport(clean, issues, rows, firms, as_of_ts, masks, file_rows=_file_rows(work, rows, masks))
+
+
+class FirmRegistry:
+    """What the other tables' checks need of the firms, and nothing more: which screened
+    firm an id names (its ``firm_idx``), which firm a name or stock code names, and the
+    stock codes the firms have.
+
+    The firms and their statements are validated first, on their own (:data:`FIRM_TABLES`);
+    the tables that refer to firms (bonds, loans, pledges, prices, guarantees) are then
+    judged against this registry alone, so they can be checked where the firms' tables are
+    not held (a screening whose counties are validated on other machines).
+
+    Parameters
+    ----------
+    screened_ids : pyarrow.Array
+        The id of each screened firm, in ``firm_idx`` order.
+    firms : DataFrame
+        Every firm row (rejected ones too) with ``firm_id`` and, where given, ``name`` and
+        ``stock_code`` (normalised): a name or code names a firm only where exactly one row has it.
+
+    Examples
+    --------
+    >>> reg = FirmRegistry(pa.array(["A", "B"]), pd.DataFrame({"firm_id": ["A", "B", "C"], "name": ["x", "y", "y"]}))
+    >>> reg.screened_position(pd.Series(["B", "C", None])).tolist()
+    [1, -1, -1]
+    >>> reg.ids_by("name", pd.Series(["x", "y"])).tolist()
+    ['A', None]
+    """
+
+    def __init__(self, screened_ids: pa.Array, firms: pd.DataFrame) -> None:
+        self.screened_ids = screened_ids
+        self.firms = firms
+
+    def screened_position(self, values: pd.Series | pa.ChunkedArray) -> np.ndarray:
+        """Each id's screened firm (its ``firm_idx``; −1: no screened firm has it)."""
+        return index_in(values, self.screened_ids)
+
+    def ids_by(self, by: str, values: pd.Series) -> np.ndarray:
+        """The firm_id whose name or stock code (``by``) each value names; None where no
+        firm or several have it."""
+        return _firm_ids_by(self.firms, by, values)
+
+    def stock_codes(self) -> pd.Series:
+        """The firms' stock codes (normalised; every firm row that has one)."""
+        return self.firms["stock_code"].dropna() if "stock_code" in self.firms.columns else pd.Series([], dtype=object)
+
+
+#: The tables validated as the firms' own: a firm and its statements, judged together.
+FIRM_TABLES = ("firms", "financials")
+
+
+def _validate_firms(col: _Collector, work: Dataset, as_of: pd.Timestamp | None, policy: Policy,
+                    today: pd.Timestamp) -> FirmRegistry:
+    """The firms and their statements: every check, duplicate, statement of an unknown firm
+    or after the as-of date, firm without a statement; ``firm_idx`` numbered. Returns the
+    registry the other tables are judged against."""
+    firms, fin = work["firms"], work["financials"]
+    # Every firm id and statement's reference hashed once, against every firm row's id
+    # (the first row with each id): the references' id checks, the statements' duplicate
+    # check and the look-ups below share it. (The checks leave ids as they are.)
+    # A firm row whose id is found at an earlier row is a duplicate (the duplicate check
+    # below uses it where no firm row is set aside).
+    referring = pa.chunked_array([*arrow_text(firms["firm_id"]).chunks, *arrow_text(fin["firm_id"]).chunks],
+                                 type=pa.string())
+    firm_row = index_in(referring, firms["firm_id"])
+    first_with_id, firm_row = firm_row[:len(firms)], firm_row[len(firms):]
+    referring = referring[len(firms):]
+    col.firm_rows = {("financials", "firm_id"): firm_row}
+    for table in FIRM_TABLES:
+        _check_columns(col, work, table, policy, today)
+
+    # Duplicates are judged among rows that are otherwise usable: the first usable one wins.
+    for table in FIRM_TABLES:
+        key = list(table_schema(table).primary_key)
+        rejected = col.rejected_rows(table)
+        frame = _key_frame(work[table], key, {ref: col.firm_rows[(t, ref)] for t, ref in col.firm_rows if t == table})
+        if table == "firms" and not rejected.any() and (first_with_id >= 0).all():  # the look-up above decides
+            dupes = first_with_id != np.arange(len(first_with_id))
+        else:
+            dupes = _duplicated(frame, ~rejected)
+        col.emit(table, dupes, key[-1], "duplicate_key")
+
+    # Each statement's position among the usable firms, from the firm row found above where
+    # that row is usable (then it is the first usable one with that id); looked up again
+    # only where it was set aside.
+    firm_rejected = col.rejected_rows("firms")
+    usable_rows = np.flatnonzero(~firm_rejected)
+    usable_at = np.full(len(firm_rejected), -1, dtype=np.int64)
+    usable_at[usable_rows] = np.arange(len(usable_rows))
+    found = np.where(firm_row >= 0, usable_at[np.maximum(firm_row, 0)], -1) if len(usable_at) else np.full(len(firm_row), -1)
+    again = (firm_row >= 0) & (found < 0)
+    if again.any():
+        found[again] = index_in(referring.filter(pa.array(again)), firms["firm_id"].iloc[usable_rows])
+    fin_rejected = col.rejected_rows("financials")
+    col.emit("financials", ~fin_rejected & (found < 0) & fin["firm_id"].notna().to_numpy(), "firm_id", "unknown_firm")
+    if as_of is not None:
+        late = (fin["period_end"] > as_of).to_numpy()
+        col.emit("financials", ~fin_rejected & (found >= 0) & late, "period_end", "after_as_of")
+    _check_balance(col, work, policy)
+    fin_rejected = col.rejected_rows("financials")
+    has_statement = np.zeros(len(usable_rows), dtype=bool)
+    has_statement[found[~fin_rejected & (found >= 0)]] = True
+    no_fin = np.zeros(len(firm_rejected), dtype=bool)
+    no_fin[usable_rows[~has_statement]] = True
+    col.emit("firms", no_fin, "firm_id", "no_financials")
+    # Dense firm positions, assigned once: later stages join on integers.
+    clean_position = np.where(has_statement, np.cumsum(has_statement) - 1, -1)
+    screened = np.where(found >= 0, clean_position[np.maximum(found, 0)], -1) if len(clean_position) else found
+    work.tables["financials"] = fin.assign(firm_idx=screened)
+    firm_idx = np.where(no_fin | firm_rejected, -1, np.cumsum(~(no_fin | firm_rejected)) - 1)
+    work.tables["firms"] = firms.assign(firm_idx=firm_idx)
+    _check_size_class(col, work, as_of, policy)
+    screened_ids = arrow_text(firms["firm_id"]).take(pa.array(np.flatnonzero(firm_idx >= 0)))
+    return FirmRegistry(screened_ids, work["firms"])
+
+
+def _validate_linked(col: _Collector, work: Dataset, registry: FirmRegistry, as_of: pd.Timestamp | None,
+                     policy: Policy, today: pd.Timestamp) -> None:
+    """The tables that refer to firms (every table but :data:`FIRM_TABLES`), judged
+    against the firms' registry: names resolved, events folded, every check, duplicates,
+    references to firms not screened, guarantees in force, prices of no firm's stock;
+    firm positions assigned."""
+    linked = [t for t in work.tables_present() if t not in FIRM_TABLES]
+    _resolve_firms(col, work, registry, linked)
+    _imply_from_events(col, work, linked)
+    # Rows folded into another (a bond's earlier default events) before the checks: used,
+    # but not rows of their own, so no check speaks of them again.
+    col.folded.update({t: _collapse_events(col, work, t, col.rejected_rows(t)) for t in linked})
+    for table in linked:
+        _check_columns(col, work, table, policy, today)
+    rejected = {t: col.rejected_rows(t) for t in linked}
+    for table in linked:
+        key = list(table_schema(table).primary_key)
+        if key:
+            col.emit(table, _duplicated(work[table][key], ~rejected[table] & ~col.folded[table]), key[-1], "duplicate_key")
+    # Every reference looked up once among the screened firms.
+    references = [(table, ref) for table, refs in FIRM_INDEX_COLUMNS.items() if table in linked for ref in refs]
+    referring = pa.chunked_array([c for t, r in references for c in arrow_text(work[t][r]).chunks], type=pa.string())
+    found = registry.screened_position(referring)
+    bounds = np.cumsum([0] + [len(work[t]) for t, _ in references])
+    screened = {key: found[bounds[i]: bounds[i + 1]] for i, key in enumerate(references)}
+    for table, column in _FIRM_REFERENCE.items():
+        if table in FIRM_TABLES or table not in linked:
+            continue
+        unknown = ~col.rejected_rows(table) & (screened[(table, column)] < 0) & work[table][column].notna().to_numpy()
+        col.emit(table, unknown, column, "unknown_firm")
+    if "guarantees" in linked:
+        g = work["guarantees"]
+        rej = col.rejected_rows("guarantees")
+        col.emit("guarantees", ~rej & (g["guarantor_id"] == g["borrower_id"]).to_numpy(), "borrower_id", "self_reference", key="guarantor_id")
+        for column in _NETWORK_REFERENCE:
+            outside = ~rej & (screened[("guarantees", column)] < 0) & g[column].notna().to_numpy()
+            col.emit("guarantees", outside, column, "unknown_firm_in_network", key="guarantor_id")
+        if as_of is not None:
+            # In force: start ≤ as-of < end (SPEC §3.6); a missing date does not limit.
+            for column, out_of_force in (("start_date", lambda d: d > as_of), ("end_date", lambda d: d <= as_of)):
+                if column in g.columns:
+                    dates = pd.to_datetime(g[column], errors="coerce")
+                    col.emit("guarantees", ~col.rejected_rows("guarantees") & out_of_force(dates).fillna(False).to_numpy(dtype=bool),
+                             column, "guarantee_inactive", key="guarantor_id")
+    if "prices" in linked:
+        _check_unmatched_prices(col, work, registry)
+        if as_of is not None:
+            _check_stale_prices(col, work, as_of, policy)
+    for table, refs in FIRM_INDEX_COLUMNS.items():
+        if table in linked:
+            work.tables[table] = work[table].assign(**{idx: screened[(table, ref)] for ref, idx in refs.items()})
+
+
+def _duplicated(frame: pd.DataFrame, usable: np.ndarray) -> np.ndarray:
+    """Rows whose key an earlier usable row has, among the usable rows."""
+    if usable.all():  # the usual case: no copy of the key columns
+        return frame.duplicated(keep="first").to_numpy()
+    dupes = np.zeros(len(frame), dtype=bool)
+    dupes[usable] = frame.loc[usable].duplicated(keep="first").to_numpy()
+    return dupes
 
 
 def _file_rows(work: Dataset, rows: pd.DataFrame, masks: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -603,14 +675,13 @@ def _firm_keys_in(values: pd.Series, by: str, asked: pa.Array) -> np.ndarray:
     return which
 
 
-def _resolve_firms(col: _Collector, work: Dataset) -> None:
+def _resolve_firms(col: _Collector, work: Dataset, registry: FirmRegistry, tables: list[str]) -> None:
     """Firms named the way vendor exports name them: a firm reference left empty is filled
     from another column (schema ``resolve``: a bond's issuer by name, a pledged company by
     stock code), and a column that may hold names (``by_name``: a pledger) gets the firm's
     id where the name is a firm's. An empty reference whose name or code matches no firm,
     or several, is ``unresolved_name``."""
-    firms = work["firms"]
-    for table in work.tables_present():
+    for table in tables:
         frame = work[table]
         for column in table_schema(table).columns:
             rule = column.constraints.get("resolve")
@@ -618,30 +689,30 @@ def _resolve_firms(col: _Collector, work: Dataset) -> None:
                 target, source = frame[column.name], frame[rule["from"]]
                 todo = target.isna().to_numpy() & source.notna().to_numpy()
                 if todo.any():
-                    hit = _fill_firm_ids(frame, column.name, firms, rule["by"], source, todo)
+                    hit = _fill_firm_ids(frame, column.name, registry, rule["by"], source, todo)
                     col.emit(table, todo & ~hit, column.name, "unresolved_name", values=source)
             if column.constraints.get("by_name"):
                 values = frame[column.name]
-                _fill_firm_ids(frame, column.name, firms, "name", values, values.notna().to_numpy())
+                _fill_firm_ids(frame, column.name, registry, "name", values, values.notna().to_numpy())
 
 
-def _fill_firm_ids(frame: pd.DataFrame, column: str, firms: pd.DataFrame, by: str, source: pd.Series,
+def _fill_firm_ids(frame: pd.DataFrame, column: str, registry: FirmRegistry, by: str, source: pd.Series,
                    where: np.ndarray) -> np.ndarray:
     """Put in ``column`` the firm_id each ``source`` value names (by name or stock code),
     on the rows ``where``; returns the rows where a firm was found."""
     found = np.full(len(frame), None, dtype=object)
     if where.any():
-        found[where] = _firm_ids_by(firms, by, source[where])
+        found[where] = registry.ids_by(by, source[where])
     hit = pd.notna(found)
     frame[column] = as_text(np.where(hit, found, frame[column].to_numpy(dtype=object)), index=frame.index)
     return hit
 
 
-def _imply_from_events(col: _Collector, work: Dataset) -> None:
+def _imply_from_events(col: _Collector, work: Dataset, tables: list[str]) -> None:
     """A default report (rows with events and no status column) lists defaulted bonds: the
     status its schema's ``events.implies`` names is taken for every row with an event, with
     one note."""
-    for table in work.tables_present():
+    for table in tables:
         spec = table_schema(table).raw.get("events")
         if not spec:
             continue
@@ -789,12 +860,11 @@ def _check_size_class(col: _Collector, work: Dataset, as_of: pd.Timestamp | None
     col.emit("firms", unknown, "size_class", "size_unknown", values="unknown")
 
 
-def _check_unmatched_prices(col: _Collector, work: Dataset) -> None:
+def _check_unmatched_prices(col: _Collector, work: Dataset, registry: FirmRegistry) -> None:
     """Prices of stocks no firm has are not used: each row is set aside (info), so
     rejected.csv lists every unused row and the counts reconcile."""
     prices = work["prices"]
-    known = work["firms"]["stock_code"].dropna()
-    unmatched = ~is_in(prices["stock_code"], known) & prices["stock_code"].notna().to_numpy()
+    unmatched = ~is_in(prices["stock_code"], registry.stock_codes()) & prices["stock_code"].notna().to_numpy()
     col.emit("prices", unmatched, "stock_code", "unmatched_stock")
 
 
