@@ -278,13 +278,26 @@ def validate(
     {'read': 300, 'screened': 300, 'not_screened': 0}
     """
     policy = policy or Policy.default()
+    as_of_ts, today_ts = validation_dates(as_of, today)
+    col, work = _start(dataset)
+    registry = _validate_firms(col, work, as_of_ts, policy, today_ts)
+    _validate_linked(col, work, registry, as_of_ts, policy, today_ts)
+    return _report(col, work, dataset, as_of_ts)
+
+
+def validation_dates(as_of: Any, today: Any) -> tuple[pd.Timestamp | None, pd.Timestamp]:
+    """The as-of date (None: every period counts) and the date ``future_date`` is judged by."""
     as_of_ts = pd.Timestamp(as_of).normalize() if as_of is not None else None
-    today_ts = pd.Timestamp(today or dt.date.today()).normalize()
+    return as_of_ts, pd.Timestamp(today or dt.date.today()).normalize()
+
+
+def _start(dataset: Dataset) -> tuple[_Collector, Dataset]:
+    """The tables to check (shallow copies: checks replace whole columns, normalising codes,
+    never write into the caller's arrays) and a collector holding the reader's findings and
+    every unknown column's."""
     col = _Collector(dataset)
-    # Tables are checked on copies: codes are normalised in place.
-    # Shallow copies: checks replace whole columns, never write into the caller's arrays.
-    tables = {t: dataset[t].copy(deep=False) for t in dataset.tables_present()}
-    work = Dataset(tables, dataset.sources, name=dataset.name)
+    work = Dataset({t: dataset[t].copy(deep=False) for t in dataset.tables_present()}, dataset.sources,
+                   name=dataset.name)
     col.dataset = work
     if len(dataset.findings):
         col.add(dataset.findings)
@@ -296,10 +309,11 @@ def validate(
             for header in headers:
                 col.add(pd.DataFrame({"table": [table], "file": [file], "row": [1], "key": [""],
                                       "column": [header], "value": [header], "code": ["unknown_column"]}))
-    registry = _validate_firms(col, work, as_of_ts, policy, today_ts)
-    _validate_linked(col, work, registry, as_of_ts, policy, today_ts)
+    return col, work
 
-    # Assemble the report.
+
+def _report(col: _Collector, work: Dataset, dataset: Dataset, as_of: pd.Timestamp | None) -> ValidationReport:
+    """The report of checked tables: every finding in order, the usable rows, the counts."""
     issues = _finish(col)
     masks = {t: col.rejected_rows(t) for t in work.tables_present()}
     clean = Dataset({t: _usable(work[t], masks[t] | col.folded.get(t, False)) for t in work.tables_present()},
@@ -316,7 +330,7 @@ def validate(
     rows["used"] = rows["read"] - rows["rejected"]
     firms = {"read": len(work["firms"]), "screened": int((~masks["firms"]).sum())}
     firms["not_screened"] = firms["read"] - firms["screened"]
-    return ValidationReport(clean, issues, rows, firms, as_of_ts, masks, file_rows=_file_rows(work, rows, masks))
+    return ValidationReport(clean, issues, rows, firms, as_of, masks, file_rows=_file_rows(work, rows, masks))
 
 
 class FirmRegistry:
@@ -369,10 +383,13 @@ FIRM_TABLES = ("firms", "financials")
 
 
 def _validate_firms(col: _Collector, work: Dataset, as_of: pd.Timestamp | None, policy: Policy,
-                    today: pd.Timestamp) -> FirmRegistry:
+                    today: pd.Timestamp, lost: np.ndarray | None = None) -> FirmRegistry:
     """The firms and their statements: every check, duplicate, statement of an unknown firm
     or after the as-of date, firm without a statement; ``firm_idx`` numbered. Returns the
-    registry the other tables are judged against."""
+    registry the other tables are judged against.
+
+    ``lost``: firm rows whose id an earlier usable row held elsewhere has (validation by
+    groups, :mod:`zjfin._validate_groups`): duplicates, as they would be found here."""
     firms, fin = work["firms"], work["financials"]
     # Every firm id and statement's reference hashed once, against every firm row's id
     # (the first row with each id): the references' id checks, the statements' duplicate
@@ -389,6 +406,8 @@ def _validate_firms(col: _Collector, work: Dataset, as_of: pd.Timestamp | None, 
         _check_columns(col, work, table, policy, today)
 
     # Duplicates are judged among rows that are otherwise usable: the first usable one wins.
+    if lost is not None:
+        col.emit("firms", lost & ~col.rejected_rows("firms"), "firm_id", "duplicate_key")
     for table in FIRM_TABLES:
         key = list(table_schema(table).primary_key)
         rejected = col.rejected_rows(table)

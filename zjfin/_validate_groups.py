@@ -1,0 +1,242 @@
+"""Validate a dataset whose firms are held in groups — the firms and their statements
+split among workers, each group the parts of some counties, the other tables whole — to
+the same report as :func:`zjfin.validate` on the whole.
+
+Each group is validated where it is held (:func:`zjfin._validate._validate_firms`, as for
+the whole). What crosses groups is settled here, on a compact summary instead of rows:
+
+- **a firm id in two groups**: the first usable row (in table order) wins. A first pass
+  says, for each group's firm rows, whether they are usable on their own (id, row, usable:
+  what the checks of the row alone decide); the rows that lose to another group's earlier
+  row are told so and get their ``duplicate_key`` there.
+- **a statement whose firm is in another group** (or in none): every statement of an id
+  goes to one group — the group of its firm's winning row, or, for an id no usable firm
+  row has, the group holding its first statement — so duplicate statements meet and a
+  firm sees every statement it has.
+- **the other tables** (bonds, loans, pledges, prices, guarantees) are checked here
+  against the :class:`zjfin._validate.FirmRegistry` that the groups' firms make.
+
+The groups' findings join the others' and are ordered as the whole's are (by table, row,
+column and code), so the report is the same whichever way the rows were grouped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from zjfin._arrow import arrow_text
+from zjfin._partition import InOrder, in_order
+from zjfin._policy import Policy
+from zjfin._read import FIRST_DATA_ROW, Dataset
+from zjfin._validate import (FIRM_TABLES, FirmRegistry, ValidationReport, _check_columns, _Collector, _report, _start,
+                             _validate_firms, _validate_linked, validation_dates)
+
+__all__ = ["validate_groups"]
+
+
+@dataclass
+class _Group:
+    """A group's firms and statements (rows in table order), each row's position in its
+    table, and the findings the reader made of those rows."""
+
+    tables: dict[str, pd.DataFrame]
+    at: dict[str, np.ndarray]
+    findings: dict[str, list[pd.DataFrame]]
+    sources: dict[str, Any]
+
+    def rows(self, table: str, where: np.ndarray) -> _Group:
+        """The group's rows ``where`` of ``table`` (a mask), the other table whole."""
+        frame = self.tables[table]
+        kept = frame["_row"].to_numpy()[where]
+        findings = [f[np.isin(f["row"].to_numpy(), kept)] for f in self.findings.get(table, [])]
+        return _Group({**self.tables, table: frame.loc[where].reset_index(drop=True)},
+                      {**self.at, table: self.at[table][where]}, {**self.findings, table: findings}, self.sources)
+
+
+@dataclass
+class _Validated:
+    """A group validated: its findings, its checked firms and statements (``firm_idx``
+    numbered within the group) and their rows' positions."""
+
+    findings: dict[str, list[pd.DataFrame]]
+    tables: dict[str, pd.DataFrame]
+    at: dict[str, np.ndarray]
+
+
+def _piece(work: Dataset, findings: dict[str, list[pd.DataFrame]], rows: tuple[np.ndarray, np.ndarray]) -> _Group:
+    """A group of ``work``'s firms and statements, in table order."""
+    at = {t: np.sort(np.asarray(r, dtype=np.int64)) for t, r in zip(FIRM_TABLES, rows)}
+    tables = {t: work[t].iloc[at[t]].reset_index(drop=True) for t in FIRM_TABLES}
+    mine = {t: [f[np.isin(f["row"].to_numpy(), tables[t]["_row"].to_numpy())] for f in findings[t]] for t in FIRM_TABLES}
+    return _Group(tables, at, mine, work.sources)
+
+
+def _joined(groups: list[_Group], table: str) -> _Group:
+    """One group of several groups' rows of ``table`` (the first's other table)."""
+    order = np.argsort(np.concatenate([g.at[table] for g in groups]), kind="stable")
+    frame = pd.concat([g.tables[table] for g in groups], ignore_index=True).take(order).reset_index(drop=True)
+    first = groups[0]
+    return _Group({**first.tables, table: frame}, {**first.at, table: np.concatenate([g.at[table] for g in groups])[order]},
+                  {**first.findings, table: [f for g in groups for f in g.findings.get(table, [])]}, first.sources)
+
+
+def _collector(group: _Group) -> tuple[_Collector, Dataset]:
+    work = Dataset({t: frame.copy(deep=False) for t, frame in group.tables.items()}, group.sources)
+    col = _Collector(work)
+    col.frames = {t: list(frames) for t, frames in group.findings.items()}
+    return col, work
+
+
+def _first_pass(group: _Group, policy: Policy, today: pd.Timestamp) -> pd.DataFrame:
+    """Pass 1 on a group: its firm rows (id, position, usable on their own checks) and the
+    ids of its statements that no usable firm row of the group has (id, first position)."""
+    col, work = _collector(group)
+    _check_columns(col, work, "firms", policy, today)
+    usable = ~col.rejected_rows("firms")
+    ids = pd.Series(arrow_text(work["firms"]["firm_id"]).to_numpy(zero_copy_only=False), dtype=object)
+    theirs = pd.Series(arrow_text(work["financials"]["firm_id"]).to_numpy(zero_copy_only=False), dtype=object)
+    foreign = (~theirs.isin(ids[usable]) & theirs.notna()).to_numpy()
+    statements = (pd.DataFrame({"firm_id": theirs[foreign].to_numpy(), "at": group.at["financials"][foreign]})
+                  .groupby("firm_id", sort=False)["at"].min().reset_index())
+    firms = pd.DataFrame({"firm_id": ids.to_numpy(), "at": group.at["firms"], "usable": usable})
+    return pd.concat([firms.assign(firm=True), statements.assign(usable=False, firm=False)], ignore_index=True)
+
+
+def _settle(summaries: list[pd.DataFrame]) -> tuple[list[np.ndarray], pd.DataFrame]:
+    """From every group's first pass: the firm rows each group must reject as duplicates
+    (positions), and where each statement id that is not its group's goes (``firm_id``,
+    ``group`` it is in, ``owner`` group)."""
+    every = pd.concat([s.assign(group=g) for g, s in enumerate(summaries)], ignore_index=True)
+    firms = every[every["firm"] & every["usable"]].sort_values("at", kind="stable")
+    losing = firms.duplicated("firm_id", keep="first").to_numpy()
+    lost = [firms["at"].to_numpy()[losing & (firms["group"].to_numpy() == g)] for g in range(len(summaries))]
+    winner = firms[~losing].set_index("firm_id")["group"]
+    # Statement ids to move: those no usable firm row of their group has, and those of the
+    # group's firm rows that lost to another group's.
+    strays = every[~every["firm"]]
+    losers = firms[losing][["firm_id", "group"]]
+    moving = pd.concat([strays[["firm_id", "group", "at"]], losers.assign(at=-1)], ignore_index=True)
+    # An id no usable firm has: its statements go to the group that holds the first of them.
+    first = strays.sort_values("at", kind="stable").drop_duplicates("firm_id").set_index("firm_id")["group"]
+    owner = moving["firm_id"].map(winner)
+    moving["owner"] = owner.fillna(moving["firm_id"].map(first)).astype(np.int64)
+    return lost, moving[moving["owner"] != moving["group"]][["firm_id", "group", "owner"]].drop_duplicates()
+
+
+def _moved(groups: list[_Group], moves: pd.DataFrame) -> list[_Group]:
+    """Each group with every statement of its firms: those of another group's firm given
+    to it, in table order."""
+    out = []
+    for g, group in enumerate(groups):
+        ids = pd.Series(arrow_text(group.tables["financials"]["firm_id"]).to_numpy(zero_copy_only=False), dtype=object)
+        leaving = ids.isin(moves.loc[moves["group"] == g, "firm_id"]).to_numpy()
+        kept = [group.rows("financials", ~leaving)]
+        for h, other in enumerate(groups):
+            coming = moves.loc[(moves["group"] == h) & (moves["owner"] == g), "firm_id"]
+            if h != g and len(coming):
+                theirs = pd.Series(arrow_text(other.tables["financials"]["firm_id"]).to_numpy(zero_copy_only=False),
+                                   dtype=object)
+                kept.append(other.rows("financials", theirs.isin(coming).to_numpy()))
+        out.append(_joined(kept, "financials") if len(kept) > 1 else kept[0])
+    return out
+
+
+def _second_pass(work: tuple[_Group, np.ndarray], as_of: pd.Timestamp | None, policy: Policy,
+                 today: pd.Timestamp) -> _Validated:
+    """Pass 2 on a group (now with every statement of its firms): the validation of the
+    firms and their statements, the firm rows at positions ``lost`` duplicates of another
+    group's."""
+    group, lost = work
+    col, tables = _collector(group)
+    _validate_firms(col, tables, as_of, policy, today, lost=np.isin(group.at["firms"], lost))
+    return _Validated({t: col.frames.get(t, []) for t in FIRM_TABLES}, {t: tables[t] for t in FIRM_TABLES}, group.at)
+
+
+def validate_groups(dataset: Dataset, groups: Sequence[tuple[np.ndarray, np.ndarray]], as_of: Any = None,
+                    policy: Policy | None = None, today: Any = None, mapper: InOrder = in_order) -> ValidationReport:
+    """:func:`zjfin.validate` of ``dataset``, its firms and their statements validated group by group.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    groups : sequence of (firm rows, statement rows)
+        Positions in ``dataset``'s ``firms`` and ``financials`` tables, every row in one
+        group (a group may hold a firm whose statements are in another, or a statement of
+        no firm).
+    as_of, policy, today
+        As for :func:`zjfin.validate`.
+    mapper : InOrder
+        Works the groups (one after the other in this process by default).
+
+    Returns
+    -------
+    ValidationReport
+        What :func:`zjfin.validate` gives for ``dataset``.
+
+    Examples
+    --------
+    >>> import zjfin
+    >>> ds = zjfin.datasets.synthetic_province(200, seed=2)
+    >>> ours = ds.financials["firm_id"].isin(ds.firms["firm_id"][:100]).to_numpy()
+    >>> halves = [(np.arange(100), np.flatnonzero(ours)), (np.arange(100, 200), np.flatnonzero(~ours))]
+    >>> validate_groups(ds, halves, as_of="2019-03-31").issues.equals(zjfin.validate(ds, as_of="2019-03-31").issues)
+    True
+    """
+    as_of_ts, today_ts = validation_dates(as_of, today)
+    policy = policy or Policy.default()
+    col, work = _start(dataset)
+    _check_groups(work, groups)
+    # The rows' findings go with their rows; a header's (row 0 or 1) stay here.
+    held = {t: col.frames.pop(t, []) for t in FIRM_TABLES}
+    for table, frames in held.items():
+        col.frames[table] = [f[f["row"].to_numpy() < FIRST_DATA_ROW] for f in frames]
+    pieces = [_piece(work, held, rows) for rows in groups]
+    lost, moves = _settle(mapper.map(_first_pass, pieces, policy=policy, today=today_ts))
+    pieces = _moved(pieces, moves) if len(moves) else pieces
+    done = mapper.map(_second_pass, zip(pieces, lost), as_of=as_of_ts, policy=policy, today=today_ts)
+    registry = _gather(col, work, done)
+    _validate_linked(col, work, registry, as_of_ts, policy, today_ts)
+    return _report(col, work, dataset, as_of_ts)
+
+
+def _check_groups(work: Dataset, groups: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
+    for i, table in enumerate(FIRM_TABLES):
+        every = np.concatenate([np.asarray(g[i], dtype=np.int64) for g in groups]) if groups else np.zeros(0, np.int64)
+        if len(every) != len(work[table]) or not np.array_equal(np.sort(every), np.arange(len(work[table]))):
+            raise ValueError(f"the groups must hold every row of {table} once")
+
+
+def _gather(col: _Collector, work: Dataset, done: list[_Validated]) -> FirmRegistry:
+    """The groups' checked firms and statements put back in table order in ``work``, with
+    the province's ``firm_idx`` (screened firms numbered in table order), their findings in
+    ``col``; returns the registry of the screened firms."""
+    for table in FIRM_TABLES:
+        at = np.concatenate([d.at[table] for d in done])
+        back = np.empty(len(at), dtype=np.int64)
+        back[at] = np.arange(len(at))
+        work.tables[table] = pd.concat([d.tables[table] for d in done], ignore_index=True).take(back).reset_index(drop=True)
+        col.frames[table] = col.frames.get(table, []) + [f for d in done for f in d.findings[table]]
+    # Each group numbered its screened firms from 0: the province's numbers in table order.
+    local = [d.tables["firms"]["firm_idx"].to_numpy() for d in done]
+    screened = np.concatenate([d.at["firms"][i >= 0] for d, i in zip(done, local)])
+    province = np.empty(len(screened), dtype=np.int64)
+    province[np.argsort(screened, kind="stable")] = np.arange(len(screened))
+    starts = np.cumsum([0] + [int((i >= 0).sum()) for i in local])
+    renumber = [province[starts[g]: starts[g + 1]] for g in range(len(done))]
+    firms, fin = work["firms"], work["financials"]
+    firm_idx = np.full(len(firms), -1, dtype=np.int64)
+    for d, i, new in zip(done, local, renumber):  # a loop over groups, not firms
+        firm_idx[d.at["firms"][i >= 0]] = new
+    fin_idx = np.full(len(fin), -1, dtype=np.int64)
+    for d, new in zip(done, renumber):
+        old = d.tables["financials"]["firm_idx"].to_numpy()
+        fin_idx[d.at["financials"][old >= 0]] = new[old[old >= 0]]
+    work.tables["firms"] = firms.assign(firm_idx=firm_idx)
+    work.tables["financials"] = fin.assign(firm_idx=fin_idx)
+    screened_ids = arrow_text(firms["firm_id"]).take(pa.array(np.flatnonzero(firm_idx >= 0)))
+    return FirmRegistry(screened_ids, work["firms"])
