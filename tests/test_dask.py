@@ -162,6 +162,38 @@ def test_a_partition_whose_worker_is_lost_is_sent_again_and_twice_lost_is_a_clea
                 on_dask.map(_always_dies, range(6), marker_folder=str(tmp_path))
 
 
+def _square(item, power):
+    return item ** power["power"]
+
+
+@pytest.mark.parametrize("fails", [1, 2])
+def test_a_worker_lost_while_a_partition_is_sent_is_passed_over(client, monkeypatch, fails):
+    """The scheduler may still choose a worker lost a moment ago: the scatter's connection is
+    refused until it times out (an OSError, not a lost future). Once: sent again to the
+    workers left; twice: a ClusterError naming the partition, not Dask's OSError."""
+    from zjfin._dask import OnDask
+
+    real, calls = client.scatter, {"partition": 0, "shared": 0}
+
+    def refused_first(data, broadcast=False, **options):
+        kind = "shared" if broadcast else "partition"
+        calls[kind] += 1
+        if calls[kind] <= fails:
+            raise OSError("Timed out trying to connect to tcp://127.0.0.1:1 after 30 s")
+        return real(data, broadcast=broadcast, **options)
+
+    monkeypatch.setattr(client, "scatter", refused_first)
+    if fails == 1:
+        assert OnDask(client).map(_square, range(5), power={"power": 2}) == [0, 1, 4, 9, 16]
+        assert calls == {"partition": 6, "shared": 2}
+    else:
+        with pytest.raises(zjfin.ClusterError, match="lost the values every partition shares twice.*OSError"):
+            OnDask(client).map(_square, range(5), power={"power": 2})
+        calls.update(shared=fails)  # the shared values go through now: the first partition is refused twice
+        with pytest.raises(zjfin.ClusterError, match="lost partition 1 twice.*OSError"):
+            OnDask(client).map(_square, range(5), power={"power": 2})
+
+
 def test_no_firm_to_screen_starts_no_cluster():
     dataset = zjfin.datasets.synthetic_province(300, seed=9)
     tables = {"firms": dataset["firms"].drop(columns="_row"),

@@ -124,8 +124,11 @@ class OnDask(InOrder):
         in_flight = self.in_flight
         # One list a value: a dict scattered alone would be scattered item by item, under its
         # keys as Dask keys (another map's {"mujun": …} would take their place).
-        shared = {name: client.scatter([value], broadcast=True, hash=False)[0] if _large(value) else value
-                  for name, value in common.items()}
+        try:
+            shared = {name: _scatter(client, value, broadcast=True) if _large(value) else value
+                      for name, value in common.items()}
+        except OSError as error:
+            raise _lost(-1, error) from None
         results: dict[int, Any] = {}
         pending: dict[Any, tuple[int, Any, int]] = {}  # future → (position, item, tries)
         done = distributed.as_completed()
@@ -133,13 +136,8 @@ class OnDask(InOrder):
 
         def send(position: int, item: Any, tries: int) -> None:
             try:
-                data = client.scatter([item], hash=False)[0]
-            except distributed.comm.CommClosedError:  # sent to a worker just lost: to another
-                try:
-                    data = client.scatter([item], hash=False)[0]
-                except (distributed.comm.CommClosedError, TimeoutError) as error:
-                    raise _lost(position, error) from None
-            except TimeoutError as error:  # no worker left to take it
+                data = _scatter(client, item)
+            except OSError as error:  # no worker to take it, twice
                 raise _lost(position, error) from None
             future = client.submit(function, data, pure=False, **shared)
             pending[future] = (position, item, tries)  # kept until done: sent again if its worker is lost
@@ -169,8 +167,19 @@ class OnDask(InOrder):
         return [results[i] for i in range(len(results))]
 
 
+def _scatter(client: Any, value: Any, broadcast: bool = False) -> Any:
+    """``value`` on a worker (on every worker: ``broadcast``). A worker lost a moment ago may
+    still be chosen — its connection closed, or refused until it times out, each an OSError —
+    so once more, to the workers left."""
+    try:
+        return client.scatter([value], broadcast=broadcast, hash=False)[0]
+    except OSError:
+        return client.scatter([value], broadcast=broadcast, hash=False)[0]
+
+
 def _lost(position: int, error: BaseException) -> ClusterError:
-    return ClusterError(f"the Dask cluster lost partition {position + 1} twice ({type(error).__name__}: {error}): "
+    what = f"partition {position + 1}" if position >= 0 else "the values every partition shares"
+    return ClusterError(f"the Dask cluster lost {what} twice ({type(error).__name__}: {error}): "
                         "most often a worker killed over its memory limit; give the workers more memory "
                         "(--memory-limit), make partitions smaller (--partition-firms) or use fewer threads a worker")
 
