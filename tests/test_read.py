@@ -1599,3 +1599,74 @@ def read_partitioned_table_(folder: Path):
     from zjfin._read import read_partitioned_table
 
     return read_partitioned_table(folder, "firms")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(_CELLS, _CELLS, _CELLS, st.one_of(st.none(), st.floats(-1e3, 1e12, allow_nan=False))),
+                min_size=1, max_size=30),
+       st.lists(st.tuples(st.integers(0, 8), st.sampled_from(["county=a", "county=b", "", "x", "county=a/y=1"]),
+                          st.booleans(), st.booleans()), min_size=1, max_size=6))
+def test_a_table_read_group_by_group_is_the_table_read_whole(tmp_path_factory, rows, parts):
+    """Read a folder at a time (TableInGroups), a table's rows, findings and source are those
+    of reading it whole, and a table the whole reading refuses (parts reading a column two
+    ways) is refused with the same words — whatever the folders, schemas and rates."""
+    from zjfin._read import TableInGroups, _concat_findings, _join_parts, read_partitioned_table
+
+    folder = tmp_path_factory.mktemp("groups") / "bonds"
+    n = len(rows)
+    table = pa.table({
+        "bond_id": [f"B{i}" for i in range(n)], "issuer_id": [r[0] for r in rows],
+        "amount_outstanding": pa.array([r[1] for r in rows], pa.string()),
+        "maturity_date": pa.array([r[2] for r in rows], pa.string()),
+        "coupon_rate": pa.array([r[3] for r in rows], pa.float64())})
+    start = 0
+    for k, (size, where, vendor, per_cent) in enumerate(parts):
+        piece = table.slice(start, size if k < len(parts) - 1 else n)
+        start += piece.num_rows
+        if per_cent:  # this part's rates in per cent without their sign
+            piece = piece.set_column(4, "coupon_rate", pa.array([4.5 + i % 3 for i in range(piece.num_rows)], pa.float64()))
+        if vendor:  # another schema: the vendor's header
+            piece = piece.rename_columns(["bond_id", "issuer_id", "债券余额", "maturity_date", "coupon_rate"])
+        path = folder / where / f"part-{k}.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(piece, path)
+
+    def whole():
+        return read_partitioned_table(folder, "bonds")
+
+    def grouped():
+        groups = TableInGroups(folder, "bonds")
+        read = list(groups)
+        return _join_parts([f for f, _ in read]), groups.source, _concat_findings([p for _, p in read])
+
+    try:
+        expected = whole()
+    except InputFileError as error:
+        with pytest.raises(InputFileError) as caught:
+            grouped()
+        assert str(caught.value) == str(error)
+        return
+    frame, source, findings = grouped()
+    assert_frame_equal(frame, expected[0])
+    assert source.to_dict() == expected[1].to_dict() and source.parts == expected[1].parts
+    assert_frame_equal(findings, expected[2])
+
+
+def test_parts_read_alike_in_one_folder_still_count_against_another_folders_rates(tmp_path):
+    """One folder's parts alike (rates as fractions), another's part in per cent: reading the
+    whole table refuses it; so must reading it a folder at a time, though the first folder's
+    parts were typed together."""
+    from zjfin._read import TableInGroups, read_partitioned_table
+
+    folder = tmp_path / "bonds"
+    rates = {"county=a/part-0": [0.05, 0.06], "county=a/part-1": [0.04, 0.07], "county=b/part-2": [4.5, 5.5]}
+    for name, rate in rates.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.table({"bond_id": [f"{name}-{i}" for i in range(2)], "issuer_id": ["x", "y"],
+                                 "amount_outstanding": [1e8, 2e8], "maturity_date": ["2020-01-01"] * 2,
+                                 "coupon_rate": rate}), folder / f"{name}.parquet")
+    with pytest.raises(InputFileError, match="part-2.parquet: reads column 'coupon_rate' as per cent") as whole:
+        read_partitioned_table(folder, "bonds")
+    with pytest.raises(InputFileError) as grouped:
+        list(TableInGroups(folder, "bonds"))
+    assert str(grouped.value) == str(whole.value)

@@ -495,11 +495,70 @@ def read_partitioned_table(folder: str | os.PathLike[str], table: str,
     return alike if alike is not None else _read_part_by_part(folder, files, table, unit)
 
 
-def _read_part_by_part(folder: Path, files: list[Path], table: str, unit: str) -> tuple[pd.DataFrame, Source, pd.DataFrame]:
-    """Each part read as a file of its own, then the parts joined: for parts that differ."""
+class TableInGroups:
+    """A table held as a folder of Parquet parts, read one group of parts at a time — the
+    parts of one folder (``county=330102/…``), folders in path order — so that a caller holds
+    a group, never the table: iterating gives each group's (typed frame, findings), its rows
+    numbered through the parts and its findings naming each part and row, as
+    :func:`read_partitioned_table` reads them. ``source`` is complete, every part's rows and
+    checksum, once every group is read.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, zjfin
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> firms = zjfin.datasets.synthetic_province(300, seed=1).firms.drop(columns="_row")
+    >>> for k, county in enumerate(["330102", "330106"]):
+    ...     (root / "firms" / f"county={county}").mkdir(parents=True)
+    ...     firms.iloc[150 * k: 150 * (k + 1)].to_parquet(root / "firms" / f"county={county}" / "part-0.parquet")
+    >>> groups = TableInGroups(root / "firms", "firms")
+    >>> [(len(frame), int(frame["_row"].iloc[0])) for frame, _ in groups]
+    [(150, 2), (150, 152)]
+    >>> groups.source.rows_read, len(groups.source.parts)
+    (300, 2)
+    """
+
+    def __init__(self, folder: str | os.PathLike[str], table: str, unit: str = "yuan") -> None:
+        self.folder, self.table, self.unit = Path(folder), table, _resolve_unit(unit, table)
+        self.files = _part_files(self.folder)
+        where = [path.parent for path in self.files]  # in path order: a folder's parts side by side
+        bounds = [0, *(k for k in range(1, len(where)) if where[k] != where[k - 1]), len(where)]
+        self.groups = [self.files[a:b] for a, b in zip(bounds, bounds[1:])]
+        self.source = Source(table, str(self.folder), "parquet", unit=self.unit)
+
+    def __iter__(self) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+        schema, first = table_schema(self.table), 0
+        seen: dict[str, tuple[Any, str]] = {}  # how the parts before read each column: every part reads it so
+        self.source = Source(self.table, str(self.folder), "parquet", unit=self.unit)
+        for files in self.groups:
+            alike = _read_alike_parts(self.folder, files, self.table, self.unit)
+            if alike is None:
+                frame, source, findings = _read_part_by_part(self.folder, files, self.table, self.unit, seen)
+            else:
+                frame, source, findings = alike
+                none = _empty_findings()
+                for part in source.parts:  # alike parts read no header by its values: only their rates count
+                    rows = slice(part["first"], part["first"] + part["rows_read"])
+                    _same_reading(seen, source, none, frame.iloc[rows], schema, part["path"])
+            frame["_row"] = frame["_row"].to_numpy() + first  # numbered through the table's parts
+            self.source.parts += [{**part, "first": part["first"] + first} for part in source.parts]
+            self.source.columns.update(source.columns)
+            self.source.ignored_columns += [c for c in source.ignored_columns if c not in self.source.ignored_columns]
+            self.source.readings.update(source.readings)
+            self.source.column_units.update(source.column_units)
+            first += len(frame)
+            yield frame, findings
+        _seal_parts(self.source)
+
+
+def _read_part_by_part(folder: Path, files: list[Path], table: str, unit: str,
+                       seen: dict[str, tuple[Any, str]] | None = None) -> tuple[pd.DataFrame, Source, pd.DataFrame]:
+    """Each part read as a file of its own, then the parts joined: for parts that differ.
+    ``seen``: how earlier parts read each column (:func:`_same_reading`), for a table read
+    a group of parts at a time."""
     merged = Source(table, str(folder), "parquet", unit=unit)
     frames, findings, first = [], [], 0
-    seen: dict[str, tuple[Any, str]] = {}
+    seen = {} if seen is None else seen
     for path in files:
         label = path.relative_to(folder.parent).as_posix()
         hive = _hive_values(path.relative_to(folder))
