@@ -242,3 +242,16 @@ def test_a_failed_partition_stops_the_others_and_starts_no_cluster_for_nothing(c
     started = []
     lazy = OnDask(lambda: started.append(1))
     assert lazy.map(_look_up, iter([]), figures={"mujun": 1}) == [] and not started
+
+
+def test_groups_validated_on_the_workers_give_the_whole_report(client):
+    """The firms and statements of each group validated on a worker (the statements of a firm
+    held in another group handed over there), the linked tables here: the whole's report."""
+    import numpy as np
+
+    from test_validate_groups import HOSTILE, WHOLE, _random_groups, _same
+    from zjfin._dask import OnDask
+    from zjfin._validate_groups import validate_groups
+
+    groups = _random_groups(HOSTILE, np.random.default_rng(7), 3)
+    _same(validate_groups(HOSTILE, groups, as_of="2019-03-31", today="2026-12-05", mapper=OnDask(client)), WHOLE)

@@ -128,7 +128,7 @@ class OnDask(InOrder):
             shared = {name: _scatter(client, value, broadcast=True) if _large(value) else value
                       for name, value in common.items()}
         except OSError as error:
-            raise _lost(-1, error) from None
+            raise _lost("the values every partition shares twice", error) from None
         results: dict[int, Any] = {}
         pending: dict[Any, tuple[int, Any, int]] = {}  # future → (position, item, tries)
         done = distributed.as_completed()
@@ -166,6 +166,22 @@ class OnDask(InOrder):
                 client.cancel([f for f in shared.values() if isinstance(f, distributed.Future)])
         return [results[i] for i in range(len(results))]
 
+    def put(self, value: Any) -> Any:
+        try:
+            return _scatter(self.client, value)
+        except OSError as error:
+            raise _lost("a value sent to it twice", error) from None
+
+    def submit(self, function: Callable[..., Any], *args: Any, **common: Any) -> Any:
+        return self.client.submit(function, *args, pure=False, **common)
+
+    def gather(self, handles: Iterable[Any]) -> list:
+        distributed = _distributed()
+        try:
+            return self.client.gather(list(handles))
+        except (distributed.KilledWorker, distributed.comm.CommClosedError, concurrent.futures.CancelledError) as error:
+            raise _lost("work a result depends on", error) from None
+
 
 def _scatter(client: Any, value: Any, broadcast: bool = False) -> Any:
     """``value`` on a worker (on every worker: ``broadcast``). A worker lost a moment ago may
@@ -177,9 +193,10 @@ def _scatter(client: Any, value: Any, broadcast: bool = False) -> Any:
         return client.scatter([value], broadcast=broadcast, hash=False)[0]
 
 
-def _lost(position: int, error: BaseException) -> ClusterError:
-    what = f"partition {position + 1}" if position >= 0 else "the values every partition shares"
-    return ClusterError(f"the Dask cluster lost {what} twice ({type(error).__name__}: {error}): "
+def _lost(what: str | int, error: BaseException) -> ClusterError:
+    """A ClusterError for work lost with its worker: ``what``, or partition number ``what`` (lost twice)."""
+    what = f"partition {what + 1} twice" if isinstance(what, int) else what
+    return ClusterError(f"the Dask cluster lost {what} ({type(error).__name__}: {error}): "
                         "most often a worker killed over its memory limit; give the workers more memory "
                         "(--memory-limit), make partitions smaller (--partition-firms) or use fewer threads a worker")
 

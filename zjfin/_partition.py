@@ -164,13 +164,27 @@ class InOrder:
     """How the partitions are worked: ``map(function, items, **common)`` is
     ``[function(item, **common) for item in items]``, the items made as they are taken. This
     one works them one after the other in this process; :class:`zjfin._dask.OnDask` on a
-    cluster's workers, a few partitions in flight at a time."""
+    cluster's workers, a few partitions in flight at a time.
+
+    Work whose results stay where they are made (a group's validated tables, on its worker)
+    goes through handles: ``put(value)`` places a value, ``submit(function, *args, **common)``
+    runs a function on values or handles and returns a handle to its result, ``gather(handles)``
+    fetches results. Here a handle is the value itself."""
 
     engine = "partitions"
     details: dict[str, Any] = {}
 
     def map(self, function: Any, items: Iterable[Any], **common: Any) -> list:
         return [function(item, **common) for item in items]
+
+    def put(self, value: Any) -> Any:
+        return value
+
+    def submit(self, function: Any, *args: Any, **common: Any) -> Any:
+        return function(*args, **common)
+
+    def gather(self, handles: Iterable[Any]) -> list:
+        return list(handles)
 
 
 #: The partitions one after the other, in this process.

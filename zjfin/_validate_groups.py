@@ -128,33 +128,57 @@ def _settle(summaries: list[pd.DataFrame]) -> tuple[list[np.ndarray], pd.DataFra
     return lost, moving[moving["owner"] != moving["group"]][["firm_id", "group", "owner"]].drop_duplicates()
 
 
-def _moved(groups: list[_Group], moves: pd.DataFrame) -> list[_Group]:
-    """Each group with every statement of its firms: those of another group's firm given
-    to it, in table order."""
-    out = []
-    for g, group in enumerate(groups):
-        ids = pd.Series(arrow_text(group.tables["financials"]["firm_id"]).to_numpy(zero_copy_only=False), dtype=object)
-        leaving = ids.isin(moves.loc[moves["group"] == g, "firm_id"]).to_numpy()
-        kept = [group.rows("financials", ~leaving)]
-        for h, other in enumerate(groups):
-            coming = moves.loc[(moves["group"] == h) & (moves["owner"] == g), "firm_id"]
-            if h != g and len(coming):
-                theirs = pd.Series(arrow_text(other.tables["financials"]["firm_id"]).to_numpy(zero_copy_only=False),
-                                   dtype=object)
-                kept.append(other.rows("financials", theirs.isin(coming).to_numpy()))
-        out.append(_joined(kept, "financials") if len(kept) > 1 else kept[0])
+def _firm_ids(frame: pd.DataFrame) -> pd.Series:
+    return pd.Series(arrow_text(frame["firm_id"]).to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _statements_of(group: _Group, ids: list[str]) -> _Group:
+    """The group's statements of the firms ``ids`` (its firms left out: they stay)."""
+    mine = group.rows("financials", _firm_ids(group.tables["financials"]).isin(ids).to_numpy())
+    return _Group({"financials": mine.tables["financials"]}, {"financials": mine.at["financials"]},
+                  {"financials": mine.findings.get("financials", [])}, group.sources)
+
+
+def _with_statements(group: _Group, leaving: list[str], *coming: _Group) -> _Group:
+    """The group without its statements of the firms ``leaving``, with those ``coming``
+    from other groups, in table order."""
+    kept = group.rows("financials", ~_firm_ids(group.tables["financials"]).isin(leaving).to_numpy())
+    return _joined([kept, *coming], "financials") if coming else kept
+
+
+def _moved(pieces: list[Any], moves: pd.DataFrame, mapper: InOrder) -> list[Any]:
+    """Each group (a handle) with every statement of its firms: another group's statements of
+    them handed over, in table order (where the groups are: one task a group and sender)."""
+    out = list(pieces)
+    for g in sorted(set(moves["group"]) | set(moves["owner"])):  # a loop over groups, not firms
+        leaving = moves.loc[moves["group"] == g, "firm_id"].tolist()
+        coming = [mapper.submit(_statements_of, pieces[h], ids["firm_id"].tolist())
+                  for h, ids in moves[moves["owner"] == g].groupby("group", sort=True)]
+        out[g] = mapper.submit(_with_statements, pieces[g], leaving, *coming)
     return out
 
 
-def _second_pass(work: tuple[_Group, np.ndarray], as_of: pd.Timestamp | None, policy: Policy,
+def _second_pass(group: _Group, lost: np.ndarray, as_of: pd.Timestamp | None, policy: Policy,
                  today: pd.Timestamp) -> _Validated:
     """Pass 2 on a group (now with every statement of its firms): the validation of the
     firms and their statements, the firm rows at positions ``lost`` duplicates of another
     group's."""
-    group, lost = work
     col, tables = _collector(group)
     _validate_firms(col, tables, as_of, policy, today, lost=np.isin(group.at["firms"], lost))
     return _Validated({t: col.frames.get(t, []) for t in FIRM_TABLES}, {t: tables[t] for t in FIRM_TABLES}, group.at)
+
+
+def validate_pieces(pieces: list[Any], as_of: pd.Timestamp | None, policy: Policy, today: pd.Timestamp,
+                    mapper: InOrder = in_order) -> list[Any]:
+    """The firms and statements of every group validated where the group is (``pieces``:
+    handles of ``mapper``): returns handles of each group's :class:`_Validated`. Only the
+    first pass's summaries (an id and a position a firm row, an id a stray statement) come
+    back here."""
+    summaries = mapper.gather([mapper.submit(_first_pass, piece, policy=policy, today=today) for piece in pieces])
+    lost, moves = _settle(summaries)
+    pieces = _moved(pieces, moves, mapper) if len(moves) else pieces
+    return [mapper.submit(_second_pass, piece, mine, as_of=as_of, policy=policy, today=today)
+            for piece, mine in zip(pieces, lost)]
 
 
 def validate_groups(dataset: Dataset, groups: Sequence[tuple[np.ndarray, np.ndarray]], as_of: Any = None,
@@ -195,10 +219,8 @@ def validate_groups(dataset: Dataset, groups: Sequence[tuple[np.ndarray, np.ndar
     held = {t: col.frames.pop(t, []) for t in FIRM_TABLES}
     for table, frames in held.items():
         col.frames[table] = [f[f["row"].to_numpy() < FIRST_DATA_ROW] for f in frames]
-    pieces = [_piece(work, held, rows) for rows in groups]
-    lost, moves = _settle(mapper.map(_first_pass, pieces, policy=policy, today=today_ts))
-    pieces = _moved(pieces, moves) if len(moves) else pieces
-    done = mapper.map(_second_pass, zip(pieces, lost), as_of=as_of_ts, policy=policy, today=today_ts)
+    pieces = [mapper.put(_piece(work, held, rows)) for rows in groups]
+    done = mapper.gather(validate_pieces(pieces, as_of_ts, policy, today_ts, mapper))
     registry = _gather(col, work, done)
     _validate_linked(col, work, registry, as_of_ts, policy, today_ts)
     return _report(col, work, dataset, as_of_ts)
