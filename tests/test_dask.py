@@ -255,3 +255,23 @@ def test_groups_validated_on_the_workers_give_the_whole_report(client):
 
     groups = _random_groups(HOSTILE, np.random.default_rng(7), 3)
     _same(validate_groups(HOSTILE, groups, as_of="2019-03-31", today="2026-12-05", mapper=OnDask(client)), WHOLE)
+
+
+def test_a_province_read_county_by_county_on_the_workers_gives_the_whole_files(client, tmp_path):
+    """Firms and statements in county files, read here a county at a time and validated and
+    framed on the workers (the command line reads lazily with --engine dask): the local
+    engine's files to the byte."""
+    from test_partition import assert_same_files, hostile_parts
+    from zjfin._cli import main
+    from zjfin._export import export_result
+
+    folder = hostile_parts(tmp_path / "in")
+    whole = zjfin.screen(zjfin.read_dataset(folder), as_of=AS_OF)
+    export_result(whole, tmp_path / "whole", formats=("parquet", "csv"))
+    on_dask = zjfin.screen(zjfin.read_dataset(folder, lazy=True), as_of=AS_OF, engine="dask", cluster=client,
+                           partition_firms=400)
+    export_result(on_dask, tmp_path / "dask", formats=("parquet", "csv"))
+    assert_same_files(tmp_path / "whole", tmp_path / "dask", whole.screening)
+    assert main(["screen", str(folder), "--as-of", AS_OF, "--out", str(tmp_path / "cli"), "--engine", "dask",
+                 "--scheduler", client.scheduler.address, "--formats", "parquet,csv", "-q"]) == 1
+    assert_same_files(tmp_path / "whole", tmp_path / "cli", whole.screening)

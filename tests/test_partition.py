@@ -301,3 +301,48 @@ def test_switching_layouts_in_the_current_folder_leaves_no_empty_screening_folde
     (tmp_path / "screening" / "note.txt").write_text("mine")
     export_result(whole, ".", formats=("parquet",))
     assert [p.name for p in (tmp_path / "screening").iterdir()] == ["note.txt"]
+
+
+def hostile_parts(folder: Path) -> Path:
+    """The synthetic province county by county (one Parquet file a county and table), with
+    what crosses counties: a firm written again in a later file (the first usable row wins),
+    a firm's statement in another county's file, and statements of a firm no file has in two
+    counties' files, one period in both."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from builders import uscc
+
+    zjfin.datasets.write_partitioned_province(folder, 3_000, seed=3)
+    firms = sorted((folder / "firms").glob("*.parquet"))
+    fins = sorted((folder / "financials").glob("*.parquet"))
+    a, b = pq.read_table(firms[0]), pq.read_table(fins[1])
+    pq.write_table(a.slice(0, 2), folder / "firms" / "zz-again.parquet")  # after every county: the copies lose
+    first = pq.read_table(fins[0])
+    moved = first.filter(pa.compute.equal(first["firm_id"], a["firm_id"][3]))
+    pq.write_table(first.filter(pa.compute.not_equal(first["firm_id"], a["firm_id"][3])), fins[0])
+    stray = b.slice(0, 1).set_column(b.schema.get_field_index("firm_id"), "firm_id",
+                                     pa.array([uscc("330102", "99999990")], b.schema.field("firm_id").type))
+    pq.write_table(pa.concat_tables([b, moved, stray]), fins[1])
+    pq.write_table(pa.concat_tables([pq.read_table(fins[2]), stray]), fins[2])
+    return folder
+
+
+def test_a_province_read_county_by_county_gives_the_whole_result(tmp_path):
+    """Firms and statements kept in their county files (read_dataset(lazy=True)) are read,
+    validated and framed a county at a time; the result and every file are the whole's."""
+    folder = hostile_parts(tmp_path / "in")
+    whole = _screen(zjfin.read_dataset(folder), AS_OF)
+    lazy = zjfin.read_dataset(folder, lazy=True)
+    assert set(lazy.in_groups) == {"firms", "financials"} and len(lazy.in_groups["firms"].groups) > 80
+    grouped = _screen(lazy, AS_OF, partition_firms=400)
+    codes = set(whole.validation.issues["code"])
+    assert {"duplicate_key", "unknown_firm"} <= codes
+    pd.testing.assert_frame_equal(grouped.validation.issues, whole.validation.issues)
+    pd.testing.assert_frame_equal(grouped.validation.file_rows, whole.validation.file_rows)
+    assert grouped.validation.firms == whole.validation.firms
+    _assert_same(whole, grouped)
+    export_result(whole, tmp_path / "whole", formats=("parquet", "csv"))
+    export_result(grouped, tmp_path / "grouped", formats=("parquet", "csv"))
+    assert_same_files(tmp_path / "whole", tmp_path / "grouped", whole.screening)
+    a, b = (json.loads((tmp_path / o / "manifest.json").read_text()) for o in ("whole", "grouped"))
+    assert a["inputs"] == b["inputs"] and a["firms"] == b["firms"] and a["issues"] == b["issues"]

@@ -1637,7 +1637,7 @@ def test_a_table_read_group_by_group_is_the_table_read_whole(tmp_path_factory, r
     def grouped():
         groups = TableInGroups(folder, "bonds")
         read = list(groups)
-        return _join_parts([f for f, _ in read]), groups.source, _concat_findings([p for _, p in read])
+        return _join_parts([f for _, f, _ in read]), groups.source, _concat_findings([p for _, _, p in read])
 
     try:
         expected = whole()

@@ -141,6 +141,11 @@ class Dataset:
     ``findings`` holds the conversion problems met while reading (validation turns them
     into rejections or warnings).
 
+    A dataset read with ``read_dataset(folder, lazy=True)`` keeps its firms and statements
+    held in Parquet parts unread (``in_groups``: a :class:`TableInGroups` each): a screening
+    on Dask reads, validates and frames them group by group on its workers; anything else
+    that takes such a table reads it whole then.
+
     Examples
     --------
     >>> ds = Dataset({"firms": pd.DataFrame({"firm_id": ["91330100799655058B"], "name": ["甲"],
@@ -174,18 +179,26 @@ class Dataset:
         self.name = name
         # Optional extras (the synthetic province records its planted cases here).
         self.planted: pd.DataFrame | None = None
+        self.in_groups: dict[str, TableInGroups] = {}
 
     def __getitem__(self, table: str) -> pd.DataFrame:
+        if table in self.in_groups:
+            self.read_whole(table)
         return self.tables[table]
 
     def __contains__(self, table: str) -> bool:
-        return table in self.tables
+        return table in self.tables or table in self.in_groups
 
     def __getattr__(self, table: str) -> pd.DataFrame:
-        tables = self.__dict__.get("tables", {})
-        if table in tables:
-            return tables[table]
+        if table in self.__dict__.get("tables", {}) or table in self.__dict__.get("in_groups", {}):
+            return self[table]
         raise AttributeError(table)
+
+    def read_whole(self, table: str) -> None:
+        """Read a table kept in its parts (``in_groups``) as a whole, as ``read_dataset`` does."""
+        groups = self.in_groups.pop(table)
+        self.tables[table], self.sources[table], found = read_partitioned_table(groups.folder, table, groups.unit)
+        self.findings = _concat_findings([self.findings, found])
 
     def __dir__(self) -> list[str]:
         # Tab completion lists the tables beside the methods (they are attributes too).
@@ -193,10 +206,11 @@ class Dataset:
 
     def tables_present(self) -> list[str]:
         """Input tables the dataset has, in reading order."""
-        return [t for t in input_tables() if t in self.tables]
+        return [t for t in input_tables() if t in self]
 
     def __repr__(self) -> str:
-        parts = ", ".join(f"{t}={len(self.tables[t]):,}" for t in self.tables_present())
+        parts = ", ".join(f"{t}={len(self.tables[t]):,}" if t in self.tables else f"{t}=(in parts, unread)"
+                          for t in self.tables_present())
         return f"<zjfin.Dataset {self.name!r}: {parts}>"
 
 
@@ -299,6 +313,7 @@ def _unmatched_findings(unmatched: list[Path]) -> pd.DataFrame:
 def read_dataset(
     path: str | os.PathLike[str],
     unit: str | Mapping[str, str] | None = None,
+    lazy: bool = False,
 ) -> Dataset:
     """Read a dataset folder.
 
@@ -312,6 +327,11 @@ def read_dataset(
     unit : {"yuan", "10k_yuan", "100m_yuan"} or mapping, optional
         Money unit of the files: one for the dataset, or ``{"financials": "10k_yuan",
         "default": "yuan"}`` per table. Chinese names 元/万元/亿元 are accepted.
+    lazy : bool
+        Keep ``firms`` and ``financials`` unread where each is a folder of Parquet parts
+        (``Dataset.in_groups``): ``zjfin.screen(..., engine="dask")`` then reads, validates
+        and frames them a folder of parts (a county) at a time on its workers, so this
+        process never holds them; taken any other way, such a table is read whole then.
 
     Returns
     -------
@@ -341,12 +361,21 @@ def read_dataset(
             near = [p.name for p in unmatched if _closest_table(p.stem) == table]
             hint = f"; {near[0]} looks like it: rename it {table}{Path(near[0]).suffix}" if near else ""
             raise InputFileError(folder, f"required table {table!r} is missing (expected a file such as {accepted}){hint}")
+    kept = {t: TableInGroups(files[t], t, _resolve_unit(unit, t)) for t in _IN_GROUPS if t in files and files[t].is_dir()
+            } if lazy else {}
     tables, sources, findings = {}, {}, [_unmatched_findings(unmatched)]
-    read = _read_side_by_side({t: files[t] for t in input_tables() if t in files}, unit)
+    read = _read_side_by_side({t: files[t] for t in input_tables() if t in files and t not in kept}, unit)
     for table, (frame, source, problems) in read.items():  # firms first, whatever the file names
         tables[table], sources[table] = frame, source
         findings.append(problems)
-    return Dataset(tables, sources, _concat_findings(findings), name=folder.name)
+    dataset = Dataset(tables, sources, _concat_findings(findings), name=folder.name)
+    dataset.in_groups = kept
+    return dataset
+
+
+#: The tables a lazy read keeps in their parts: the firms and their statements, the ones a
+#: province's size is in (the others refer to firms and are small beside them).
+_IN_GROUPS = ("firms", "financials")
 
 
 def _read_side_by_side(files: dict[str, Path], unit: str | Mapping[str, str] | None) -> dict[str, tuple[pd.DataFrame, Source, pd.DataFrame]]:
@@ -497,11 +526,13 @@ def read_partitioned_table(folder: str | os.PathLike[str], table: str,
 
 class TableInGroups:
     """A table held as a folder of Parquet parts, read one group of parts at a time — the
-    parts of one folder (``county=330102/…``), folders in path order — so that a caller holds
-    a group, never the table: iterating gives each group's (typed frame, findings), its rows
+    parts under one folder (``county=330102/…``), or a part of its own where it lies in the
+    table's folder itself (``330102.parquet``), in path order — so that a caller holds a
+    group, never the table: iterating gives each group's (key, typed frame, findings), its rows
     numbered through the parts and its findings naming each part and row, as
-    :func:`read_partitioned_table` reads them. ``source`` is complete, every part's rows and
-    checksum, once every group is read.
+    :func:`read_partitioned_table` reads them. ``keys`` name the groups (the folder, or the
+    part's name without its suffix: two tables' groups of one county share it). ``source``
+    is complete, every part's rows and checksum, once every group is read.
 
     Examples
     --------
@@ -512,8 +543,8 @@ class TableInGroups:
     ...     (root / "firms" / f"county={county}").mkdir(parents=True)
     ...     firms.iloc[150 * k: 150 * (k + 1)].to_parquet(root / "firms" / f"county={county}" / "part-0.parquet")
     >>> groups = TableInGroups(root / "firms", "firms")
-    >>> [(len(frame), int(frame["_row"].iloc[0])) for frame, _ in groups]
-    [(150, 2), (150, 152)]
+    >>> [(key, len(frame), int(frame["_row"].iloc[0])) for key, frame, _ in groups]
+    [('county=330102', 150, 2), ('county=330106', 150, 152)]
     >>> groups.source.rows_read, len(groups.source.parts)
     (300, 2)
     """
@@ -521,16 +552,18 @@ class TableInGroups:
     def __init__(self, folder: str | os.PathLike[str], table: str, unit: str = "yuan") -> None:
         self.folder, self.table, self.unit = Path(folder), table, _resolve_unit(unit, table)
         self.files = _part_files(self.folder)
-        where = [path.parent for path in self.files]  # in path order: a folder's parts side by side
+        where = [(path.parent if path.parent != self.folder else path.with_suffix("")).relative_to(self.folder).as_posix()
+                 for path in self.files]  # in path order: a folder's parts side by side
         bounds = [0, *(k for k in range(1, len(where)) if where[k] != where[k - 1]), len(where)]
         self.groups = [self.files[a:b] for a, b in zip(bounds, bounds[1:])]
+        self.keys = [where[a] for a in bounds[:-1]]
         self.source = Source(table, str(self.folder), "parquet", unit=self.unit)
 
-    def __iter__(self) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+    def __iter__(self) -> Iterator[tuple[str, pd.DataFrame, pd.DataFrame]]:
         schema, first = table_schema(self.table), 0
         seen: dict[str, tuple[Any, str]] = {}  # how the parts before read each column: every part reads it so
         self.source = Source(self.table, str(self.folder), "parquet", unit=self.unit)
-        for files in self.groups:
+        for key, files in zip(self.keys, self.groups):
             alike = _read_alike_parts(self.folder, files, self.table, self.unit)
             if alike is None:
                 frame, source, findings = _read_part_by_part(self.folder, files, self.table, self.unit, seen)
@@ -547,7 +580,7 @@ class TableInGroups:
             self.source.readings.update(source.readings)
             self.source.column_units.update(source.column_units)
             first += len(frame)
-            yield frame, findings
+            yield key, frame, findings
         _seal_parts(self.source)
 
 

@@ -28,6 +28,7 @@ from zjfin._reasons import render_reasons, template_columns
 from zjfin._result import ScreeningResult
 from zjfin._schema import table_schema
 from zjfin._validate import validate
+from zjfin._validate_groups import validate_in_groups
 
 __all__ = ["screen", "stages"]
 
@@ -157,15 +158,19 @@ def _screen(dataset: Dataset, as_of: Any, policy: Policy | None = None, progress
 
         model = DefaultModel.from_json(model)  # a bad file fails before any work is done
     tracker = progress if isinstance(progress, Progress) else Progress(stages(), enabled=bool(progress))
+    in_groups = partition_firms is not None and bool(dataset.in_groups)
     with tracker.stage("validate"):
-        report = validate(dataset, as_of=as_of_ts, policy=policy)
+        if in_groups:  # read, validated and framed a county at a time where the partitions are worked
+            report, grouped_frame = validate_in_groups(dataset, as_of_ts, policy, mapper)
+        else:
+            report = validate(dataset, as_of=as_of_ts, policy=policy)
     clean = report.dataset
     if not keep_inputs:  # the validated copies serve from here (a table with rows set aside is a copy)
         for table in list(dataset.tables):
             _release(table, dataset)
         return_freed_memory()
     with tracker.stage("features"):
-        frame = firm_frame(clean["firms"], clean["financials"], as_of_ts)
+        frame = grouped_frame if in_groups else firm_frame(clean["firms"], clean["financials"], as_of_ts)
         frame["industry_section"] = frame["industry_code"].str[0]
     if not keep_inputs:
         _release("financials", clean)

@@ -33,10 +33,13 @@ from zjfin._arrow import arrow_text
 from zjfin._partition import InOrder, in_order
 from zjfin._policy import Policy
 from zjfin._read import FIRST_DATA_ROW, Dataset
-from zjfin._validate import (FIRM_TABLES, FirmRegistry, ValidationReport, _check_columns, _Collector, _report, _start,
-                             _validate_firms, _validate_linked, validation_dates)
+from zjfin._features import firm_frame
+from zjfin._read import _concat_findings
+from zjfin._schema import input_tables, table_schema
+from zjfin._validate import (FIRM_TABLES, FirmRegistry, ValidationReport, _check_columns, _Collector, _file_rows, _finish,
+                             _report, _start, _usable, _validate_firms, _validate_linked, validation_dates)
 
-__all__ = ["validate_groups"]
+__all__ = ["validate_groups", "validate_pieces", "validate_in_groups"]
 
 
 @dataclass
@@ -262,3 +265,170 @@ def _gather(col: _Collector, work: Dataset, done: list[_Validated]) -> FirmRegis
     work.tables["financials"] = fin.assign(firm_idx=fin_idx)
     screened_ids = arrow_text(firms["firm_id"]).take(pa.array(np.flatnonzero(firm_idx >= 0)))
     return FirmRegistry(screened_ids, work["firms"])
+
+
+# --- A dataset read lazily: its firms and statements read where they are validated -----------
+
+
+def _group_read(frame: pd.DataFrame, findings: pd.DataFrame, source: Any, table: str) -> tuple[_Group, pd.DataFrame]:
+    """A group of one table as read (:class:`zjfin._read.TableInGroups`): its rows, their
+    positions, and its rows' findings on the table's rows; the header findings apart."""
+    rows = findings["row"].to_numpy(dtype=np.int64)
+    data = rows >= FIRST_DATA_ROW
+    mine = findings[data].assign(row=source.table_rows(findings["file"].to_numpy()[data], rows[data]), file=source.label)
+    at = frame["_row"].to_numpy(dtype=np.int64) - FIRST_DATA_ROW  # the rows are numbered through the parts
+    return _Group({table: frame}, {table: at}, {table: [mine]}, {}), findings[~data]
+
+
+def _paired(firms: _Group, financials: _Group, sources: dict[str, Any]) -> _Group:
+    """A group's firms and the statements read from the folder of the same name."""
+    return _Group({**firms.tables, **financials.tables}, {**firms.at, **financials.at},
+                  {**firms.findings, **financials.findings}, sources)
+
+
+def _empty_group(table: str) -> _Group:
+    frame = Dataset({table: pd.DataFrame({c: [] for c in table_schema(table).names})})[table]
+    return _Group({table: frame}, {table: np.zeros(0, dtype=np.int64)}, {table: []}, {})
+
+
+@dataclass
+class _Summary:
+    """What a validated group gives back: its findings, every firm row's keys (id, name,
+    stock code: the registry's) with its position and group firm_idx, its screened firms
+    (the firms table's usable rows) and their firm frame, and its rows read and rejected by
+    part."""
+
+    findings: dict[str, list[pd.DataFrame]]
+    keys: pd.DataFrame
+    firms: pd.DataFrame
+    frame: pd.DataFrame
+    counts: pd.DataFrame
+
+
+def _framed(validated: _Validated, as_of: pd.Timestamp, sources: dict[str, Any]) -> _Summary:
+    """On a group's worker: its screened firms' frame (:func:`zjfin.firm_frame`) and the
+    summary the client keeps."""
+    col = _Collector(Dataset(validated.tables, sources))
+    col.frames = {t: list(frames) for t, frames in validated.findings.items()}
+    rejected = {t: col.rejected_rows(t) for t in FIRM_TABLES}
+    firms, fin = validated.tables["firms"], validated.tables["financials"]
+    screened = firms.loc[~rejected["firms"]].reset_index(drop=True)
+    frame = firm_frame(screened, fin.loc[~rejected["financials"]].reset_index(drop=True), as_of)
+    keys = pd.DataFrame({name: firms[name] for name in ("firm_id", "name", "stock_code") if name in firms.columns})
+    keys = keys.assign(at=validated.at["firms"], firm_idx=firms["firm_idx"].to_numpy())
+    counts = []
+    for table in FIRM_TABLES:
+        files, _ = sources[table].file_rows(validated.tables[table]["_row"].to_numpy())
+        counts.append(pd.DataFrame({"table": table, "file": files, "rejected": rejected[table]}))
+    tally = pd.concat(counts, ignore_index=True).groupby(["table", "file"], sort=False)["rejected"].agg(["size", "sum"])
+    return _Summary(validated.findings, keys, screened, frame, tally.reset_index())
+
+
+def validate_in_groups(dataset: Dataset, as_of: Any, policy: Policy | None = None, mapper: InOrder = in_order,
+                       today: Any = None) -> tuple[ValidationReport, pd.DataFrame]:
+    """Validate a dataset whose firms and statements are kept in their parts
+    (``read_dataset(folder, lazy=True)``) and make the screened firms' frame, neither held
+    whole here: each folder of parts (a county) is read here one at a time and put where
+    ``mapper`` works (a Dask worker), validated there (:func:`validate_pieces`) and made
+    into its firm frame; this process keeps the other tables, the findings, the firms'
+    registry and the gathered frame.
+
+    Returns
+    -------
+    report : ValidationReport
+        What :func:`zjfin.validate` gives, but its ``dataset`` holds the screened firms and no
+        statements (they stayed with their groups), and ``rejected_mask`` only the tables
+        validated here.
+    frame : DataFrame
+        :func:`zjfin.firm_frame` of the validated firms and statements.
+    """
+    as_of_ts, today_ts = validation_dates(as_of, today)
+    policy = policy or Policy.default()
+    headers, handles = [], {}
+    for table in FIRM_TABLES:
+        groups = dataset.in_groups[table]
+        handles[table] = {}
+        for key, frame, found in groups:
+            piece, header = _group_read(frame, found, groups.source, table)
+            handles[table][key] = mapper.put(piece)
+            headers.append(header)
+            del frame, piece
+        dataset.sources[table] = groups.source
+    sources = {t: dataset.sources[t] for t in FIRM_TABLES}
+    folders = list(handles["firms"]) + [f for f in handles["financials"] if f not in handles["firms"]]
+    pieces = [mapper.submit(_paired, handles["firms"].get(f) or _empty_group("firms"),
+                            handles["financials"].get(f) or _empty_group("financials"), sources) for f in folders]
+    del handles
+    linked = Dataset({t: frame for t, frame in dataset.tables.items() if t not in FIRM_TABLES}, dataset.sources,
+                     _concat_findings([dataset.findings, *headers]), name=dataset.name)
+    linked.planted = dataset.planted
+    col, work = _start(linked)
+    done = validate_pieces(pieces, as_of_ts, policy, today_ts, mapper)
+    del pieces  # each group's rows as read go once validated (a worker holds what a handle here names)
+    framed = [mapper.submit(_framed, d, as_of=as_of_ts, sources=sources) for d in done]
+    del done
+    summaries = mapper.gather(framed)
+    del framed
+    registry, firms, frame = _registered(col, summaries)
+    _validate_linked(col, work, registry, as_of_ts, policy, today_ts)
+    counts = pd.concat([s.counts for s in summaries], ignore_index=True).groupby(["table", "file"], sort=False).sum()
+    return _grouped_report(col, work, linked, as_of_ts, counts, firms), frame
+
+
+def _in_order(pieces: list[pd.DataFrame], at: np.ndarray) -> pd.DataFrame:
+    """Groups' rows joined, row ``i`` the one at position ``at``'s rank ``i`` (groups with no
+    row left out: an empty frame's columns may be typed otherwise)."""
+    full = [p for p in pieces if len(p)]
+    joined = pd.concat(full, ignore_index=True) if len(full) > 1 else (full or pieces)[0].reset_index(drop=True)
+    return joined.take(np.argsort(at, kind="stable")).reset_index(drop=True)
+
+
+def _registered(col: _Collector, summaries: list[_Summary]) -> tuple[FirmRegistry, pd.DataFrame, pd.DataFrame]:
+    """The groups' findings into ``col``; the screened firms numbered in table order (the
+    province's firm_idx); the registry the other tables are judged against, the screened
+    firms and their frame in that order."""
+    for table in FIRM_TABLES:
+        col.frames[table] = col.frames.get(table, []) + [f for s in summaries for f in s.findings[table]]
+    keys = pd.concat([s.keys for s in summaries], ignore_index=True)
+    keys = keys.take(np.argsort(keys["at"].to_numpy(), kind="stable")).reset_index(drop=True)
+    # Each group's screened firms in its own firm_idx order: their positions give the province's.
+    at = np.concatenate([s.keys["at"].to_numpy()[np.argsort(s.keys["firm_idx"].to_numpy(), kind="stable")]
+                         [int((s.keys["firm_idx"].to_numpy() < 0).sum()):] for s in summaries])
+    firms = _in_order([s.firms for s in summaries], at)
+    firms["firm_idx"] = np.arange(len(firms))
+    frame = _in_order([s.frame for s in summaries], at)
+    if "firm_idx" in frame.columns:  # the frame carries the firms' columns: their province numbers too
+        frame["firm_idx"] = firms["firm_idx"].to_numpy()
+    return FirmRegistry(arrow_text(firms["firm_id"]), keys), firms, frame
+
+
+def _grouped_report(col: _Collector, work: Dataset, linked: Dataset, as_of: pd.Timestamp | None, counts: pd.DataFrame,
+                    firms: pd.DataFrame) -> ValidationReport:
+    """The report of a dataset validated in groups: the tables validated here as
+    :func:`zjfin.validate` reports them, the firms and statements from their groups' counts."""
+    issues = _finish(col)
+    masks = {t: col.rejected_rows(t) for t in work.tables_present()}
+    statements = _empty_group("financials").tables["financials"].assign(firm_idx=np.zeros(0, dtype=np.int64))
+    clean = {"firms": firms, "financials": statements,
+             **{t: _usable(work[t], masks[t] | col.folded.get(t, False)) for t in work.tables_present()}}
+    order = [t for t in input_tables() if t in clean]
+    read = {t: int(counts.loc[t, "size"].sum()) if t in FIRM_TABLES else len(work[t]) for t in order}
+    rejected = {t: int(counts.loc[t, "sum"].sum()) if t in FIRM_TABLES else int(masks[t].sum()) for t in order}
+    rows = pd.DataFrame({"table": order, "file": [col.file(t) for t in order], "read": [read[t] for t in order],
+                         "rejected": [rejected[t] for t in order]})
+    rows["used"] = rows["read"] - rows["rejected"]
+    lines = []
+    for table in order:
+        if table not in FIRM_TABLES:
+            lines.append(_file_rows(work, rows[rows["table"] == table], masks))
+            continue
+        names = [p["path"] for p in work.sources[table].parts]
+        mine = counts.loc[table].reindex(names, fill_value=0)
+        lines.append(pd.DataFrame({"table": table, "file": names, "read": mine["size"].to_numpy(dtype=np.int64),
+                                   "rejected": mine["sum"].to_numpy(dtype=np.int64)}).assign(
+            used=lambda f: f["read"] - f["rejected"]))
+    file_rows = pd.concat(lines, ignore_index=True)
+    dataset = Dataset(clean, linked.sources, name=linked.name)
+    dataset.planted = linked.planted
+    firm_counts = {"read": read["firms"], "screened": len(firms), "not_screened": read["firms"] - len(firms)}
+    return ValidationReport(dataset, issues, rows, firm_counts, as_of, masks, file_rows=file_rows)
