@@ -259,8 +259,8 @@ def test_groups_validated_on_the_workers_give_the_whole_report(client):
 
 def test_a_province_read_county_by_county_on_the_workers_gives_the_whole_files(client, tmp_path):
     """Firms and statements in county files, read here a county at a time and validated and
-    framed on the workers (the command line reads lazily with --engine dask): the local
-    engine's files to the byte."""
+    framed on the workers: the local engine's files to the byte (and the command line's, which
+    reads them whole)."""
     from test_partition import assert_same_files, hostile_parts
     from zjfin._cli import main
     from zjfin._export import export_result

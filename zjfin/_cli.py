@@ -331,8 +331,7 @@ def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
 
     progress = Progress(["read", *stages(), "export"], enabled=not args.quiet)
     with progress.stage("read"):
-        # On Dask, firms and statements in parts are read by county where they are validated.
-        dataset = read_dataset(data, unit=unit, lazy=getattr(args, "engine", "local") == "dask")
+        dataset = read_dataset(data, unit=unit)
     model = getattr(args, "model", None)
     key_file = getattr(args, "model_key_file", None)
     if key_file and not model:

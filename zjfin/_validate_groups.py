@@ -34,7 +34,7 @@ from zjfin._partition import InOrder, in_order
 from zjfin._policy import Policy
 from zjfin._read import FIRST_DATA_ROW, Dataset
 from zjfin._features import firm_frame
-from zjfin._read import _concat_findings
+from zjfin._read import _concat_findings, _join_parts
 from zjfin._schema import input_tables, table_schema
 from zjfin._validate import (FIRM_TABLES, FirmRegistry, ValidationReport, _check_columns, _Collector, _file_rows, _finish,
                              _report, _start, _usable, _validate_firms, _validate_linked, validation_dates)
@@ -377,9 +377,13 @@ def validate_in_groups(dataset: Dataset, as_of: Any, policy: Policy | None = Non
 
 def _in_order(pieces: list[pd.DataFrame], at: np.ndarray) -> pd.DataFrame:
     """Groups' rows joined, row ``i`` the one at position ``at``'s rank ``i`` (groups with no
-    row left out: an empty frame's columns may be typed otherwise)."""
-    full = [p for p in pieces if len(p)]
-    joined = pd.concat(full, ignore_index=True) if len(full) > 1 else (full or pieces)[0].reset_index(drop=True)
+    row left out: an empty frame's columns may be typed otherwise). The pieces are let go as
+    they are copied."""
+    full = [p for p in pieces if len(p)] or pieces[:1]
+    pieces.clear()
+    if np.all(at[1:] > at[:-1]):  # groups of parts in path order: already the table's order
+        return _join_parts(full).reset_index(drop=True)
+    joined = pd.concat(full, ignore_index=True)
     return joined.take(np.argsort(at, kind="stable")).reset_index(drop=True)
 
 
@@ -394,9 +398,12 @@ def _registered(col: _Collector, summaries: list[_Summary]) -> tuple[FirmRegistr
     # Each group's screened firms in its own firm_idx order: their positions give the province's.
     at = np.concatenate([s.keys["at"].to_numpy()[np.argsort(s.keys["firm_idx"].to_numpy(), kind="stable")]
                          [int((s.keys["firm_idx"].to_numpy() < 0).sum()):] for s in summaries])
-    firms = _in_order([s.firms for s in summaries], at)
+    firm_pieces, frame_pieces = [s.firms for s in summaries], [s.frame for s in summaries]
+    for summary in summaries:  # each piece let go once joined
+        summary.firms = summary.frame = None
+    firms = _in_order(firm_pieces, at)
     firms["firm_idx"] = np.arange(len(firms))
-    frame = _in_order([s.frame for s in summaries], at)
+    frame = _in_order(frame_pieces, at)
     if "firm_idx" in frame.columns:  # the frame carries the firms' columns: their province numbers too
         frame["firm_idx"] = firms["firm_idx"].to_numpy()
     return FirmRegistry(arrow_text(firms["firm_id"]), keys), firms, frame
