@@ -346,3 +346,20 @@ def test_a_province_read_county_by_county_gives_the_whole_result(tmp_path):
     assert_same_files(tmp_path / "whole", tmp_path / "grouped", whole.screening)
     a, b = (json.loads((tmp_path / o / "manifest.json").read_text()) for o in ("whole", "grouped"))
     assert a["inputs"] == b["inputs"] and a["firms"] == b["firms"] and a["issues"] == b["issues"]
+
+
+def test_firms_in_parts_beside_statements_in_one_file_are_read_whole(tmp_path):
+    """Only one of the two tables in parts: nothing to pair county by county, so it is read
+    whole when the screening takes it; the result is the whole's."""
+    folder = tmp_path / "in"
+    zjfin.datasets.write_partitioned_province(folder, 600, seed=2)
+    statements = pd.read_parquet(folder / "financials")
+    for part in (folder / "financials").glob("*.parquet"):
+        part.unlink()
+    (folder / "financials").rmdir()
+    statements.to_parquet(folder / "financials.parquet")
+    lazy = zjfin.read_dataset(folder, lazy=True)
+    assert set(lazy.in_groups) == {"firms"}
+    whole = _screen(zjfin.read_dataset(folder), AS_OF)
+    _assert_same(whole, _screen(lazy, AS_OF, partition_firms=100))
+    assert not lazy.in_groups  # read whole when taken

@@ -27,7 +27,7 @@ from zjfin._read import Dataset
 from zjfin._reasons import render_reasons, template_columns
 from zjfin._result import ScreeningResult
 from zjfin._schema import table_schema
-from zjfin._validate import validate
+from zjfin._validate import FIRM_TABLES, validate
 from zjfin._validate_groups import validate_in_groups
 
 __all__ = ["screen", "stages"]
@@ -158,7 +158,8 @@ def _screen(dataset: Dataset, as_of: Any, policy: Policy | None = None, progress
 
         model = DefaultModel.from_json(model)  # a bad file fails before any work is done
     tracker = progress if isinstance(progress, Progress) else Progress(stages(), enabled=bool(progress))
-    in_groups = partition_firms is not None and bool(dataset.in_groups)
+    # Firms and statements both kept in their parts (else what is kept is read whole when taken).
+    in_groups = partition_firms is not None and set(FIRM_TABLES) <= set(dataset.in_groups)
     with tracker.stage("validate"):
         if in_groups:  # read, validated and framed a county at a time where the partitions are worked
             report, grouped_frame = validate_in_groups(dataset, as_of_ts, policy, mapper)
