@@ -141,5 +141,5 @@ def test_a_table_in_parts_names_each_parts_file_and_row(tmp_path):
 
 def test_groups_must_hold_every_row_once():
     ds = Dataset(minimal_tables(3))
-    with pytest.raises(ValueError, match="every row of firms once"):
+    with pytest.raises(zjfin.ParameterError, match="every row of firms in one group"):
         validate_groups(ds, [(np.array([0, 1]), np.arange(len(ds.financials)))], as_of=AS_OF)

@@ -18,6 +18,11 @@ the whole). What crosses groups is settled here, on a compact summary instead of
 
 The groups' findings join the others' and are ordered as the whole's are (by table, row,
 column and code), so the report is the same whichever way the rows were grouped.
+
+:func:`validate_groups` splits a dataset in memory (what the tests compare with the whole);
+:func:`validate_in_groups` takes a dataset read lazily (``read_dataset(folder, lazy=True)``),
+reads a county's parts at a time here and puts each where the mapper works (a Dask worker),
+so this process never holds the firms and statements.
 """
 
 from __future__ import annotations
@@ -30,11 +35,11 @@ import pandas as pd
 import pyarrow as pa
 
 from zjfin._arrow import arrow_text
+from zjfin._errors import ParameterError
+from zjfin._features import firm_frame
 from zjfin._partition import InOrder, in_order
 from zjfin._policy import Policy
-from zjfin._read import FIRST_DATA_ROW, Dataset
-from zjfin._features import firm_frame
-from zjfin._read import _concat_findings, _join_parts
+from zjfin._read import FIRST_DATA_ROW, Dataset, _concat_findings, _join_parts
 from zjfin._schema import input_tables, table_schema
 from zjfin._validate import (FIRM_TABLES, FirmRegistry, ValidationReport, _check_columns, _Collector, _file_rows, _finish,
                              _report, _start, _usable, _validate_firms, _validate_linked, validation_dates)
@@ -233,7 +238,8 @@ def _check_groups(work: Dataset, groups: Sequence[tuple[np.ndarray, np.ndarray]]
     for i, table in enumerate(FIRM_TABLES):
         every = np.concatenate([np.asarray(g[i], dtype=np.int64) for g in groups]) if groups else np.zeros(0, np.int64)
         if len(every) != len(work[table]) or not np.array_equal(np.sort(every), np.arange(len(work[table]))):
-            raise ValueError(f"the groups must hold every row of {table} once")
+            raise ParameterError("groups", f"every row of {table} in one group", f"{len(every):,} rows grouped of "
+                                 f"{len(work[table]):,}")
 
 
 def _gather(col: _Collector, work: Dataset, done: list[_Validated]) -> FirmRegistry:
