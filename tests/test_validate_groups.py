@@ -143,3 +143,46 @@ def test_groups_must_hold_every_row_once():
     ds = Dataset(minimal_tables(3))
     with pytest.raises(zjfin.ParameterError, match="every row of firms in one group"):
         validate_groups(ds, [(np.array([0, 1]), np.arange(len(ds.financials)))], as_of=AS_OF)
+
+
+def test_bad_groups_are_a_parameter_error():
+    ds = Dataset(minimal_tables(3))
+    every = (np.arange(3), np.arange(len(ds.financials)))
+    with pytest.raises(zjfin.ParameterError, match="at least one group"):
+        validate_groups(Dataset(minimal_tables(0)), [], as_of=AS_OF)
+    with pytest.raises(zjfin.ParameterError, match="pairs of integer positions"):
+        validate_groups(ds, [(np.array([0.0, 1.0, 2.0]), every[1])], as_of=AS_OF)  # floats are not positions
+    with pytest.raises(zjfin.ParameterError, match="pairs of integer positions"):
+        validate_groups(ds, [every[0]], as_of=AS_OF)
+    # An iterator of groups is read once: checked and used alike.
+    _same(validate_groups(ds, iter([every]), as_of=AS_OF, today=TODAY), validate(ds, as_of=AS_OF, today=TODAY))
+
+
+def test_a_clean_table_is_numbered_from_zero_whatever_the_callers_index():
+    shifted = Dataset({t: f.set_axis(f.index * 3 + 100) for t, f in HOSTILE.tables.items()}, HOSTILE.sources)
+    whole = validate(shifted, as_of=AS_OF, today=TODAY)
+    for table in whole.dataset.tables_present():  # a table with nothing rejected too
+        pd.testing.assert_index_equal(whole.dataset[table].index, pd.RangeIndex(len(whole.dataset[table])))
+    assert any(not whole.rejected_mask[t].any() for t in whole.dataset.tables_present())  # the case in question
+    _same(validate_groups(shifted, _random_groups(shifted, np.random.default_rng(1), 3), as_of=AS_OF, today=TODAY),
+          whole)
+
+
+def test_a_reader_finding_of_a_row_left_out_after_reading_is_kept():
+    tables = minimal_tables(4)
+    tables["firms"]["employees"] = pd.Series([50, "五十", 50, 50], dtype=object)  # row 3 cannot be read
+    ds = Dataset(tables)
+    ds.tables["firms"] = ds.tables["firms"].iloc[[0, 2, 3]]  # the caller leaves that row out
+    whole = validate(ds, as_of=AS_OF, today=TODAY)
+    assert 3 in set(whole.issues.loc[whole.issues["table"] == "firms", "row"])
+    groups = [(np.array([0, 2]), np.arange(2)), (np.array([1]), np.arange(2, len(ds.financials)))]
+    _same(validate_groups(ds, groups, as_of=AS_OF, today=TODAY), whole)
+
+
+def test_a_row_held_twice_is_refused_by_both():
+    ds = Dataset(minimal_tables(3))
+    ds.tables["financials"] = pd.concat([ds.financials, ds.financials], ignore_index=True)
+    with pytest.raises(zjfin.ParameterError, match="rows each held once"):
+        validate(ds, as_of=AS_OF)
+    with pytest.raises(zjfin.ParameterError, match="3 rows held again, the first _row 2"):
+        validate_groups(ds, [(np.arange(3), np.arange(6))], as_of=AS_OF)

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from zjfin._arrow import arrow_text, as_text, distinct, index_in, is_in
 from zjfin._codes import normalise_industry_code, region_code_status, uscc_status
+from zjfin._errors import ParameterError
 from zjfin._features import ranked_statements, size_class
 from zjfin._policy import Policy
 from zjfin._read import FIRST_DATA_ROW, Dataset, _FINDING_COLUMNS, cell_text
@@ -295,6 +296,8 @@ def _start(dataset: Dataset) -> tuple[_Collector, Dataset]:
     """The tables to check (shallow copies: checks replace whole columns, normalising codes,
     never write into the caller's arrays) and a collector holding the reader's findings and
     every unknown column's."""
+    for table in dataset.tables_present():
+        _check_rows_once(table, dataset[table]["_row"].to_numpy())
     col = _Collector(dataset)
     work = Dataset({t: dataset[t].copy(deep=False) for t in dataset.tables_present()}, dataset.sources,
                    name=dataset.name)
@@ -310,6 +313,17 @@ def _start(dataset: Dataset) -> tuple[_Collector, Dataset]:
                 col.add(pd.DataFrame({"table": [table], "file": [file], "row": [1], "key": [""],
                                       "column": [header], "value": [header], "code": ["unknown_column"]}))
     return col, work
+
+
+def _check_rows_once(table: str, rows: np.ndarray) -> None:
+    """Every finding names its row by ``_row``: a table holding a row twice (a frame joined
+    with itself) cannot be reported on."""
+    if len(rows) > 1 and not np.all(rows[1:] > rows[:-1]):  # as read: increasing, checked at once
+        ordered = np.sort(rows)
+        again = ordered[1:][ordered[1:] == ordered[:-1]]
+        if len(again):
+            raise ParameterError(f"dataset[{table!r}]", "rows each held once (its _row values unique)",
+                                 f"{len(again):,} rows held again, the first _row {int(again[0])}")
 
 
 def _report(col: _Collector, work: Dataset, dataset: Dataset, as_of: pd.Timestamp | None) -> ValidationReport:
@@ -536,8 +550,12 @@ def _file_rows(work: Dataset, rows: pd.DataFrame, masks: dict[str, np.ndarray]) 
 
 
 def _usable(frame: pd.DataFrame, rejected: np.ndarray) -> pd.DataFrame:
-    """The rows kept; a table with nothing rejected is passed on without a copy."""
-    return frame.loc[~rejected].reset_index(drop=True) if rejected.any() else frame
+    """The rows kept, numbered 0..n−1 whatever the caller's index; a table with nothing
+    rejected and already so numbered is passed on without a copy."""
+    if rejected.any():
+        return frame.loc[~rejected].reset_index(drop=True)
+    numbered = isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1
+    return frame if numbered else frame.reset_index(drop=True)
 
 
 #: Dense firm positions: the column each referencing table gets (−1: not a screened firm,

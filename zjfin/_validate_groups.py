@@ -222,11 +222,13 @@ def validate_groups(dataset: Dataset, groups: Sequence[tuple[np.ndarray, np.ndar
     as_of_ts, today_ts = validation_dates(as_of, today)
     policy = policy or Policy.default()
     col, work = _start(dataset)
-    _check_groups(work, groups)
-    # The rows' findings go with their rows; a header's (row 0 or 1) stay here.
+    groups = _checked_groups(work, groups)
+    # The rows' findings go with their rows; a header's (row 0 or 1), and those of rows no
+    # longer in the table (filtered out after reading), stay here.
     held = {t: col.frames.pop(t, []) for t in FIRM_TABLES}
     for table, frames in held.items():
-        col.frames[table] = [f[f["row"].to_numpy() < FIRST_DATA_ROW] for f in frames]
+        rows = work[table]["_row"].to_numpy()
+        col.frames[table] = [f[~np.isin(f["row"].to_numpy(), rows)] for f in frames]
     pieces = [mapper.put(_piece(work, held, rows)) for rows in groups]
     done = mapper.gather(validate_pieces(pieces, as_of_ts, policy, today_ts, mapper))
     registry = _gather(col, work, done)
@@ -234,12 +236,24 @@ def validate_groups(dataset: Dataset, groups: Sequence[tuple[np.ndarray, np.ndar
     return _report(col, work, dataset, as_of_ts)
 
 
-def _check_groups(work: Dataset, groups: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
+def _checked_groups(work: Dataset, groups: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, ...]]:
+    """``groups`` as integer positions, each group a pair, every row of both tables in one
+    group; a ParameterError otherwise."""
+    groups = list(groups)  # an iterator is read once
+    if not groups:
+        raise ParameterError("groups", "at least one group", groups)
+    checked = []
+    for g in groups:
+        pair = tuple(np.asarray(rows) for rows in g) if isinstance(g, (tuple, list)) else ()
+        if len(pair) != 2 or any(p.ndim != 1 or (len(p) and not np.issubdtype(p.dtype, np.integer)) for p in pair):
+            raise ParameterError("groups", "pairs of integer positions (firm rows, statement rows)", g)
+        checked.append(tuple(p.astype(np.int64) for p in pair))
     for i, table in enumerate(FIRM_TABLES):
-        every = np.concatenate([np.asarray(g[i], dtype=np.int64) for g in groups]) if groups else np.zeros(0, np.int64)
+        every = np.concatenate([g[i] for g in checked])
         if len(every) != len(work[table]) or not np.array_equal(np.sort(every), np.arange(len(work[table]))):
             raise ParameterError("groups", f"every row of {table} in one group", f"{len(every):,} rows grouped of "
                                  f"{len(work[table]):,}")
+    return checked
 
 
 def _gather(col: _Collector, work: Dataset, done: list[_Validated]) -> FirmRegistry:
