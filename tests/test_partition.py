@@ -306,8 +306,9 @@ def test_switching_layouts_in_the_current_folder_leaves_no_empty_screening_folde
 def hostile_parts(folder: Path) -> Path:
     """The synthetic province county by county (one Parquet file a county and table), with
     what crosses counties: a firm written again in a later file (the first usable row wins),
-    a firm's statement in another county's file, and statements of a firm no file has in two
-    counties' files, one period in both."""
+    a firm's statement in another county's file, statements of a firm no file has in two
+    counties' files, one period in both, and a county in three files whose names give its key
+    twice with another's between (``330xxx.parquet``, ``330xxx.x.parquet``, ``330xxx/part-0.parquet``)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     from builders import uscc
@@ -324,6 +325,12 @@ def hostile_parts(folder: Path) -> Path:
                                      pa.array([uscc("330102", "99999990")], b.schema.field("firm_id").type))
     pq.write_table(pa.concat_tables([b, moved, stray]), fins[1])
     pq.write_table(pa.concat_tables([pq.read_table(fins[2]), stray]), fins[2])
+    for table in (firms[4], fins[4]):  # a county in three files, the third's key again after another's
+        (table.parent / table.stem).mkdir()
+        whole = pq.read_table(table)
+        pq.write_table(whole.slice(0, 10), table)
+        pq.write_table(whole.slice(10, 10), table.with_suffix(".x.parquet"))
+        pq.write_table(whole.slice(20), table.parent / table.stem / "part-0.parquet")
     return folder
 
 

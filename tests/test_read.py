@@ -1670,3 +1670,13 @@ def test_parts_read_alike_in_one_folder_still_count_against_another_folders_rate
     with pytest.raises(InputFileError) as grouped:
         list(TableInGroups(folder, "bonds"))
     assert str(grouped.value) == str(whole.value)
+
+
+@given(st.lists(st.sampled_from(["330102", "330102~2", "330106", "a.x"]), max_size=8))
+def test_group_keys_are_unique_and_a_first_key_is_kept(keys):
+    from zjfin._read import _unique_keys
+
+    unique = _unique_keys(keys)
+    assert len(unique) == len(keys) == len(set(unique))
+    firsts = [k for i, k in enumerate(keys) if k not in keys[:i]]
+    assert all(k in unique for k in firsts) and all(u.startswith(k) for u, k in zip(unique, keys))

@@ -332,6 +332,8 @@ def read_dataset(
         (``Dataset.in_groups``): ``zjfin.screen(..., engine="dask")`` then reads, validates
         and frames them a folder of parts (a county) at a time on its workers, so this
         process never holds them; taken any other way, such a table is read whole then.
+        Their parts are listed here but read only then: a part that cannot be read is
+        refused at that time (with the same message), not by ``read_dataset``.
 
     Returns
     -------
@@ -532,7 +534,8 @@ class TableInGroups:
     numbered through the parts and its findings naming each part and row, as
     :func:`read_partitioned_table` reads them. ``keys`` name the groups (the folder, or the
     part's name without its suffix: two tables' groups of one county share it). ``source``
-    is complete, every part's rows and checksum, once every group is read.
+    is complete, every part's rows and checksum, once every group is read. A key that comes
+    again after another group's parts is numbered (``330102~2``): every key names one group.
 
     Examples
     --------
@@ -556,7 +559,7 @@ class TableInGroups:
                  for path in self.files]  # in path order: a folder's parts side by side
         bounds = [0, *(k for k in range(1, len(where)) if where[k] != where[k - 1]), len(where)]
         self.groups = [self.files[a:b] for a, b in zip(bounds, bounds[1:])]
-        self.keys = [where[a] for a in bounds[:-1]]
+        self.keys = _unique_keys([where[a] for a in bounds[:-1]])
         self.source = Source(table, str(self.folder), "parquet", unit=self.unit)
 
     def __iter__(self) -> Iterator[tuple[str, pd.DataFrame, pd.DataFrame]]:
@@ -582,6 +585,22 @@ class TableInGroups:
             first += len(frame)
             yield key, frame, findings
         _seal_parts(self.source)
+
+
+def _unique_keys(keys: list[str]) -> list[str]:
+    """Group keys made unique in path order: a key that comes again after another's parts
+    (``330102.parquet``, ``330102.x.parquet``, ``330102/part-0.parquet``) is numbered
+    (``330102~2``), so no group stands for another."""
+    taken, unique = set(keys), []
+    used: set[str] = set()
+    for key in keys:  # a loop over groups (counties), not rows
+        candidate, n = key, 1
+        while candidate in used or (n > 1 and candidate in taken):  # nor a name a part has
+            n += 1
+            candidate = f"{key}~{n}"
+        used.add(candidate)
+        unique.append(candidate)
+    return unique
 
 
 def _read_part_by_part(folder: Path, files: list[Path], table: str, unit: str,

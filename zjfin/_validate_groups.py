@@ -392,7 +392,18 @@ def validate_in_groups(dataset: Dataset, as_of: Any, policy: Policy | None = Non
     registry, firms, frame = _registered(col, summaries)
     _validate_linked(col, work, registry, as_of_ts, policy, today_ts)
     counts = pd.concat([s.counts for s in summaries], ignore_index=True).groupby(["table", "file"], sort=False).sum()
+    _check_every_row_validated(counts, sources)
     return _grouped_report(col, work, linked, as_of_ts, counts, firms), frame
+
+
+def _check_every_row_validated(counts: pd.DataFrame, sources: dict[str, Any]) -> None:
+    """Every row read is in one group's counts: a group lost on the way is an error, never a
+    smaller province."""
+    for table in FIRM_TABLES:
+        validated = int(counts.loc[table, "size"].sum()) if table in counts.index.get_level_values(0) else 0
+        if validated != sources[table].rows_read:
+            raise RuntimeError(f"zjfin bug: {validated:,} rows of {table} validated in groups of the "
+                               f"{sources[table].rows_read:,} read; please report it")
 
 
 def _in_order(pieces: list[pd.DataFrame], at: np.ndarray) -> pd.DataFrame:
