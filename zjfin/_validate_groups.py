@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from zjfin._arrow import arrow_text
+from zjfin._arrow import arrow_text, index_in
 from zjfin._errors import ParameterError
 from zjfin._features import firm_frame
 from zjfin._partition import InOrder, in_order
@@ -57,13 +57,13 @@ class _Group:
     findings: dict[str, list[pd.DataFrame]]
     sources: dict[str, Any]
 
-    def rows(self, table: str, where: np.ndarray) -> _Group:
-        """The group's rows ``where`` of ``table`` (a mask), the other table whole."""
+    def take(self, table: str, positions: np.ndarray) -> _Group:
+        """The group's rows at ``positions`` (ascending) of ``table``, the other table whole."""
         frame = self.tables[table]
-        kept = frame["_row"].to_numpy()[where]
+        kept = frame["_row"].to_numpy()[positions]
         findings = [f[np.isin(f["row"].to_numpy(), kept)] for f in self.findings.get(table, [])]
-        return _Group({**self.tables, table: frame.loc[where].reset_index(drop=True)},
-                      {**self.at, table: self.at[table][where]}, {**self.findings, table: findings}, self.sources)
+        return _Group({**self.tables, table: frame.iloc[positions].reset_index(drop=True)},
+                      {**self.at, table: self.at[table][positions]}, {**self.findings, table: findings}, self.sources)
 
 
 @dataclass
@@ -120,49 +120,71 @@ def _settle(summaries: list[pd.DataFrame]) -> tuple[list[np.ndarray], pd.DataFra
     (positions), and where each statement id that is not its group's goes (``firm_id``,
     ``group`` it is in, ``owner`` group)."""
     every = pd.concat([s.assign(group=g) for g, s in enumerate(summaries)], ignore_index=True)
+    code, names = pd.factorize(every.pop("firm_id"))  # ids as numbers: the rest is integer work
+    every["id"] = code
     firms = every[every["firm"] & every["usable"]].sort_values("at", kind="stable")
-    losing = firms.duplicated("firm_id", keep="first").to_numpy()
-    lost = [firms["at"].to_numpy()[losing & (firms["group"].to_numpy() == g)] for g in range(len(summaries))]
-    winner = firms[~losing].set_index("firm_id")["group"]
+    losing = firms.duplicated("id", keep="first").to_numpy()
+    group = firms["group"].to_numpy()
+    lost = [firms["at"].to_numpy()[losing & (group == g)] for g in range(len(summaries))]
+    # Each id's group: its winning firm row's, else (no usable firm) the group of its first statement.
+    owner_of_id = np.full(len(names), -1, dtype=np.int64)
+    strays = every[~every["firm"]]
+    first = strays.sort_values("at", kind="stable").drop_duplicates("id")
+    owner_of_id[first["id"].to_numpy()] = first["group"].to_numpy()
+    owner_of_id[firms["id"].to_numpy()[~losing]] = group[~losing]
     # Statement ids to move: those no usable firm row of their group has, and those of the
     # group's firm rows that lost to another group's.
-    strays = every[~every["firm"]]
-    losers = firms[losing][["firm_id", "group"]]
-    moving = pd.concat([strays[["firm_id", "group", "at"]], losers.assign(at=-1)], ignore_index=True)
-    # An id no usable firm has: its statements go to the group that holds the first of them.
-    first = strays.sort_values("at", kind="stable").drop_duplicates("firm_id").set_index("firm_id")["group"]
-    owner = moving["firm_id"].map(winner)
-    moving["owner"] = owner.fillna(moving["firm_id"].map(first)).astype(np.int64)
-    return lost, moving[moving["owner"] != moving["group"]][["firm_id", "group", "owner"]].drop_duplicates()
+    moving = pd.concat([strays[["id", "group"]], firms[losing][["id", "group"]]], ignore_index=True).drop_duplicates()
+    moving["owner"] = owner_of_id[moving["id"].to_numpy()]
+    moving = moving[moving["owner"] != moving["group"]]
+    return lost, pd.DataFrame({"firm_id": np.asarray(names, dtype=object)[moving["id"].to_numpy()],
+                               "group": moving["group"].to_numpy(), "owner": moving["owner"].to_numpy()})
 
 
 def _firm_ids(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(arrow_text(frame["firm_id"]).to_numpy(zero_copy_only=False), dtype=object)
 
 
-def _statements_of(group: _Group, ids: list[str]) -> _Group:
-    """The group's statements of the firms ``ids`` (its firms left out: they stay)."""
-    mine = group.rows("financials", _firm_ids(group.tables["financials"]).isin(ids).to_numpy())
-    return _Group({"financials": mine.tables["financials"]}, {"financials": mine.at["financials"]},
-                  {"financials": mine.findings.get("financials", [])}, group.sources)
+def _split_statements(group: _Group, me: int, ids: np.ndarray, owners: np.ndarray) -> dict[int, _Group]:
+    """The group's statements of the firms ``ids`` split by the group each goes to
+    (``owners``), and under its own number ``me`` the group without them: one pass over its
+    statements, whatever the number of groups."""
+    where = index_in(group.tables["financials"]["firm_id"], pd.Series(ids, dtype=object))
+    owner = np.where(where >= 0, np.asarray(owners, dtype=np.int64)[np.maximum(where, 0)], me)
+    order = np.argsort(owner, kind="stable")  # each owner's rows together, in table order
+    keys, starts = np.unique(owner[order], return_index=True)
+    bounds = [*starts, len(order)]
+    split = {int(k): group.take("financials", order[a:b]) for k, a, b in zip(keys, bounds, bounds[1:])}
+    for k in {me, *np.unique(owners).tolist()} - set(split):  # none of its statements (a firm row lost, say)
+        split[int(k)] = group.take("financials", np.zeros(0, dtype=np.int64))
+    for k in split:
+        if k != me:  # what goes carries its statements only (the firms stay)
+            split[k] = _Group({"financials": split[k].tables["financials"]}, {"financials": split[k].at["financials"]},
+                              {"financials": split[k].findings.get("financials", [])}, group.sources)
+    return split
 
 
-def _with_statements(group: _Group, leaving: list[str], *coming: _Group) -> _Group:
-    """The group without its statements of the firms ``leaving``, with those ``coming``
-    from other groups, in table order."""
-    kept = group.rows("financials", ~_firm_ids(group.tables["financials"]).isin(leaving).to_numpy())
-    return _joined([kept, *coming], "financials") if coming else kept
+def _part_of(split: dict[int, _Group], key: int) -> _Group:
+    return split[key]
+
+
+def _with_coming(kept: _Group, *coming: _Group) -> _Group:
+    return _joined([kept, *coming], "financials")
 
 
 def _moved(pieces: list[Any], moves: pd.DataFrame, mapper: InOrder) -> list[Any]:
     """Each group (a handle) with every statement of its firms: another group's statements of
-    them handed over, in table order (where the groups are: one task a group and sender)."""
+    them handed over, in table order, where the groups are. One task splits a sender's
+    statements by the group each goes to; each receiver joins its parts."""
+    splits = {int(g): mapper.submit(_split_statements, pieces[g], int(g), m["firm_id"].to_numpy(), m["owner"].to_numpy())
+              for g, m in moves.groupby("group", sort=True)}  # a loop over groups, not firms
+    senders = moves[["group", "owner"]].drop_duplicates().sort_values(["owner", "group"])
+    coming = senders.groupby("owner", sort=True)["group"].agg(list).to_dict()
     out = list(pieces)
-    for g in sorted(set(moves["group"]) | set(moves["owner"])):  # a loop over groups, not firms
-        leaving = moves.loc[moves["group"] == g, "firm_id"].tolist()
-        coming = [mapper.submit(_statements_of, pieces[h], ids["firm_id"].tolist())
-                  for h, ids in moves[moves["owner"] == g].groupby("group", sort=True)]
-        out[g] = mapper.submit(_with_statements, pieces[g], leaving, *coming)
+    for g in sorted(set(splits) | set(coming)):
+        kept = mapper.submit(_part_of, splits[g], g) if g in splits else pieces[g]
+        parts = [mapper.submit(_part_of, splits[s], g) for s in coming.get(g, [])]
+        out[g] = mapper.submit(_with_coming, kept, *parts) if parts else kept
     return out
 
 
