@@ -123,8 +123,8 @@ class _Collector:
         self.frames: dict[str, list[pd.DataFrame]] = {}
         self.codes = validation_codes()
         self.folded: dict[str, np.ndarray] = {}
-        # Each firm reference's firm row (the first with its id; −1: none), and which firm
-        # rows' ids are malformed: a reference that is a firm's id is judged by that id.
+        # Each statement's firm row (the first with its id; −1: none), and which firm rows'
+        # ids are malformed: a statement whose firm_id is a firm's is judged by that id.
         self.firm_rows: dict[tuple[str, str], np.ndarray] = {}
         self.firm_id_malformed: np.ndarray | None = None
 
@@ -376,7 +376,7 @@ class FirmRegistry:
 
     def __init__(self, screened_ids: pa.Array, firms: pd.DataFrame) -> None:
         self.screened_ids = screened_ids
-        self.firms = firms
+        self.firms = firms[[c for c in ("firm_id", "name", "stock_code") if c in firms.columns]]  # the keys alone
 
     def screened_position(self, values: pd.Series | pa.ChunkedArray) -> np.ndarray:
         """Each id's screened firm (its ``firm_idx``; −1: no screened firm has it)."""
@@ -492,7 +492,7 @@ def _validate_linked(col: _Collector, work: Dataset, registry: FirmRegistry, as_
     bounds = np.cumsum([0] + [len(work[t]) for t, _ in references])
     screened = {key: found[bounds[i]: bounds[i + 1]] for i, key in enumerate(references)}
     for table, column in _FIRM_REFERENCE.items():
-        if table in FIRM_TABLES or table not in linked:
+        if table not in linked:
             continue
         unknown = ~col.rejected_rows(table) & (screened[(table, column)] < 0) & work[table][column].notna().to_numpy()
         col.emit(table, unknown, column, "unknown_firm")
