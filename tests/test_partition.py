@@ -370,3 +370,18 @@ def test_firms_in_parts_beside_statements_in_one_file_are_read_whole(tmp_path):
     whole = _screen(zjfin.read_dataset(folder), AS_OF)
     _assert_same(whole, _screen(lazy, AS_OF, partition_firms=100))
     assert not lazy.in_groups  # read whole when taken
+
+
+def test_a_county_whose_file_lacks_the_yes_no_lists_is_judged_as_in_the_whole():
+    """The viability lists (落后产能, 失信, 重大违法) given for the province but empty for one
+    county's firms: the whole run judges those firms "not on the list"; so must their
+    partition (the lists given anywhere are a province figure, reduced first)."""
+    dataset = zjfin.datasets.synthetic_province(3_000, seed=1)
+    firms = dataset.tables["firms"]
+    mine = (firms["region_code"] == sorted(firms["region_code"].dropna().unique())[0]).to_numpy()
+    for flag in ("backward_capacity", "dishonest_debtor", "major_violation"):
+        firms.loc[mine, flag] = pd.NA
+    whole = _screen(dataset, AS_OF)
+    unchecked = whole.screening.loc[mine, "viability_unchecked"].fillna("")
+    assert mine.sum() > 10 and not unchecked.str.contains("V2|V3|V4").any()
+    _assert_same(whole, _screen(dataset, AS_OF, partition_firms=1))

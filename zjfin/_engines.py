@@ -559,7 +559,7 @@ def _flag_given(name: str) -> Callable[[Mapping[str, Any]], np.ndarray]:
 def _run_distress(ctx: EngineContext) -> EngineOutput:
     from zjfin.risks.distress import distress
 
-    return distress(ctx.frame, ctx.policy)
+    return distress(ctx.frame, ctx.policy, province=ctx.province.get("distress"))
 
 
 def _run_bond_maturities(ctx: EngineContext) -> EngineOutput:
@@ -690,6 +690,7 @@ for _engine in (
            needs=("cost_of_sales", ("ebit", "operating_profit"), "revenue_prev", "net_profit", "net_profit_prev",
                   "net_profit_prev2", "total_liabilities_prev"),
            verdict="viable", policy=("distress", "zombie", "viability"),
+           reduction=_reduction("distress", "flags_given_shares", "flags_given_province"),
            rules=(Rule("Z1", ("current_assets", "current_liabilities", "retained_earnings", ("ebit", "operating_profit")),
                        verdict="z2_score"),
                   Rule("V1", ("net_profit", "net_profit_prev", "net_profit_prev2", "total_liabilities_prev"), verdict="zombie"),

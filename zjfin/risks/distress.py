@@ -39,6 +39,34 @@ def flag_given(frame: pd.DataFrame, name: str) -> bool:
     return name in frame.columns and bool(frame[name].notna().any())
 
 
+def flags_given_shares(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """A partition's share of which yes/no lists the data gives (:func:`flag_given`): one
+    row, a column per list. The shares of every partition, in any order, give
+    :func:`flags_given_province`.
+
+    Examples
+    --------
+    >>> flags_given_shares(pd.DataFrame({"dishonest_debtor": [None, True]}), Policy.default()).iloc[0].tolist()
+    [False, True, False]
+    """
+    return pd.DataFrame({name: [flag_given(frame, name)] for name in _FLAGS.values()})
+
+
+def flags_given_province(shares: pd.DataFrame, policy: Policy) -> dict[str, bool]:
+    """Which yes/no lists the province's data gives: those any partition gives. A county
+    whose file lacks a list judges its firms by the others' (an empty cell: not on it),
+    as the whole province at once does.
+
+    Examples
+    --------
+    >>> shares = pd.DataFrame({"backward_capacity": [False, True], "dishonest_debtor": [False, False],
+    ...                        "major_violation": [False, False]})
+    >>> flags_given_province(shares, Policy.default())["backward_capacity"]
+    True
+    """
+    return {name: bool(shares[name].any()) if name in shares.columns else False for name in _FLAGS.values()}
+
+
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     """numerator / denominator, NaN where the denominator is not positive or the ratio
     overflows (a denominator of a fraction of a fen is no real statement)."""
@@ -56,7 +84,7 @@ def _tri_state(known: np.ndarray, value: np.ndarray) -> pd.Series:
     return pd.Series(out)
 
 
-def distress(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
+def distress(frame: pd.DataFrame, policy: Policy, province: dict[str, bool] | None = None) -> EngineOutput:
     """Altman Z'' and its zone, the zombie test and viability for every firm.
 
     Z'' = 6.56·X1 + 3.26·X2 + 6.72·X3 + 1.05·X4 (no constant), with
@@ -75,6 +103,9 @@ def distress(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
         The firm frame (:func:`zjfin._features.firm_frame`).
     policy : Policy
         Sections ``[distress]``, ``[zombie]``, ``[viability]``.
+    province : dict, optional
+        In a screening by partitions, which yes/no lists the province's data gives
+        (:func:`flags_given_province`); by default the frame's own.
 
     Returns
     -------
@@ -142,8 +173,9 @@ def distress(frame: pd.DataFrame, policy: Policy) -> EngineOutput:
     # A criterion is judged where its inputs are there; a list flag is judged wherever the
     # firms file gives the list at all (an empty cell then counts as "not on the list").
     n = len(frame)
+    given = province if province is not None else flags_given_province(flags_given_shares(frame, policy), policy)
     decided = {"V1": zombie_true | zombie_false,
-               **{code: np.full(n, flag_given(frame, name)) for code, name in _FLAGS.items()},
+               **{code: np.full(n, given[name]) for code, name in _FLAGS.items()},
                "V5": ~np.isnan(revenue) & ~np.isnan(cost), "V6": ~np.isnan(ebitda), "V7": ~np.isnan(drop)}
     any_failing = np.any(list(failing.values()), axis=0)
     any_decided = np.any(list(decided.values()), axis=0)
