@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import zjfin
 from builders import minimal_tables
@@ -370,3 +372,79 @@ def test_each_engine_reads_only_the_columns_it_declares():
         out = engine.run(EngineContext(cut, tables, pd.Timestamp(AS_OF), policy, inputs))
         pd.testing.assert_frame_equal(out.columns, whole.outputs[engine.name].columns, obj=engine.name)
         pd.testing.assert_frame_equal(out.fired, whole.outputs[engine.name].fired, obj=engine.name)
+
+
+def _engines_ran(dataset):
+    """The engines run on a dataset as the screening runs them: (run, frame, every column)."""
+    from zjfin._engines import run_engines
+    from zjfin._features import firm_frame
+    from zjfin._lanes import Lanes
+
+    report = zjfin.validate(dataset, as_of=AS_OF)
+    frame = firm_frame(report.dataset["firms"], report.dataset["financials"], pd.Timestamp(AS_OF))
+    frame["industry_section"] = frame["industry_code"].str[0]
+    context = EngineContext(frame, {t: report.dataset[t] for t in report.dataset.tables_present()}, pd.Timestamp(AS_OF),
+                            zjfin.Policy.default())
+    with Lanes(1) as lanes:
+        run = run_engines(context, lanes)
+    columns = {name: frame[name] for name in frame.columns}
+    for output in run.outputs.values():
+        columns.update((name, output.columns[name]) for name in output.columns.columns)
+    return run, frame, columns
+
+
+def _patchy_province():
+    """Inputs missing for some firms only, values a rule cannot use, a yes/no list given for
+    some firms, no loans: every kind of coverage count."""
+    ds = _province(drop=("loans",), n=600)
+    firms, fin = ds.tables["firms"].copy(), ds.tables["financials"].copy()
+    ds.tables["firms"], ds.tables["financials"] = firms, fin
+    rng = np.random.default_rng(0)
+    for name in ("land_mu", "taxes_paid", "dishonest_debtor"):
+        firms.loc[rng.random(len(firms)) < 0.3, name] = None
+    for name in ("cost_of_sales", "short_term_debt", "cash", "operating_cash_flow"):
+        fin.loc[rng.random(len(fin)) < 0.2, name] = None
+    fin.loc[rng.random(len(fin)) < 0.05, "revenue"] = -1.0  # present, not usable
+    return ds
+
+
+PATCHY = _patchy_province()
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 2**32 - 1))
+def test_coverage_of_parts_adds_up_to_the_whole(k, seed):
+    from zjfin._engines import coverage, coverage_counts, coverage_summary
+
+    run, frame, columns = _ENGINES_RAN
+    whole, evaluated = coverage(run, frame, columns, 0.9)
+    part_of = np.random.default_rng(seed).integers(0, k, len(frame))
+    parts, flags = [], {}
+    for p in range(k):
+        rows = np.flatnonzero(part_of == p)
+        counts, per_firm = coverage_counts(
+            run.switched_off, {n: a[rows] for n, a in run.applicable.items()}, frame.iloc[rows].reset_index(drop=True),
+            {n: pd.Series(c).iloc[rows].reset_index(drop=True) for n, c in columns.items()})
+        parts.append(counts)
+        for name, f in per_firm.items():
+            flags.setdefault(name, []).append((rows, f))
+    pd.testing.assert_frame_equal(coverage_summary(parts, 0.9), whole)
+    assert [list(m) for m in whole["missing_inputs"]] == [list(m) for m in coverage_summary(parts, 0.9)["missing_inputs"]]
+    for name, pieces in flags.items():
+        back = pd.array(np.zeros(len(frame), dtype=bool), dtype="boolean")
+        for rows, f in pieces:
+            back[rows] = f
+        pd.testing.assert_extension_array_equal(back, evaluated[name])
+
+
+_ENGINES_RAN = _engines_ran(PATCHY)
+
+
+def test_the_patchy_province_has_every_kind_of_coverage_count():
+    from zjfin._engines import coverage
+
+    summary, _ = coverage(*_ENGINES_RAN, 0.9)
+    assert (summary["status"] == "switched_off").any() and summary["low_coverage"].any()
+    several = [m for m in summary["missing_inputs"] if len(m) > 1]
+    assert several and any(UNUSABLE in m for m in summary["missing_inputs"])
+    assert (summary["not_applicable"] > 0).any()

@@ -460,27 +460,65 @@ def coverage(run: EngineRun, frame: pd.DataFrame, columns: Mapping[str, Any],
         Per firm, the engine's own verdict: True evaluated (or estimated), False not
         evaluated, NA not applicable.
     """
+    counts, per_firm = coverage_counts(run.switched_off, run.applicable, frame, columns)
+    return coverage_summary([counts], min_share), per_firm
+
+
+def _engine_rules(engine: Engine) -> tuple[Rule, ...]:
+    """An engine's coverage rows: its own verdict (rule ``""``), then each rule it declares."""
+    return (Rule("", engine.needs, engine.verdict, engine.estimated), *engine.rules)
+
+
+def coverage_counts(switched_off: Mapping[str, list[str]], applicable: Mapping[str, np.ndarray], frame: pd.DataFrame,
+                    columns: Mapping[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """:func:`coverage`'s counts for a set of firms (a partition), to be added up by
+    :func:`coverage_summary`: every verdict is a firm's own, so the counts of any split of
+    the firms add up to the whole's."""
     n = len(frame)
     rows, per_firm = [], {}
     for name, engine in ENGINES.items():
-        if name in run.switched_off:
+        if name in switched_off:
             per_firm[name] = pd.array(np.zeros(n, dtype=bool), dtype="boolean")
-            for rule in ("", *(r.name for r in engine.rules)):
-                rows.append({"engine": name, "rule": rule, "status": "switched_off", "missing": list(run.switched_off[name]),
-                             "firms": n, "evaluated": 0, "estimated": 0, "not_evaluated": n, "not_applicable": 0,
-                             "missing_inputs": {}, "low_coverage": False})
+            for rule in _engine_rules(engine):
+                rows.append({"engine": name, "rule": rule.name, "status": "switched_off",
+                             "missing": list(switched_off[name]), "firms": n, "evaluated": 0, "estimated": 0,
+                             "not_evaluated": n, "not_applicable": 0, "missing_inputs": {}})
             continue
-        scope = run.applicable[name]
-        for rule in (Rule("", engine.needs, engine.verdict, engine.estimated), *engine.rules):
+        scope = applicable[name]
+        for rule in _engine_rules(engine):
             row, known = _rule_coverage(rule, scope, frame, columns)
-            applicable = row["firms"] - row["not_applicable"]
-            low = applicable > 0 and (row["evaluated"] + row["estimated"]) < min_share * applicable
-            rows.append({"engine": name, "status": "ran", "missing": [], **row, "low_coverage": bool(low)})
+            rows.append({"engine": name, "status": "ran", "missing": [], **row})
             if not rule.name:
                 flags = pd.array(known, dtype="boolean")
                 flags[~scope] = pd.NA
                 per_firm[name] = flags
-    return pd.DataFrame(rows, columns=COVERAGE_COLUMNS), per_firm
+    return rows, per_firm
+
+
+_COUNTS = ("firms", "evaluated", "estimated", "not_evaluated", "not_applicable")
+
+
+def coverage_summary(parts: list[list[dict[str, Any]]], min_share: float = 0.0) -> pd.DataFrame:
+    """:func:`coverage`'s summary from the counts of its parts (:func:`coverage_counts`, one
+    list of rows a part, each part's rows in the same order): counts added, the missing
+    inputs added and ordered as one part's are (the rule's needs in order, then the other
+    reasons alphabetically, :data:`UNUSABLE` last), ``low_coverage`` judged on the sums."""
+    rules = [rule for engine in ENGINES.values() for rule in _engine_rules(engine)]
+    rows = []
+    for k, first in enumerate(parts[0]):
+        row = {**first, **{c: sum(p[k][c] for p in parts) for c in _COUNTS}}
+        missing: dict[str, int] = {}
+        for part in parts:
+            for key, count in part[k]["missing_inputs"].items():
+                missing[key] = missing.get(key, 0) + count
+        needs = [need if isinstance(need, str) else " or ".join(need) for need in rules[k].needs]
+        rank = {name: i for i, name in enumerate(needs)}
+        row["missing_inputs"] = {key: missing[key] for key in sorted(
+            missing, key=lambda key: (0, rank[key], "") if key in rank else (2, 0, "") if key == UNUSABLE else (1, 0, key))}
+        applicable = row["firms"] - row["not_applicable"]
+        low = row["status"] == "ran" and applicable > 0 and (row["evaluated"] + row["estimated"]) < min_share * applicable
+        rows.append({**row, "low_coverage": bool(low)})
+    return pd.DataFrame(rows, columns=COVERAGE_COLUMNS)
 
 
 def _rule_coverage(rule: Rule, scope: np.ndarray, frame: pd.DataFrame,
@@ -547,12 +585,13 @@ def _size_known(columns: Mapping[str, Any]) -> np.ndarray:
     return (pd.Series(columns["size_class"]) != "unknown").to_numpy(dtype=bool)
 
 
-def _flag_given(name: str) -> Callable[[Mapping[str, Any]], np.ndarray]:
-    """A verdict for a yes/no list flag: judged wherever the data gives the list at all
-    (:func:`zjfin.risks.distress.flag_given`)."""
+def _list_checked(code: str) -> Callable[[Mapping[str, Any]], np.ndarray]:
+    """A verdict for a yes/no list criterion (V2–V4): judged for a firm unless distress left
+    it unchecked — wherever the province's data gives the list at all
+    (:func:`zjfin.risks.distress.flags_given_province`), so a firm's verdict is its own."""
     def judged(columns: Mapping[str, Any]) -> np.ndarray:
-        given = name in columns and bool(pd.Series(columns[name]).notna().any())
-        return np.full(len(columns["firm_id"]), given)
+        unchecked = pd.Series(columns["viability_unchecked"], dtype=object).fillna("")
+        return ~(";" + unchecked + ";").str.contains(f";{code};", regex=False).to_numpy(dtype=bool)
     return judged
 
 
@@ -694,7 +733,7 @@ for _engine in (
            rules=(Rule("Z1", ("current_assets", "current_liabilities", "retained_earnings", ("ebit", "operating_profit")),
                        verdict="z2_score"),
                   Rule("V1", ("net_profit", "net_profit_prev", "net_profit_prev2", "total_liabilities_prev"), verdict="zombie"),
-                  *(Rule(code, (flag,), verdict=_flag_given(flag)) for code, flag in
+                  *(Rule(code, (flag,), verdict=_list_checked(code)) for code, flag in
                     (("V2", "backward_capacity"), ("V3", "dishonest_debtor"), ("V4", "major_violation"))),
                   Rule("V5", ("cost_of_sales",)), Rule("V6", (("ebit", "operating_profit"),)),
                   Rule("V7", ("revenue_prev",), verdict="revenue_drop"))),
