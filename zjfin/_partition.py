@@ -132,9 +132,15 @@ def _gather_output(engine: str, outputs: list[EngineOutput], partitions: list[np
     firm positions are the partition's): an error, never a silently wrong table."""
     columns = _gather([o.columns for o in outputs], partitions, index)
     fired = _gather([o.fired for o in outputs], partitions, index)
+    return EngineOutput(columns, fired, _gather_tables(engine, [o.tables for o in outputs], tables, kept))
+
+
+def _gather_tables(engine: str, made: list[Mapping[str, pd.DataFrame]], tables: Mapping[str, pd.DataFrame],
+                   kept: list[dict[str, np.ndarray]]) -> dict[str, pd.DataFrame]:
+    """An engine's per-item tables from its partitions (``made``), each in its input table's rows."""
     items = {}
-    for name in outputs[0].tables:
-        pieces = [o.tables[name] for o in outputs]
+    for name in made[0]:
+        pieces = [m[name] for m in made]
         column = _index_column(name)
         aligned = (name in tables and column is not None and all(name in k for k in kept)
                    and all(len(piece) == len(k[name]) for piece, k in zip(pieces, kept)))
@@ -148,7 +154,7 @@ def _gather_output(engine: str, outputs: list[EngineOutput], partitions: list[np
         items[name] = joined.take(np.argsort(rows, kind="stable")).set_axis(tables[name].index[np.sort(rows)])
         if column in items[name].columns:
             items[name][column] = tables[name][column].to_numpy()[np.sort(rows)]
-    return EngineOutput(columns, fired, items)
+    return items
 
 
 def _take(value: Any, rows: np.ndarray) -> Any:
@@ -295,3 +301,194 @@ def reasons_by_partition(fired: Mapping[str, Any], values: Mapping[str, Any], in
     read = {name: values[name] for name in template_columns() if name in values}  # what the sentences name
     parts = mapper.map(_partition_reasons, (_partition_values(read, fired, rows) for rows in partitions))
     return _gather(parts, partitions, index)
+
+
+# --- Partitions whose frames stay on the workers ---------------------------------------------
+#
+# A province read a county at a time (read_dataset(lazy=True)) has its firm frames made on the
+# workers (zjfin._validate_groups.validate_in_groups). There they stay: each partition's frame
+# is cut from the groups' frames where they are, every stage after it runs there, and this
+# process gathers only the few columns the engines that need every firm read (pledges: the
+# firm's shares; the guarantee network: equity, assets and the seed risks), the per-item
+# tables, the coverage counts and, last, each partition's screening rows.
+
+
+def partitions_from_groups(groups: Any, partitions: list[np.ndarray], mapper: InOrder = in_order) -> list[Any]:
+    """Each partition's firm frame (handles), made where the groups' frames are
+    (``groups``: :class:`zjfin._validate_groups.GroupFrames`): its firms' rows of each group
+    that holds some, put in the partition's order (``partitions``: province firm numbers),
+    numbered as in the province (``firm_idx``)."""
+    n = sum(len(idx) for idx in groups.firm_idx)
+    owner_group, owner_row = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    for g, idx in enumerate(groups.firm_idx):  # a loop over groups, not firms
+        owner_group[idx], owner_row[idx] = g, np.arange(len(idx))
+    out = []
+    for rows in partitions:  # a loop over partitions
+        of = owner_group[rows]
+        present = np.unique(of)
+        pieces = [mapper.submit(_frame_rows, groups.frames[g], owner_row[rows[of == g]]) for g in present]
+        at = np.concatenate([np.flatnonzero(of == g) for g in present])
+        out.append(mapper.submit(_partition_frame, rows, at, *pieces))
+    return out
+
+
+def _frame_rows(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    return frame.iloc[rows]
+
+
+def _partition_frame(firm_idx: np.ndarray, at: np.ndarray, *pieces: pd.DataFrame) -> pd.DataFrame:
+    """A partition's frame from its groups' pieces (row ``i`` of the pieces joined goes to
+    place ``at[i]``), with the columns the screening adds to the firm frame."""
+    from zjfin._validate_groups import _in_order
+
+    frame = _in_order(list(pieces), at)
+    if "firm_idx" in frame.columns:
+        frame["firm_idx"] = firm_idx
+    frame["industry_section"] = frame["industry_code"].str[0]
+    return frame
+
+
+def _shares_of(frame: pd.DataFrame, engines: list, policy: Policy) -> dict[str, pd.DataFrame]:
+    return {e.name: e.reduction.shares(frame, policy) for e in engines}
+
+
+def _engines_on(frame: pd.DataFrame, tables: dict[str, pd.DataFrame], **common: Any) -> dict[str, EngineOutput]:
+    return _partition_engines((frame, tables), **common)
+
+
+def _read_by_whole(frame: pd.DataFrame, outputs: Mapping[str, EngineOutput], columns: list[str] | None,
+                   engines: list[str]) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """What the engines that need every firm read of a partition: frame columns (all when
+    ``None``) and the columns of the per-firm engines they take."""
+    return (frame if columns is None else frame[columns]), {name: outputs[name].columns for name in engines if name in outputs}
+
+
+def _tables_made(outputs: Mapping[str, EngineOutput]) -> dict[str, dict[str, pd.DataFrame]]:
+    return {name: dict(o.tables) for name, o in outputs.items()}
+
+
+def _finish_on(frame: pd.DataFrame, outputs: Mapping[str, EngineOutput], whole: Mapping[str, EngineOutput],
+               as_of: pd.Timestamp, policy: Policy, off: Mapping[str, list[str]]) -> dict[str, Any]:
+    """A partition's stages after the engines, where its frame is: the coverage counts,
+    the lists, the reasons and its screening rows (:func:`zjfin._screen._assemble`)."""
+    from zjfin._engines import coverage_counts
+    from zjfin._screen import _assemble  # the screening's columns are declared there once
+
+    index = frame.index
+    done = {**outputs, **whole, **{name: switched_off_output(ENGINES[name], index) for name in off}}
+    context = EngineContext(frame, {}, as_of, policy)
+    applicable = {name: _applicable(ENGINES[name], context) for name in ENGINES if name not in off}
+    fired = {code: done[e].fired[code] for e in ENGINES for code in done[e].fired.columns}
+    values: dict[str, Any] = {name: frame[name] for name in frame.columns}
+    for name in ENGINES:
+        values.update((c, done[name].columns[c]) for c in done[name].columns.columns)
+    counts, evaluated = coverage_counts(off, applicable, frame, values)
+    placed = assign_lists(values, fired, policy, index, n_jobs=1)
+    fired.update((code, placed.fired[code]) for code in placed.fired.columns)
+    values.update((name, placed.columns[name]) for name in placed.columns.columns)
+    reasons = render_reasons(fired, values, index=index, n_jobs=1)
+    values.update((name, reasons[name]) for name in reasons.columns)
+    return {"screening": _assemble(values, index), "coverage": counts, "evaluated": evaluated}
+
+
+def _screening_of(finished: Mapping[str, Any]) -> pd.DataFrame:
+    return finished["screening"]
+
+
+def _coverage_of(finished: Mapping[str, Any]) -> tuple[list, dict]:
+    return finished["coverage"], finished["evaluated"]
+
+
+def _sliced(output: EngineOutput, rows: np.ndarray) -> EngineOutput:
+    return EngineOutput(output.columns.iloc[rows].reset_index(drop=True), output.fired.iloc[rows].reset_index(drop=True))
+
+
+class PartitionedScreening:
+    """What the stages after the firm frame give when they run on partitions that stay
+    where their frames are (:func:`screen_partitions`)."""
+
+    def __init__(self, screening: pd.DataFrame, coverage: pd.DataFrame, evaluated: dict[str, Any],
+                 tables: dict[str, Any], switched_off: dict[str, list[str]], firm_seconds: float) -> None:
+        self.screening, self.coverage, self.evaluated = screening, coverage, evaluated
+        self.tables, self.switched_off, self.firm_seconds = tables, switched_off, firm_seconds
+
+
+def screen_partitions(frames: list[Any], partitions: list[np.ndarray], tables: Mapping[str, pd.DataFrame],
+                      as_of: pd.Timestamp, policy: Policy, model: Any = None, mapper: InOrder = in_order,
+                      stage: Any = None) -> PartitionedScreening:
+    """The stages after the firm frame on partitions whose frames are where ``mapper``
+    works (``frames``: handles, row-aligned with ``partitions``, the province's firm
+    numbers): the same screening, coverage and tables as :func:`run_engines_by_partition`,
+    :func:`lists_by_partition` and :func:`reasons_by_partition` on the whole frame.
+    ``stage(name)``: a context timing each stage (the progress tracker's)."""
+    import contextlib
+
+    stage = stage or (lambda name: contextlib.nullcontext())
+    n = int(sum(len(rows) for rows in partitions))
+    index = pd.RangeIndex(n)
+    present = EngineContext(pd.DataFrame(index=index), dict(tables), as_of, policy, model=model)
+    off = _switched_off(present)
+    mine = [e for e in ENGINES.values() if e.name not in off and e.by_partition]
+    whole = [e for e in ENGINES.values() if e.name not in off and not e.by_partition]
+    for engine in mine:
+        later = [w.name for w in whole if w.name in (*engine.depends, *engine.uses)]
+        if later:
+            raise SchemaError(f"engine {engine.name!r} runs per partition but takes {later}, which run on every firm: "
+                              "register it with partitioned=False")
+    declared = all(e.name in BUILT_IN for e in (*mine, *whole))
+    wanted = ({t: tables[t] for e in mine for t in e.tables if t in tables} if declared else dict(tables))
+    with stage("risk_engines"):
+        start = time.perf_counter()
+        reduced = [e for e in mine if e.reduction is not None]
+        shares = mapper.gather([mapper.submit(_shares_of, f, reduced, policy) for f in frames])
+        province = {e.name: e.reduction.reduce(pd.concat([s[e.name] for s in shares], ignore_index=True), policy)
+                    for e in reduced}
+        del shares
+        cuts = [_cut(wanted, rows, n) for rows in partitions]
+        outputs = [mapper.submit(_engines_on, f, cut, as_of=as_of, policy=policy, model=model, province=province,
+                                 engines=mine) for f, (cut, _) in zip(frames, cuts)]
+        kept = [k for _, k in cuts]
+        del cuts
+        made = mapper.gather([mapper.submit(_tables_made, o) for o in outputs])
+        firm_seconds = time.perf_counter() - start
+        # The engines that need every firm: here, on the columns they read, gathered.
+        reads = (sorted({c for e in whole for c in e.reads}) if declared and all(e.reads for e in whole) else None)
+        taken = sorted({d for e in whole for d in (*e.depends, *e.uses) if d not in {w.name for w in whole}})
+        read = mapper.gather([mapper.submit(_read_by_whole, f, o, reads, taken) for f, o in zip(frames, outputs)])
+        compact = _gather([r[0] for r in read], partitions, index)
+        inputs = {name: EngineOutput(_gather([r[1][name] for r in read], partitions, index), pd.DataFrame(index=index))
+                  for name in taken if all(name in r[1] for r in read)}
+        del read
+        whole_out: dict[str, EngineOutput] = {}
+        for engine in whole:
+            given = {d: whole_out[d] if d in whole_out else inputs[d] for d in (*engine.depends, *engine.uses)
+                     if d in whole_out or d in inputs}
+            ctx = EngineContext(compact, dict(tables), as_of, policy, given, model, 1, province)
+            whole_out[engine.name] = engine.run(ctx)
+            _check_output(engine, whole_out[engine.name])
+        del compact, inputs
+    item_tables: dict[str, Any] = {}
+    for engine in mine:
+        item_tables.update(_gather_tables(engine.name, [m[engine.name] for m in made], wanted, kept))
+    for output in whole_out.values():
+        item_tables.update(output.tables)
+    with stage("lists"):
+        finished = [mapper.submit(_finish_on, f, o, {name: _sliced(w, rows) for name, w in whole_out.items()},
+                                  as_of=as_of, policy=policy, off=off)
+                    for f, o, rows in zip(frames, outputs, partitions)]
+        del outputs
+        counts = mapper.gather([mapper.submit(_coverage_of, f) for f in finished])
+    with stage("coverage"):
+        from zjfin._engines import coverage_summary
+
+        summary = coverage_summary([c for c, _ in counts], policy.validation.min_coverage)
+        order = np.argsort(np.concatenate(partitions), kind="stable")
+        evaluated = {name: pd.concat([pd.Series(e[name]) for _, e in counts], ignore_index=True).array[order]
+                     for name in counts[0][1]}
+        del counts
+    with stage("assemble"):
+        from zjfin._validate_groups import _in_order
+
+        screening = _in_order(mapper.gather([mapper.submit(_screening_of, f) for f in finished]),
+                              np.concatenate(partitions))
+    return PartitionedScreening(screening, summary, evaluated, item_tables, off, firm_seconds)

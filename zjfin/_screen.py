@@ -15,12 +15,13 @@ import numpy as np
 import pandas as pd
 
 from zjfin._allocator import return_freed_memory
-from zjfin._engines import ENGINES, EngineContext, coverage, engine_columns, run_engines, switched_off_risks
+from zjfin._engines import ENGINES, EngineContext, EngineRun, coverage, engine_columns, run_engines, switched_off_risks
 from zjfin._errors import ParameterError, SchemaError
 from zjfin._features import firm_frame
 from zjfin._lanes import Lanes, threads
 from zjfin._lists import STATEMENT_INPUTS, assign_lists
-from zjfin._partition import InOrder, county_partitions, in_order, lists_by_partition, reasons_by_partition, run_engines_by_partition
+from zjfin._partition import (InOrder, county_partitions, in_order, lists_by_partition, partitions_from_groups,
+                              reasons_by_partition, run_engines_by_partition, screen_partitions)
 from zjfin._policy import Policy
 from zjfin._progress import Progress
 from zjfin._read import Dataset
@@ -162,10 +163,14 @@ def _screen(dataset: Dataset, as_of: Any, policy: Policy | None = None, progress
     in_groups = partition_firms is not None and set(FIRM_TABLES) <= set(dataset.in_groups)
     with tracker.stage("validate"):
         if in_groups:  # read, validated and framed a county at a time where the partitions are worked
-            report, grouped_frame = validate_in_groups(dataset, as_of_ts, policy, mapper)
+            report, groups = validate_in_groups(dataset, as_of_ts, policy, mapper)
         else:
             report = validate(dataset, as_of=as_of_ts, policy=policy)
     clean = report.dataset
+    if in_groups and len(clean["firms"]):
+        return _screen_where_framed(report, groups, as_of_ts, policy, model, partition_firms, mapper, tracker)
+    if in_groups:  # no firm to screen: nothing to partition (the stages run here, on the empty frame)
+        grouped_frame = firm_frame(clean["firms"], clean["financials"], as_of_ts)
     if not keep_inputs:  # the validated copies serve from here (a table with rows set aside is a copy)
         for table in list(dataset.tables):
             _release(table, dataset)
@@ -219,6 +224,29 @@ def _screen(dataset: Dataset, as_of: Any, policy: Policy | None = None, progress
     if partition_firms is not None:
         result.engine = {"name": mapper.engine, "partitions": len(partitions or []),
                          "partition_firms": partition_firms, **mapper.details}
+    return result
+
+
+def _screen_where_framed(report: Any, groups: Any, as_of: pd.Timestamp, policy: Policy, model: Any, partition_firms: int,
+                         mapper: InOrder, tracker: Progress) -> ScreeningResult:
+    """The stages after validation for firms framed where their groups were validated
+    (``read_dataset(lazy=True)``): the partitions' frames cut from the groups' there, every
+    stage run there (:func:`zjfin._partition.screen_partitions`); this process holds the
+    registry, the other tables, what the engines on every firm read, and the screening."""
+    clean = report.dataset
+    with tracker.stage("features"):
+        partitions = county_partitions(clean["firms"]["region_code"], partition_firms)
+        frames = partitions_from_groups(groups, partitions, mapper)
+        del groups
+    done = screen_partitions(frames, partitions, {t: clean[t] for t in clean.tables_present()}, as_of, policy, model,
+                             mapper, tracker.stage)
+    tracker.record("risk_engines_wall", done.firm_seconds)
+    result = ScreeningResult(done.screening, report, as_of, policy, dict(tracker.timings),
+                             switched_off_risks(EngineRun({}, done.switched_off)), done.tables, model=model,
+                             coverage=done.coverage, evaluated=pd.DataFrame(done.evaluated, copy=False))
+    result.peak_memory_mb = dict(tracker.peak_memory_mb)
+    result.engine = {"name": mapper.engine, "partitions": len(partitions), "partition_firms": partition_firms,
+                     **mapper.details}
     return result
 
 

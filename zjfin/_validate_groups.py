@@ -44,7 +44,7 @@ from zjfin._schema import input_tables, table_schema
 from zjfin._validate import (FIRM_TABLES, FirmRegistry, ValidationReport, _check_columns, _Collector, _file_rows, _finish,
                              _report, _start, _usable, _validate_firms, _validate_linked, validation_dates)
 
-__all__ = ["validate_groups", "validate_pieces", "validate_in_groups"]
+__all__ = ["validate_groups", "validate_pieces", "validate_in_groups", "GroupFrames"]
 
 
 @dataclass
@@ -336,19 +336,36 @@ def _empty_group(table: str) -> _Group:
 class _Summary:
     """What a validated group gives back: its findings, every firm row's keys (id, name,
     stock code: the registry's) with its position and group firm_idx, its screened firms
-    (the firms table's usable rows) and their firm frame, and its rows read and rejected by
-    part."""
+    (the firms table's usable rows), and its rows read and rejected by part. Its firm frame
+    stays where it was made."""
 
     findings: dict[str, list[pd.DataFrame]]
     keys: pd.DataFrame
     firms: pd.DataFrame
-    frame: pd.DataFrame
     counts: pd.DataFrame
 
 
-def _framed(validated: _Validated, as_of: pd.Timestamp, sources: dict[str, Any]) -> _Summary:
-    """On a group's worker: its screened firms' frame (:func:`zjfin.firm_frame`) and the
-    summary the client keeps."""
+@dataclass
+class GroupFrames:
+    """The screened firms' frames where their groups were validated: a handle of each
+    group's frame (:func:`zjfin.firm_frame` of its screened firms, in its rows' order) and
+    each row's firm in the province (``firm_idx``, the screened firms numbered in table order)."""
+
+    frames: list[Any]
+    firm_idx: list[np.ndarray]
+
+
+def _summary_of(framed: tuple[_Summary, pd.DataFrame]) -> _Summary:
+    return framed[0]
+
+
+def _frame_of(framed: tuple[_Summary, pd.DataFrame]) -> pd.DataFrame:
+    return framed[1]
+
+
+def _framed(validated: _Validated, as_of: pd.Timestamp, sources: dict[str, Any]) -> tuple[_Summary, pd.DataFrame]:
+    """On a group's worker: the summary the client keeps, and the group's screened firms'
+    frame (:func:`zjfin.firm_frame`), which stays."""
     col = _Collector(Dataset(validated.tables, sources))
     col.frames = {t: list(frames) for t, frames in validated.findings.items()}
     rejected = {t: col.rejected_rows(t) for t in FIRM_TABLES}
@@ -362,17 +379,17 @@ def _framed(validated: _Validated, as_of: pd.Timestamp, sources: dict[str, Any])
         files, _ = sources[table].file_rows(validated.tables[table]["_row"].to_numpy())
         counts.append(pd.DataFrame({"table": table, "file": files, "rejected": rejected[table]}))
     tally = pd.concat(counts, ignore_index=True).groupby(["table", "file"], sort=False)["rejected"].agg(["size", "sum"])
-    return _Summary(validated.findings, keys, screened, frame, tally.reset_index())
+    return _Summary(validated.findings, keys, screened, tally.reset_index()), frame
 
 
 def validate_in_groups(dataset: Dataset, as_of: Any, policy: Policy | None = None, mapper: InOrder = in_order,
-                       today: Any = None) -> tuple[ValidationReport, pd.DataFrame]:
+                       today: Any = None) -> tuple[ValidationReport, GroupFrames]:
     """Validate a dataset whose firms and statements are kept in their parts
     (``read_dataset(folder, lazy=True)``) and make the screened firms' frame, neither held
     whole here: each folder of parts (a county) is read here one at a time and put where
     ``mapper`` works (a Dask worker), validated there (:func:`validate_pieces`) and made
-    into its firm frame; this process keeps the other tables, the findings, the firms'
-    registry and the gathered frame.
+    into its firm frame, which stays there; this process keeps the other tables, the
+    findings, the firms' registry and the screened firms.
 
     Returns
     -------
@@ -380,8 +397,9 @@ def validate_in_groups(dataset: Dataset, as_of: Any, policy: Policy | None = Non
         What :func:`zjfin.validate` gives, but its ``dataset`` holds the screened firms and no
         statements (they stayed with their groups), and ``rejected_mask`` only the tables
         validated here.
-    frame : DataFrame
-        :func:`zjfin.firm_frame` of the validated firms and statements.
+    frames : GroupFrames
+        Where each group's firm frame (:func:`zjfin.firm_frame` of its validated firms and
+        statements) is, and its firms' places in the province.
     """
     as_of_ts, today_ts = validation_dates(as_of, today)
     policy = policy or Policy.default()
@@ -408,13 +426,14 @@ def validate_in_groups(dataset: Dataset, as_of: Any, policy: Policy | None = Non
     del pieces  # each group's rows as read go once validated (a worker holds what a handle here names)
     framed = [mapper.submit(_framed, d, as_of=as_of_ts, sources=sources) for d in done]
     del done
-    summaries = mapper.gather(framed)
+    frames = [mapper.submit(_frame_of, f) for f in framed]
+    summaries = mapper.gather([mapper.submit(_summary_of, f) for f in framed])
     del framed
-    registry, firms, frame = _registered(col, summaries)
+    registry, firms, firm_idx = _registered(col, summaries)
     _validate_linked(col, work, registry, as_of_ts, policy, today_ts)
     counts = pd.concat([s.counts for s in summaries], ignore_index=True).groupby(["table", "file"], sort=False).sum()
     _check_every_row_validated(counts, sources)
-    return _grouped_report(col, work, linked, as_of_ts, counts, firms), frame
+    return _grouped_report(col, work, linked, as_of_ts, counts, firms), GroupFrames(frames, firm_idx)
 
 
 def _check_every_row_validated(counts: pd.DataFrame, sources: dict[str, Any]) -> None:
@@ -439,26 +458,28 @@ def _in_order(pieces: list[pd.DataFrame], at: np.ndarray) -> pd.DataFrame:
     return joined.take(np.argsort(at, kind="stable")).reset_index(drop=True)
 
 
-def _registered(col: _Collector, summaries: list[_Summary]) -> tuple[FirmRegistry, pd.DataFrame, pd.DataFrame]:
+def _registered(col: _Collector, summaries: list[_Summary]) -> tuple[FirmRegistry, pd.DataFrame, list[np.ndarray]]:
     """The groups' findings into ``col``; the screened firms numbered in table order (the
     province's firm_idx); the registry the other tables are judged against, the screened
-    firms and their frame in that order."""
+    firms in that order, and each group's screened firms' province numbers (its frame's rows)."""
     for table in FIRM_TABLES:
         col.frames[table] = col.frames.get(table, []) + [f for s in summaries for f in s.findings[table]]
     keys = pd.concat([s.keys for s in summaries], ignore_index=True)
     keys = keys.take(np.argsort(keys["at"].to_numpy(), kind="stable")).reset_index(drop=True)
     # Each group's screened firms in its own firm_idx order: their positions give the province's.
-    at = np.concatenate([s.keys["at"].to_numpy()[np.argsort(s.keys["firm_idx"].to_numpy(), kind="stable")]
-                         [int((s.keys["firm_idx"].to_numpy() < 0).sum()):] for s in summaries])
-    firm_pieces, frame_pieces = [s.firms for s in summaries], [s.frame for s in summaries]
+    at = [s.keys["at"].to_numpy()[np.argsort(s.keys["firm_idx"].to_numpy(), kind="stable")]
+          [int((s.keys["firm_idx"].to_numpy() < 0).sum()):] for s in summaries]
+    every = np.concatenate(at)
+    province = np.empty(len(every), dtype=np.int64)
+    province[np.argsort(every, kind="stable")] = np.arange(len(every))
+    bounds = np.cumsum([0, *(len(a) for a in at)])
+    firm_pieces = [s.firms for s in summaries]
     for summary in summaries:  # each piece let go once joined
-        summary.firms = summary.frame = None
-    firms = _in_order(firm_pieces, at)
+        summary.firms = None
+    firms = _in_order(firm_pieces, every)
     firms["firm_idx"] = np.arange(len(firms))
-    frame = _in_order(frame_pieces, at)
-    if "firm_idx" in frame.columns:  # the frame carries the firms' columns: their province numbers too
-        frame["firm_idx"] = firms["firm_idx"].to_numpy()
-    return FirmRegistry(arrow_text(firms["firm_id"]), keys), firms, frame
+    return (FirmRegistry(arrow_text(firms["firm_id"]), keys), firms,
+            [province[a:b] for a, b in zip(bounds[:-1], bounds[1:])])
 
 
 def _grouped_report(col: _Collector, work: Dataset, linked: Dataset, as_of: pd.Timestamp | None, counts: pd.DataFrame,
