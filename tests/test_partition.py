@@ -385,3 +385,18 @@ def test_a_county_whose_file_lacks_the_yes_no_lists_is_judged_as_in_the_whole():
     unchecked = whole.screening.loc[mine, "viability_unchecked"].fillna("")
     assert mine.sum() > 10 and not unchecked.str.contains("V2|V3|V4").any()
     _assert_same(whole, _screen(dataset, AS_OF, partition_firms=1))
+
+
+def test_a_models_probabilities_are_the_same_by_county():
+    """A firm's pd_12m to the last bit whichever partition scores it (a matrix product's sums
+    depend on the number of rows; the model's are taken feature by feature)."""
+    from zjfin.model import DefaultModel, default_labels, features
+
+    dataset = zjfin.datasets.synthetic_province(3_000, seed=1)
+    x = features(dataset, "2018-03-31")
+    model = DefaultModel().fit(x, default_labels(dataset, "2019-03-31").loc[x.index])
+    whole = _screen(dataset, AS_OF, model=model)
+    assert whole.screening["pd_12m"].notna().sum() > 2_000
+    parts = _screen(dataset, AS_OF, model=model, partition_firms=1)
+    _assert_same(whole, parts)
+    np.testing.assert_array_equal(parts.screening["pd_12m"].to_numpy(), whole.screening["pd_12m"].to_numpy())  # exactly

@@ -25,11 +25,13 @@ import pandas as pd
 import pyarrow as pa
 
 from zjfin._arrow import distinct
+from zjfin._assemble import assemble_screening
 from zjfin._engines import (BUILT_IN, ENGINES, EngineContext, EngineRun, _applicable, _check_output, _switched_off,
-                            switched_off_output)
+                            coverage_counts, coverage_summary, switched_off_output)
 from zjfin._errors import SchemaError
 from zjfin._lists import assign_lists, list_inputs
 from zjfin._policy import Policy
+from zjfin._read import join_in_order
 from zjfin._reasons import render_reasons, template_columns
 from zjfin._validate import FIRM_INDEX_COLUMNS
 from zjfin.risks import EngineOutput
@@ -339,9 +341,7 @@ def _frame_rows(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
 def _partition_frame(firm_idx: np.ndarray, at: np.ndarray, *pieces: pd.DataFrame) -> pd.DataFrame:
     """A partition's frame from its groups' pieces (row ``i`` of the pieces joined goes to
     place ``at[i]``), with the columns the screening adds to the firm frame."""
-    from zjfin._validate_groups import _in_order
-
-    frame = _in_order(list(pieces), at)
+    frame = join_in_order(list(pieces), at)
     if "firm_idx" in frame.columns:
         frame["firm_idx"] = firm_idx
     frame["industry_section"] = frame["industry_code"].str[0]
@@ -370,10 +370,7 @@ def _tables_made(outputs: Mapping[str, EngineOutput]) -> dict[str, dict[str, pd.
 def _finish_on(frame: pd.DataFrame, outputs: Mapping[str, EngineOutput], whole: Mapping[str, EngineOutput],
                as_of: pd.Timestamp, policy: Policy, off: Mapping[str, list[str]]) -> dict[str, Any]:
     """A partition's stages after the engines, where its frame is: the coverage counts,
-    the lists, the reasons and its screening rows (:func:`zjfin._screen._assemble`)."""
-    from zjfin._engines import coverage_counts
-    from zjfin._screen import _assemble  # the screening's columns are declared there once
-
+    the lists, the reasons and its screening rows (:func:`zjfin._assemble.assemble_screening`)."""
     index = frame.index
     done = {**outputs, **whole, **{name: switched_off_output(ENGINES[name], index) for name in off}}
     context = EngineContext(frame, {}, as_of, policy)
@@ -388,7 +385,7 @@ def _finish_on(frame: pd.DataFrame, outputs: Mapping[str, EngineOutput], whole: 
     values.update((name, placed.columns[name]) for name in placed.columns.columns)
     reasons = render_reasons(fired, values, index=index, n_jobs=1)
     values.update((name, reasons[name]) for name in reasons.columns)
-    return {"screening": _assemble(values, index), "coverage": counts, "evaluated": evaluated}
+    return {"screening": assemble_screening(values, index), "coverage": counts, "evaluated": evaluated}
 
 
 def _screening_of(finished: Mapping[str, Any]) -> pd.DataFrame:
@@ -418,7 +415,7 @@ def screen_partitions(frames: list[Any], partitions: list[np.ndarray], tables: M
                       stage: Any = None) -> PartitionedScreening:
     """The stages after the firm frame on partitions whose frames are where ``mapper``
     works (``frames``: handles, row-aligned with ``partitions``, the province's firm
-    numbers): the same screening, coverage and tables as :func:`run_engines_by_partition`,
+    numbers; the list is emptied once the frames are done with): the same screening, coverage and tables as :func:`run_engines_by_partition`,
     :func:`lists_by_partition` and :func:`reasons_by_partition` on the whole frame.
     ``stage(name)``: a context timing each stage (the progress tracker's)."""
     import contextlib
@@ -477,18 +474,15 @@ def screen_partitions(frames: list[Any], partitions: list[np.ndarray], tables: M
                                   as_of=as_of, policy=policy, off=off)
                     for f, o, rows in zip(frames, outputs, partitions)]
         del outputs
+        frames.clear()  # each partition's frame goes from its worker once its stages are done
         counts = mapper.gather([mapper.submit(_coverage_of, f) for f in finished])
     with stage("coverage"):
-        from zjfin._engines import coverage_summary
-
         summary = coverage_summary([c for c, _ in counts], policy.validation.min_coverage)
         order = np.argsort(np.concatenate(partitions), kind="stable")
         evaluated = {name: pd.concat([pd.Series(e[name]) for _, e in counts], ignore_index=True).array[order]
                      for name in counts[0][1]}
         del counts
     with stage("assemble"):
-        from zjfin._validate_groups import _in_order
-
-        screening = _in_order(mapper.gather([mapper.submit(_screening_of, f) for f in finished]),
+        screening = join_in_order(mapper.gather([mapper.submit(_screening_of, f) for f in finished]),
                               np.concatenate(partitions))
     return PartitionedScreening(screening, summary, evaluated, item_tables, off, firm_seconds)

@@ -631,6 +631,18 @@ def _read_part_by_part(folder: Path, files: list[Path], table: str, unit: str,
     return _join_parts(frames), merged, _concat_findings(findings)
 
 
+def join_in_order(pieces: list[pd.DataFrame], at: np.ndarray) -> pd.DataFrame:
+    """Groups' rows joined, row ``i`` the one at position ``at``'s rank ``i`` (groups with no
+    row left out: an empty frame's columns may be typed otherwise). The pieces are let go as
+    they are copied."""
+    full = [p for p in pieces if len(p)] or pieces[:1]
+    pieces.clear()
+    if np.all(at[1:] > at[:-1]):  # groups of parts in path order: already the table's order
+        return _join_parts(full).reset_index(drop=True)
+    joined = pd.concat(full, ignore_index=True)
+    return joined.take(np.argsort(at, kind="stable")).reset_index(drop=True)
+
+
 def _seal_parts(source: Source) -> None:
     """A table read in parts: its rows and its checksum, that of the list of its parts."""
     listing = "".join(f"{p['path']}\t{p['sha256']}\n" for p in source.parts)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from zjfin._allocator import return_freed_memory
+from zjfin._assemble import assemble_screening
 from zjfin._engines import ENGINES, EngineContext, EngineRun, coverage, engine_columns, run_engines, switched_off_risks
-from zjfin._errors import ParameterError, SchemaError
+from zjfin._errors import ParameterError
 from zjfin._features import firm_frame
 from zjfin._lanes import Lanes, threads
 from zjfin._lists import STATEMENT_INPUTS, assign_lists
@@ -216,7 +216,7 @@ def _screen(dataset: Dataset, as_of: Any, policy: Policy | None = None, progress
                    else render_reasons(fired, values, index=index, n_jobs=n_jobs))
         values.update((name, reasons[name]) for name in reasons.columns)
     with tracker.stage("assemble"):
-        screening = _assemble(values, index)
+        screening = assemble_screening(values, index)
         evaluated = pd.DataFrame(evaluated, copy=False)
     result = ScreeningResult(screening, report, as_of_ts, policy, dict(tracker.timings), switched_off_risks(run),
                              run.tables, model=model, coverage=summary, evaluated=evaluated)
@@ -237,7 +237,7 @@ def _screen_where_framed(report: Any, groups: Any, as_of: pd.Timestamp, policy: 
     with tracker.stage("features"):
         partitions = county_partitions(clean["firms"]["region_code"], partition_firms)
         frames = partitions_from_groups(groups, partitions, mapper)
-        del groups
+        groups.frames.clear()  # the groups' frames go from the workers once the partitions are cut
     done = screen_partitions(frames, partitions, {t: clean[t] for t in clean.tables_present()}, as_of, policy, model,
                              mapper, tracker.stage)
     tracker.record("risk_engines_wall", done.firm_seconds)
@@ -264,18 +264,3 @@ def _release(table: str, *datasets: Dataset) -> None:
     for dataset in datasets:
         if table in dataset.tables:
             dataset.tables[table] = dataset.tables[table].iloc[:0].copy()
-
-
-def _assemble(values: dict[str, Any], index: pd.Index) -> pd.DataFrame:
-    """The screening table: every column of the schema, in its order, then the columns of
-    engines outside the contract; rows in the order of the firms file. The columns are
-    taken as they are, one block each: no concatenated or consolidated copy of a table
-    that is a gigabyte per million firms."""
-    order = [c.name for c in table_schema("screening").columns]
-    order += [name for name in engine_columns() if name not in order]
-    missing = [name for name in order if name not in values]
-    if missing:  # a stage that did not write its columns: a developer's mistake
-        raise SchemaError(f"the screening lacks the columns {missing}")
-    columns = {name: values[name] if isinstance(values[name], pd.Series) else pd.Series(values[name], index=index, copy=False)
-               for name in order}
-    return pd.DataFrame(columns, index=index, copy=False).reset_index(drop=True)

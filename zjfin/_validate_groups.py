@@ -39,7 +39,7 @@ from zjfin._errors import ParameterError
 from zjfin._features import firm_frame
 from zjfin._partition import InOrder, in_order
 from zjfin._policy import Policy
-from zjfin._read import FIRST_DATA_ROW, Dataset, _concat_findings, _join_parts
+from zjfin._read import FIRST_DATA_ROW, Dataset, _concat_findings, join_in_order
 from zjfin._schema import input_tables, table_schema
 from zjfin._validate import (FIRM_TABLES, FirmRegistry, ValidationReport, _check_columns, _Collector, _file_rows, _finish,
                              _report, _start, _usable, _validate_firms, _validate_linked, validation_dates)
@@ -446,18 +446,6 @@ def _check_every_row_validated(counts: pd.DataFrame, sources: dict[str, Any]) ->
                                f"{sources[table].rows_read:,} read; please report it")
 
 
-def _in_order(pieces: list[pd.DataFrame], at: np.ndarray) -> pd.DataFrame:
-    """Groups' rows joined, row ``i`` the one at position ``at``'s rank ``i`` (groups with no
-    row left out: an empty frame's columns may be typed otherwise). The pieces are let go as
-    they are copied."""
-    full = [p for p in pieces if len(p)] or pieces[:1]
-    pieces.clear()
-    if np.all(at[1:] > at[:-1]):  # groups of parts in path order: already the table's order
-        return _join_parts(full).reset_index(drop=True)
-    joined = pd.concat(full, ignore_index=True)
-    return joined.take(np.argsort(at, kind="stable")).reset_index(drop=True)
-
-
 def _registered(col: _Collector, summaries: list[_Summary]) -> tuple[FirmRegistry, pd.DataFrame, list[np.ndarray]]:
     """The groups' findings into ``col``; the screened firms numbered in table order (the
     province's firm_idx); the registry the other tables are judged against, the screened
@@ -476,7 +464,7 @@ def _registered(col: _Collector, summaries: list[_Summary]) -> tuple[FirmRegistr
     firm_pieces = [s.firms for s in summaries]
     for summary in summaries:  # each piece let go once joined
         summary.firms = None
-    firms = _in_order(firm_pieces, every)
+    firms = join_in_order(firm_pieces, every)
     firms["firm_idx"] = np.arange(len(firms))
     return (FirmRegistry(arrow_text(firms["firm_id"]), keys), firms,
             [province[a:b] for a, b in zip(bounds[:-1], bounds[1:])])

@@ -215,7 +215,7 @@ class DefaultModel(ClassifierMixin, BaseEstimator):
         self.coef_table_ = _coefficient_table(["(intercept)"] + self.features_, fit)
         self.inference_ = fit["inference"]
         self.calibrator_ = self._calibrate(X, y, event, matrix) if self.calibration else {}
-        linear = self.intercept_ + matrix @ self.coef_
+        linear = _linear(self.intercept_, matrix, self.coef_)
         self.score_cuts_ = np.unique(np.quantile(linear, np.linspace(0, 1, _SCORE_BINS + 1)[1:-1]))
         self.score_shares_ = np.bincount(np.searchsorted(self.score_cuts_, linear, side="right"),
                                          minlength=len(self.score_cuts_) + 1) / len(linear)
@@ -331,7 +331,7 @@ class DefaultModel(ClassifierMixin, BaseEstimator):
         by_position = dict(zip(self.feature_names_, columns.values()))
         matrix = self._woe_matrix({n: self.binnings_[n].transform(by_position[n]) for n in self.features_},
                                   self.features_, len(next(iter(columns.values()))))
-        return self.intercept_ + matrix @ self.coef_
+        return _linear(self.intercept_, matrix, self.coef_)
 
     def _probability(self, linear: np.ndarray) -> np.ndarray:
         method = self.calibrator_.get("method")
@@ -659,3 +659,14 @@ def _whole(value: Any, name: str, minimum: int) -> None:
 def _fraction(value: Any, name: str, upper: float = 1.0) -> None:
     if not _is_number(value) or not 0 < value <= upper:
         raise ParameterError(name, f"a number in (0, {upper:g}]", value)
+
+
+def _linear(intercept: float, matrix: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """intercept + matrix · coef, each firm's sum taken feature by feature in one order: a
+    matrix product's BLAS sums rows in blocks that depend on the number of rows, so a firm
+    scored with a county would differ in the last bit from the same firm scored with the
+    province."""
+    linear = np.full(matrix.shape[0], float(intercept))
+    for j in range(matrix.shape[1]):  # a loop over the model's few features, not firms
+        linear += coef[j] * matrix[:, j]
+    return linear
