@@ -31,7 +31,7 @@ from zjfin._engines import (BUILT_IN, ENGINES, EngineContext, EngineRun, _applic
 from zjfin._errors import SchemaError
 from zjfin._lists import assign_lists, list_inputs
 from zjfin._policy import Policy
-from zjfin._read import join_in_order
+from zjfin._read import _Filling, join_in_order
 from zjfin._reasons import render_reasons, template_columns
 from zjfin._validate import FIRM_INDEX_COLUMNS
 from zjfin.risks import EngineOutput
@@ -396,6 +396,19 @@ def _coverage_of(finished: Mapping[str, Any]) -> tuple[list, dict]:
     return finished["coverage"], finished["evaluated"]
 
 
+def _gathered_in_order(handles: list[Any], at: np.ndarray, mapper: InOrder) -> pd.DataFrame:
+    """The partitions' rows (``handles``) as one table in the province's order (row ``i``
+    the one at ``at``'s rank ``i``). Partitions already in that order (a province whose
+    files go county by county) are fetched one at a time into the table's columns: it is
+    held once here, not its parts and the whole together."""
+    if len(handles) < 2 or not np.all(at[1:] > at[:-1]):
+        return join_in_order(mapper.gather(handles), at)
+    table = _Filling(len(at))
+    while handles:  # a loop over partitions
+        table.add(mapper.gather([handles.pop(0)])[0])
+    return table.frame()
+
+
 def _sliced(output: EngineOutput, rows: np.ndarray) -> EngineOutput:
     return EngineOutput(output.columns.iloc[rows].reset_index(drop=True), output.fired.iloc[rows].reset_index(drop=True))
 
@@ -483,6 +496,6 @@ def screen_partitions(frames: list[Any], partitions: list[np.ndarray], tables: M
                      for name in counts[0][1]}
         del counts
     with stage("assemble"):
-        screening = join_in_order(mapper.gather([mapper.submit(_screening_of, f) for f in finished]),
-                              np.concatenate(partitions))
+        screening = _gathered_in_order([mapper.submit(_screening_of, f) for f in finished], np.concatenate(partitions),
+                                       mapper)
     return PartitionedScreening(screening, summary, evaluated, item_tables, off, firm_seconds)
