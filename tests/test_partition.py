@@ -400,3 +400,29 @@ def test_a_models_probabilities_are_the_same_by_county():
     parts = _screen(dataset, AS_OF, model=model, partition_firms=1)
     _assert_same(whole, parts)
     np.testing.assert_array_equal(parts.screening["pd_12m"].to_numpy(), whole.screening["pd_12m"].to_numpy())  # exactly
+
+
+def test_counties_out_of_file_order_and_a_county_over_two_files_read_county_by_county(tmp_path):
+    """Files named so that their order is not the counties' (the partitions then come out of
+    the province's order) and a county's firms split over two files far apart (a partition
+    cut from two groups): read lazily, the whole's result and files."""
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "in"
+    zjfin.datasets.write_partitioned_province(folder, 3_000, seed=4)
+    for table in ("firms", "financials"):
+        for k, part in enumerate(sorted((folder / table).glob("*.parquet"))):
+            part.rename(part.with_name(f"{(k * 7) % 11:02d}-{part.name}"))  # 07-330102.parquet, …
+    split = sorted((folder / "firms").glob("*.parquet"))[3]
+    firms = pq.read_table(split)
+    pq.write_table(firms.slice(0, len(firms) // 2), split)
+    pq.write_table(firms.slice(len(firms) // 2), folder / "firms" / "zz-late.parquet")
+    whole = _screen(zjfin.read_dataset(folder), AS_OF)
+    lazy = _screen(zjfin.read_dataset(folder, lazy=True), AS_OF, partition_firms=300)
+    order = whole.screening["region_code"].to_numpy(dtype=object)
+    assert (order[1:] < order[:-1]).any()  # the province's files are not in county order
+    assert lazy.validation.firms == whole.validation.firms and whole.validation.firms["screened"] == 3_000
+    _assert_same(whole, lazy)
+    export_result(whole, tmp_path / "whole", formats=("parquet", "csv"))
+    export_result(lazy, tmp_path / "lazy", formats=("parquet", "csv"))
+    assert_same_files(tmp_path / "whole", tmp_path / "lazy", whole.screening)
