@@ -198,12 +198,14 @@ def _second_pass(group: _Group, lost: np.ndarray, as_of: pd.Timestamp | None, po
 
 
 def validate_pieces(pieces: list[Any], as_of: pd.Timestamp | None, policy: Policy, today: pd.Timestamp,
-                    mapper: InOrder = in_order) -> list[Any]:
+                    mapper: InOrder = in_order, first: list[Any] | None = None) -> list[Any]:
     """The firms and statements of every group validated where the group is (``pieces``:
     handles of ``mapper``): returns handles of each group's :class:`_Validated`. Only the
     first pass's summaries (an id and a position a firm row, an id a stray statement) come
-    back here."""
-    summaries = mapper.gather([mapper.submit(_first_pass, piece, policy=policy, today=today) for piece in pieces])
+    back here. ``first``: the pieces' first passes, already started."""
+    if first is None:
+        first = [mapper.submit(_first_pass, piece, policy=policy, today=today) for piece in pieces]
+    summaries = mapper.gather(first)
     lost, moves = _settle(summaries)
     pieces = _moved(pieces, moves, mapper) if len(moves) else pieces
     return [mapper.submit(_second_pass, piece, mine, as_of=as_of, policy=policy, today=today)
@@ -403,27 +405,36 @@ def validate_in_groups(dataset: Dataset, as_of: Any, policy: Policy | None = Non
     """
     as_of_ts, today_ts = validation_dates(as_of, today)
     policy = policy or Policy.default()
-    headers, handles = [], {}
+    headers, firms, pieces, first = [], {}, [], []
+    sources: dict[str, Any] = {}  # the workers' passes name only a source's label: complete once read
+
+    def paired(firm_group: Any, statements: Any) -> None:
+        pieces.append(mapper.submit(_paired, firm_group, statements, sources))
+        first.append(mapper.submit(_first_pass, pieces[-1], policy=policy, today=today_ts))
+
+    # The firms first; then each county's statements paired with its firms as they are read,
+    # its first pass started at once: the workers validate while this process reads on.
     for table in FIRM_TABLES:
         groups = dataset.in_groups[table]
-        handles[table] = {}
         for key, frame, found in groups:
+            sources[table] = groups.source
             piece, header = _group_read(frame, found, groups.source, table)
-            handles[table][key] = mapper.put(piece)
             headers.append(header)
+            if table == "firms":
+                firms[key] = mapper.put(piece)
+            else:
+                paired(firms.pop(key, None) or _empty_group("firms"), mapper.put(piece))
             del frame, piece
-        dataset.sources[table] = groups.source
-    sources = {t: dataset.sources[t] for t in FIRM_TABLES}
-    folders = list(handles["firms"]) + [f for f in handles["financials"] if f not in handles["firms"]]
-    pieces = [mapper.submit(_paired, handles["firms"].get(f) or _empty_group("firms"),
-                            handles["financials"].get(f) or _empty_group("financials"), sources) for f in folders]
-    del handles
+        sources[table] = dataset.sources[table] = groups.source
+    for firm_group in firms.values():  # firms whose county has no statements file
+        paired(firm_group, _empty_group("financials"))
+    del firms
     linked = Dataset({t: frame for t, frame in dataset.tables.items() if t not in FIRM_TABLES}, dataset.sources,
                      _concat_findings([dataset.findings, *headers]), name=dataset.name)
     linked.planted = dataset.planted
     col, work = _start(linked)
-    done = validate_pieces(pieces, as_of_ts, policy, today_ts, mapper)
-    del pieces  # each group's rows as read go once validated (a worker holds what a handle here names)
+    done = validate_pieces(pieces, as_of_ts, policy, today_ts, mapper, first=first)
+    del pieces, first  # each group's rows as read go once validated (a worker holds what a handle here names)
     framed = [mapper.submit(_framed, d, as_of=as_of_ts, sources=sources) for d in done]
     del done
     frames = [mapper.submit(_frame_of, f) for f in framed]
