@@ -426,3 +426,33 @@ def test_counties_out_of_file_order_and_a_county_over_two_files_read_county_by_c
     export_result(whole, tmp_path / "whole", formats=("parquet", "csv"))
     export_result(lazy, tmp_path / "lazy", formats=("parquet", "csv"))
     assert_same_files(tmp_path / "whole", tmp_path / "lazy", whole.screening)
+
+
+def _statements_counted(ctx):
+    from zjfin.risks import EngineOutput
+
+    firm_idx = ctx.tables["financials"]["firm_idx"].to_numpy()
+    counted = np.bincount(firm_idx[firm_idx >= 0], minlength=len(ctx.frame)).astype(float)
+    return EngineOutput(pd.DataFrame({"n_statements": counted}, index=ctx.frame.index), pd.DataFrame(index=ctx.frame.index))
+
+
+def test_an_engine_of_ones_own_on_a_province_read_county_by_county_reads_it_whole(tmp_path):
+    """An engine the user registers (here one reading the statements table) may read any
+    table or column, and workers may not know it: the firms and statements are then read
+    whole (a review found the statements empty for it, and its columns lost on workers)."""
+    from zjfin._engines import Engine, register, unregister
+    from zjfin._partition import screen_partitions
+
+    folder = tmp_path / "in"
+    zjfin.datasets.write_partitioned_province(folder, 600, seed=2)
+    register(Engine("statements_counted", _statements_counted, tables=("financials",),
+                    columns={"n_statements": "float"}))
+    try:
+        whole = _screen(zjfin.read_dataset(folder), AS_OF)
+        lazy = _screen(zjfin.read_dataset(folder, lazy=True), AS_OF, partition_firms=100)
+        assert (whole.screening["n_statements"] == 3).all()
+        _assert_same(whole, lazy)
+        with pytest.raises(zjfin.SchemaError, match="statements_counted"):
+            screen_partitions([], [], {}, pd.Timestamp(AS_OF), Policy.default())
+    finally:
+        unregister("statements_counted")

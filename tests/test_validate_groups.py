@@ -186,3 +186,9 @@ def test_a_row_held_twice_is_refused_by_both():
         validate(ds, as_of=AS_OF)
     with pytest.raises(zjfin.ParameterError, match="3 rows held again, the first _row 2"):
         validate_groups(ds, [(np.arange(3), np.arange(6))], as_of=AS_OF)
+
+
+@pytest.mark.parametrize("groups", [None, 3])
+def test_groups_that_are_no_sequence_are_a_parameter_error(groups):
+    with pytest.raises(zjfin.ParameterError, match="a sequence of"):
+        validate_groups(Dataset(minimal_tables(3)), groups, as_of=AS_OF)

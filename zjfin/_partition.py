@@ -445,8 +445,11 @@ def screen_partitions(frames: list[Any], partitions: list[np.ndarray], tables: M
         if later:
             raise SchemaError(f"engine {engine.name!r} runs per partition but takes {later}, which run on every firm: "
                               "register it with partitioned=False")
-    declared = all(e.name in BUILT_IN for e in (*mine, *whole))
-    wanted = ({t: tables[t] for e in mine for t in e.tables if t in tables} if declared else dict(tables))
+    unknown = [e.name for e in ENGINES.values() if e.name not in BUILT_IN]
+    if unknown:  # their tables and columns are not declared, and workers do not know them
+        raise SchemaError(f"frames left on the workers serve the engines zjfin registers itself, not {unknown}: "
+                          "screen a dataset read whole (read_dataset(folder))")
+    wanted = {t: tables[t] for e in mine for t in e.tables if t in tables}
     with stage("risk_engines"):
         start = time.perf_counter()
         reduced = [e for e in mine if e.reduction is not None]
@@ -462,7 +465,7 @@ def screen_partitions(frames: list[Any], partitions: list[np.ndarray], tables: M
         made = mapper.gather([mapper.submit(_tables_made, o) for o in outputs])
         firm_seconds = time.perf_counter() - start
         # The engines that need every firm: here, on the columns they read, gathered.
-        reads = (sorted({c for e in whole for c in e.reads}) if declared and all(e.reads for e in whole) else None)
+        reads = sorted({c for e in whole for c in e.reads}) if all(e.reads for e in whole) else None
         taken = sorted({d for e in whole for d in (*e.depends, *e.uses) if d not in {w.name for w in whole}})
         read = mapper.gather([mapper.submit(_read_by_whole, f, o, reads, taken) for f, o in zip(frames, outputs)])
         compact = _gather([r[0] for r in read], partitions, index)
@@ -480,13 +483,14 @@ def screen_partitions(frames: list[Any], partitions: list[np.ndarray], tables: M
     item_tables: dict[str, Any] = {}
     for engine in mine:
         item_tables.update(_gather_tables(engine.name, [m[engine.name] for m in made], wanted, kept))
+    del made
     for output in whole_out.values():
         item_tables.update(output.tables)
     with stage("lists"):
         finished = [mapper.submit(_finish_on, f, o, {name: _sliced(w, rows) for name, w in whole_out.items()},
                                   as_of=as_of, policy=policy, off=off)
                     for f, o, rows in zip(frames, outputs, partitions)]
-        del outputs
+        del outputs, whole_out
         frames.clear()  # each partition's frame goes from its worker once its stages are done
         counts = mapper.gather([mapper.submit(_coverage_of, f) for f in finished])
     with stage("coverage"):
@@ -496,6 +500,7 @@ def screen_partitions(frames: list[Any], partitions: list[np.ndarray], tables: M
                      for name in counts[0][1]}
         del counts
     with stage("assemble"):
-        screening = _gathered_in_order([mapper.submit(_screening_of, f) for f in finished], np.concatenate(partitions),
-                                       mapper)
+        rows = [mapper.submit(_screening_of, f) for f in finished]
+        del finished  # each partition's rows held by its handle alone: let go as it is gathered
+        screening = _gathered_in_order(rows, np.concatenate(partitions), mapper)
     return PartitionedScreening(screening, summary, evaluated, item_tables, off, firm_seconds)

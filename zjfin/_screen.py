@@ -15,7 +15,7 @@ import pandas as pd
 
 from zjfin._allocator import return_freed_memory
 from zjfin._assemble import assemble_screening
-from zjfin._engines import ENGINES, EngineContext, EngineRun, coverage, engine_columns, run_engines, switched_off_risks
+from zjfin._engines import BUILT_IN, ENGINES, EngineContext, EngineRun, coverage, engine_columns, run_engines, switched_off_risks
 from zjfin._errors import ParameterError
 from zjfin._features import firm_frame
 from zjfin._lanes import Lanes, threads
@@ -160,7 +160,9 @@ def _screen(dataset: Dataset, as_of: Any, policy: Policy | None = None, progress
         model = DefaultModel.from_json(model)  # a bad file fails before any work is done
     tracker = progress if isinstance(progress, Progress) else Progress(stages(), enabled=bool(progress))
     # Firms and statements both kept in their parts (else what is kept is read whole when taken).
-    in_groups = partition_firms is not None and set(FIRM_TABLES) <= set(dataset.in_groups)
+    # Engines registered by the user read what they like, and workers may not know them: read whole.
+    in_groups = (partition_firms is not None and set(FIRM_TABLES) <= set(dataset.in_groups)
+                 and set(ENGINES) <= BUILT_IN)
     with tracker.stage("validate"):
         if in_groups:  # read, validated and framed a county at a time where the partitions are worked
             report, groups = validate_in_groups(dataset, as_of_ts, policy, mapper)

@@ -262,7 +262,10 @@ def validate_groups(dataset: Dataset, groups: Sequence[tuple[np.ndarray, np.ndar
 def _checked_groups(work: Dataset, groups: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, ...]]:
     """``groups`` as integer positions, each group a pair, every row of both tables in one
     group; a ParameterError otherwise."""
-    groups = list(groups)  # an iterator is read once
+    try:
+        groups = list(groups)  # an iterator is read once
+    except TypeError:
+        raise ParameterError("groups", "a sequence of (firm rows, statement rows) pairs", groups) from None
     if not groups:
         raise ParameterError("groups", "at least one group", groups)
     checked = []
