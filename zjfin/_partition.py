@@ -211,6 +211,19 @@ def _partition_engines(work: tuple[pd.DataFrame, dict[str, pd.DataFrame]], as_of
     return done
 
 
+def _split_engines(off: Mapping[str, Any]) -> tuple[list, list]:
+    """The engines that run (not ``off``): those run per partition, and those on every firm
+    at once (after them: a per-partition engine cannot take one of these)."""
+    mine = [e for e in ENGINES.values() if e.name not in off and e.by_partition]
+    whole = [e for e in ENGINES.values() if e.name not in off and not e.by_partition]
+    for engine in mine:
+        later = [w.name for w in whole if w.name in (*engine.depends, *engine.uses)]
+        if later:
+            raise SchemaError(f"engine {engine.name!r} runs per partition but takes {later}, which run on every firm: "
+                              "register it with partitioned=False")
+    return mine, whole
+
+
 def run_engines_by_partition(context: EngineContext, partitions: list[np.ndarray], mapper: InOrder = in_order) -> EngineRun:
     """:func:`zjfin._engines.run_engines`, partition by partition: the same :class:`EngineRun`.
 
@@ -221,13 +234,7 @@ def run_engines_by_partition(context: EngineContext, partitions: list[np.ndarray
     off = _switched_off(context)
     frame, n = context.frame, len(context.frame)
     start = time.perf_counter()
-    mine = [e for e in ENGINES.values() if e.name not in off and e.by_partition]
-    whole = [e for e in ENGINES.values() if e.name not in off and not e.by_partition]
-    for engine in mine:
-        later = [w.name for w in whole if w.name in (*engine.depends, *engine.uses)]
-        if later:
-            raise SchemaError(f"engine {engine.name!r} runs per partition but takes {later}, which run on every firm: "
-                              "register it with partitioned=False")
+    mine, whole = _split_engines(off)
     # A partition is handed only the tables its engines declare (the whole firms, prices and
     # guarantees tables are for the engines that run on every firm).
     # An engine registered by the user may read more than it declares: then every table and column.
@@ -438,13 +445,7 @@ def screen_partitions(frames: list[Any], partitions: list[np.ndarray], tables: M
     index = pd.RangeIndex(n)
     present = EngineContext(pd.DataFrame(index=index), dict(tables), as_of, policy, model=model)
     off = _switched_off(present)
-    mine = [e for e in ENGINES.values() if e.name not in off and e.by_partition]
-    whole = [e for e in ENGINES.values() if e.name not in off and not e.by_partition]
-    for engine in mine:
-        later = [w.name for w in whole if w.name in (*engine.depends, *engine.uses)]
-        if later:
-            raise SchemaError(f"engine {engine.name!r} runs per partition but takes {later}, which run on every firm: "
-                              "register it with partitioned=False")
+    mine, whole = _split_engines(off)
     unknown = [e.name for e in ENGINES.values() if e.name not in BUILT_IN]
     if unknown:  # their tables and columns are not declared, and workers do not know them
         raise SchemaError(f"frames left on the workers serve the engines zjfin registers itself, not {unknown}: "
