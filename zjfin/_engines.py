@@ -386,6 +386,16 @@ def run_engines(context: EngineContext, lanes: Lanes, second_lane: tuple[str, ..
     return EngineRun({name: outputs[name] for name in ENGINES}, off, applicable, firm_seconds)
 
 
+def stage_columns(frame: pd.DataFrame, outputs: Mapping[str, EngineOutput]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The reasons the engines fired (code → mask) and every column by name, the frame's
+    then each engine's in order: look-ups, not a concatenated copy of every column."""
+    fired = {code: o.fired[code] for o in outputs.values() for code in o.fired.columns}
+    values: dict[str, Any] = {name: frame[name] for name in frame.columns}
+    for output in outputs.values():
+        values.update((name, output.columns[name]) for name in output.columns.columns)
+    return fired, values
+
+
 def switched_off_output(engine: Engine, index: pd.Index) -> EngineOutput:
     """What an engine that cannot run gives: its columns as nulls, no reason fired."""
     return EngineOutput(null_columns(engine.outputs, index), pd.DataFrame(index=index))

@@ -18,6 +18,7 @@ engine distributes; here the partitions run one after the other in this process.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -27,7 +28,7 @@ import pyarrow as pa
 from zjfin._arrow import distinct
 from zjfin._assemble import assemble_screening
 from zjfin._engines import (BUILT_IN, ENGINES, EngineContext, EngineRun, _applicable, _check_output, _switched_off,
-                            coverage_counts, coverage_summary, switched_off_output)
+                            coverage_counts, coverage_summary, stage_columns, switched_off_output)
 from zjfin._errors import SchemaError
 from zjfin._lists import assign_lists, list_inputs
 from zjfin._policy import Policy
@@ -363,11 +364,11 @@ def _engines_on(frame: pd.DataFrame, tables: dict[str, pd.DataFrame], **common: 
     return _partition_engines((frame, tables), **common)
 
 
-def _read_by_whole(frame: pd.DataFrame, outputs: Mapping[str, EngineOutput], columns: list[str] | None,
+def _read_by_whole(frame: pd.DataFrame, outputs: Mapping[str, EngineOutput], columns: list[str],
                    engines: list[str]) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """What the engines that need every firm read of a partition: frame columns (all when
-    ``None``) and the columns of the per-firm engines they take."""
-    return (frame if columns is None else frame[columns]), {name: outputs[name].columns for name in engines if name in outputs}
+    """What the engines that need every firm read of a partition: the frame columns they
+    declare and the columns of the per-firm engines they take."""
+    return frame[columns], {name: outputs[name].columns for name in engines}
 
 
 def _tables_made(outputs: Mapping[str, EngineOutput]) -> dict[str, dict[str, pd.DataFrame]]:
@@ -382,10 +383,7 @@ def _finish_on(frame: pd.DataFrame, outputs: Mapping[str, EngineOutput], whole: 
     done = {**outputs, **whole, **{name: switched_off_output(ENGINES[name], index) for name in off}}
     context = EngineContext(frame, {}, as_of, policy)
     applicable = {name: _applicable(ENGINES[name], context) for name in ENGINES if name not in off}
-    fired = {code: done[e].fired[code] for e in ENGINES for code in done[e].fired.columns}
-    values: dict[str, Any] = {name: frame[name] for name in frame.columns}
-    for name in ENGINES:
-        values.update((c, done[name].columns[c]) for c in done[name].columns.columns)
+    fired, values = stage_columns(frame, {name: done[name] for name in ENGINES})
     counts, evaluated = coverage_counts(off, applicable, frame, values)
     placed = assign_lists(values, fired, policy, index, n_jobs=1)
     fired.update((code, placed.fired[code]) for code in placed.fired.columns)
@@ -420,14 +418,17 @@ def _sliced(output: EngineOutput, rows: np.ndarray) -> EngineOutput:
     return EngineOutput(output.columns.iloc[rows].reset_index(drop=True), output.fired.iloc[rows].reset_index(drop=True))
 
 
+@dataclass
 class PartitionedScreening:
     """What the stages after the firm frame give when they run on partitions that stay
     where their frames are (:func:`screen_partitions`)."""
 
-    def __init__(self, screening: pd.DataFrame, coverage: pd.DataFrame, evaluated: dict[str, Any],
-                 tables: dict[str, Any], switched_off: dict[str, list[str]], firm_seconds: float) -> None:
-        self.screening, self.coverage, self.evaluated = screening, coverage, evaluated
-        self.tables, self.switched_off, self.firm_seconds = tables, switched_off, firm_seconds
+    screening: pd.DataFrame
+    coverage: pd.DataFrame
+    evaluated: dict[str, Any]
+    tables: dict[str, Any]
+    switched_off: dict[str, list[str]]
+    firm_seconds: float
 
 
 def screen_partitions(frames: list[Any], partitions: list[np.ndarray], tables: Mapping[str, pd.DataFrame],
@@ -466,12 +467,12 @@ def screen_partitions(frames: list[Any], partitions: list[np.ndarray], tables: M
         made = mapper.gather([mapper.submit(_tables_made, o) for o in outputs])
         firm_seconds = time.perf_counter() - start
         # The engines that need every firm: here, on the columns they read, gathered.
-        reads = sorted({c for e in whole for c in e.reads}) if all(e.reads for e in whole) else None
-        taken = sorted({d for e in whole for d in (*e.depends, *e.uses) if d not in {w.name for w in whole}})
+        reads = sorted({c for e in whole for c in e.reads})  # zjfin's engines declare what they read
+        taken = sorted({d for e in whole for d in (*e.depends, *e.uses)} & {e.name for e in mine})
         read = mapper.gather([mapper.submit(_read_by_whole, f, o, reads, taken) for f, o in zip(frames, outputs)])
         compact = _gather([r[0] for r in read], partitions, index)
         inputs = {name: EngineOutput(_gather([r[1][name] for r in read], partitions, index), pd.DataFrame(index=index))
-                  for name in taken if all(name in r[1] for r in read)}
+                  for name in taken}
         del read
         whole_out: dict[str, EngineOutput] = {}
         for engine in whole:

@@ -15,7 +15,8 @@ import pandas as pd
 
 from zjfin._allocator import return_freed_memory
 from zjfin._assemble import assemble_screening
-from zjfin._engines import BUILT_IN, ENGINES, EngineContext, EngineRun, coverage, engine_columns, run_engines, switched_off_risks
+from zjfin._engines import (BUILT_IN, ENGINES, EngineContext, EngineRun, coverage, engine_columns, run_engines,
+                            stage_columns, switched_off_risks)
 from zjfin._errors import ParameterError
 from zjfin._features import firm_frame
 from zjfin._lanes import Lanes, threads
@@ -169,16 +170,14 @@ def _screen(dataset: Dataset, as_of: Any, policy: Policy | None = None, progress
         else:
             report = validate(dataset, as_of=as_of_ts, policy=policy)
     clean = report.dataset
-    if in_groups and len(clean["firms"]):
+    if in_groups and len(clean["firms"]):  # else no firm: the stages below run here, on the empty frame
         return _screen_where_framed(report, groups, as_of_ts, policy, model, partition_firms, mapper, tracker)
-    if in_groups:  # no firm to screen: nothing to partition (the stages run here, on the empty frame)
-        grouped_frame = firm_frame(clean["firms"], clean["financials"], as_of_ts)
     if not keep_inputs:  # the validated copies serve from here (a table with rows set aside is a copy)
         for table in list(dataset.tables):
             _release(table, dataset)
         return_freed_memory()
     with tracker.stage("features"):
-        frame = grouped_frame if in_groups else firm_frame(clean["firms"], clean["financials"], as_of_ts)
+        frame = firm_frame(clean["firms"], clean["financials"], as_of_ts)
         frame["industry_section"] = frame["industry_code"].str[0]
     if not keep_inputs:
         _release("financials", clean)
@@ -195,11 +194,7 @@ def _screen(dataset: Dataset, as_of: Any, policy: Policy | None = None, progress
         with Lanes(n_jobs, stage=tracker.stage) as lanes:
             run = run_engines(context, lanes, second_lane=_SECOND_LANE)
     tracker.record("risk_engines_wall", run.firm_seconds)
-    # Column look-ups, not a concatenated copy of every column.
-    fired = {code: o.fired[code] for o in run.outputs.values() for code in o.fired.columns}
-    values: dict[str, Any] = {name: frame[name] for name in frame.columns}
-    for output in run.outputs.values():
-        values.update((name, output.columns[name]) for name in output.columns.columns)
+    fired, values = stage_columns(frame, run.outputs)
     with tracker.stage("coverage"):  # before the statement figures only the engines read go
         summary, evaluated = coverage(run, frame, values, policy.validation.min_coverage)
     index = frame.index
@@ -224,9 +219,13 @@ def _screen(dataset: Dataset, as_of: Any, policy: Policy | None = None, progress
                              run.tables, model=model, coverage=summary, evaluated=evaluated)
     result.peak_memory_mb = dict(tracker.peak_memory_mb)
     if partition_firms is not None:
-        result.engine = {"name": mapper.engine, "partitions": len(partitions or []),
-                         "partition_firms": partition_firms, **mapper.details}
+        result.engine = _engine_record(mapper, partitions or [], partition_firms)
     return result
+
+
+def _engine_record(mapper: InOrder, partitions: list[Any], partition_firms: int) -> dict[str, Any]:
+    """The manifest's ``engine`` block of a screening by partitions."""
+    return {"name": mapper.engine, "partitions": len(partitions), "partition_firms": partition_firms, **mapper.details}
 
 
 def _screen_where_framed(report: Any, groups: Any, as_of: pd.Timestamp, policy: Policy, model: Any, partition_firms: int,
@@ -247,8 +246,7 @@ def _screen_where_framed(report: Any, groups: Any, as_of: pd.Timestamp, policy: 
                              switched_off_risks(EngineRun({}, done.switched_off)), done.tables, model=model,
                              coverage=done.coverage, evaluated=pd.DataFrame(done.evaluated, copy=False))
     result.peak_memory_mb = dict(tracker.peak_memory_mb)
-    result.engine = {"name": mapper.engine, "partitions": len(partitions), "partition_firms": partition_firms,
-                     **mapper.details}
+    result.engine = _engine_record(mapper, partitions, partition_firms)
     return result
 
 
