@@ -294,11 +294,7 @@ def _gather(col: _Collector, work: Dataset, done: list[_Validated]) -> FirmRegis
         col.frames[table] = col.frames.get(table, []) + [f for d in done for f in d.findings[table]]
     # Each group numbered its screened firms from 0: the province's numbers in table order.
     local = [d.tables["firms"]["firm_idx"].to_numpy() for d in done]
-    screened = np.concatenate([d.at["firms"][i >= 0] for d, i in zip(done, local)])
-    province = np.empty(len(screened), dtype=np.int64)
-    province[np.argsort(screened, kind="stable")] = np.arange(len(screened))
-    starts = np.cumsum([0] + [int((i >= 0).sum()) for i in local])
-    renumber = [province[starts[g]: starts[g + 1]] for g in range(len(done))]
+    renumber = _province_numbers([d.at["firms"][i >= 0] for d, i in zip(done, local)])
     firms, fin = work["firms"], work["financials"]
     firm_idx = np.full(len(firms), -1, dtype=np.int64)
     for d, i, new in zip(done, local, renumber):  # a loop over groups, not firms
@@ -472,16 +468,22 @@ def _registered(col: _Collector, summaries: list[_Summary]) -> tuple[FirmRegistr
     at = [s.keys["at"].to_numpy()[np.argsort(s.keys["firm_idx"].to_numpy(), kind="stable")]
           [int((s.keys["firm_idx"].to_numpy() < 0).sum()):] for s in summaries]
     every = np.concatenate(at)
-    province = np.empty(len(every), dtype=np.int64)
-    province[np.argsort(every, kind="stable")] = np.arange(len(every))
-    bounds = np.cumsum([0, *(len(a) for a in at)])
     firm_pieces = [s.firms for s in summaries]
     for summary in summaries:  # each piece let go once joined
         summary.firms = None
     firms = join_in_order(firm_pieces, every)
     firms["firm_idx"] = np.arange(len(firms))
-    return (FirmRegistry(arrow_text(firms["firm_id"]), keys), firms,
-            [province[a:b] for a, b in zip(bounds[:-1], bounds[1:])])
+    return FirmRegistry(arrow_text(firms["firm_id"]), keys), firms, _province_numbers(at)
+
+
+def _province_numbers(at: list[np.ndarray]) -> list[np.ndarray]:
+    """Each group's screened firms (their positions in the table, in the group's own
+    firm_idx order) numbered as the province numbers them: in table order."""
+    every = np.concatenate(at) if at else np.zeros(0, dtype=np.int64)
+    province = np.empty(len(every), dtype=np.int64)
+    province[np.argsort(every, kind="stable")] = np.arange(len(every))
+    bounds = np.cumsum([0, *(len(a) for a in at)])
+    return [province[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def _grouped_report(col: _Collector, work: Dataset, linked: Dataset, as_of: pd.Timestamp | None, counts: pd.DataFrame,
