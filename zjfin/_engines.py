@@ -37,7 +37,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from zjfin._arrow import as_text
+from zjfin._arrow import as_text, distinct
 from zjfin._errors import SchemaError
 from zjfin._features import size_class
 from zjfin._lanes import Lanes
@@ -600,8 +600,10 @@ def _list_checked(code: str) -> Callable[[Mapping[str, Any]], np.ndarray]:
     it unchecked — wherever the province's data gives the list at all
     (:func:`zjfin.risks.distress.flags_given_province`), so a firm's verdict is its own."""
     def judged(columns: Mapping[str, Any]) -> np.ndarray:
-        unchecked = pd.Series(columns["viability_unchecked"], dtype=object).fillna("")
-        return ~(";" + unchecked + ";").str.contains(f";{code};", regex=False).to_numpy(dtype=bool)
+        # A few code lists ("V2;V5") repeat over every firm: each looked at once, spread back.
+        codes, at = distinct(columns["viability_unchecked"])
+        named = np.array([code in listed.split(";") for listed in codes.to_pylist()] + [False])
+        return ~named[at.fill_null(len(codes)).to_numpy(zero_copy_only=False)]
     return judged
 
 
