@@ -271,6 +271,7 @@ def test_a_province_read_county_by_county_on_the_workers_gives_the_whole_files(c
     on_dask = zjfin.screen(zjfin.read_dataset(folder, lazy=True), as_of=AS_OF, engine="dask", cluster=client,
                            partition_firms=400)
     export_result(on_dask, tmp_path / "dask", formats=("parquet", "csv"))
+    assert on_dask._screening is None  # its rows went from the workers to files, a partition at a time
     assert_same_files(tmp_path / "whole", tmp_path / "dask", whole.screening)
     assert main(["screen", str(folder), "--as-of", AS_OF, "--out", str(tmp_path / "cli"), "--engine", "dask",
                  "--scheduler", client.scheduler.address, "--formats", "parquet,csv", "-q"]) == 1

@@ -347,10 +347,16 @@ def test_a_province_read_county_by_county_gives_the_whole_result(tmp_path):
     pd.testing.assert_frame_equal(grouped.validation.issues, whole.validation.issues)
     pd.testing.assert_frame_equal(grouped.validation.file_rows, whole.validation.file_rows)
     assert grouped.validation.firms == whole.validation.firms
-    _assert_same(whole, grouped)
-    export_result(whole, tmp_path / "whole", formats=("parquet", "csv"))
-    export_result(grouped, tmp_path / "grouped", formats=("parquet", "csv"))
+    # Written, counted and listed from the screening's files, which are never read whole here.
+    export_result(whole, tmp_path / "whole")
+    export_result(grouped, tmp_path / "grouped")
+    assert grouped._screening is None and len(grouped._parts.files) > 3
+    for name, rows in whole.lists.items():
+        pd.testing.assert_frame_equal(grouped.lists[name], rows, obj=name)
+    pd.testing.assert_frame_equal(grouped.summary("city"), whole.summary("city"))
+    assert grouped.manifest()["counts"] == whole.manifest()["counts"] and grouped._screening is None
     assert_same_files(tmp_path / "whole", tmp_path / "grouped", whole.screening)
+    _assert_same(whole, grouped)  # the screening read back in the firms file's order
     a, b = (json.loads((tmp_path / o / "manifest.json").read_text()) for o in ("whole", "grouped"))
     assert a["inputs"] == b["inputs"] and a["firms"] == b["firms"] and a["issues"] == b["issues"]
 
@@ -422,10 +428,11 @@ def test_counties_out_of_file_order_and_a_county_over_two_files_read_county_by_c
     order = whole.screening["region_code"].to_numpy(dtype=object)
     assert (order[1:] < order[:-1]).any()  # the province's files are not in county order
     assert lazy.validation.firms == whole.validation.firms and whole.validation.firms["screened"] == 3_000
-    _assert_same(whole, lazy)
     export_result(whole, tmp_path / "whole", formats=("parquet", "csv"))
     export_result(lazy, tmp_path / "lazy", formats=("parquet", "csv"))
+    assert lazy._screening is None  # the county files from the partitions' files
     assert_same_files(tmp_path / "whole", tmp_path / "lazy", whole.screening)
+    _assert_same(whole, lazy)
 
 
 def _statements_counted(ctx):

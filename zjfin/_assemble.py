@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from zjfin._engines import engine_columns
@@ -13,6 +14,8 @@ from zjfin._errors import SchemaError
 from zjfin._schema import table_schema
 
 __all__ = ["assemble_screening"]
+
+_FLOATS = frozenset(c.name for c in table_schema("screening").columns if c.type == "float")
 
 
 def assemble_screening(values: dict[str, Any], index: pd.Index) -> pd.DataFrame:
@@ -27,4 +30,9 @@ def assemble_screening(values: dict[str, Any], index: pd.Index) -> pd.DataFrame:
         raise SchemaError(f"the screening lacks the columns {missing}")
     columns = {name: values[name] if isinstance(values[name], pd.Series) else pd.Series(values[name], index=index, copy=False)
                for name in order}
+    # A declared float column is float64 whatever a stage gave (a partition's sums of no item may be
+    # integer zeros): the table's types, and the bytes of its files, never depend on which firms it holds.
+    for name in _FLOATS.intersection(columns):
+        if columns[name].dtype.kind in "iub":
+            columns[name] = columns[name].astype(np.float64)
     return pd.DataFrame(columns, index=index, copy=False).reset_index(drop=True)

@@ -363,17 +363,16 @@ def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
                                 by_county=getattr(args, "by_county", None))
     f = result.validation.firms
     print(f"firms read {f['read']:,} = screened {f['screened']:,} + not screened {f['not_screened']:,}")
-    counts = result.screening["size_class"].value_counts()
-    print("size classes: " + ", ".join(f"{k} {int(v):,}" for k, v in counts.items()))
-    risks = []
-    for column in ("bond_risk", "liquidity_risk", "pledge_risk", "guarantee_risk"):
-        levels = result.screening[column].value_counts() if column in result.screening else {}
-        if len(levels):
-            risks.append(f"{column.removesuffix('_risk')} {int(levels.get('high', 0)):,}/{int(levels.get('medium', 0)):,}")
+    # The counts as the run's record states them (the screening may be in files; computing
+    # the manifest again costs 0.3 s at 1M firms).
+    counts = json.loads(record.read_text(encoding="utf-8"))["counts"]
+    sizes = sorted(((n, k) for k, n in counts["size_class"].items() if n), key=lambda c: -c[0])
+    print("size classes: " + ", ".join(f"{k} {n:,}" for n, k in sizes))
+    risks = [f"{column.removesuffix('_risk')} {levels['high']:,}/{levels['medium']:,}"
+             for column in ("bond_risk", "liquidity_risk", "pledge_risk", "guarantee_risk")
+             if (levels := counts.get(column)) and sum(levels.values()) > levels["switched_off"]]
     if risks:
         print("risk high/medium: " + ", ".join(risks))
-    # The counts as the run's record states them (computing the manifest again costs 0.3 s at 1M firms).
-    counts = json.loads(record.read_text(encoding="utf-8"))["counts"]
     if counts.get("lists"):
         print("lists: " + ", ".join(f"{name} {c['firms']:,}" for name, c in counts["lists"].items()))
     network = counts["guarantee_network"]
@@ -381,9 +380,7 @@ def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
         print(f"guarantee network: {network['guarantees_in_force']:,} guarantees in force, {network['circles']:,} circles "
               f"({network['firms_in_circles']:,} firms), {network['firms_in_mutual_pairs']:,} firms in mutual pairs, "
               f"longest chain {network['max_chain_depth']}")
-    if "zombie" in result.screening:
-        zombies, not_viable = int(result.screening["zombie"].eq(True).sum()), int(result.screening["viable"].eq(False).sum())
-        print(f"zombie firms: {zombies:,}; not viable: {not_viable:,}")
+    print(f"zombie firms: {counts['zombie']:,}; not viable: {counts['not_viable']:,}")
     sev = result.validation.issues["severity"].value_counts()
     print(f"findings: {int(sev.get('error', 0)):,} rejections, {int(sev.get('warning', 0)):,} warnings, "
           f"{int(sev.get('info', 0)):,} notes")

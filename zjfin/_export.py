@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from zjfin._version import __version__
 from zjfin._errors import ParameterError
@@ -203,19 +204,24 @@ def export_result(result: "ScreeningResult", out: str | os.PathLike[str],
     compression = result.policy.output.parquet_compression
     if by_county is None:
         by_county = result.engine.get("partitions") is not None
-    screening_files = (_screening_by_county(result.screening, compression) if by_county else
-                       {"screening.parquet": (lambda f, p: write_parquet(f, p, compression), result.screening)})
+    # What the summary and the manifest count: these columns alone (the screening may be in files).
+    counted = result.screening_columns(_counted_columns())
+    parts = getattr(result, "_parts", None)
+    if by_county:
+        screening_files = _screening_by_county(result.screening if parts is None else parts, compression)
+    else:
+        screening_files = {"screening.parquet": (lambda f, p: write_parquet(f, p, compression), result.screening)}
     plan: dict[str, tuple[Any, Any]] = {
         **screening_files,
         **_findings_plan(result.validation, compression),
         # Summed by a writer: the group sums (0.24 s at 1M firms) need not hold back the writers' start.
-        "summary.csv": (lambda screening, p: write_csv(list_summary(screening), p), result.screening),
+        "summary.csv": (lambda screening, p: write_csv(list_summary(screening), p), counted),
     }
     # Each list's rows are made when its first file is written and let go after its last,
     # so without the workbook (which takes all four) the lists are not all in memory at once.
     users = sum(f in formats for f in ("parquet", "csv", "xlsx"))
-    lists = {name: _MadeOnce(lambda name=name: list_rows(result.screening, name), users) for name in LIST_FILES}
-    counts = result.screening["list"].value_counts()
+    lists = {name: _MadeOnce(lambda name=name: result.list_rows(name), users) for name in LIST_FILES}
+    counts = counted["list"].value_counts()
     width = len(table_schema("lists").columns)
     list_cells = {name: int(counts.get(name, 0)) * width for name in LIST_FILES}
     for name, rows in lists.items():
@@ -234,27 +240,30 @@ def export_result(result: "ScreeningResult", out: str | os.PathLike[str],
     if "pledges" in result.tables:
         # Masked by a writer: looking the pledgers up among the firms (0.27 s at 1M firms) need not hold back the writers' start.
         plan["pledges.parquet"] = (lambda contracts, p: write_parquet(
-            masked_person_ids(contracts, result.screening["firm_id"]) if masking else contracts, p, compression),
-            result.tables["pledges"])
+            masked_person_ids(contracts, result.screening_columns(["firm_id"])["firm_id"]) if masking else contracts, p,
+            compression), result.tables["pledges"])
     if "circles" in result.tables:
         plan["circles.parquet"] = (lambda f, p: write_parquet(f, p, compression), result.tables["circles"])
 
     def record() -> dict[str, Any]:
-        made = manifest(result)
+        made = manifest(result, counted)
         made["outputs"] = sorted([*plan, "manifest.json"])
         return made
 
+    n_firms = len(counted)
     cells = {name: data.size for name, (_, data) in plan.items() if isinstance(data, pd.DataFrame)}
-    if by_county:
-        cells |= {name: len(rows) * result.screening.shape[1] for name, (_, (_, rows)) in screening_files.items()}
-    cells["summary.csv"] = len(result.screening)  # a pass over the firms, then a few hundred rows
+    cells |= {name: len(rows) * width for name, (_, (_, rows, width)) in screening_files.items()} if by_county else {}
+    cells["summary.csv"] = n_firms  # a pass over the firms, then a few hundred rows
     if "pledges.parquet" in plan and masking:
-        cells["pledges.parquet"] += len(result.screening)  # the firms' ids hashed
+        cells["pledges.parquet"] += n_firms  # the firms' ids hashed
     # A list's files one after the other: its rows are made for the first and let go after the last.
     list_of_file = {f"lists/{name}.{ext}": name for name in LIST_FILES for ext in ("parquet", "csv")}
     cells |= {file: list_cells[name] for file, name in list_of_file.items()}
     cells[WORKBOOK] = sum(list_cells.values())
-    order = _costliest_first({name: cells.get(name, 0) for name in plan}, list_of_file)
+    # A piece's county files one after the other too: each piece is read (or made) once, not all at once.
+    together = {**list_of_file, **{file: f"screening piece {id(data[0])}" for file, (_, data) in screening_files.items()
+                                   if by_county}}
+    order = _costliest_first({name: cells.get(name, 0) for name in plan}, together)
 
     # The record is made on a thread of its own while the files are written (writing is
     # Arrow's work, outside the GIL): 0.35 s at 1M firms.
@@ -263,23 +272,36 @@ def export_result(result: "ScreeningResult", out: str | os.PathLike[str],
                       order=order)
 
 
-def _screening_by_county(screening: pd.DataFrame, compression: str) -> dict[str, tuple[Any, Any]]:
-    """The plan's ``screening/<county>.parquet`` files: slices of one Arrow table (made when
-    the first is written, let go after the last), so every file has the same schema even
-    where a county's column is all missing."""
+def _screening_pieces(screening: Any) -> list[tuple[Any, pd.Series, int]]:
+    """The screening in pieces of whole counties: (a function making the piece's Arrow table,
+    its region codes, its columns) — the one table of a screening in memory, or each file of
+    one kept in files (:class:`zjfin._screening_parts.ScreeningParts`), read when written."""
+    if isinstance(screening, pd.DataFrame):
+        return [(lambda: parquet_table(screening), screening["region_code"], screening.shape[1])]
+    width = len(screening.columns)
+    return [(lambda path=path: pq.read_table(path), pq.read_table(path, columns=["region_code"]).column(0).to_pandas(),
+             width) for path in screening.files]
+
+
+def _screening_by_county(screening: Any, compression: str) -> dict[str, tuple[Any, Any]]:
+    """The plan's ``screening/<county>.parquet`` files of a screening (a frame, or
+    :class:`zjfin._screening_parts.ScreeningParts`): slices of each piece's Arrow table
+    (:func:`_screening_pieces`: made when its first file is written, let go after its last),
+    so every file of a piece has its schema even where a county's column is all missing."""
     # Imported here: _partition imports the engines, which this module does not need otherwise.
     from zjfin._partition import county_partitions
 
-    # No firm: one empty part, so the folder still reads back as a table with its columns.
-    counties = county_partitions(screening["region_code"]) if len(screening) else [np.arange(0)]
-    codes = screening["region_code"].to_numpy(dtype=object, na_value=None)
-    table = _MadeOnce(lambda: parquet_table(screening), len(counties))
     files = {}
-    for rows in counties:
-        code = codes[rows[0]] if len(rows) else None
-        name = f"screening/{NO_COUNTY if code is None else _file_safe(code)}.parquet"
-        files[name] = (lambda data, p: write_arrow_parquet(data[0].take().take(pa.array(data[1])), p, compression),
-                       (table, rows))
+    for make, region_code, width in _screening_pieces(screening):
+        # No firm: one empty part, so the folder still reads back as a table with its columns.
+        counties = county_partitions(region_code) if len(region_code) else [np.arange(0)]
+        codes = region_code.to_numpy(dtype=object, na_value=None)
+        table = _MadeOnce(make, len(counties))
+        for rows in counties:
+            code = codes[rows[0]] if len(rows) else None
+            name = f"screening/{NO_COUNTY if code is None else _file_safe(code)}.parquet"
+            files[name] = (lambda data, p: write_arrow_parquet(data[0].take().take(pa.array(data[1])), p, compression),
+                           (table, rows, width))
     return files
 
 
@@ -362,7 +384,19 @@ KNOWN_OUTPUTS = frozenset({"screening.parquet", "report.html", "通报.xlsx", *F
                            "circles.parquet", WORKBOOK, *(f"lists/{name}.{ext}" for name in LIST_FILES for ext in ("parquet", "csv"))})
 
 
-def manifest(result: "ScreeningResult") -> dict[str, Any]:
+# The screening columns the manifest's counts and summary.csv read.
+_NETWORK_COLUMNS = ("guarantee_out", "guarantee_in", "guarantee_group_id", "guarantee_circle_id", "mutual_guarantee",
+                    "chain_depth")
+_LIST_AMOUNTS = ("revenue", "total_liabilities", "bond_due_12m", "suggested_credit_line")
+
+
+def _counted_columns() -> list[str]:
+    """The screening columns :func:`manifest` and :func:`list_summary` read."""
+    return list(dict.fromkeys(["size_class", *risk_level_columns(), "zombie", "viable", "list", "pd_12m",
+                               *_NETWORK_COLUMNS, *_LIST_AMOUNTS, *_SUMMARY_DIMENSIONS.values(), *SUMMARY_AMOUNTS]))
+
+
+def manifest(result: "ScreeningResult", counted: pd.DataFrame | None = None) -> dict[str, Any]:
     """The run's record (``manifest.json``): version, as-of, the full policy, every input
     file with its rows read / rejected / used, the firms' reconciliation, findings, the
     risks switched off, per-engine coverage, counts and amounts, and seconds per stage.
@@ -374,7 +408,8 @@ def manifest(result: "ScreeningResult") -> dict[str, Any]:
     >>> record["firms"], record["coverage"]["bonds"]["evaluated"]
     ({'read': 300, 'screened': 300, 'not_screened': 0}, 300)
     """
-    screening, validation = result.screening, result.validation
+    screening = result.screening_columns(_counted_columns()) if counted is None else counted
+    validation = result.validation
     rows = validation.rows.set_index("table")
     inputs = {}
     sources = validation.dataset.sources
@@ -405,13 +440,13 @@ def manifest(result: "ScreeningResult") -> dict[str, Any]:
         "findings": findings_record(validation),
         "risks_switched_off": result.switched_off,
         "coverage": _coverage_record(result.coverage),
-        "model": _model_record(result),
+        "model": _model_record(result, screening),
         "counts": {
             "size_class": {c: int(sizes.get(c, 0)) for c in SIZE_CLASSES},
             **{risk: level_counts(screening, risk) for risk in risk_level_columns()},
             "zombie": int(screening["zombie"].eq(True).sum()),
             "not_viable": int(screening["viable"].eq(False).sum()),
-            "guarantee_network": _network_counts(result),
+            "guarantee_network": _network_counts(result, screening),
             "lists": _list_counts(screening),
         },
         "engine": dict(getattr(result, "engine", {"name": "local"})),
@@ -434,24 +469,23 @@ def _coverage_record(coverage: pd.DataFrame) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _model_record(result: "ScreeningResult") -> dict[str, Any] | None:
+def _model_record(result: "ScreeningResult", screening: pd.DataFrame) -> dict[str, Any] | None:
     """What the manifest says of the default model: its checksum (the model file's
     ``sha256``), features and training sample."""
     if result.model is None:
         return None
     from zjfin.model.persist import model_checksum
 
-    pd_12m = result.screening["pd_12m"]
+    pd_12m = screening["pd_12m"]
     return {"sha256": model_checksum(result.model), "features": list(result.model.features_),
             "n_train": result.model.n_train_, "event_rate": result.model.event_rate_,
             "pd_12m_mean": float(pd_12m.mean()) if pd_12m.notna().any() else None}
 
 
-def _network_counts(result: "ScreeningResult") -> dict[str, int] | None:
+def _network_counts(result: "ScreeningResult", s: pd.DataFrame) -> dict[str, int] | None:
     graph = result.tables.get("graph")
     if graph is None:
         return None
-    s = result.screening
     return {
         "guarantees_in_force": int(graph.guarantees_used),
         "guarantee_pairs": int(graph.matrix.nnz),
@@ -467,7 +501,7 @@ def _network_counts(result: "ScreeningResult") -> dict[str, int] | None:
 def _list_counts(screening: pd.DataFrame) -> dict[str, dict[str, float]]:
     """Firms and amounts per list (SPEC §7: "counts and amounts per list"), in yuan to the fen."""
     out = {}
-    amounts = screening[["revenue", "total_liabilities", "bond_due_12m", "suggested_credit_line"]]  # not every column
+    amounts = screening[list(_LIST_AMOUNTS)]  # not every column
     on_list = screening["list"].to_numpy(dtype=object, na_value="")
     for name in LISTS:
         mine = amounts[on_list == name]

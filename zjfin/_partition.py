@@ -32,8 +32,9 @@ from zjfin._engines import (BUILT_IN, ENGINES, EngineContext, EngineRun, _applic
 from zjfin._errors import SchemaError
 from zjfin._lists import assign_lists, list_inputs
 from zjfin._policy import Policy
-from zjfin._read import _Filling, join_in_order
+from zjfin._read import join_in_order
 from zjfin._reasons import render_reasons, template_columns
+from zjfin._screening_parts import ScreeningParts
 from zjfin._validate import FIRM_INDEX_COLUMNS
 from zjfin.risks import EngineOutput
 
@@ -320,7 +321,8 @@ def reasons_by_partition(fired: Mapping[str, Any], values: Mapping[str, Any], in
 # is cut from the groups' frames where they are, every stage after it runs there, and this
 # process gathers only the few columns the engines that need every firm read (pledges: the
 # firm's shares; the guarantee network: equity, assets and the seed risks), the per-item
-# tables, the coverage counts and, last, each partition's screening rows.
+# tables, the coverage counts and, last, each partition's screening rows, written to a file
+# as they come (zjfin._screening_parts): the province's screening is never held here.
 
 
 def partitions_from_groups(groups: Any, partitions: list[np.ndarray], mapper: InOrder = in_order) -> list[Any]:
@@ -401,19 +403,6 @@ def _coverage_of(finished: Mapping[str, Any]) -> tuple[list, dict]:
     return finished["coverage"], finished["evaluated"]
 
 
-def _gathered_in_order(handles: list[Any], at: np.ndarray, mapper: InOrder) -> pd.DataFrame:
-    """The partitions' rows (``handles``) as one table in the province's order (row ``i``
-    the one at ``at``'s rank ``i``). Partitions already in that order (a province whose
-    files go county by county) are fetched one at a time into the table's columns: it is
-    held once here, not its parts and the whole together."""
-    if len(handles) < 2 or not np.all(at[1:] > at[:-1]):
-        return join_in_order(mapper.gather(handles), at)
-    table = _Filling(len(at))
-    while handles:  # a loop over partitions
-        table.add(mapper.gather([handles.pop(0)])[0])
-    return table.frame()
-
-
 def _sliced(output: EngineOutput, rows: np.ndarray) -> EngineOutput:
     return EngineOutput(output.columns.iloc[rows].reset_index(drop=True), output.fired.iloc[rows].reset_index(drop=True))
 
@@ -423,7 +412,7 @@ class PartitionedScreening:
     """What the stages after the firm frame give when they run on partitions that stay
     where their frames are (:func:`screen_partitions`)."""
 
-    screening: pd.DataFrame
+    screening: ScreeningParts
     coverage: pd.DataFrame
     evaluated: dict[str, Any]
     tables: dict[str, Any]
@@ -503,6 +492,8 @@ def screen_partitions(frames: list[Any], partitions: list[np.ndarray], tables: M
         del counts
     with stage("assemble"):
         rows = [mapper.submit(_screening_of, f) for f in finished]
-        del finished  # each partition's rows held by its handle alone: let go as it is gathered
-        screening = _gathered_in_order(rows, np.concatenate(partitions), mapper)
+        del finished  # each partition's rows held by its handle alone: let go once written
+        screening = ScreeningParts(np.concatenate(partitions))
+        while rows:  # a loop over partitions: one partition's rows here at a time
+            screening.add(mapper.gather([rows.pop(0)])[0])
     return PartitionedScreening(screening, summary, evaluated, item_tables, off, firm_seconds)

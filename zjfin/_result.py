@@ -21,6 +21,7 @@ from zjfin._lists import LIST_FILES, LISTS, list_rows
 from zjfin._policy import Policy
 from zjfin._reasons import reason_catalogue
 from zjfin._schema import risk_level_columns, table_schema
+from zjfin._screening_parts import ScreeningParts
 from zjfin._validate import ValidationReport
 
 __all__ = ["ScreeningResult"]
@@ -32,7 +33,10 @@ class ScreeningResult:
     Attributes
     ----------
     screening : DataFrame
-        One row per screened firm (``screening.parquet``).
+        One row per screened firm (``screening.parquet``). A province screened where its
+        frames are (``read_dataset(folder, lazy=True)`` with ``engine="dask"``) keeps it in
+        files (:class:`zjfin._screening_parts.ScreeningParts`) until it is first asked for:
+        the export and the manifest read only the columns and rows they write.
     validation : ValidationReport
         Findings and rejected rows.
     as_of : Timestamp
@@ -56,11 +60,12 @@ class ScreeningResult:
         per guarantee circle) and ``graph`` (the :class:`zjfin.GuaranteeGraph`).
     """
 
-    def __init__(self, screening: pd.DataFrame, validation: ValidationReport, as_of: pd.Timestamp,
+    def __init__(self, screening: pd.DataFrame | ScreeningParts, validation: ValidationReport, as_of: pd.Timestamp,
                  policy: Policy, timings: dict[str, float], switched_off: list[dict[str, Any]],
                  tables: dict[str, Any] | None = None, model: Any = None,
                  coverage: pd.DataFrame | None = None, evaluated: pd.DataFrame | None = None) -> None:
-        self.screening = screening
+        self._parts = screening if isinstance(screening, ScreeningParts) else None
+        self._screening = None if self._parts is not None else screening
         #: The default model that filled ``pd_12m`` (None: the column is empty).
         self.model = model
         self.validation = validation
@@ -74,7 +79,37 @@ class ScreeningResult:
         self.switched_off = switched_off
         self.tables = dict(tables or {})
         self.coverage = coverage if coverage is not None else pd.DataFrame()
-        self.evaluated = evaluated if evaluated is not None else pd.DataFrame(index=screening.index)
+        self.evaluated = evaluated if evaluated is not None else pd.DataFrame(index=pd.RangeIndex(len(screening)))
+
+    @property
+    def screening(self) -> pd.DataFrame:
+        if self._screening is None:  # kept in files: read in the firms file's order, once
+            self._screening = self._parts.frame()
+            self._parts.close()
+            self._parts = None
+        return self._screening
+
+    @screening.setter
+    def screening(self, frame: pd.DataFrame) -> None:
+        self._screening, self._parts = frame, None
+
+    def screening_columns(self, columns: list[str]) -> pd.DataFrame:
+        """The screening's ``columns`` (those it has), every firm in its row: read alone
+        when the screening is kept in files."""
+        if self._parts is None:
+            return self.screening[[c for c in columns if c in self.screening.columns]]
+        return self._parts.frame([c for c in columns if c in self._parts.columns])
+
+    def list_rows(self, name: str) -> pd.DataFrame:
+        """One list's rows as its files hold them (:func:`zjfin._lists.list_rows`): read
+        part by part, the list's firms alone, when the screening is kept in files (a part
+        holds whole counties, in county order: its rows come in the list's order)."""
+        if self._parts is None:
+            return list_rows(self.screening, name)
+        read = [c for c in dict.fromkeys([*table_schema("lists").names, "list", "region_code", "priority"])
+                if c in self._parts.columns]
+        pieces = [list_rows(part, name) for part in self._parts.frames(read, where=("list", name))]
+        return pd.concat([p for p in pieces if len(p)] or pieces[:1], ignore_index=True)
 
     @property
     def issues(self) -> pd.DataFrame:
@@ -110,7 +145,7 @@ class ScreeningResult:
     def lists(self) -> dict[str, pd.DataFrame]:
         """The four lists (watch, relief, quality, sme_funding): each list's firms ordered by
         county and priority, with the columns of the list files (``data_schemas/lists.json``)."""
-        return {name: list_rows(self.screening, name) for name in LIST_FILES}
+        return {name: self.list_rows(name) for name in LIST_FILES}
 
     def reasons(self, firm_id: str) -> pd.DataFrame:
         """One row per reason of one firm: code, risk, level, Chinese and English sentence."""
@@ -131,18 +166,20 @@ class ScreeningResult:
         sme_funding firms (``sme_credit_lines``). ``of="size_class"``: firms per size class,
         ``firms`` and ``revenue``.
         """
+        screening = self.screening_columns(["region_code", "industry_section", "size_class", "list", "revenue",
+                                            "total_liabilities", "suggested_credit_line"])  # not every column
         keys = {
-            "region": self.screening["region_code"],
-            "city": self.screening["region_code"].str[:4],
-            "industry": self.screening["industry_section"],
-            "size_class": self.screening["size_class"],
+            "region": screening["region_code"],
+            "city": screening["region_code"].str[:4],
+            "industry": screening["industry_section"],
+            "size_class": screening["size_class"],
         }
         if by not in keys:
             raise ParameterError("by", f"one of {', '.join(keys)}", by)
         groups = {"list": list(LISTS), "size_class": list(SIZE_CLASSES)}
-        if of not in groups or of not in self.screening.columns:
+        if of not in groups or of not in screening.columns:
             raise ParameterError("of", "list or size_class", of)
-        frame = self.screening.assign(_key=keys[by].to_numpy())
+        frame = screening.assign(_key=keys[by].to_numpy())
         counts = pd.crosstab(frame["_key"], frame[of]).reindex(columns=groups[of], fill_value=0)
         counts.columns.name = None
         counts["firms"] = counts.sum(axis=1)
@@ -253,12 +290,13 @@ class ScreeningResult:
         head = (f"<p><b>zjfin screening</b> as of {self.as_of.date()} — firms read {f['read']:,}, "
                 f"screened {f['screened']:,}, not screened {f['not_screened']:,}</p>")
         parts = [head]
-        if "list" in self.screening:
-            lists = self.screening["list"].value_counts().reindex(list(LISTS), fill_value=0)
+        screening = self.screening_columns(["list", *risk_level_columns()])  # not every column
+        if "list" in screening:
+            lists = screening["list"].value_counts().reindex(list(LISTS), fill_value=0)
             parts.append("<p>Lists: " + ", ".join(f"{k} {int(v):,}" for k, v in lists.items()) + "</p>")
         from zjfin._export import level_counts
 
-        levels = {risk: level_counts(self.screening, risk) for risk in risk_level_columns()}
+        levels = {risk: level_counts(screening, risk) for risk in risk_level_columns()}
         if levels:
             parts.append(pd.DataFrame(levels).T.to_html())
         parts.append(self.summary("city").to_html(index=False))

@@ -38,6 +38,15 @@ def test_horizons_and_put_dates():
     assert m["bond_due_not_in_statement"].tolist() == [8e8, 0.0]
 
 
+def test_firms_without_a_bond_get_amounts_as_floats():
+    """A partition whose firms issued no bond: its amounts are float zeros, as the schema
+    declares (NumPy sums an empty input in integers; a county file then had other types)."""
+    frame = pd.DataFrame({"period_end": pd.to_datetime(["2018-12-31", "2018-12-31"])})
+    m = bond_maturities(bonds_frame([]), frame, AS_OF, POLICY)
+    assert (m.dtypes == np.float64).all() and m["bond_due_12m"].tolist() == [0.0, 0.0]
+    assert m["bond_defaulted_amount"].isna().all()
+
+
 def test_bonds_missing_from_the_statement_are_added():
     # The reviewer's case: a 3亿 bond due in 3 months, no current portion reported.
     frame = pd.DataFrame({"period_end": pd.to_datetime(["2018-12-31"] * 3),

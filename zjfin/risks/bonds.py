@@ -66,7 +66,8 @@ def bond_maturities(bonds: pd.DataFrame, frame: pd.DataFrame, as_of, policy: Pol
     out = {}
 
     def per_firm(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(issuer[known & mask], weights=amount[known & mask], minlength=n)[:n]
+        # As floats even with no bond (NumPy counts an empty input in integers).
+        return np.bincount(issuer[known & mask], weights=amount[known & mask], minlength=n)[:n].astype(float, copy=False)
 
     for months in policy.bonds.horizons_months:
         horizon = np.datetime64(as_of + pd.DateOffset(months=int(months)), "ns")
