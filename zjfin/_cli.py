@@ -330,8 +330,9 @@ def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
     from zjfin._screen import screen, stages
 
     progress = Progress(["read", *stages(), "export"], enabled=not args.quiet)
-    with progress.stage("read"):
-        dataset = read_dataset(data, unit=unit)
+    engine = _engine_options(args)
+    with progress.stage("read"):  # on Dask, firms and statements in county parts are read by county, there
+        dataset = read_dataset(data, unit=unit, lazy=engine.get("engine") == "dask")
     model = getattr(args, "model", None)
     key_file = getattr(args, "model_key_file", None)
     if key_file and not model:
@@ -347,7 +348,7 @@ def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
     # The statements are released once the features are made: a province's largest table.
     result = screen(dataset, as_of=as_of, policy=policy, progress=progress,
                     model=Path(model) if isinstance(model, str) else model, n_jobs=getattr(args, "jobs", None),
-                    keep_inputs=False, **_engine_options(args))
+                    keep_inputs=False, **engine)
     del dataset
     return_freed_memory()  # what the stages freed, for the export's Arrow buffers
     if not result.validation.firms["screened"]:  # empty lists are no result: say why, write nothing
