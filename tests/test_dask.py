@@ -79,6 +79,7 @@ def test_zjfin_screen_engine_dask_on_a_local_cluster(tmp_path, capsys):
 
 @pytest.mark.parametrize("flags,expected", [
     (["--workers", "2"], "--workers"),
+    (["--read-on", "workers"], "--read-on"),
     (["--engine", "dask", "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"], "--scheduler"),
 ])
 def test_dask_flags_need_the_dask_engine_and_one_cluster(tmp_path, capsys, flags, expected):
@@ -276,3 +277,38 @@ def test_a_province_read_county_by_county_on_the_workers_gives_the_whole_files(c
     assert main(["screen", str(folder), "--as-of", AS_OF, "--out", str(tmp_path / "cli"), "--engine", "dask",
                  "--scheduler", client.scheduler.address, "--formats", "parquet,csv", "-q"]) == 1
     assert_same_files(tmp_path / "whole", tmp_path / "cli", whole.screening)
+
+
+def test_a_large_argument_goes_straight_to_a_worker(client):
+    """Data given to a task (a partition's table rows, the network's columns for it) is
+    scattered first, not put inside the task: Dask sends a task through the scheduler and
+    warned 47 times in a 4M-firm run ("Sending large graph")."""
+    import warnings
+
+    import numpy as np
+
+    from zjfin._dask import OnDask
+
+    mapper = OnDask(client)
+    rows = pd.DataFrame({"x": np.arange(2_000_000, dtype=float)})  # 16 MB
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        handles = [mapper.submit(len, rows), mapper.submit(lambda frames: len(frames["a"]), frames={"a": rows})]
+        assert mapper.gather(handles) == [2_000_000, 2_000_000]
+
+
+@pytest.mark.parametrize("flags,on_workers", [([], True), (["--read-on", "here"], False)])
+def test_with_an_existing_cluster_county_parts_are_read_on_its_workers(tmp_path, client, monkeypatch, flags, on_workers):
+    """--scheduler (a cluster elsewhere): firms and statements in county parts are read on its
+    workers unless --read-on here; a local cluster's workers share this machine's memory, so
+    there they are read here unless --read-on workers."""
+    import zjfin._read
+
+    folder = tmp_path / "in"
+    zjfin.datasets.write_partitioned_province(folder, 600, seed=2)
+    asked, read = [], zjfin._read.read_dataset
+    monkeypatch.setattr(zjfin._read, "read_dataset", lambda *a, **k: asked.append(k.get("lazy")) or read(*a, **k))
+    assert main(["screen", str(folder), "--as-of", AS_OF, "--out", str(tmp_path / "out"), "--engine", "dask",
+                 "--scheduler", client.scheduler.address, "--formats", "parquet", "-q", *flags]) == 0
+    assert asked == [on_workers]
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))["firms"]["screened"] == 600

@@ -124,6 +124,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="with --engine dask and no --scheduler: memory per local worker, e.g. 4GB")
     scr.add_argument("--partition-firms", type=int, default=None, metavar="N",
                      help="with --engine dask: firms a partition holds at least (whole counties; default 100000)")
+    scr.add_argument("--read-on", choices=["here", "workers"], default=None,
+                     help="with --engine dask: where firms and statements in county parts (folders of Parquet files) "
+                          "are read, validated and kept: here, in this process, or on the workers, a county at a "
+                          "time (this process then never holds them). Default: workers with --scheduler, here with a "
+                          "local cluster, whose workers share this machine's memory")
     scr.add_argument("--by-county", action=argparse.BooleanOptionalAction, default=None,
                      help="write the screening as screening/<county>.parquet, one file per county (default with "
                           "--engine dask) or as one screening.parquet (--no-by-county; default otherwise)")
@@ -309,7 +314,8 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
     given = [flag for flag, value in (("--scheduler", getattr(args, "scheduler", None)),
                                       ("--workers", getattr(args, "workers", None)),
                                       ("--memory-limit", getattr(args, "memory_limit", None)),
-                                      ("--partition-firms", getattr(args, "partition_firms", None))) if value is not None]
+                                      ("--partition-firms", getattr(args, "partition_firms", None)),
+                                      ("--read-on", getattr(args, "read_on", None))) if value is not None]
     if engine != "dask":
         if given:
             raise ParameterError(given[0], "used with --engine dask", "--engine local")
@@ -331,8 +337,11 @@ def _screen_and_report(args, data: Path, unit, as_of, out: Path, policy) -> int:
 
     progress = Progress(["read", *stages(), "export"], enabled=not args.quiet)
     engine = _engine_options(args)
-    with progress.stage("read"):  # on Dask, firms and statements in county parts are read by county, there
-        dataset = read_dataset(data, unit=unit, lazy=engine.get("engine") == "dask")
+    # On the workers, firms and statements in county parts are read a county at a time, there.
+    on_workers = engine.get("engine") == "dask" and (getattr(args, "read_on", None) or
+                                                      ("workers" if getattr(args, "scheduler", None) else "here")) == "workers"
+    with progress.stage("read"):
+        dataset = read_dataset(data, unit=unit, lazy=on_workers)
     model = getattr(args, "model", None)
     key_file = getattr(args, "model_key_file", None)
     if key_file and not model:
