@@ -463,3 +463,27 @@ def test_an_engine_of_ones_own_on_a_province_read_county_by_county_reads_it_whol
             screen_partitions([], [], {}, pd.Timestamp(AS_OF), Policy.default())
     finally:
         unregister("statements_counted")
+
+
+def test_a_screening_in_files_is_written_a_file_at_a_time(tmp_path, monkeypatch):
+    """The county files of a screening kept in files: each file's counties one after the
+    other in the writers' order, so the export reads one file (two, with two writers) at a
+    time, never the whole screening."""
+    import zjfin._export
+
+    folder = tmp_path / "in"
+    zjfin.datasets.write_partitioned_province(folder, 3_000, seed=5)
+    lazy = _screen(zjfin.read_dataset(folder, lazy=True), AS_OF, partition_firms=300)
+    counties = {}
+    for number, part in enumerate(lazy._parts.frames(["region_code"])):
+        counties.update((f"screening/{code}.parquet", number) for code in part["region_code"].unique())
+    assert len(set(counties.values())) > 5
+    seen, commit = {}, zjfin._export.commit
+    monkeypatch.setattr(zjfin._export, "commit", lambda out, plan, *a, order=None, **k: seen.update(order=order) or
+                        commit(out, plan, *a, order=order, **k))
+    export_result(lazy, tmp_path / "out", formats=("parquet",))
+    pieces = [counties[name] for name in seen["order"] if name.startswith("screening/")]
+    assert sorted(pieces) == sorted(counties.values()) and len(pieces) == len(counties)
+    runs = [p for i, p in enumerate(pieces) if i == 0 or p != pieces[i - 1]]
+    assert len(runs) == len(set(runs)), pieces
+    assert lazy._screening is None

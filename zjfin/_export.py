@@ -260,9 +260,9 @@ def export_result(result: "ScreeningResult", out: str | os.PathLike[str],
     list_of_file = {f"lists/{name}.{ext}": name for name in LIST_FILES for ext in ("parquet", "csv")}
     cells |= {file: list_cells[name] for file, name in list_of_file.items()}
     cells[WORKBOOK] = sum(list_cells.values())
-    # A piece's county files one after the other too: each piece is read (or made) once, not all at once.
+    # A screening in files: each file's counties one after the other, so its files are read one at a time.
     together = {**list_of_file, **{file: f"screening piece {id(data[0])}" for file, (_, data) in screening_files.items()
-                                   if by_county}}
+                                   if by_county and parts is not None}}
     order = _costliest_first({name: cells.get(name, 0) for name in plan}, together)
 
     # The record is made on a thread of its own while the files are written (writing is
@@ -352,13 +352,17 @@ def _costliest_first(cells: dict[str, int], together: dict[str, str] | None = No
     --------
     >>> _costliest_first({"a.parquet": 50, "b.csv": 10, "c.parquet": 60, "b.parquet": 15}, {"b.csv": "b", "b.parquet": "b"})
     ['b.csv', 'b.parquet', 'c.parquet', 'a.parquet']
+    >>> _costliest_first({"x1": 2, "y1": 2, "x2": 1, "y2": 1}, {"x1": "x", "x2": "x", "y1": "y", "y2": "y"})
+    ['y1', 'y2', 'x1', 'x2']
     """
     together = together or {}
     cost = {name: n * _CELL_COST.get(Path(name).suffix, 1) for name, n in cells.items()}
     group = {}
     for name, c in cost.items():
         group[together.get(name, name)] = group.get(together.get(name, name), 0) + c
-    return sorted(cost, key=lambda name: (group[together.get(name, name)], cost[name]), reverse=True)
+    # The group's key second: two groups of the same cost must not interleave.
+    return sorted(cost, key=lambda name: (group[together.get(name, name)], together.get(name, name), cost[name]),
+                  reverse=True)
 
 
 class _MadeOnce:
