@@ -47,6 +47,7 @@ def test_parts_read_back_as_the_table_in_its_order(sizes, seed):
 def test_the_files_go_with_the_object(tmp_path):
     parts = ScreeningParts(np.arange(2), folder=str(tmp_path))
     parts.add(pd.DataFrame({"x": [1.0, 2.0]}))
+    parts.finish()
     folder = parts.folder
     assert folder.parent == tmp_path and len(list(folder.iterdir())) == 1
     del parts
@@ -57,3 +58,17 @@ def test_the_files_go_with_the_object(tmp_path):
 def test_no_part_is_an_error_not_an_empty_table():
     with pytest.raises(ValueError, match="no part"):
         ScreeningParts(np.arange(0)).frame()
+
+
+def test_a_write_that_fails_is_an_error_where_the_writing_ends(tmp_path):
+    """Parts are written on a thread while the next is fetched: a failed write (here, its
+    folder gone) is raised by finish(), never a part silently missing."""
+    import shutil
+
+    parts = ScreeningParts(np.arange(2), folder=str(tmp_path))
+    parts.add(pd.DataFrame({"x": [1.0]}))
+    parts.finish()
+    shutil.rmtree(parts.folder)
+    parts.add(pd.DataFrame({"x": [2.0]}))
+    with pytest.raises(OSError):
+        parts.finish()

@@ -494,6 +494,7 @@ def screen_partitions(frames: list[Any], partitions: list[np.ndarray], tables: M
         rows = [mapper.submit(_screening_of, f) for f in finished]
         del finished  # each partition's rows held by its handle alone: let go once written
         screening = ScreeningParts(np.concatenate(partitions))
-        while rows:  # a loop over partitions: one partition's rows here at a time
+        while rows:  # a loop over partitions: a partition's rows fetched while the one before is written
             screening.add(mapper.gather([rows.pop(0)])[0])
+        screening.finish()
     return PartitionedScreening(screening, summary, evaluated, item_tables, off, firm_seconds)

@@ -12,9 +12,11 @@ asked for (a notebook's ``result.screening``). The folder is a private temporary
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import weakref
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
@@ -43,6 +45,7 @@ class ScreeningParts:
     >>> parts = ScreeningParts(np.array([2, 0, 1]))
     >>> parts.add(pd.DataFrame({"firm_id": ["c", "a"], "list": ["relief", "none"]}))
     >>> parts.add(pd.DataFrame({"firm_id": ["b"], "list": ["relief"]}))
+    >>> parts.finish()
     >>> parts.frame()["firm_id"].tolist(), len(parts)
     (['a', 'b', 'c'], 3)
     >>> parts.frame(["list"]).columns.tolist()
@@ -56,27 +59,51 @@ class ScreeningParts:
         self.folder = Path(tempfile.mkdtemp(prefix="zjfin-screening-", dir=folder))
         self.files: list[Path] = []
         self.rows = 0
+        self._pool: ThreadPoolExecutor | None = None
+        self._writing: Future | None = None
         # The files go with the object (or at the interpreter's exit), whoever drops it.
         self._remove = weakref.finalize(self, shutil.rmtree, str(self.folder), True)
 
     def add(self, frame: pd.DataFrame) -> None:
-        """The next partition's rows, written and let go by the caller."""
+        """The next partition's rows: written on a thread of its own while the caller
+        fetches the next (one write at a time, so two partitions here at most)."""
         path = self.folder / f"part-{len(self.files):05d}.parquet"
-        write_arrow_parquet(parquet_table(frame), path, _COMPRESSION)
+        self._settle()
+        self._writing = self._writer().submit(_write, frame, path)
         self.files.append(path)
         self.rows += len(frame)
+
+    def finish(self) -> None:
+        """Wait for the last write (its error raised here: a full disk, say)."""
+        self._settle()
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def _writer(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zjfin-parts")
+        return self._pool
+
+    def _settle(self) -> None:
+        """Wait for the write in flight (its error, if any, raised here)."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
 
     def __len__(self) -> int:
         return self.rows
 
     @property
     def columns(self) -> list[str]:
+        self._settle()
         return pq.read_schema(self.files[0]).names if self.files else []
 
     def tables(self, columns: list[str] | None = None, where: tuple[str, str] | None = None) -> Iterator[pa.Table]:
         """Each part's rows as written (their Arrow table: the types and pandas metadata of
         the partition's frame), one at a time; ``columns`` only those, ``where`` only the rows
         whose column (``where[0]``) holds ``where[1]``."""
+        self._settle()
         for path in self.files:
             read = None if columns is None else list(dict.fromkeys([*columns, *([where[0]] if where else [])]))
             table = pq.read_table(path, columns=read)
@@ -98,7 +125,13 @@ class ScreeningParts:
 
     def close(self) -> None:
         """Remove the files now."""
+        with contextlib.suppress(Exception):  # a write that failed: its error was the caller's to see
+            self.finish()
         self._remove()
+
+
+def _write(frame: pd.DataFrame, path: Path) -> None:
+    write_arrow_parquet(parquet_table(frame), path, _COMPRESSION)
 
 
 def _frame(table: pa.Table) -> pd.DataFrame:
