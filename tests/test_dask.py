@@ -295,6 +295,10 @@ def test_a_large_argument_goes_straight_to_a_worker(client):
         warnings.simplefilter("error")
         handles = [mapper.submit(len, rows), mapper.submit(lambda frames: len(frames["a"]), frames={"a": rows})]
         assert mapper.gather(handles) == [2_000_000, 2_000_000]
+    # A large value holding a handle is sent as it is, so the task gets what the handle names.
+    handle = mapper.put(np.arange(3))
+    kinds = mapper.submit(lambda pair: [type(v).__name__ for v in pair], [handle, np.zeros(300_000)])
+    assert mapper.gather([kinds]) == [["ndarray", "ndarray"]]
 
 
 @pytest.mark.parametrize("flags,on_workers", [([], True), (["--read-on", "here"], False)])

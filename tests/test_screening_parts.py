@@ -49,7 +49,7 @@ def test_the_files_go_with_the_object(tmp_path):
     parts.add(pd.DataFrame({"x": [1.0, 2.0]}))
     parts.finish()
     folder = parts.folder
-    assert folder.parent == tmp_path and len(list(folder.iterdir())) == 1
+    assert folder.parent == tmp_path and len(list(folder.glob("*.parquet"))) == 1
     del parts
     gc.collect()
     assert not folder.exists()
@@ -72,3 +72,70 @@ def test_a_write_that_fails_is_an_error_where_the_writing_ends(tmp_path):
     parts.add(pd.DataFrame({"x": [2.0]}))
     with pytest.raises(OSError):
         parts.finish()
+
+
+def test_a_killed_runs_folder_is_removed_by_the_next(tmp_path):
+    """A run killed while its screening was in files leaves its folder: the next run removes
+    it (its owner process is gone), never one whose owner still runs."""
+    import os
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale, alive = tmp_path / "zjfin-screening-old", tmp_path / "zjfin-screening-mine"
+    for folder, pid in ((stale, gone.stdout.strip()), (alive, os.getpid())):
+        folder.mkdir()
+        (folder / ".zjfin-owner").write_text(str(pid))
+        (folder / "part-00000.parquet").write_bytes(b"x")
+    parts = ScreeningParts(np.arange(0), folder=str(tmp_path))
+    assert not stale.exists() and alive.exists() and parts.folder.exists()
+
+
+def test_a_result_in_files_copied_pickled_or_read_by_threads_keeps_its_rows(tmp_path):
+    """The review's cases: a copy of a result, a pickled result, four threads reading the
+    screening at once — each gets every row; the files go with the last holder."""
+    import copy
+    import pickle
+    from concurrent.futures import ThreadPoolExecutor
+
+    import zjfin
+    from zjfin._screen import _screen
+
+    folder = tmp_path / "in"
+    zjfin.datasets.write_partitioned_province(folder, 600, seed=3)
+    whole = _screen(zjfin.read_dataset(folder), "2019-03-31").screening
+
+    def lazy():
+        return _screen(zjfin.read_dataset(folder, lazy=True), "2019-03-31", partition_firms=100)
+
+    result = lazy()
+    files = result._parts.folder
+    twin = copy.copy(result)
+    pd.testing.assert_frame_equal(result.screening, whole)
+    pd.testing.assert_frame_equal(twin.screening, whole)
+    packed = pickle.dumps(lazy())
+    gc.collect()
+    pd.testing.assert_frame_equal(pickle.loads(packed).screening, whole)
+    result = lazy()
+    with ThreadPoolExecutor(4) as pool:
+        for frame in pool.map(lambda _: result.screening, range(4)):
+            pd.testing.assert_frame_equal(frame, whole)
+    del twin, result
+    gc.collect()
+    assert not files.exists()
+
+
+def test_the_screening_read_while_an_export_writes_from_its_files(tmp_path, monkeypatch):
+    """Another thread (a notebook's) reads result.screening while the export writes from the
+    files: the files stay until the export is done with them."""
+    import zjfin
+    import zjfin._export
+    from zjfin._screen import _screen
+
+    folder = tmp_path / "in"
+    zjfin.datasets.write_partitioned_province(folder, 600, seed=3)
+    result = _screen(zjfin.read_dataset(folder, lazy=True), "2019-03-31", partition_firms=100)
+    commit = zjfin._export.commit
+    monkeypatch.setattr(zjfin._export, "commit", lambda *a, **k: (result.screening, commit(*a, **k))[1])
+    written = zjfin._export.export_result(result, tmp_path / "out", formats=("parquet",))
+    assert sum(name.startswith("screening/") for name in written) > 3 and result._parts is None

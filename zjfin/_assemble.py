@@ -30,9 +30,10 @@ def assemble_screening(values: dict[str, Any], index: pd.Index) -> pd.DataFrame:
         raise SchemaError(f"the screening lacks the columns {missing}")
     columns = {name: values[name] if isinstance(values[name], pd.Series) else pd.Series(values[name], index=index, copy=False)
                for name in order}
-    # A declared float column is float64 whatever a stage gave (a partition's sums of no item may be
-    # integer zeros): the table's types, and the bytes of its files, never depend on which firms it holds.
+    # A declared float column is float64 whatever numbers a stage gave (a partition's sums of no item
+    # may be integer zeros): the table's types, and its files' bytes, never depend on the firms it holds.
     for name in _FLOATS.intersection(columns):
-        if columns[name].dtype.kind in "iub":
-            columns[name] = columns[name].astype(np.float64)
+        column = columns[name]
+        if column.dtype != np.float64 and column.dtype.kind in "iubf":
+            columns[name] = pd.Series(column.to_numpy(dtype=np.float64, na_value=np.nan), index=column.index, copy=False)
     return pd.DataFrame(columns, index=index, copy=False).reset_index(drop=True)

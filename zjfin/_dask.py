@@ -175,8 +175,8 @@ class OnDask(InOrder):
     def submit(self, function: Callable[..., Any], *args: Any, **common: Any) -> Any:
         # Data sent inside a task goes through the scheduler (Dask warns past 10 MB): sent
         # straight to a worker first (a partition's table rows, the network's columns for it).
-        args = tuple(self.put(a) if _nbytes(a) > _INLINE_BYTES else a for a in args)
-        common = {k: self.put(v) if _nbytes(v) > _INLINE_BYTES else v for k, v in common.items()}
+        args = tuple(self.put(a) if _worth_sending_first(a) else a for a in args)
+        common = {k: self.put(v) if _worth_sending_first(v) else v for k, v in common.items()}
         return self.client.submit(function, *args, pure=False, **common)
 
     def gather(self, handles: Iterable[Any]) -> list:
@@ -207,6 +207,20 @@ def _lost(what: str | int, error: BaseException) -> ClusterError:
 
 # Past this, a task's argument is scattered rather than sent inside the task.
 _INLINE_BYTES = 1 << 20
+
+
+def _worth_sending_first(value: Any) -> bool:
+    """Large, and holding no handle (a value scattered whole keeps its handles unresolved:
+    the task would be given the handle, not what it names)."""
+    return _nbytes(value) > _INLINE_BYTES and not _holds_handle(value)
+
+
+def _holds_handle(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return any(_holds_handle(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_handle(v) for v in value)
+    return isinstance(value, _distributed().Future)
 
 
 def _nbytes(value: Any) -> int:

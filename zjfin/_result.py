@@ -9,6 +9,7 @@ reasons, summaries and plots. Writing it out is :mod:`zjfin._export`'s job.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,7 @@ class ScreeningResult:
                  policy: Policy, timings: dict[str, float], switched_off: list[dict[str, Any]],
                  tables: dict[str, Any] | None = None, model: Any = None,
                  coverage: pd.DataFrame | None = None, evaluated: pd.DataFrame | None = None) -> None:
+        self._reading = threading.RLock()
         self._parts = screening if isinstance(screening, ScreeningParts) else None
         self._screening = None if self._parts is not None else screening
         #: The default model that filled ``pd_12m`` (None: the column is empty).
@@ -83,32 +85,46 @@ class ScreeningResult:
 
     @property
     def screening(self) -> pd.DataFrame:
-        if self._screening is None:  # kept in files: read in the firms file's order, once
-            self._screening = self._parts.frame()
-            self._parts.close()
-            self._parts = None
+        with self._reading:  # read once, whichever thread asks first
+            if self._screening is None:  # kept in files: read in the firms file's order
+                self._screening = self._parts.frame()
+                # The files go with the last holder (an export writing from them, a copy of this result).
+                self._parts = None
         return self._screening
 
     @screening.setter
     def screening(self, frame: pd.DataFrame) -> None:
-        self._screening, self._parts = frame, None
+        with self._reading:
+            self._screening, self._parts = frame, None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A pickled result carries its screening, not the paths of files that go with this object.
+        state = {**self.__dict__, "_screening": self.screening, "_parts": None}
+        del state["_reading"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._reading = threading.RLock()
 
     def screening_columns(self, columns: list[str]) -> pd.DataFrame:
         """The screening's ``columns`` (those it has), every firm in its row: read alone
         when the screening is kept in files."""
-        if self._parts is None:
+        parts = self._parts
+        if parts is None:
             return self.screening[[c for c in columns if c in self.screening.columns]]
-        return self._parts.frame([c for c in columns if c in self._parts.columns])
+        return parts.frame([c for c in columns if c in parts.columns])
 
     def list_rows(self, name: str) -> pd.DataFrame:
         """One list's rows as its files hold them (:func:`zjfin._lists.list_rows`): read
         part by part, the list's firms alone, when the screening is kept in files (a part
         holds whole counties, in county order: its rows come in the list's order)."""
-        if self._parts is None:
+        parts = self._parts
+        if parts is None:
             return list_rows(self.screening, name)
         read = [c for c in dict.fromkeys([*table_schema("lists").names, "list", "region_code", "priority"])
-                if c in self._parts.columns]
-        pieces = [list_rows(part, name) for part in self._parts.frames(read, where=("list", name))]
+                if c in parts.columns]
+        pieces = [list_rows(part, name) for part in parts.frames(read, where=("list", name))]
         return pd.concat([p for p in pieces if len(p)] or pieces[:1], ignore_index=True)
 
     @property

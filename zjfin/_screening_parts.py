@@ -7,7 +7,8 @@ into this process. Held here, the rows are read back as they are needed: a few c
 the manifest's counts and ``summary.csv``, a list's rows for the list files, one part at a
 time for the county files, and the whole table, in the firms file's order, only when it is
 asked for (a notebook's ``result.screening``). The folder is a private temporary one
-(``TMPDIR`` chooses where), removed with the object.
+(``TMPDIR`` chooses where: about 0.33 GB of disk per million firms), removed with the
+object; a killed run's, by the next run.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from zjfin._read import join_in_order
-from zjfin._write import parquet_table, write_arrow_parquet
+from zjfin._write import mark_owner, parquet_table, remove_stale_staging, write_arrow_parquet
 
 __all__ = ["ScreeningParts"]
 
+_PREFIX = "zjfin-screening-"
 # Written once and read back within the run: speed over size (lz4 writes about twice as fast as zstd).
 _COMPRESSION = "lz4"
 
@@ -56,7 +58,10 @@ class ScreeningParts:
 
     def __init__(self, at: np.ndarray, folder: str | None = None) -> None:
         self.at = np.asarray(at, dtype=np.int64)
-        self.folder = Path(tempfile.mkdtemp(prefix="zjfin-screening-", dir=folder))
+        # A killed run's folder is removed by the next (its owner process gone).
+        remove_stale_staging(Path(folder or tempfile.gettempdir()), _PREFIX)
+        self.folder = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=folder))
+        mark_owner(self.folder)
         self.files: list[Path] = []
         self.rows = 0
         self._pool: ThreadPoolExecutor | None = None

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from zjfin._errors import InputFileError
 
-__all__ = ["escape_text", "escape_formulas", "write_parquet", "parquet_table", "write_arrow_parquet", "write_csv", "mask_person_ids", "commit", "FORMULA_START",
+__all__ = ["escape_text", "escape_formulas", "write_parquet", "parquet_table", "write_arrow_parquet", "write_csv", "mask_person_ids", "commit", "mark_owner", "remove_stale_staging", "FORMULA_START",
            "MAX_CELL_CHARS"]
 
 #: Text cells starting with one of these are run as formulas by spreadsheets (the full-width
@@ -340,15 +340,15 @@ def commit(out: Path, plan: dict[str, tuple[Callable[[Any, Path], None], Any]], 
     whole = manifest is not None and out != Path.cwd().resolve() and out.name != ""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_staging(out.parent, f".{out.name}.zjfin-")
+        remove_stale_staging(out.parent, f".{out.name}.zjfin-")
         if out.is_dir():
-            _remove_stale_staging(out, ".zjfin-")
+            remove_stale_staging(out, ".zjfin-")
         if not whole:
             out.mkdir(exist_ok=True)
     except OSError as exc:
         raise InputFileError(out, f"cannot create the output folder ({exc.strerror or exc})") from None
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.zjfin-" if whole else ".zjfin-", dir=out.parent if whole else out))
-    (staging / _OWNER).write_text(str(os.getpid()))
+    mark_owner(staging)
     try:
         with _temporary_files_in(staging):
             digests = _write_side_by_side(plan, staging, digest=manifest is not None, order=order)
@@ -479,7 +479,12 @@ def _umask() -> int:
     return mask
 
 
-def _remove_stale_staging(folder: Path, prefix: str) -> None:
+def mark_owner(folder: Path) -> None:
+    """Name this process as the folder's owner (:func:`remove_stale_staging` leaves it while it lives)."""
+    (folder / _OWNER).write_text(str(os.getpid()))
+
+
+def remove_stale_staging(folder: Path, prefix: str) -> None:
     """Remove staging folders whose run is gone (killed): their owner process is not alive."""
     try:
         entries = [p for p in folder.iterdir() if p.name.startswith(prefix) and p.is_dir()]
@@ -490,6 +495,8 @@ def _remove_stale_staging(folder: Path, prefix: str) -> None:
             pid = int((path / _OWNER).read_text())
             os.kill(pid, 0)
             continue  # a run still writing it
+        except PermissionError:
+            continue  # another user's run, alive
         except (OSError, ValueError):
             shutil.rmtree(path, ignore_errors=True)
 
