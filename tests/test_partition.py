@@ -487,3 +487,22 @@ def test_a_screening_in_files_is_written_a_file_at_a_time(tmp_path, monkeypatch)
     runs = [p for i, p in enumerate(pieces) if i == 0 or p != pieces[i - 1]]
     assert len(runs) == len(set(runs)), pieces
     assert lazy._screening is None
+
+
+def test_long_text_in_a_screening_in_files_gives_the_same_list_files(tmp_path):
+    """A list column whose Parquet dictionary passes 1 MB (names of 4,000 characters): the
+    writer falls back from the dictionary at a point that depends on how the column is
+    chunked, so a list joined from the screening's files is one chunk a column, as the
+    whole's is (the sweep found the list files' bytes differ)."""
+    folder = tmp_path / "in"
+    zjfin.datasets.write_partitioned_province(folder, 1_500, seed=6)
+    for part in (folder / "firms").glob("*.parquet"):
+        firms = pd.read_parquet(part)
+        firms["name"] = firms["firm_id"].astype(str) + "有限公司" * 1_000
+        firms.to_parquet(part, index=False)
+    whole = _screen(zjfin.read_dataset(folder), AS_OF)
+    lazy = _screen(zjfin.read_dataset(folder, lazy=True), AS_OF, partition_firms=100)
+    export_result(whole, tmp_path / "whole", formats=("parquet",))
+    export_result(lazy, tmp_path / "lazy", formats=("parquet",))
+    assert lazy._screening is None and max(len(r) for r in whole.lists.values()) > 300
+    assert_same_files(tmp_path / "whole", tmp_path / "lazy", whole.screening)

@@ -116,16 +116,14 @@ class ScreeningResult:
         return parts.frame([c for c in columns if c in parts.columns])
 
     def list_rows(self, name: str) -> pd.DataFrame:
-        """One list's rows as its files hold them (:func:`zjfin._lists.list_rows`): read
-        part by part, the list's firms alone, when the screening is kept in files (a part
-        holds whole counties, in county order: its rows come in the list's order)."""
+        """One list's rows as its files hold them (:func:`zjfin._lists.list_rows`): the
+        list's firms alone, read from each file, when the screening is kept in files."""
         parts = self._parts
         if parts is None:
             return list_rows(self.screening, name)
         read = [c for c in dict.fromkeys([*table_schema("lists").names, "list", "region_code", "priority"])
                 if c in parts.columns]
-        pieces = [list_rows(part, name) for part in parts.frames(read, where=("list", name))]
-        return pd.concat([p for p in pieces if len(p)] or pieces[:1], ignore_index=True)
+        return list_rows(parts.rows_where("list", name, read), name)
 
     @property
     def issues(self) -> pd.DataFrame:

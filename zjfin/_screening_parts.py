@@ -122,6 +122,13 @@ class ScreeningParts:
         for table in self.tables(columns, where):
             yield _frame(table)
 
+    def rows_where(self, column: str, value: str, columns: list[str]) -> pd.DataFrame:
+        """Every part's rows whose ``column`` holds ``value`` (their ``columns``), in part
+        order, as one frame of one chunk a column: a Parquet file's bytes depend on how its
+        columns are chunked (the writer leaves a dictionary past 1 MB at a chunk's batch)."""
+        tables = list(self.tables(columns, where=(column, value)))
+        return _frame(pa.concat_tables(tables).combine_chunks())
+
     def frame(self, columns: list[str] | None = None) -> pd.DataFrame:
         """The screening (or its ``columns``) in the firms file's order."""
         if not self.files:
