@@ -17,8 +17,10 @@ engine distributes; here the partitions run one after the other in this process.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -336,10 +338,11 @@ def partitions_from_groups(groups: Any, partitions: list[np.ndarray], mapper: In
         owner_group[idx], owner_row[idx] = g, np.arange(len(idx))
     out = []
     for rows in partitions:  # a loop over partitions
-        of = owner_group[rows]
-        present = np.unique(of)
-        pieces = [mapper.submit(_frame_rows, groups.frames[g], owner_row[rows[of == g]]) for g in present]
-        at = np.concatenate([np.flatnonzero(of == g) for g in present])
+        # The partition's rows by group (each group's in partition order): one sort, not a scan a group.
+        at = np.argsort(owner_group[rows], kind="stable")
+        present, starts = np.unique(owner_group[rows[at]], return_index=True)
+        pieces = [mapper.submit(_frame_rows, groups.frames[g], owner_row[rows[mine]])
+                  for g, mine in zip(present, np.split(at, starts[1:]))]
         out.append(mapper.submit(_partition_frame, rows, at, *pieces))
     return out
 
@@ -395,14 +398,6 @@ def _finish_on(frame: pd.DataFrame, outputs: Mapping[str, EngineOutput], whole: 
     return {"screening": assemble_screening(values, index), "coverage": counts, "evaluated": evaluated}
 
 
-def _screening_of(finished: Mapping[str, Any]) -> pd.DataFrame:
-    return finished["screening"]
-
-
-def _coverage_of(finished: Mapping[str, Any]) -> tuple[list, dict]:
-    return finished["coverage"], finished["evaluated"]
-
-
 def _sliced(output: EngineOutput, rows: np.ndarray) -> EngineOutput:
     return EngineOutput(output.columns.iloc[rows].reset_index(drop=True), output.fired.iloc[rows].reset_index(drop=True))
 
@@ -428,8 +423,6 @@ def screen_partitions(frames: list[Any], partitions: list[np.ndarray], tables: M
     numbers; the list is emptied once the frames are done with): the same screening, coverage and tables as :func:`run_engines_by_partition`,
     :func:`lists_by_partition` and :func:`reasons_by_partition` on the whole frame.
     ``stage(name)``: a context timing each stage (the progress tracker's)."""
-    import contextlib
-
     stage = stage or (lambda name: contextlib.nullcontext())
     n = int(sum(len(rows) for rows in partitions))
     index = pd.RangeIndex(n)
@@ -483,7 +476,7 @@ def screen_partitions(frames: list[Any], partitions: list[np.ndarray], tables: M
                     for f, o, rows in zip(frames, outputs, partitions)]
         del outputs, whole_out
         frames.clear()  # each partition's frame goes from its worker once its stages are done
-        counts = mapper.gather([mapper.submit(_coverage_of, f) for f in finished])
+        counts = mapper.gather([mapper.submit(itemgetter("coverage", "evaluated"), f) for f in finished])
     with stage("coverage"):
         summary = coverage_summary([c for c, _ in counts], policy.validation.min_coverage)
         order = np.argsort(np.concatenate(partitions), kind="stable")
@@ -491,7 +484,7 @@ def screen_partitions(frames: list[Any], partitions: list[np.ndarray], tables: M
                      for name in counts[0][1]}
         del counts
     with stage("assemble"):
-        rows = [mapper.submit(_screening_of, f) for f in finished]
+        rows = [mapper.submit(itemgetter("screening"), f) for f in finished]
         del finished  # each partition's rows held by its handle alone: let go once written
         screening = ScreeningParts(np.concatenate(partitions))
         while rows:  # a loop over partitions: a partition's rows fetched while the one before is written
